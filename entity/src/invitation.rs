@@ -1,0 +1,27 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "invitations")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    /// Lower-cased.
+    pub email: String,
+    pub role: String,
+    /// SHA-256 of the accept token; the token itself is never stored.
+    #[sea_orm(unique)]
+    pub token_hash: String,
+    pub invited_by: Option<Uuid>,
+    /// PENDING, ACCEPTED or REVOKED; EXPIRED is derived from `expires_at`.
+    pub state: String,
+    pub created_at: DateTimeUtc,
+    pub expires_at: DateTimeUtc,
+    pub accepted_at: Option<DateTimeUtc>,
+    pub revoked_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

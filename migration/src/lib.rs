@@ -1,0 +1,21 @@
+//! The database schema, as an ordered, append-only list of migrations (one per file).
+//!
+//! `atelya migrate` and `atelya serve` apply the pending ones; never edit a
+//! migration that has shipped, add a new one.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261121_000001_identity;
+mod m20261121_000002_ledger_and_activity;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261121_000001_identity::Migration),
+            Box::new(m20261121_000002_ledger_and_activity::Migration),
+        ]
+    }
+}

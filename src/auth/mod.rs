@@ -1,0 +1,19 @@
+//! Who is calling and what they may do.
+//!
+//! - `jwt`: access tokens (HS256 pinned, every claim required).
+//! - `password`: argon2id hashing, off the async runtime.
+//! - `secret`: opaque random tokens (refresh, invitation) and their stored hashes.
+//! - `session`: the signed-in member of a request, read fresh from the database.
+//! - `policy`: the one table of who may do what; guards and services both ask it.
+//! - `guard`: the async-graphql guard that fronts the policy on fields and mutations.
+
+pub mod guard;
+pub mod jwt;
+pub mod password;
+pub mod policy;
+pub mod secret;
+pub mod session;
+
+pub use guard::Allowed;
+pub use policy::Action;
+pub use session::{Authn, Session};

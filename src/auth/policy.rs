@@ -1,0 +1,90 @@
+//! The one place that says who may do what (the role matrix of DESIGN.md).
+//!
+//! Guards on the GraphQL fields ask [`allows`] up front; services call
+//! [`require`] again, because guards do not run on every path to a field.
+
+use crate::{
+    error::{AppError, AppResult},
+    member::Role,
+};
+
+use super::Session;
+
+/// Everything the matrix distinguishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Read the workspace, workrooms, deliverables, agents, credits and activity.
+    Read,
+    /// Create and drive workrooms, post messages, export.
+    Work,
+    /// Create, edit and delete custom agents; add style samples.
+    EditAgents,
+    /// Invite, revoke invitations, change roles, remove members, list invitations.
+    ManageMembers,
+    /// Change plan, buy top-ups, edit the export profile, rename the workspace.
+    ManageWorkspace,
+    /// Connect, disconnect and list integrations; verify the activity log.
+    Administer,
+    /// Hand the workspace to another member.
+    TransferOwnership,
+}
+
+/// Whether `role` may perform `action`.
+pub fn allows(role: Role, action: Action) -> bool {
+    use Action::*;
+    match action {
+        Read => true,
+        Work | EditAgents => role >= Role::Member,
+        ManageMembers | ManageWorkspace | Administer => role >= Role::Admin,
+        TransferOwnership => role == Role::Owner,
+    }
+}
+
+/// FORBIDDEN unless the session's role allows `action`.
+pub fn require(session: &Session, action: Action) -> AppResult<()> {
+    if allows(session.role, action) {
+        Ok(())
+    } else {
+        Err(AppError::forbidden(format!(
+            "your role ({}) does not allow this",
+            session.role.as_str()
+        )))
+    }
+}
+
+/// Whether `role` may grant an approval that requires `required`: viewers never.
+pub fn may_approve(role: Role, required: Role) -> bool {
+    role != Role::Viewer && role >= required
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Action::*;
+
+    #[test]
+    fn the_matrix_of_design_md() {
+        let rows: [(Action, [bool; 4]); 7] = [
+            (Read, [true, true, true, true]),
+            (Work, [true, true, true, false]),
+            (EditAgents, [true, true, true, false]),
+            (ManageMembers, [true, true, false, false]),
+            (ManageWorkspace, [true, true, false, false]),
+            (Administer, [true, true, false, false]),
+            (TransferOwnership, [true, false, false, false]),
+        ];
+        let roles = [Role::Owner, Role::Admin, Role::Member, Role::Viewer];
+        for (action, expected) in rows {
+            for (role, want) in roles.iter().zip(expected) {
+                assert_eq!(allows(*role, action), want, "{role:?} {action:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn viewers_never_approve() {
+        assert!(!may_approve(Role::Viewer, Role::Viewer));
+        assert!(may_approve(Role::Member, Role::Member));
+        assert!(!may_approve(Role::Member, Role::Admin));
+    }
+}

@@ -1,0 +1,77 @@
+//! The caller of one request, resolved once from its bearer token.
+//!
+//! The role is read from the database on every request, so a demotion takes
+//! effect at once, and a removed member's token stops working immediately.
+
+use chrono::{DateTime, Utc};
+use entity::{member, user};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::{
+    error::{AppError, AppResult},
+    member::Role,
+    state::AppState,
+};
+
+/// A signed-in member of the token's workspace.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: user::Model,
+    pub member: member::Model,
+    pub role: Role,
+    pub workspace_id: Uuid,
+    pub token_expires_at: DateTime<Utc>,
+}
+
+/// What the request's Authorization header amounts to.
+#[derive(Debug, Clone)]
+pub enum Authn {
+    Anonymous,
+    /// A token was sent but is not valid; fields that need a session say why.
+    Rejected(String),
+    Signed(Box<Session>),
+}
+
+impl Authn {
+    pub fn session(&self) -> AppResult<&Session> {
+        match self {
+            Authn::Signed(session) => Ok(session),
+            Authn::Rejected(reason) => Err(AppError::Unauthenticated(reason.clone())),
+            Authn::Anonymous => Err(AppError::unauthenticated()),
+        }
+    }
+
+    /// Resolves an `Authorization` header value (or the websocket's init payload).
+    pub async fn from_header(state: &AppState, header: Option<&str>, leeway_secs: i64) -> Authn {
+        let Some(header) = header else { return Authn::Anonymous };
+        let Some(token) = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")) else {
+            return Authn::Rejected("the Authorization header must be `Bearer <token>`".into());
+        };
+        match resolve(state, token.trim(), leeway_secs).await {
+            Ok(session) => Authn::Signed(Box::new(session)),
+            Err(AppError::Unauthenticated(reason)) => Authn::Rejected(reason),
+            Err(other) => Authn::Rejected(other.to_string()),
+        }
+    }
+}
+
+async fn resolve(state: &AppState, token: &str, leeway_secs: i64) -> AppResult<Session> {
+    let claims = state.jwt.verify(token, state.clock.now(), leeway_secs)?;
+    let found = member::Entity::find()
+        .filter(member::Column::WorkspaceId.eq(claims.wid))
+        .filter(member::Column::UserId.eq(claims.sub))
+        .find_also_related(user::Entity)
+        .one(state.db.conn())
+        .await?;
+    let Some((member, Some(user))) = found else {
+        return Err(AppError::Unauthenticated("you are no longer a member of this workspace".into()));
+    };
+    Ok(Session {
+        role: Role::parse(&member.role)?,
+        workspace_id: member.workspace_id,
+        token_expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or_default(),
+        user,
+        member,
+    })
+}

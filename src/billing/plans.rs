@@ -1,0 +1,121 @@
+//! The plan table of DESIGN.md.
+
+use async_graphql::{Enum, SimpleObject};
+
+use crate::error::{AppError, AppResult};
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Plan {
+    FreeTrial,
+    Solo,
+    Starter,
+    Pro,
+    Growth,
+    Agency,
+}
+
+/// Credits granted once to a new workspace on the free trial.
+pub const TRIAL_CREDITS: i64 = 500;
+
+impl Plan {
+    pub const ALL: [Plan; 6] = [Plan::FreeTrial, Plan::Solo, Plan::Starter, Plan::Pro, Plan::Growth, Plan::Agency];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Plan::FreeTrial => "FREE_TRIAL",
+            Plan::Solo => "SOLO",
+            Plan::Starter => "STARTER",
+            Plan::Pro => "PRO",
+            Plan::Growth => "GROWTH",
+            Plan::Agency => "AGENCY",
+        }
+    }
+
+    pub fn parse(s: &str) -> AppResult<Plan> {
+        Plan::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| AppError::Internal(format!("unknown plan in database: {s}")))
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Plan::FreeTrial => "Free Trial",
+            Plan::Solo => "Solo",
+            Plan::Starter => "Starter",
+            Plan::Pro => "Pro",
+            Plan::Growth => "Growth",
+            Plan::Agency => "Agency",
+        }
+    }
+
+    /// Seat cap; `None` is unlimited.
+    pub fn max_users(self) -> Option<i64> {
+        match self {
+            Plan::FreeTrial | Plan::Solo => Some(1),
+            Plan::Starter => Some(2),
+            Plan::Pro => Some(5),
+            Plan::Growth => Some(15),
+            Plan::Agency => None,
+        }
+    }
+
+    /// Credits granted each month (and on changing to this plan). The trial's
+    /// credits are a one-time grant, so its allowance is 0.
+    pub fn monthly_credits(self) -> i64 {
+        match self {
+            Plan::FreeTrial => 0,
+            Plan::Solo => 2_000,
+            Plan::Starter => 5_000,
+            Plan::Pro => 15_000,
+            Plan::Growth => 50_000,
+            Plan::Agency => 150_000,
+        }
+    }
+
+    /// Whether `seats` fit under this plan's cap.
+    pub fn fits(self, seats: i64) -> bool {
+        self.max_users().is_none_or(|cap| seats <= cap)
+    }
+
+    pub fn info(self) -> PlanInfo {
+        PlanInfo {
+            plan: self,
+            name: self.name().to_owned(),
+            max_users: self.max_users().map(|n| n as i32),
+            monthly_credits: self.monthly_credits() as i32,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct PlanInfo {
+    pub plan: Plan,
+    pub name: String,
+    /// Seat cap; null means unlimited.
+    pub max_users: Option<i32>,
+    pub monthly_credits: i32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn caps_and_credits_follow_the_plan_table() {
+        let table = [
+            (Plan::FreeTrial, Some(1), 0),
+            (Plan::Solo, Some(1), 2_000),
+            (Plan::Starter, Some(2), 5_000),
+            (Plan::Pro, Some(5), 15_000),
+            (Plan::Growth, Some(15), 50_000),
+            (Plan::Agency, None, 150_000),
+        ];
+        for (plan, cap, credits) in table {
+            assert_eq!(plan.max_users(), cap);
+            assert_eq!(plan.monthly_credits(), credits);
+            assert_eq!(Plan::parse(plan.as_str()).unwrap(), plan);
+        }
+        assert!(Plan::Starter.fits(2) && !Plan::Starter.fits(3) && Plan::Agency.fits(10_000));
+    }
+}

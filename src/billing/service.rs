@@ -1,0 +1,109 @@
+//! Changing plan and buying top-ups.
+
+use entity::{credit_entry, workspace};
+use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+
+use super::Plan;
+use crate::{
+    activity::{self, NewActivity},
+    auth::{policy, Action, Session},
+    credit::{ledger, EntryKind, NewEntry},
+    error::{AppError, AppResult},
+    ids::{self, Kind},
+    state::AppState,
+    workspace::service::member_count,
+};
+
+/// Largest single top-up, a guard against typos and overflow.
+pub const MAX_TOP_UP: i32 = 1_000_000;
+
+/// Moves the workspace to `plan` and grants that plan's monthly credits.
+/// A plan whose seat cap is below the member count is SEAT_LIMIT_REACHED;
+/// pending invitations do not block it (they fail at accept instead).
+pub async fn change_plan(state: &AppState, session: &Session, plan: Plan) -> AppResult<workspace::Model> {
+    policy::require(session, Action::ManageWorkspace)?;
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    let ws = txn.lock_workspace(session.workspace_id).await?;
+    let current = Plan::parse(&ws.plan)?;
+    if plan == current {
+        return Err(AppError::conflict(format!("the workspace is already on {}", plan.name())));
+    }
+    if plan == Plan::FreeTrial {
+        return Err(AppError::bad_input("a workspace cannot go back to the free trial"));
+    }
+    let members = member_count(&*txn, ws.id).await?;
+    if !plan.fits(members) {
+        return Err(AppError::SeatLimitReached(format!(
+            "{} allows {} seat(s) and the workspace has {members} members",
+            plan.name(),
+            plan.max_users().unwrap_or_default()
+        )));
+    }
+    workspace::Entity::update_many()
+        .col_expr(workspace::Column::Plan, Expr::value(plan.as_str()))
+        .col_expr(workspace::Column::UpdatedAt, Expr::value(now))
+        .filter(workspace::Column::Id.eq(ws.id))
+        .exec(&*txn)
+        .await?;
+    let grant = NewEntry {
+        kind: EntryKind::MonthlyGrant,
+        amount: plan.monthly_credits(),
+        description: format!("{} monthly credits", plan.name()),
+        actor_id: Some(session.user.id),
+        workroom_id: None,
+        task_id: None,
+        idempotency_key: None,
+    };
+    ledger::append(&txn, ws.id, grant, now).await?;
+    let entry = NewActivity {
+        actor_id: Some(session.user.id),
+        action: "billing.plan_changed",
+        target_type: "Workspace",
+        target_id: Some(ids::encode(Kind::Workspace, ws.id)),
+        summary: format!("{} changed the plan from {} to {}", session.user.name, current.name(), plan.name()),
+        metadata: json!({ "from": current.as_str(), "to": plan.as_str(), "creditsGranted": plan.monthly_credits() }),
+    };
+    activity::record(&txn, ws.id, entry, now).await?;
+    let ws = txn.lock_workspace(ws.id).await?;
+    txn.commit().await?;
+    Ok(ws)
+}
+
+/// Adds `credits` to the pool. A repeated `idempotency_key` returns the first
+/// purchase's entry and adds nothing.
+pub async fn purchase_top_up(state: &AppState, session: &Session, credits: i32, key: &str) -> AppResult<credit_entry::Model> {
+    policy::require(session, Action::ManageWorkspace)?;
+    if !(1..=MAX_TOP_UP).contains(&credits) {
+        return Err(AppError::bad_input(format!("credits must be between 1 and {MAX_TOP_UP}")));
+    }
+    let key = crate::input::text(key, "idempotencyKey", 200)?;
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    txn.lock_workspace(session.workspace_id).await?;
+    if let Some(first) = ledger::find_by_idempotency_key(&*txn, session.workspace_id, &key).await? {
+        return Ok(first);
+    }
+    let entry = NewEntry {
+        kind: EntryKind::TopUp,
+        amount: credits as i64,
+        description: format!("Top-up of {credits} credits"),
+        actor_id: Some(session.user.id),
+        workroom_id: None,
+        task_id: None,
+        idempotency_key: Some(key.clone()),
+    };
+    let row = ledger::append(&txn, session.workspace_id, entry, now).await?;
+    let activity = NewActivity {
+        actor_id: Some(session.user.id),
+        action: "billing.top_up",
+        target_type: "CreditEntry",
+        target_id: Some(ids::encode(Kind::CreditEntry, row.id)),
+        summary: format!("{} bought {credits} credits", session.user.name),
+        metadata: json!({ "credits": credits, "idempotencyKey": key, "balanceAfter": row.balance_after }),
+    };
+    activity::record(&txn, session.workspace_id, activity, now).await?;
+    txn.commit().await?;
+    Ok(row)
+}

@@ -1,0 +1,162 @@
+//! Every setting of the server, from flags or the environment (`atelya serve --help` lists them).
+//!
+//! Secrets are wrapped in [`Secret`] so they never reach a log through `Debug`.
+
+use std::{fmt, net::SocketAddr, time::Duration};
+
+use clap::Args;
+
+/// A value that must not be printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(redacted)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+/// The JWT secret used when none is configured: fine on a laptop, refused in production.
+pub const DEVELOPMENT_JWT_SECRET: &str = "atelya-development-secret-do-not-use-in-production";
+
+#[derive(Args, Debug, Clone)]
+pub struct Config {
+    /// Address the HTTP server listens on.
+    #[arg(long, env = "ATELYA_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+    /// Database URL: `sqlite://file.db?mode=rwc` or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://atelya.db?mode=rwc")]
+    pub database_url: String,
+    /// Redis URL for fan-out between instances; without it events stay in-process.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// `development` or `production`; production disables introspection and requires real secrets.
+    #[arg(long, env = "ATELYA_ENV", default_value = "development")]
+    pub env: String,
+    /// HMAC secret for access tokens (raw text, at least 32 bytes in production).
+    #[arg(long, env = "JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<Secret>,
+    /// Key for data encrypted at rest: 64 hex characters.
+    #[arg(long, env = "ATELYA_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<Secret>,
+    /// Access token lifetime in seconds.
+    #[arg(long, env = "ATELYA_ACCESS_TOKEN_TTL", default_value_t = 900)]
+    pub access_token_ttl: u64,
+    /// Refresh token lifetime in seconds.
+    #[arg(long, env = "ATELYA_REFRESH_TOKEN_TTL", default_value_t = 30 * 24 * 3600)]
+    pub refresh_token_ttl: u64,
+    /// Invitation lifetime in seconds.
+    #[arg(long, env = "ATELYA_INVITATION_TTL", default_value_t = 7 * 24 * 3600)]
+    pub invitation_ttl: u64,
+    /// Run lease lifetime in seconds.
+    #[arg(long, env = "ATELYA_LEASE_TTL", default_value_t = 30)]
+    pub lease_ttl: u64,
+    /// Take the client address from X-Forwarded-For (only behind a proxy you run).
+    #[arg(long, env = "ATELYA_TRUST_PROXY", default_value_t = false)]
+    pub trust_proxy: bool,
+    /// Comma-separated origins allowed by CORS and on websocket upgrades; empty means same origin only.
+    #[arg(long, env = "ATELYA_CORS_ORIGINS", value_delimiter = ',', default_value = "")]
+    pub cors_origins: Vec<String>,
+    /// argon2id memory cost in KiB (lower it only for tests).
+    #[arg(long, env = "ATELYA_ARGON2_MEMORY_KIB", default_value_t = 19_456)]
+    pub argon2_memory_kib: u32,
+    #[command(flatten)]
+    pub limits: Limits,
+}
+
+/// The hostile-input limits of DESIGN.md.
+#[derive(Args, Debug, Clone)]
+pub struct Limits {
+    /// Largest request body in bytes.
+    #[arg(long, env = "ATELYA_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Most lexical tokens in one document.
+    #[arg(long, env = "ATELYA_MAX_TOKENS", default_value_t = 10_000)]
+    pub max_tokens: usize,
+    /// Deepest field nesting.
+    #[arg(long, env = "ATELYA_MAX_DEPTH", default_value_t = 12)]
+    pub max_depth: usize,
+    /// Most aliases per document, each `__typename` counted as one.
+    #[arg(long, env = "ATELYA_MAX_ALIASES", default_value_t = 30)]
+    pub max_aliases: usize,
+    /// Most directives per document.
+    #[arg(long, env = "ATELYA_MAX_DIRECTIVES", default_value_t = 5)]
+    pub max_directives: usize,
+    /// Highest query complexity, list fields weighted by their `first`.
+    #[arg(long, env = "ATELYA_MAX_COMPLEXITY", default_value_t = 2_000)]
+    pub max_complexity: usize,
+    /// Most operations in one batched request; 0 turns batching off.
+    #[arg(long, env = "ATELYA_MAX_BATCH", default_value_t = 0)]
+    pub max_batch: usize,
+    /// Signups and logins allowed per client address per minute.
+    #[arg(long, env = "ATELYA_AUTH_RATE_PER_MINUTE", default_value_t = 10)]
+    pub auth_rate_per_minute: u32,
+    /// Failed logins allowed per email per 15 minutes.
+    #[arg(long, env = "ATELYA_FAILED_LOGINS_PER_15_MIN", default_value_t = 5)]
+    pub failed_logins_per_15_min: u32,
+}
+
+impl Config {
+    pub fn is_production(&self) -> bool {
+        self.env.eq_ignore_ascii_case("production")
+    }
+
+    pub fn access_token_ttl(&self) -> Duration {
+        Duration::from_secs(self.access_token_ttl)
+    }
+
+    /// The JWT secret in force, refusing weak or missing secrets in production.
+    pub fn effective_jwt_secret(&self) -> Result<String, String> {
+        match (&self.jwt_secret, self.is_production()) {
+            (Some(s), true) if s.0.len() < 32 => {
+                Err("JWT_SECRET must be at least 32 bytes in production".into())
+            }
+            (Some(s), true) if s.0 == DEVELOPMENT_JWT_SECRET => {
+                Err("JWT_SECRET must not be the development default in production".into())
+            }
+            (Some(s), _) if s.0.is_empty() => Err("JWT_SECRET must not be empty".into()),
+            (Some(s), _) => Ok(s.0.clone()),
+            (None, true) => Err("JWT_SECRET is required when ATELYA_ENV=production".into()),
+            (None, false) => {
+                tracing::warn!(
+                    "JWT_SECRET is not set: using the built-in DEVELOPMENT secret. \
+                     Anyone can forge tokens for this server. Set JWT_SECRET before exposing it."
+                );
+                Ok(DEVELOPMENT_JWT_SECRET.to_owned())
+            }
+        }
+    }
+
+    /// Checks the settings that can only be wrong together; run before anything starts.
+    pub fn validate(&self) -> Result<(), String> {
+        self.effective_jwt_secret()?;
+        if let Some(key) = &self.secret_key {
+            let ok = key.0.len() == 64 && key.0.chars().all(|c| c.is_ascii_hexdigit());
+            if !ok {
+                return Err("ATELYA_SECRET_KEY must be 64 hex characters".into());
+            }
+        } else if self.is_production() {
+            return Err("ATELYA_SECRET_KEY is required when ATELYA_ENV=production".into());
+        }
+        if !matches!(self.env.to_ascii_lowercase().as_str(), "development" | "production" | "test") {
+            return Err(format!("ATELYA_ENV must be development, production or test, not {:?}", self.env));
+        }
+        Ok(())
+    }
+
+    /// The allowed CORS origins, without empty entries.
+    pub fn allowed_origins(&self) -> Vec<String> {
+        self.cors_origins
+            .iter()
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .collect()
+    }
+}

@@ -1,0 +1,63 @@
+//! `Credits` and `CreditEntry`.
+
+use async_graphql::{Context, Object, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+use entity::{credit_entry, workspace};
+
+use super::ledger::{self, EntryKind};
+use crate::{
+    billing::Plan,
+    identity::graphql::{load_user, User},
+    ids::{self, Kind},
+};
+
+#[derive(SimpleObject)]
+pub struct Credits {
+    /// Sum of the ledger.
+    balance: i32,
+    /// Held for tasks that are running now.
+    reserved: i32,
+    /// balance - reserved: what a new task may reserve.
+    available: i32,
+    monthly_allowance: i32,
+}
+
+impl Credits {
+    pub fn of(ws: &workspace::Model, plan: Plan) -> Credits {
+        let totals = ledger::totals(ws);
+        Credits {
+            balance: totals.balance as i32,
+            reserved: totals.reserved as i32,
+            available: (totals.balance - totals.reserved) as i32,
+            monthly_allowance: plan.monthly_credits() as i32,
+        }
+    }
+}
+
+pub struct CreditEntry(pub credit_entry::Model);
+
+#[Object]
+impl CreditEntry {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(Kind::CreditEntry, self.0.id))
+    }
+    async fn kind(&self) -> async_graphql::Result<EntryKind> {
+        Ok(EntryKind::parse(&self.0.kind)?)
+    }
+    /// Signed: grants and top-ups are positive, charges negative.
+    async fn amount(&self) -> i32 {
+        self.0.amount as i32
+    }
+    async fn balance_after(&self) -> i32 {
+        self.0.balance_after as i32
+    }
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        load_user(ctx, self.0.actor_id).await
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}

@@ -1,0 +1,149 @@
+//! Appending to and reading the ledger.
+
+use async_graphql::Enum;
+use chrono::{DateTime, Utc};
+use entity::{credit_entry, workspace};
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use crate::{
+    db::WriteTxn,
+    error::{AppError, AppResult},
+    graphql::pagination::PageArgs,
+};
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "CreditEntryKind")]
+pub enum EntryKind {
+    TrialGrant,
+    MonthlyGrant,
+    TopUp,
+    Charge,
+    Refund,
+    Adjustment,
+}
+
+impl EntryKind {
+    const ALL: [EntryKind; 6] = [
+        EntryKind::TrialGrant,
+        EntryKind::MonthlyGrant,
+        EntryKind::TopUp,
+        EntryKind::Charge,
+        EntryKind::Refund,
+        EntryKind::Adjustment,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntryKind::TrialGrant => "TRIAL_GRANT",
+            EntryKind::MonthlyGrant => "MONTHLY_GRANT",
+            EntryKind::TopUp => "TOP_UP",
+            EntryKind::Charge => "CHARGE",
+            EntryKind::Refund => "REFUND",
+            EntryKind::Adjustment => "ADJUSTMENT",
+        }
+    }
+
+    pub fn parse(s: &str) -> AppResult<EntryKind> {
+        EntryKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| AppError::Internal(format!("unknown credit entry kind: {s}")))
+    }
+}
+
+/// One entry to append.
+pub struct NewEntry {
+    pub kind: EntryKind,
+    pub amount: i64,
+    pub description: String,
+    pub actor_id: Option<Uuid>,
+    pub workroom_id: Option<Uuid>,
+    pub task_id: Option<Uuid>,
+    pub idempotency_key: Option<String>,
+}
+
+/// Appends an entry and moves the balance, refusing to go below zero.
+#[tracing::instrument(skip_all, fields(kind = entry.kind.as_str(), amount = entry.amount))]
+pub async fn append(
+    txn: &WriteTxn,
+    workspace_id: Uuid,
+    entry: NewEntry,
+    now: DateTime<Utc>,
+) -> AppResult<credit_entry::Model> {
+    let ws = txn.lock_workspace(workspace_id).await?;
+    let balance_after = ws.credit_balance + entry.amount;
+    if balance_after < 0 {
+        return Err(AppError::InsufficientCredits(format!(
+            "this needs {} credits and {} are left",
+            -entry.amount, ws.credit_balance
+        )));
+    }
+    let row = credit_entry::Model {
+        id: Uuid::now_v7(),
+        workspace_id,
+        seq: ws.credit_seq + 1,
+        kind: entry.kind.as_str().to_owned(),
+        amount: entry.amount,
+        balance_after,
+        description: entry.description,
+        actor_id: entry.actor_id,
+        workroom_id: entry.workroom_id,
+        task_id: entry.task_id,
+        idempotency_key: entry.idempotency_key,
+        created_at: now,
+    };
+    credit_entry::Entity::insert(row.clone().into_active_model().reset_all())
+        .exec_without_returning(&**txn)
+        .await?;
+    workspace::Entity::update_many()
+        .col_expr(workspace::Column::CreditBalance, Expr::value(balance_after))
+        .col_expr(workspace::Column::CreditSeq, Expr::value(row.seq))
+        .filter(workspace::Column::Id.eq(workspace_id))
+        .exec(&**txn)
+        .await?;
+    Ok(row)
+}
+
+/// The entry a purchase with this idempotency key already made, if any.
+pub async fn find_by_idempotency_key(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    key: &str,
+) -> AppResult<Option<credit_entry::Model>> {
+    Ok(credit_entry::Entity::find()
+        .filter(credit_entry::Column::WorkspaceId.eq(workspace_id))
+        .filter(credit_entry::Column::IdempotencyKey.eq(key))
+        .one(db)
+        .await?)
+}
+
+/// A page of the ledger, newest first; the cursor is the entry's seq.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    page: &PageArgs<i64>,
+) -> AppResult<Vec<credit_entry::Model>> {
+    let mut query = credit_entry::Entity::find().filter(credit_entry::Column::WorkspaceId.eq(workspace_id));
+    if let Some(after) = page.after {
+        query = query.filter(credit_entry::Column::Seq.lt(after));
+    }
+    Ok(query
+        .order_by_desc(credit_entry::Column::Seq)
+        .limit(page.fetch_limit())
+        .all(db)
+        .await?)
+}
+
+/// Current totals of a workspace's pool.
+pub struct Totals {
+    pub balance: i64,
+    pub reserved: i64,
+}
+
+pub fn totals(ws: &workspace::Model) -> Totals {
+    Totals { balance: ws.credit_balance, reserved: ws.credit_reserved }
+}

@@ -1,0 +1,137 @@
+//! The database handle: connecting, migrating, and write transactions.
+//!
+//! Every change runs in one [`WriteTxn`]. On PostgreSQL, rows that serialize
+//! writers (a workspace) are locked with `SELECT … FOR UPDATE`. SQLite has one
+//! writer at a time anyway, but a deferred transaction that reads before it
+//! writes fails with SQLITE_BUSY when another writer committed in between, and
+//! no busy timeout helps; so on SQLite this process lets one write transaction
+//! in at a time (the write gate), which makes every transaction's reads current.
+
+use std::{
+    ops::Deref,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{
+    sqlx::sqlite::SqliteJournalMode, ConnectOptions, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, QuerySelect, TransactionTrait,
+};
+use tokio::sync::{Mutex, OwnedMutexGuard};
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+
+#[derive(Clone)]
+pub struct Db {
+    conn: DatabaseConnection,
+    /// Present on SQLite only: one write transaction at a time in this process.
+    write_gate: Option<Arc<Mutex<()>>>,
+    /// Statements run so far; lets tests prove a page's query count is constant.
+    statements: Arc<AtomicU64>,
+}
+
+impl Db {
+    #[tracing::instrument(skip_all)]
+    pub async fn connect(url: &str) -> Result<Db, DbErr> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .sqlx_logging(false)
+            .acquire_timeout(Duration::from_secs(10))
+            .map_sqlx_sqlite_opts(|opts| {
+                opts.journal_mode(SqliteJournalMode::Wal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
+        if url.starts_with("sqlite") {
+            options.max_connections(8);
+        } else {
+            options.max_connections(20);
+        }
+        let mut conn = sea_orm::Database::connect(options).await?;
+        let statements = Arc::new(AtomicU64::new(0));
+        let counter = statements.clone();
+        conn.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
+        let write_gate = match conn.get_database_backend() {
+            DatabaseBackend::Sqlite => Some(Arc::new(Mutex::new(()))),
+            _ => None,
+        };
+        Ok(Db { conn, write_gate, statements })
+    }
+
+    pub async fn migrate(&self) -> Result<(), DbErr> {
+        Migrator::up(&self.conn, None).await
+    }
+
+    pub fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    pub fn backend(&self) -> DatabaseBackend {
+        self.conn.get_database_backend()
+    }
+
+    /// How many statements this handle has run (for tests of N+1 queries).
+    pub fn statement_count(&self) -> u64 {
+        self.statements.load(Ordering::Relaxed)
+    }
+
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.conn.ping().await
+    }
+
+    /// Opens a write transaction. Dropping it without [`WriteTxn::commit`] rolls back.
+    pub async fn begin(&self) -> AppResult<WriteTxn> {
+        let gate = match &self.write_gate {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        };
+        let txn = self.conn.begin().await?;
+        Ok(WriteTxn { txn, _gate: gate })
+    }
+}
+
+/// A database transaction that holds the SQLite write gate while it lives.
+pub struct WriteTxn {
+    txn: DatabaseTransaction,
+    _gate: Option<OwnedMutexGuard<()>>,
+}
+
+impl WriteTxn {
+    pub async fn commit(self) -> AppResult<()> {
+        self.txn.commit().await?;
+        Ok(())
+    }
+
+    /// Reads a workspace row and locks it until commit, so changes that must see
+    /// a settled workspace (seats, credits, the activity chain) run one at a time.
+    pub async fn lock_workspace(&self, id: Uuid) -> AppResult<entity::workspace::Model> {
+        let query = entity::workspace::Entity::find_by_id(id);
+        let query = match self.txn.get_database_backend() {
+            DatabaseBackend::Postgres => query.lock_exclusive(),
+            _ => query,
+        };
+        query
+            .one(&self.txn)
+            .await?
+            .ok_or(AppError::NotFound("workspace"))
+    }
+}
+
+impl Deref for WriteTxn {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+}
+
+/// True when a database error is a unique-constraint violation.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}

@@ -1,0 +1,285 @@
+//! The document limits of DESIGN.md, and the error codes of requests that
+//! never reach a resolver.
+//!
+//! Runs as an async-graphql extension, so HTTP and websockets share it. A
+//! document over a limit gets exactly one error and goes no further: the token
+//! count is taken before parsing, the alias, directive and depth counts right
+//! after it, and only then is the document validated (where the complexity
+//! limit applies).
+
+use std::{collections::HashSet, sync::Arc};
+
+use async_graphql::{
+    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation},
+    parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
+    ErrorExtensionValues, Name, Positioned, Response, ServerError, ServerResult, ValidationResult, Variables,
+};
+use std::collections::HashMap;
+
+use crate::config::Limits;
+
+pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+
+/// A request-level error with its code.
+pub fn request_error(message: impl Into<String>, code: &str) -> ServerError {
+    tag(ServerError::new(message, None), code)
+}
+
+/// Gives `err` a code unless it has one.
+fn tag(mut err: ServerError, code: &str) -> ServerError {
+    let ext = err.extensions.get_or_insert_with(ErrorExtensionValues::default);
+    if ext.get("code").is_none() {
+        ext.set("code", code);
+    }
+    err
+}
+
+pub fn code_of(err: &ServerError) -> Option<String> {
+    match err.extensions.as_ref()?.get("code")? {
+        async_graphql::Value::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+pub struct DocumentLimits(pub Limits);
+
+impl ExtensionFactory for DocumentLimits {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(DocumentLimitsExtension(self.0.clone()))
+    }
+}
+
+struct DocumentLimitsExtension(Limits);
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for DocumentLimitsExtension {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        // Errors without a path come from before execution (such as an unknown
+        // operation name): they are about the request, not a field.
+        for err in &mut response.errors {
+            if err.path.is_empty() && code_of(err).is_none() {
+                *err = tag(err.clone(), VALIDATION_FAILED);
+            }
+        }
+        response
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let limits = &self.0;
+        if count_tokens(query, limits.max_tokens) > limits.max_tokens {
+            return Err(request_error(format!("the document has more than {} tokens", limits.max_tokens), VALIDATION_FAILED));
+        }
+        let doc = next.run(ctx, query, variables).await.map_err(|e| tag(readable_syntax_error(e), PARSE_FAILED))?;
+        check_shape(&doc, limits)?;
+        Ok(doc)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx)
+            .await
+            .map_err(|errors| errors.into_iter().map(|e| tag(e, VALIDATION_FAILED)).collect())
+    }
+}
+
+/// The parser reports syntax errors as a multi-line source excerpt; clients
+/// get one line: what was expected, and where.
+fn readable_syntax_error(mut err: ServerError) -> ServerError {
+    let expected = err.message.rsplit("= ").next().unwrap_or("").trim().to_owned();
+    let position = err
+        .locations
+        .first()
+        .map(|pos| format!(" at line {}, column {}", pos.line, pos.column))
+        .unwrap_or_default();
+    if err.message.contains(" --> ") && !expected.is_empty() {
+        err.message = format!("Syntax error{position}: {expected}");
+    }
+    err
+}
+
+/// Checks aliases (with `__typename`), directives and depth of a parsed document.
+pub fn check_shape(doc: &ExecutableDocument, limits: &Limits) -> ServerResult<()> {
+    let mut counts = Counts::default();
+    for (_, op) in doc.operations.iter() {
+        counts.directives += op.node.directives.len();
+        counts.directives += op.node.variable_definitions.iter().map(|v| v.node.directives.len()).sum::<usize>();
+        counts.walk(&op.node.selection_set.node);
+    }
+    for fragment in doc.fragments.values() {
+        counts.directives += fragment.node.directives.len();
+        counts.walk(&fragment.node.selection_set.node);
+    }
+    if counts.aliases > limits.max_aliases {
+        return Err(request_error(
+            format!("the document has {} aliases (each __typename counts); at most {} are allowed", counts.aliases, limits.max_aliases),
+            VALIDATION_FAILED,
+        ));
+    }
+    if counts.directives > limits.max_directives {
+        return Err(request_error(
+            format!("the document has {} directives; at most {} are allowed", counts.directives, limits.max_directives),
+            VALIDATION_FAILED,
+        ));
+    }
+    for (_, op) in doc.operations.iter() {
+        let depth = depth(&op.node.selection_set.node, &doc.fragments, &mut HashSet::new());
+        if depth > limits.max_depth {
+            return Err(request_error(
+                format!("the document is nested {depth} fields deep; at most {} are allowed", limits.max_depth),
+                VALIDATION_FAILED,
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[derive(Default)]
+struct Counts {
+    aliases: usize,
+    directives: usize,
+}
+
+impl Counts {
+    /// Counts what is written in a selection set (fragments are counted once, where defined).
+    fn walk(&mut self, set: &SelectionSet) {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => {
+                    let f = &field.node;
+                    if f.alias.is_some() || f.name.node == "__typename" {
+                        self.aliases += 1;
+                    }
+                    self.directives += f.directives.len();
+                    self.walk(&f.selection_set.node);
+                }
+                Selection::FragmentSpread(spread) => self.directives += spread.node.directives.len(),
+                Selection::InlineFragment(inline) => {
+                    self.directives += inline.node.directives.len();
+                    self.walk(&inline.node.selection_set.node);
+                }
+            }
+        }
+    }
+}
+
+/// Deepest field nesting, following fragment spreads (a cycle stops the walk;
+/// validation reports it).
+fn depth(
+    set: &SelectionSet,
+    fragments: &HashMap<Name, Positioned<FragmentDefinition>>,
+    visiting: &mut HashSet<Name>,
+) -> usize {
+    set.items
+        .iter()
+        .map(|item| match &item.node {
+            Selection::Field(field) => 1 + depth(&field.node.selection_set.node, fragments, visiting),
+            Selection::InlineFragment(inline) => depth(&inline.node.selection_set.node, fragments, visiting),
+            Selection::FragmentSpread(spread) => {
+                let name = &spread.node.fragment_name.node;
+                match fragments.get(name) {
+                    Some(fragment) if visiting.insert(name.clone()) => {
+                        let d = depth(&fragment.node.selection_set.node, fragments, visiting);
+                        visiting.remove(name);
+                        d
+                    }
+                    _ => 0,
+                }
+            }
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// Counts GraphQL lexical tokens, stopping once past `stop_after`.
+pub fn count_tokens(source: &str, stop_after: usize) -> usize {
+    let bytes = source.as_bytes();
+    let (mut i, mut count) = (0, 0);
+    while i < bytes.len() && count <= stop_after {
+        let c = bytes[i];
+        match c {
+            b' ' | b'\t' | b'\n' | b'\r' | b',' => i += 1,
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' && bytes[i] != b'\r' {
+                    i += 1;
+                }
+            }
+            b'"' => {
+                count += 1;
+                i = skip_string(bytes, i);
+            }
+            b'.' if bytes[i..].starts_with(b"...") => {
+                count += 1;
+                i += 3;
+            }
+            c if c.is_ascii_alphabetic() || c == b'_' => {
+                count += 1;
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
+                    i += 1;
+                }
+            }
+            c if c.is_ascii_digit() || c == b'-' => {
+                count += 1;
+                i += 1;
+                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'.' | b'+' | b'-')) {
+                    i += 1;
+                }
+            }
+            _ => {
+                // Punctuators, and anything else (the parser will reject it).
+                count += 1;
+                i += source[i..].chars().next().map_or(1, char::len_utf8);
+            }
+        }
+    }
+    count
+}
+
+/// Skips a string or block string starting at `start`; returns the index after it.
+fn skip_string(bytes: &[u8], start: usize) -> usize {
+    if bytes[start..].starts_with(b"\"\"\"") {
+        let mut i = start + 3;
+        while i < bytes.len() {
+            if bytes[i..].starts_with(b"\\\"\"\"") {
+                i += 4;
+            } else if bytes[i..].starts_with(b"\"\"\"") {
+                return i + 3;
+            } else {
+                i += 1;
+            }
+        }
+        return i;
+    }
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            b'\n' | b'\r' => return i,
+            _ => i += 1,
+        }
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_counted_like_the_graphql_lexer() {
+        assert_eq!(count_tokens("{ viewer { user { id } } }", 100), 9);
+        assert_eq!(count_tokens(r#"query Q($a: Int = -1.5e3) { f(s: "a b\"c", t: """x "" y""") ...F }"#, 100), 23);
+        assert_eq!(count_tokens("# only a comment\n,,,", 100), 0);
+    }
+}

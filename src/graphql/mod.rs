@@ -1,0 +1,53 @@
+//! The GraphQL schema: roots merged from each domain, the request-scoped
+//! context (session, loaders, client address), limits and pagination.
+
+pub mod context;
+pub mod limits;
+pub mod loaders;
+pub mod node;
+pub mod pagination;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+use crate::{
+    activity::graphql::ActivityQuery, billing::graphql::{BillingMutation, BillingQuery},
+    config::Limits, identity::graphql::{IdentityMutation, IdentityQuery},
+    invitation::graphql::InvitationMutation, member::graphql::MemberMutation,
+    workspace::graphql::{WorkspaceMutation, WorkspaceQuery},
+};
+
+#[derive(MergedObject, Default)]
+pub struct Query(IdentityQuery, WorkspaceQuery, node::NodeQuery, BillingQuery, ActivityQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(IdentityMutation, WorkspaceMutation, MemberMutation, InvitationMutation, BillingMutation);
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The schema with its limits; the caller adds the shared state and finishes it.
+pub fn schema_builder(limits: &Limits, production: bool) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .extension(limits::DocumentLimits(limits.clone()))
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(64);
+    if production {
+        builder.disable_introspection().disable_suggestions()
+    } else {
+        builder
+    }
+}
+
+/// The SDL of the public schema, as `atelya schema` prints it.
+pub fn sdl() -> String {
+    schema_builder(&default_limits(), false).finish().sdl()
+}
+
+fn default_limits() -> Limits {
+    use clap::Parser;
+    #[derive(Parser)]
+    struct Only {
+        #[command(flatten)]
+        limits: Limits,
+    }
+    Only::parse_from(["atelya"]).limits
+}

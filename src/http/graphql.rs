@@ -1,0 +1,253 @@
+//! GraphQL over HTTP, as the GraphQL-over-HTTP spec and DESIGN.md say.
+//!
+//! async-graphql's stock axum service accepts form bodies, answers malformed
+//! requests with debug strings and runs mutations over GET, so this handler
+//! owns the protocol: JSON bodies only (415 otherwise), Accept negotiation
+//! (406 when nothing fits), request errors as GraphQL error bodies (400 under
+//! `application/graphql-response+json`, 200 under `application/json`),
+//! mutations over GET refused with 405, and batching off unless configured.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use async_graphql::{
+    parser::{parse_query, types::{DocumentOperations, OperationType}},
+    BatchRequest, BatchResponse, Request, Variables,
+};
+use axum::{
+    body::Bytes,
+    extract::{rejection::BytesRejection, ConnectInfo, Query, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use serde_json::{json, Map, Value};
+
+use super::{
+    client_ip,
+    negotiate::{is_json, negotiate, ResponseType},
+    HttpState,
+};
+use crate::{
+    auth::{jwt::LEEWAY_SECS, Authn},
+    graphql::{
+        context::{ClientIp, Loaders},
+        limits::{code_of, count_tokens, PARSE_FAILED, VALIDATION_FAILED},
+    },
+};
+
+pub async fn post(
+    State(state): State<Arc<HttpState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let Some(rt) = negotiate(header_str(&headers, header::ACCEPT)) else {
+        return not_acceptable();
+    };
+    if !is_json(header_str(&headers, header::CONTENT_TYPE)) {
+        return request_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            rt,
+            PARSE_FAILED,
+            "requests must be application/json",
+        );
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let limit = state.app.config.limits.max_body_bytes;
+            let message = format!("the request body is larger than {limit} bytes");
+            return request_error(StatusCode::PAYLOAD_TOO_LARGE, rt, "BAD_USER_INPUT", &message);
+        }
+        Err(rejection) => return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, &rejection.body_text()),
+    };
+    let json: Value = match serde_json::from_slice(&body) {
+        Ok(json) => json,
+        Err(err) => return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, &format!("the body is not valid JSON: {err}")),
+    };
+    let batch = match json {
+        Value::Array(items) => {
+            let max = state.app.config.limits.max_batch;
+            if max == 0 {
+                return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, "batched requests are not enabled");
+            }
+            if items.len() > max || items.is_empty() {
+                let message = format!("a batch holds 1 to {max} operations");
+                return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, &message);
+            }
+            match items.into_iter().map(request_from_json).collect::<Result<Vec<_>, _>>() {
+                Ok(requests) => BatchRequest::Batch(requests),
+                Err(message) => return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, &message),
+            }
+        }
+        other => match request_from_json(other) {
+            Ok(request) => BatchRequest::Single(request),
+            Err(message) => return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, &message),
+        },
+    };
+    execute(&state, peer, &headers, batch, rt).await
+}
+
+pub async fn get(
+    State(state): State<Arc<HttpState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    params: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let Some(rt) = negotiate(header_str(&headers, header::ACCEPT)) else {
+        return not_acceptable();
+    };
+    let request = match params.map_err(|e| e.body_text()).and_then(|Query(p)| request_from_params(p)) {
+        Ok(request) => request,
+        Err(message) => return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, &message),
+    };
+    if is_mutation(&request, state.app.config.limits.max_tokens) {
+        let mut response = request_error(StatusCode::METHOD_NOT_ALLOWED, rt, "BAD_REQUEST", "mutations must use POST");
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    execute(&state, peer, &headers, BatchRequest::Single(request), rt).await
+}
+
+/// Runs the request with its session, loaders and client address.
+async fn execute(state: &HttpState, peer: SocketAddr, headers: &HeaderMap, batch: BatchRequest, rt: ResponseType) -> Response {
+    let app = &state.app;
+    let authn = Authn::from_header(app, header_str(headers, header::AUTHORIZATION), LEEWAY_SECS).await;
+    let ip = client_ip(peer, headers, app.config.trust_proxy);
+    let batch = batch
+        .data(authn)
+        .data(Arc::new(Loaders::new(app)))
+        .data(ClientIp(ip));
+    match state.schema.execute_batch(batch).await {
+        BatchResponse::Single(response) => render(response, rt),
+        BatchResponse::Batch(responses) => {
+            let bodies: Vec<Value> = responses.into_iter().map(|r| body_of(r).1).collect();
+            reply(StatusCode::OK, rt, Value::Array(bodies))
+        }
+    }
+}
+
+/// A response, as a request error (no `data`) when nothing was executed.
+fn render(response: async_graphql::Response, rt: ResponseType) -> Response {
+    let (request_failed, body) = body_of(response);
+    let status = if request_failed && rt == ResponseType::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    reply(status, rt, body)
+}
+
+fn body_of(response: async_graphql::Response) -> (bool, Value) {
+    let request_failed = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response
+            .errors
+            .iter()
+            .all(|e| matches!(code_of(e).as_deref(), Some(PARSE_FAILED | VALIDATION_FAILED)));
+    if request_failed {
+        return (true, json!({ "errors": response.errors }));
+    }
+    (false, serde_json::to_value(&response).unwrap_or_else(|_| json!({ "errors": [{ "message": "internal error" }] })))
+}
+
+fn request_from_json(value: Value) -> Result<Request, String> {
+    let Value::Object(mut map) = value else {
+        return Err("the body must be a JSON object".into());
+    };
+    let query = match map.remove("query") {
+        Some(Value::String(query)) => query,
+        Some(_) => return Err("query must be a string".into()),
+        None => return Err("query is required".into()),
+    };
+    let operation_name = match map.remove("operationName") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(name)) => Some(name),
+        Some(_) => return Err("operationName must be a string".into()),
+    };
+    let variables = object_or_null(map.remove("variables"), "variables")?;
+    let extensions = object_or_null(map.remove("extensions"), "extensions")?;
+    build_request(query, operation_name, variables, extensions)
+}
+
+fn request_from_params(params: Vec<(String, String)>) -> Result<Request, String> {
+    let (mut query, mut operation_name, mut variables, mut extensions) = (None, None, None, None);
+    for (key, value) in params {
+        match key.as_str() {
+            "query" => query = Some(value),
+            "operationName" => operation_name = Some(value).filter(|v| !v.is_empty()),
+            "variables" => variables = parse_param(&value, "variables")?,
+            "extensions" => extensions = parse_param(&value, "extensions")?,
+            _ => {}
+        }
+    }
+    let query = query.ok_or("the query parameter is required")?;
+    build_request(query, operation_name, variables, extensions)
+}
+
+fn parse_param(value: &str, what: &str) -> Result<Option<Map<String, Value>>, String> {
+    if value.is_empty() {
+        return Ok(None);
+    }
+    let parsed = serde_json::from_str(value).map_err(|e| format!("{what} is not valid JSON: {e}"))?;
+    object_or_null(Some(parsed), what)
+}
+
+fn object_or_null(value: Option<Value>, what: &str) -> Result<Option<Map<String, Value>>, String> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(map)) => Ok(Some(map)),
+        Some(_) => Err(format!("{what} must be an object")),
+    }
+}
+
+fn build_request(
+    query: String,
+    operation_name: Option<String>,
+    variables: Option<Map<String, Value>>,
+    extensions: Option<Map<String, Value>>,
+) -> Result<Request, String> {
+    let mut request = Request::new(query);
+    if let Some(name) = operation_name {
+        request = request.operation_name(name);
+    }
+    if let Some(variables) = variables {
+        request = request.variables(Variables::from_json(Value::Object(variables)));
+    }
+    for (key, value) in extensions.unwrap_or_default() {
+        let value = async_graphql::Value::from_json(value).map_err(|e| format!("extensions: {e}"))?;
+        request.extensions.insert(key, value);
+    }
+    Ok(request)
+}
+
+/// Whether the operation a GET would run is a mutation. A document that does
+/// not parse is left to the executor, which reports it properly.
+fn is_mutation(request: &Request, max_tokens: usize) -> bool {
+    if count_tokens(&request.query, max_tokens) > max_tokens {
+        return false;
+    }
+    let Ok(doc) = parse_query(&request.query) else { return false };
+    let operation = match (&doc.operations, request.operation_name.as_deref()) {
+        (DocumentOperations::Single(op), _) => Some(op),
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
+        _ => None,
+    };
+    operation.is_some_and(|op| op.node.ty == OperationType::Mutation)
+}
+
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+fn request_error(status: StatusCode, rt: ResponseType, code: &str, message: &str) -> Response {
+    reply(status, rt, json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
+}
+
+fn not_acceptable() -> Response {
+    let body = json!({ "errors": [{
+        "message": "Accept must allow application/graphql-response+json or application/json",
+        "extensions": { "code": "NOT_ACCEPTABLE" }
+    }] });
+    reply(StatusCode::NOT_ACCEPTABLE, ResponseType::Json, body)
+}
+
+fn reply(status: StatusCode, rt: ResponseType, body: Value) -> Response {
+    (status, [(header::CONTENT_TYPE, rt.content_type())], body.to_string()).into_response()
+}

@@ -1,0 +1,67 @@
+//! The HTTP surface: `/graphql` (GET, POST), `/healthz`, `/readyz`, with CORS.
+
+pub mod graphql;
+pub mod health;
+pub mod negotiate;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::{
+    extract::DefaultBodyLimit,
+    http::{header, HeaderMap, HeaderValue, Method},
+    routing::get,
+    Router,
+};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::{graphql::AppSchema, state::SharedState};
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct HttpState {
+    pub app: SharedState,
+    pub schema: AppSchema,
+}
+
+pub fn router(app: SharedState, schema: AppSchema) -> Router {
+    let body_limit = app.config.limits.max_body_bytes;
+    let cors = cors(&app.config.allowed_origins());
+    Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        // The handler reads the body itself and answers an oversized one with a GraphQL error.
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(cors)
+        .with_state(Arc::new(HttpState { app, schema }))
+}
+
+/// CORS for SPA frontends: exactly the configured origins, with the
+/// Authorization and Content-Type headers. No origins means same origin only.
+fn cors(origins: &[String]) -> CorsLayer {
+    let allowed: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(allowed))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(600))
+}
+
+/// The client's address: the socket's, or with a trusted proxy the address
+/// that proxy appended last to X-Forwarded-For (earlier entries are the
+/// client's own claims and can be forged).
+pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trust_proxy: bool) -> String {
+    if trust_proxy {
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .rfind(|s| !s.is_empty());
+        if let Some(ip) = forwarded {
+            return ip.to_owned();
+        }
+    }
+    peer.ip().to_string()
+}

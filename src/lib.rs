@@ -1,0 +1,38 @@
+//! Atelya: the GraphQL backend of an AI workspace for small agencies.
+//!
+//! # Layout
+//! - `config`, `startup`, `state`: settings, building and running the server.
+//! - `http`: the HTTP surface (GraphQL over HTTP, health, CORS).
+//! - `graphql`: the schema, request context, limits, loaders, pagination, `node`.
+//! - `auth`: tokens, passwords, sessions, and `auth::policy`, the one table of
+//!   who may do what.
+//! - Domains, each with its rules in `service` and thin resolvers in `graphql`:
+//!   `identity` (accounts and sign-in), `workspace`, `member`, `invitation`,
+//!   `billing` (plans, top-ups), `credit` (the ledger), `activity` (the
+//!   hash-chained log), `export` (branding), `outbox` (email).
+//! - `db`, `error`, `clock`, `ids`, `input`, `ratelimit`: shared plumbing.
+//!
+//! Every change runs in one database transaction together with its activity
+//! entry; rows that serialize writers (the workspace) are locked inside it.
+
+pub mod activity;
+pub mod auth;
+pub mod billing;
+pub mod clock;
+pub mod config;
+pub mod credit;
+pub mod db;
+pub mod error;
+pub mod export;
+pub mod graphql;
+pub mod http;
+pub mod identity;
+pub mod ids;
+pub mod input;
+pub mod invitation;
+pub mod member;
+pub mod outbox;
+pub mod ratelimit;
+pub mod startup;
+pub mod state;
+pub mod workspace;

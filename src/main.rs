@@ -1,0 +1,47 @@
+use atelya::{clock::Clock, config::Config, db::Db, startup::App};
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// Atelya: the GraphQL backend of an AI workspace for small agencies.
+#[derive(Parser)]
+#[command(name = "atelya", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply pending migrations, then serve the API.
+    Serve(Box<Config>),
+    /// Apply pending migrations and exit.
+    Migrate {
+        /// Database URL: `sqlite://file.db?mode=rwc` or `postgres://…`.
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://atelya.db?mode=rwc")]
+        database_url: String,
+    },
+    /// Print the GraphQL schema (SDL).
+    Schema,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), atelya::startup::StartupError> {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    match Cli::parse().command {
+        Command::Serve(config) => {
+            let app = App::build(*config, Clock::default()).await?;
+            app.run_until(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await?;
+        }
+        Command::Migrate { database_url } => {
+            Db::connect(&database_url).await?.migrate().await?;
+            tracing::info!("migrations applied");
+        }
+        Command::Schema => print!("{}", atelya::graphql::sdl()),
+    }
+    Ok(())
+}

@@ -1,0 +1,78 @@
+//! The `Member` type and the membership mutations.
+
+use async_graphql::{Context, Object, ID};
+use chrono::{DateTime, Utc};
+use entity::member;
+
+use super::{service, Role};
+use crate::{
+    auth::{Action, Allowed},
+    error::AppError,
+    graphql::context::ContextExt,
+    identity::graphql::User,
+    ids::{self, Kind},
+    workspace::graphql::Workspace,
+};
+
+pub struct Member(pub member::Model);
+
+#[Object]
+impl Member {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(Kind::Member, self.0.id))
+    }
+    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+        let user = ctx.loaders().users.load_one(self.0.user_id).await?;
+        Ok(User(user.ok_or(AppError::NotFound("user"))?))
+    }
+    async fn role(&self) -> async_graphql::Result<Role> {
+        Ok(Role::parse(&self.0.role)?)
+    }
+    async fn joined_at(&self) -> DateTime<Utc> {
+        self.0.joined_at
+    }
+}
+
+#[derive(Default)]
+pub struct MemberMutation;
+
+#[Object]
+impl MemberMutation {
+    #[graphql(guard = "Allowed(Action::ManageMembers)")]
+    async fn change_member_role(&self, ctx: &Context<'_>, member_id: ID, role: Role) -> async_graphql::Result<Member> {
+        let id = ids::decode(Kind::Member, &member_id, "member")?;
+        let app = ctx.app();
+        let txn = app.db.begin().await?;
+        let member = service::change_role(&txn, ctx.session()?, id, role, app.clock.now()).await?;
+        txn.commit().await?;
+        Ok(Member(member))
+    }
+
+    #[graphql(guard = "Allowed(Action::ManageMembers)")]
+    async fn remove_member(&self, ctx: &Context<'_>, member_id: ID) -> async_graphql::Result<bool> {
+        let id = ids::decode(Kind::Member, &member_id, "member")?;
+        let app = ctx.app();
+        let txn = app.db.begin().await?;
+        service::remove(&txn, ctx.session()?, id, app.clock.now()).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    #[graphql(guard = "Allowed(Action::TransferOwnership)")]
+    async fn transfer_ownership(&self, ctx: &Context<'_>, member_id: ID) -> async_graphql::Result<Workspace> {
+        let id = ids::decode(Kind::Member, &member_id, "member")?;
+        let app = ctx.app();
+        let txn = app.db.begin().await?;
+        service::transfer_ownership(&txn, ctx.session()?, id, app.clock.now()).await?;
+        txn.commit().await?;
+        Workspace::current(ctx).await
+    }
+
+    async fn leave_workspace(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let app = ctx.app();
+        let txn = app.db.begin().await?;
+        service::leave(&txn, ctx.session()?, app.clock.now()).await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,152 @@
+//! Changing roles, removing and leaving, transferring ownership, listing.
+
+use chrono::{DateTime, Utc};
+use entity::member;
+use sea_orm::{sea_query::Expr, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::Role;
+use crate::{
+    activity::{self, NewActivity},
+    auth::{policy, Action, Session},
+    db::WriteTxn,
+    error::{AppError, AppResult},
+    graphql::pagination::PageArgs,
+    identity::tokens,
+    ids::{self, Kind},
+};
+
+pub async fn find(db: &impl ConnectionTrait, workspace_id: Uuid, id: Uuid) -> AppResult<member::Model> {
+    member::Entity::find_by_id(id)
+        .filter(member::Column::WorkspaceId.eq(workspace_id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("member"))
+}
+
+/// A page of members in the order they joined; the cursor is the member id (time-ordered).
+pub async fn list(db: &impl ConnectionTrait, workspace_id: Uuid, page: &PageArgs<Uuid>) -> AppResult<Vec<member::Model>> {
+    let mut query = member::Entity::find().filter(member::Column::WorkspaceId.eq(workspace_id));
+    if let Some(after) = page.after {
+        query = query.filter(member::Column::Id.gt(after));
+    }
+    Ok(query.order_by_asc(member::Column::Id).limit(page.fetch_limit()).all(db).await?)
+}
+
+async fn set_role(txn: &WriteTxn, id: Uuid, role: Role) -> AppResult<()> {
+    member::Entity::update_many()
+        .col_expr(member::Column::Role, Expr::value(role.as_str()))
+        .filter(member::Column::Id.eq(id))
+        .exec(&**txn)
+        .await?;
+    Ok(())
+}
+
+fn target_of(member: &member::Model) -> Option<String> {
+    Some(ids::encode(Kind::Member, member.id))
+}
+
+pub async fn change_role(
+    txn: &WriteTxn,
+    session: &Session,
+    member_id: Uuid,
+    role: Role,
+    now: DateTime<Utc>,
+) -> AppResult<member::Model> {
+    policy::require(session, Action::ManageMembers)?;
+    let role = role.assignable()?;
+    txn.lock_workspace(session.workspace_id).await?;
+    let target = find(&**txn, session.workspace_id, member_id).await?;
+    if target.id == session.member.id {
+        return Err(AppError::forbidden("you cannot change your own role"));
+    }
+    let from = Role::parse(&target.role)?;
+    if from == Role::Owner {
+        return Err(AppError::forbidden("the owner's role changes only through transferOwnership"));
+    }
+    set_role(txn, target.id, role).await?;
+    let entry = NewActivity {
+        actor_id: Some(session.user.id),
+        action: "member.role_changed",
+        target_type: "Member",
+        target_id: target_of(&target),
+        summary: format!("{} changed a member's role from {} to {}", session.user.name, from.as_str(), role.as_str()),
+        metadata: json!({ "userId": ids::encode(Kind::User, target.user_id), "from": from.as_str(), "to": role.as_str() }),
+    };
+    activity::record(txn, session.workspace_id, entry, now).await?;
+    Ok(member::Model { role: role.as_str().to_owned(), ..target })
+}
+
+pub async fn remove(txn: &WriteTxn, session: &Session, member_id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+    policy::require(session, Action::ManageMembers)?;
+    txn.lock_workspace(session.workspace_id).await?;
+    let target = find(&**txn, session.workspace_id, member_id).await?;
+    if target.id == session.member.id {
+        return Err(AppError::forbidden("you cannot remove yourself; use leaveWorkspace"));
+    }
+    if Role::parse(&target.role)? == Role::Owner {
+        return Err(AppError::forbidden("the owner cannot be removed"));
+    }
+    delete_member(txn, &target, now).await?;
+    let entry = NewActivity {
+        actor_id: Some(session.user.id),
+        action: "member.removed",
+        target_type: "Member",
+        target_id: target_of(&target),
+        summary: format!("{} removed a member", session.user.name),
+        metadata: json!({ "userId": ids::encode(Kind::User, target.user_id), "role": target.role }),
+    };
+    activity::record(txn, session.workspace_id, entry, now).await?;
+    Ok(())
+}
+
+/// Deletes a membership and revokes the user's refresh tokens for the workspace;
+/// their access tokens stop working at once because sessions are read fresh.
+async fn delete_member(txn: &WriteTxn, target: &member::Model, now: DateTime<Utc>) -> AppResult<()> {
+    member::Entity::delete_by_id(target.id).exec(&**txn).await?;
+    tokens::revoke_for_member(&**txn, target.user_id, target.workspace_id, now).await
+}
+
+pub async fn leave(txn: &WriteTxn, session: &Session, now: DateTime<Utc>) -> AppResult<()> {
+    txn.lock_workspace(session.workspace_id).await?;
+    if session.role == Role::Owner {
+        return Err(AppError::forbidden("the owner cannot leave; transfer ownership first"));
+    }
+    delete_member(txn, &session.member, now).await?;
+    let entry = NewActivity {
+        actor_id: Some(session.user.id),
+        action: "member.left",
+        target_type: "Member",
+        target_id: target_of(&session.member),
+        summary: format!("{} left the workspace", session.user.name),
+        metadata: json!({ "role": session.role.as_str() }),
+    };
+    activity::record(txn, session.workspace_id, entry, now).await?;
+    Ok(())
+}
+
+pub async fn transfer_ownership(txn: &WriteTxn, session: &Session, member_id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+    policy::require(session, Action::TransferOwnership)?;
+    txn.lock_workspace(session.workspace_id).await?;
+    let target = find(&**txn, session.workspace_id, member_id).await?;
+    if target.id == session.member.id {
+        return Err(AppError::conflict("you already own this workspace"));
+    }
+    set_role(txn, session.member.id, Role::Admin).await?;
+    set_role(txn, target.id, Role::Owner).await?;
+    let entry = NewActivity {
+        actor_id: Some(session.user.id),
+        action: "ownership.transferred",
+        target_type: "Member",
+        target_id: target_of(&target),
+        summary: format!("{} transferred ownership of the workspace", session.user.name),
+        metadata: json!({
+            "fromUserId": ids::encode(Kind::User, session.user.id),
+            "toUserId": ids::encode(Kind::User, target.user_id),
+            "previousRole": target.role,
+        }),
+    };
+    activity::record(txn, session.workspace_id, entry, now).await?;
+    Ok(())
+}

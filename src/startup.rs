@@ -1,0 +1,66 @@
+//! Building the application (connect, migrate, bind) and running it until shutdown.
+
+use std::{future::Future, net::SocketAddr, sync::Arc};
+
+use tokio::net::TcpListener;
+
+use crate::{
+    auth::{jwt::JwtKeys, password::PasswordHasherConfig},
+    clock::Clock,
+    config::Config,
+    db::Db,
+    graphql::{self, AppSchema},
+    http, outbox,
+    ratelimit::RateLimiter,
+    state::{AppState, SharedState},
+};
+
+pub type StartupError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A built application, bound to its port and ready to serve.
+pub struct App {
+    pub state: SharedState,
+    pub schema: AppSchema,
+    listener: TcpListener,
+}
+
+impl App {
+    /// Checks the configuration, connects and migrates the database, and binds
+    /// the listener (port 0 picks a free port; see [`App::local_addr`]).
+    #[tracing::instrument(skip_all, fields(bind = %config.bind))]
+    pub async fn build(config: Config, clock: Clock) -> Result<App, StartupError> {
+        config.validate()?;
+        let jwt = JwtKeys::new(&config.effective_jwt_secret()?, config.access_token_ttl());
+        let db = Db::connect(&config.database_url).await?;
+        db.migrate().await?;
+        let listener = TcpListener::bind(config.bind).await?;
+        let state = Arc::new(AppState {
+            db,
+            passwords: PasswordHasherConfig { memory_kib: config.argon2_memory_kib },
+            limiter: RateLimiter::new(clock.clone()),
+            jwt,
+            clock,
+            config,
+        });
+        let schema = graphql::schema_builder(&state.config.limits, state.config.is_production())
+            .data(state.clone())
+            .finish();
+        Ok(App { state, schema, listener })
+    }
+
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Serves until `shutdown` resolves, then lets requests in flight finish.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let dispatcher = outbox::spawn_dispatcher(self.state.clone());
+        let router = http::router(self.state.clone(), self.schema);
+        tracing::info!(addr = %self.listener.local_addr()?, "atelya is serving");
+        let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await;
+        dispatcher.abort();
+        served
+    }
+}

@@ -1,0 +1,22 @@
+//! What every request and background task shares.
+
+use std::sync::Arc;
+
+use crate::{
+    auth::{jwt::JwtKeys, password::PasswordHasherConfig},
+    clock::Clock,
+    config::Config,
+    db::Db,
+    ratelimit::RateLimiter,
+};
+
+pub struct AppState {
+    pub db: Db,
+    pub clock: Clock,
+    pub config: Config,
+    pub jwt: JwtKeys,
+    pub passwords: PasswordHasherConfig,
+    pub limiter: RateLimiter,
+}
+
+pub type SharedState = Arc<AppState>;

@@ -1,0 +1,156 @@
+//! The `Workspace` type, `Query.workspace`, and `renameWorkspace`.
+
+use async_graphql::{connection::Connection, Context, Object, ID};
+use chrono::{DateTime, Utc};
+use entity::workspace;
+
+use crate::{
+    activity::graphql::{ActivityEvent, ActivityFilter},
+    auth::{policy, Action, Allowed, Session},
+    billing::Plan,
+    credit::graphql::{CreditEntry, Credits},
+    error::{AppError, AppResult},
+    export::ExportProfile,
+    graphql::{context::ContextExt, pagination::{self, PageArgs}},
+    ids::{self, Kind},
+    invitation::{graphql::Invitation, InvitationState},
+    member::graphql::Member,
+};
+
+pub struct Workspace(pub workspace::Model);
+
+impl Workspace {
+    /// The caller's workspace, read fresh.
+    pub async fn current(ctx: &Context<'_>) -> async_graphql::Result<Workspace> {
+        let session = ctx.session()?;
+        Ok(Workspace(super::service::get(ctx.app().db.conn(), session.workspace_id).await?))
+    }
+
+    /// The session, provided it is scoped to this workspace (always true for
+    /// objects built from the session; checked so no path can widen it).
+    fn session<'a>(&self, ctx: &'a Context<'_>) -> AppResult<&'a Session> {
+        let session = ctx.session()?;
+        if session.workspace_id != self.0.id {
+            return Err(AppError::NotFound("workspace"));
+        }
+        Ok(session)
+    }
+
+    fn plan_value(&self) -> AppResult<Plan> {
+        Plan::parse(&self.0.plan)
+    }
+}
+
+#[Object]
+impl Workspace {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(Kind::Workspace, self.0.id))
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn plan(&self) -> async_graphql::Result<Plan> {
+        Ok(self.plan_value()?)
+    }
+
+    /// Seat cap of the plan; null means unlimited.
+    async fn max_users(&self) -> async_graphql::Result<Option<i32>> {
+        Ok(self.plan_value()?.max_users().map(|n| n as i32))
+    }
+
+    /// Members plus pending, unexpired invitations.
+    async fn seats_used(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
+        self.session(ctx)?;
+        let app = ctx.app();
+        Ok(super::service::seats_used(app.db.conn(), self.0.id, app.clock.now()).await? as i32)
+    }
+
+    async fn credits(&self, ctx: &Context<'_>) -> async_graphql::Result<Credits> {
+        self.session(ctx)?;
+        Ok(Credits::of(&self.0, self.plan_value()?))
+    }
+
+    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
+    async fn members(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> async_graphql::Result<Connection<String, Member>> {
+        self.session(ctx)?;
+        let page = PageArgs::parse(first, after)?;
+        let rows = crate::member::service::list(ctx.app().db.conn(), self.0.id, &page).await?;
+        Ok(pagination::connection(rows, &page, |m| m.id, Member))
+    }
+
+    /// Owner and admin only.
+    #[graphql(guard = "Allowed(Action::ManageMembers)", complexity = "pagination::complexity(child_complexity, first)")]
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        state: Option<InvitationState>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Invitation>> {
+        policy::require(self.session(ctx)?, Action::ManageMembers)?;
+        let page = PageArgs::parse(first, after)?;
+        let app = ctx.app();
+        let rows = crate::invitation::service::list(app.db.conn(), self.0.id, state, &page, app.clock.now()).await?;
+        Ok(pagination::connection(rows, &page, |i| i.id, Invitation))
+    }
+
+    async fn export_profile(&self, ctx: &Context<'_>) -> async_graphql::Result<ExportProfile> {
+        self.session(ctx)?;
+        Ok(ExportProfile::load(ctx.app().db.conn(), self.0.id).await?)
+    }
+
+    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
+    async fn credit_ledger(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> async_graphql::Result<Connection<String, CreditEntry>> {
+        self.session(ctx)?;
+        let page = PageArgs::parse(first, after)?;
+        let rows = crate::credit::ledger::list(ctx.app().db.conn(), self.0.id, &page).await?;
+        Ok(pagination::connection(rows, &page, |e| e.seq, CreditEntry))
+    }
+
+    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
+    async fn activity(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ActivityFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, ActivityEvent>> {
+        self.session(ctx)?;
+        let page = PageArgs::parse(first, after)?;
+        let filter = filter.map(ActivityFilter::into_query).transpose()?.unwrap_or_default();
+        let rows = crate::activity::service::list(ctx.app().db.conn(), self.0.id, &filter, &page).await?;
+        Ok(pagination::connection(rows, &page, |e| e.seq, ActivityEvent))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+#[derive(Default)]
+pub struct WorkspaceQuery;
+
+#[Object]
+impl WorkspaceQuery {
+    /// The workspace of the caller's token.
+    async fn workspace(&self, ctx: &Context<'_>) -> async_graphql::Result<Workspace> {
+        Workspace::current(ctx).await
+    }
+}
+
+#[derive(Default)]
+pub struct WorkspaceMutation;
+
+#[Object]
+impl WorkspaceMutation {
+    #[graphql(guard = "Allowed(Action::ManageWorkspace)")]
+    async fn rename_workspace(&self, ctx: &Context<'_>, name: String) -> async_graphql::Result<Workspace> {
+        let app = ctx.app();
+        let txn = app.db.begin().await?;
+        let ws = super::service::rename(&txn, ctx.session()?, &name, app.clock.now()).await?;
+        txn.commit().await?;
+        Ok(Workspace(ws))
+    }
+}

@@ -1,1 +1,21 @@
+//! The API tested from outside: each test starts the real server on a random
+//! loopback port with a fresh database and talks GraphQL over HTTP to it.
+//! Every database test runs on SQLite, and on PostgreSQL when
+//! `TEST_DATABASE_URL` is set.
 
+#[macro_use]
+mod helpers;
+
+mod activity;
+mod auth_tokens;
+mod billing;
+mod cors;
+mod http_protocol;
+mod invitations;
+mod limits;
+mod members;
+mod pagination;
+mod permissions;
+mod schema;
+mod signup_login;
+mod workspaces;

@@ -1,0 +1,253 @@
+//! `spawn_app` and the client helpers every test uses.
+
+use std::net::SocketAddr;
+
+use atelya::{clock::Clock, config::Config, startup::App, state::SharedState};
+use clap::Parser;
+use serde_json::{json, Value};
+use tokio::sync::oneshot;
+
+/// Runs a test body on SQLite, and on PostgreSQL when `TEST_DATABASE_URL` is set.
+/// `with |config| ...` adjusts the server's configuration first.
+macro_rules! db_test {
+    ($(#[$meta:meta])* async fn $name:ident($app:ident) $(with $tweak:expr)? ; $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                #[allow(unused_mut)]
+                let mut tweak: Box<dyn FnOnce(&mut atelya::config::Config)> = Box::new(|_| {});
+                $(tweak = Box::new($tweak);)?
+                let $app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite, tweak).await;
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                #[allow(unused_mut)]
+                let mut tweak: Box<dyn FnOnce(&mut atelya::config::Config)> = Box::new(|_| {});
+                $(tweak = Box::new($tweak);)?
+                let Some(backend) = crate::helpers::Backend::postgres() else { return };
+                let $app = crate::helpers::spawn_app(backend, tweak).await;
+                $body
+            }
+        }
+    };
+}
+
+pub enum Backend {
+    Sqlite,
+    Postgres(String),
+}
+
+impl Backend {
+    /// PostgreSQL when `TEST_DATABASE_URL` is set; otherwise says the variant is skipped.
+    pub fn postgres() -> Option<Backend> {
+        match std::env::var("TEST_DATABASE_URL") {
+            Ok(url) if !url.is_empty() => Some(Backend::Postgres(url)),
+            _ => {
+                eprintln!("skipped: TEST_DATABASE_URL is not set, so the PostgreSQL variant does not run");
+                None
+            }
+        }
+    }
+}
+
+#[derive(Parser)]
+struct TestCli {
+    #[command(flatten)]
+    config: Config,
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub addr: SocketAddr,
+    pub state: SharedState,
+    pub client: reqwest::Client,
+    pub database_url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// A configuration for tests: loopback port 0, cheap password hashing, and
+/// auth rate limits high enough not to get in the way (their own tests lower them).
+pub fn test_config(database_url: &str) -> Config {
+    let mut config = TestCli::parse_from(["atelya"]).config;
+    config.bind = "127.0.0.1:0".parse().unwrap();
+    config.database_url = database_url.to_owned();
+    config.env = "test".into();
+    config.jwt_secret = Some(atelya::config::Secret("test-secret-test-secret-test-secret!".into()));
+    config.argon2_memory_kib = 64;
+    config.limits.auth_rate_per_minute = 10_000;
+    config.limits.failed_logins_per_15_min = 10_000;
+    config
+}
+
+pub async fn spawn_app(backend: Backend, tweak: Box<dyn FnOnce(&mut Config)>) -> TestApp {
+    let (database_url, dir) = match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}?mode=rwc", dir.path().join("atelya.db").display());
+            (url, Some(dir))
+        }
+        Backend::Postgres(admin_url) => (fresh_postgres_database(&admin_url).await, None),
+    };
+    let mut config = test_config(&database_url);
+    tweak(&mut config);
+    let app = App::build(config, Clock::default()).await.expect("the app builds");
+    let addr = app.local_addr().unwrap();
+    let state = app.state.clone();
+    let (tx, rx) = oneshot::channel();
+    tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        url: format!("http://{addr}/graphql"),
+        addr,
+        state,
+        client: reqwest::Client::new(),
+        database_url,
+        shutdown: Some(tx),
+        _dir: dir,
+    }
+}
+
+/// Creates an empty database for one test and returns its URL.
+pub async fn fresh_postgres_database(admin_url: &str) -> String {
+    use sea_orm::ConnectionTrait;
+    let name = format!("atelya_test_{}", uuid::Uuid::now_v7().simple());
+    let admin = sea_orm::Database::connect(admin_url).await.expect("TEST_DATABASE_URL connects");
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE {name}"))
+        .await
+        .expect("create test database");
+    admin.close().await.ok();
+    let (base, _) = admin_url.rsplit_once('/').expect("TEST_DATABASE_URL has a database name");
+    format!("{base}/{name}")
+}
+
+/// A signed-up user.
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub email: String,
+    pub password: String,
+    pub token: String,
+    pub refresh: String,
+    pub user_id: String,
+    pub workspace_id: String,
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    /// Sends a GraphQL request (POST, JSON) and returns the response body.
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let mut request = self.client.post(&self.url).json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request sent");
+        response.json().await.expect("a JSON body")
+    }
+
+    /// Like [`TestApp::gql`], asserting there are no errors; returns `data`.
+    pub async fn ok(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let body = self.gql(token, query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    pub async fn signup(&self, email: &str, workspace: &str) -> Account {
+        let data = self
+            .ok(
+                None,
+                "mutation($input: SignupInput!) { signup(input: $input) { accessToken refreshToken user { id } workspaceId } }",
+                json!({ "input": { "email": email, "password": PASSWORD, "name": name_of(email), "workspaceName": workspace } }),
+            )
+            .await;
+        let s = &data["signup"];
+        Account {
+            email: email.to_owned(),
+            password: PASSWORD.to_owned(),
+            token: s["accessToken"].as_str().unwrap().to_owned(),
+            refresh: s["refreshToken"].as_str().unwrap().to_owned(),
+            user_id: s["user"]["id"].as_str().unwrap().to_owned(),
+            workspace_id: s["workspaceId"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn change_plan(&self, token: &str, plan: &str) {
+        self.ok(Some(token), "mutation($p: Plan!) { changePlan(plan: $p) { plan } }", json!({ "p": plan }))
+            .await;
+    }
+
+    /// Invites `email` with `role`; returns the accept token.
+    pub async fn invite(&self, token: &str, email: &str, role: &str) -> String {
+        let data = self
+            .ok(
+                Some(token),
+                "mutation($e: String!, $r: Role) { inviteMember(email: $e, role: $r) { acceptToken } }",
+                json!({ "e": email, "r": role }),
+            )
+            .await;
+        data["inviteMember"]["acceptToken"].as_str().unwrap().to_owned()
+    }
+
+    /// Accepts as a new account; returns it, scoped to the inviting workspace.
+    pub async fn accept_new(&self, accept_token: &str, email: &str) -> Account {
+        let data = self
+            .ok(
+                None,
+                "mutation($t: String!, $n: String, $p: String) { acceptInvitation(token: $t, name: $n, password: $p) { accessToken refreshToken user { id } workspaceId } }",
+                json!({ "t": accept_token, "n": name_of(email), "p": PASSWORD }),
+            )
+            .await;
+        let a = &data["acceptInvitation"];
+        Account {
+            email: email.to_owned(),
+            password: PASSWORD.to_owned(),
+            token: a["accessToken"].as_str().unwrap().to_owned(),
+            refresh: a["refreshToken"].as_str().unwrap().to_owned(),
+            user_id: a["user"]["id"].as_str().unwrap().to_owned(),
+            workspace_id: a["workspaceId"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    /// An owner on a plan with room, plus one member per role in `roles`.
+    pub async fn team(&self, roles: &[&str]) -> (Account, Vec<Account>) {
+        let owner = self.signup("owner@example.com", "Team").await;
+        self.change_plan(&owner.token, "AGENCY").await;
+        let mut members = Vec::new();
+        for (i, role) in roles.iter().enumerate() {
+            let email = format!("{}{i}@example.com", role.to_lowercase());
+            let token = self.invite(&owner.token, &email, role).await;
+            members.push(self.accept_new(&token, &email).await);
+        }
+        (owner, members)
+    }
+
+    /// The id of the member that `account` is in its workspace.
+    pub async fn member_id(&self, account: &Account) -> String {
+        let data = self.ok(Some(&account.token), "{ viewer { member { id } } }", json!({})).await;
+        data["viewer"]["member"]["id"].as_str().unwrap().to_owned()
+    }
+}
+
+fn name_of(email: &str) -> String {
+    email.split('@').next().unwrap_or("someone").to_owned()
+}
+
+/// The `extensions.code` of the first error.
+pub fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"))
+}

@@ -16,6 +16,7 @@ macro_rules! db_test {
             use super::*;
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[allow(unused_assignments)]
             async fn sqlite() {
                 #[allow(unused_mut)]
                 let mut tweak: Box<dyn FnOnce(&mut atelya::config::Config)> = Box::new(|_| {});
@@ -25,6 +26,7 @@ macro_rules! db_test {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[allow(unused_assignments)]
             async fn postgres() {
                 #[allow(unused_mut)]
                 let mut tweak: Box<dyn FnOnce(&mut atelya::config::Config)> = Box::new(|_| {});

@@ -18,11 +18,13 @@ pub struct Clock {
 impl Clock {
     pub fn now(&self) -> DateTime<Utc> {
         let now = Utc::now() + TimeDelta::milliseconds(self.offset_ms.load(Ordering::Relaxed));
-        now.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(now)
+        now.duration_trunc(TimeDelta::microseconds(1))
+            .unwrap_or(now)
     }
 
     /// Moves this clock forward (for tests of expiry).
     pub fn advance(&self, by: std::time::Duration) {
-        self.offset_ms.fetch_add(by.as_millis() as i64, Ordering::Relaxed);
+        self.offset_ms
+            .fetch_add(by.as_millis() as i64, Ordering::Relaxed);
     }
 }

@@ -32,7 +32,11 @@ pub struct Config {
     #[arg(long, env = "ATELYA_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
     /// Database URL: `sqlite://file.db?mode=rwc` or `postgres://…`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://atelya.db?mode=rwc")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://atelya.db?mode=rwc"
+    )]
     pub database_url: String,
     /// Redis URL for fan-out between instances; without it events stay in-process.
     #[arg(long, env = "REDIS_URL")]
@@ -62,7 +66,12 @@ pub struct Config {
     #[arg(long, env = "ATELYA_TRUST_PROXY", default_value_t = false)]
     pub trust_proxy: bool,
     /// Comma-separated origins allowed by CORS and on websocket upgrades; empty means same origin only.
-    #[arg(long, env = "ATELYA_CORS_ORIGINS", value_delimiter = ',', default_value = "")]
+    #[arg(
+        long,
+        env = "ATELYA_CORS_ORIGINS",
+        value_delimiter = ',',
+        default_value = ""
+    )]
     pub cors_origins: Vec<String>,
     /// argon2id memory cost in KiB (lower it only for tests).
     #[arg(long, env = "ATELYA_ARGON2_MEMORY_KIB", default_value_t = 19_456)]
@@ -145,8 +154,14 @@ impl Config {
         } else if self.is_production() {
             return Err("ATELYA_SECRET_KEY is required when ATELYA_ENV=production".into());
         }
-        if !matches!(self.env.to_ascii_lowercase().as_str(), "development" | "production" | "test") {
-            return Err(format!("ATELYA_ENV must be development, production or test, not {:?}", self.env));
+        if !matches!(
+            self.env.to_ascii_lowercase().as_str(),
+            "development" | "production" | "test"
+        ) {
+            return Err(format!(
+                "ATELYA_ENV must be development, production or test, not {:?}",
+                self.env
+            ));
         }
         Ok(())
     }

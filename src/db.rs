@@ -18,8 +18,8 @@ use std::{
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    sqlx::sqlite::SqliteJournalMode, ConnectOptions, ConnectionTrait, DatabaseBackend, DatabaseConnection,
-    DatabaseTransaction, DbErr, EntityTrait, QuerySelect, TransactionTrait,
+    sqlx::sqlite::SqliteJournalMode, ConnectOptions, ConnectionTrait, DatabaseBackend,
+    DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QuerySelect, TransactionTrait,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
@@ -62,7 +62,11 @@ impl Db {
             DatabaseBackend::Sqlite => Some(Arc::new(Mutex::new(()))),
             _ => None,
         };
-        Ok(Db { conn, write_gate, statements })
+        Ok(Db {
+            conn,
+            write_gate,
+            statements,
+        })
     }
 
     pub async fn migrate(&self) -> Result<(), DbErr> {
@@ -133,5 +137,8 @@ impl Deref for WriteTxn {
 
 /// True when a database error is a unique-constraint violation.
 pub fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+    matches!(
+        err.sql_err(),
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+    )
 }

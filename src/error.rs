@@ -87,7 +87,8 @@ impl From<sea_orm::TransactionError<AppError>> for AppError {
 
 impl ErrorExtensions for AppError {
     fn extend(&self) -> async_graphql::Error {
-        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| ext.set("code", self.code()))
+        async_graphql::Error::new(self.to_string())
+            .extend_with(|_, ext| ext.set("code", self.code()))
     }
 }
 

@@ -50,7 +50,9 @@ pub fn text(raw: &str, what: &str, max: usize) -> AppResult<String> {
 /// BAD_USER_INPUT when `value` is longer than `max` characters.
 pub fn limit(value: &str, what: &str, max: usize) -> AppResult<()> {
     if value.chars().count() > max {
-        return Err(AppError::bad_input(format!("{what} must be at most {max} characters")));
+        return Err(AppError::bad_input(format!(
+            "{what} must be at most {max} characters"
+        )));
     }
     Ok(())
 }
@@ -66,8 +68,20 @@ mod tests {
 
     #[test]
     fn emails_are_lower_cased_and_checked() {
-        assert_eq!(Email::parse(" Ann@Example.COM ").unwrap().as_str(), "ann@example.com");
-        for bad in ["", "ann", "ann@", "@example.com", "ann@example", "a b@example.com", "ann@.com", "a@b@c.com"] {
+        assert_eq!(
+            Email::parse(" Ann@Example.COM ").unwrap().as_str(),
+            "ann@example.com"
+        );
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@example.com",
+            "ann@example",
+            "a b@example.com",
+            "ann@.com",
+            "a@b@c.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }

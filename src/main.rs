@@ -17,7 +17,11 @@ enum Command {
     /// Apply pending migrations and exit.
     Migrate {
         /// Database URL: `sqlite://file.db?mode=rwc` or `postgres://…`.
-        #[arg(long, env = "DATABASE_URL", default_value = "sqlite://atelya.db?mode=rwc")]
+        #[arg(
+            long,
+            env = "DATABASE_URL",
+            default_value = "sqlite://atelya.db?mode=rwc"
+        )]
         database_url: String,
     },
     /// Print the GraphQL schema (SDL).
@@ -27,7 +31,9 @@ enum Command {
 #[tokio::main]
 async fn main() -> Result<(), atelya::startup::StartupError> {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     match Cli::parse().command {
         Command::Serve(config) => {

@@ -25,7 +25,10 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(clock: Clock) -> RateLimiter {
-        RateLimiter { clock, windows: Mutex::new(HashMap::new()) }
+        RateLimiter {
+            clock,
+            windows: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Counts one attempt under `key`; RATE_LIMITED when `limit` attempts were

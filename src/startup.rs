@@ -36,7 +36,9 @@ impl App {
         let listener = TcpListener::bind(config.bind).await?;
         let state = Arc::new(AppState {
             db,
-            passwords: PasswordHasherConfig { memory_kib: config.argon2_memory_kib },
+            passwords: PasswordHasherConfig {
+                memory_kib: config.argon2_memory_kib,
+            },
             limiter: RateLimiter::new(clock.clone()),
             jwt,
             clock,
@@ -45,7 +47,11 @@ impl App {
         let schema = graphql::schema_builder(&state.config.limits, state.config.is_production())
             .data(state.clone())
             .finish();
-        Ok(App { state, schema, listener })
+        Ok(App {
+            state,
+            schema,
+            listener,
+        })
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
@@ -53,13 +59,19 @@ impl App {
     }
 
     /// Serves until `shutdown` resolves, then lets requests in flight finish.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let dispatcher = outbox::spawn_dispatcher(self.state.clone());
         let router = http::router(self.state.clone(), self.schema);
         tracing::info!(addr = %self.listener.local_addr()?, "atelya is serving");
-        let served = axum::serve(self.listener, router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let served = axum::serve(
+            self.listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await;
         dispatcher.abort();
         served
     }

@@ -36,7 +36,10 @@ impl MigrationTrait for Migration {
             )
             .await?;
         for (name, cols) in [
-            ("credit_entries_seq", vec![CreditEntries::WorkspaceId, CreditEntries::Seq]),
+            (
+                "credit_entries_seq",
+                vec![CreditEntries::WorkspaceId, CreditEntries::Seq],
+            ),
             (
                 "credit_entries_idempotency",
                 vec![CreditEntries::WorkspaceId, CreditEntries::IdempotencyKey],

@@ -92,14 +92,19 @@ pub struct ActivityQuery;
 impl ActivityQuery {
     /// Owner and admin only.
     #[graphql(guard = "Allowed(Action::Administer)")]
-    async fn verify_activity_log(&self, ctx: &Context<'_>) -> async_graphql::Result<ActivityVerification> {
+    async fn verify_activity_log(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<ActivityVerification> {
         let session = ctx.session()?;
         policy::require(session, Action::Administer)?;
         let result = service::verify(ctx.app().db.conn(), session.workspace_id).await?;
         Ok(ActivityVerification {
             valid: result.valid,
             checked: result.checked as i32,
-            first_broken_id: result.first_broken.map(|id| ID(ids::encode(Kind::ActivityEvent, id))),
+            first_broken_id: result
+                .first_broken
+                .map(|id| ID(ids::encode(Kind::ActivityEvent, id))),
         })
     }
 }

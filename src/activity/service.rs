@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use entity::{activity_event, workspace};
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, IntoActiveModel, ConnectionTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -93,8 +93,8 @@ pub async fn list(
     filter: &ActivityQuery,
     page: &PageArgs<i64>,
 ) -> AppResult<Vec<activity_event::Model>> {
-    let mut query = activity_event::Entity::find()
-        .filter(activity_event::Column::WorkspaceId.eq(workspace_id));
+    let mut query =
+        activity_event::Entity::find().filter(activity_event::Column::WorkspaceId.eq(workspace_id));
     if let Some(actor) = filter.actor_id {
         query = query.filter(activity_event::Column::ActorId.eq(actor));
     }
@@ -152,9 +152,15 @@ pub async fn verify(db: &impl ConnectionTrait, workspace_id: Uuid) -> AppResult<
         let done = (rows.len() as u64) < BATCH;
         for row in rows {
             checked += 1;
-            let intact = row.seq == expected_seq && row.prev_hash == prev_hash && chain::of_row(&row) == row.hash;
+            let intact = row.seq == expected_seq
+                && row.prev_hash == prev_hash
+                && chain::of_row(&row) == row.hash;
             if !intact {
-                return Ok(Verification { valid: false, checked, first_broken: Some(row.id) });
+                return Ok(Verification {
+                    valid: false,
+                    checked,
+                    first_broken: Some(row.id),
+                });
             }
             prev_hash = row.hash;
             expected_seq += 1;
@@ -164,5 +170,9 @@ pub async fn verify(db: &impl ConnectionTrait, workspace_id: Uuid) -> AppResult<
         }
     }
     let head_matches = prev_hash == ws.activity_head && expected_seq - 1 == ws.activity_seq;
-    Ok(Verification { valid: head_matches, checked, first_broken: None })
+    Ok(Verification {
+        valid: head_matches,
+        checked,
+        first_broken: None,
+    })
 }

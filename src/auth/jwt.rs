@@ -50,7 +50,12 @@ impl JwtKeys {
     }
 
     /// Issues a token for a member of a workspace; returns it with its expiry.
-    pub fn issue(&self, user: Uuid, workspace: Uuid, now: DateTime<Utc>) -> AppResult<(String, DateTime<Utc>)> {
+    pub fn issue(
+        &self,
+        user: Uuid,
+        workspace: Uuid,
+        now: DateTime<Utc>,
+    ) -> AppResult<(String, DateTime<Utc>)> {
         let expires_at = now + self.ttl;
         let claims = Claims {
             sub: user,
@@ -62,7 +67,10 @@ impl JwtKeys {
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::Internal(e.to_string()))?;
-        Ok((token, DateTime::from_timestamp(claims.exp, 0).unwrap_or(expires_at)))
+        Ok((
+            token,
+            DateTime::from_timestamp(claims.exp, 0).unwrap_or(expires_at),
+        ))
     }
 
     /// Checks signature, algorithm, issuer, audience, and expiry with `leeway_secs`.
@@ -74,7 +82,9 @@ impl JwtKeys {
             return Err(AppError::Unauthenticated("access token expired".into()));
         }
         if claims.iat > now.timestamp() + LEEWAY_SECS {
-            return Err(AppError::Unauthenticated("access token issued in the future".into()));
+            return Err(AppError::Unauthenticated(
+                "access token issued in the future".into(),
+            ));
         }
         Ok(claims)
     }
@@ -86,7 +96,10 @@ mod tests {
     use base64::Engine;
 
     fn keys() -> JwtKeys {
-        JwtKeys::new("a-test-secret-that-is-long-enough-123", std::time::Duration::from_secs(900))
+        JwtKeys::new(
+            "a-test-secret-that-is-long-enough-123",
+            std::time::Duration::from_secs(900),
+        )
     }
 
     #[test]
@@ -95,8 +108,12 @@ mod tests {
         let now = Utc::now();
         let (token, exp) = keys.issue(Uuid::now_v7(), Uuid::now_v7(), now).unwrap();
         assert!(keys.verify(&token, now, LEEWAY_SECS).is_ok());
-        assert!(keys.verify(&token, exp + TimeDelta::seconds(29), LEEWAY_SECS).is_ok());
-        assert!(keys.verify(&token, exp + TimeDelta::seconds(30), LEEWAY_SECS).is_err());
+        assert!(keys
+            .verify(&token, exp + TimeDelta::seconds(29), LEEWAY_SECS)
+            .is_ok());
+        assert!(keys
+            .verify(&token, exp + TimeDelta::seconds(30), LEEWAY_SECS)
+            .is_err());
         assert!(keys.verify(&token, exp, 0).is_err());
     }
 
@@ -108,8 +125,13 @@ mod tests {
         let payload = token.split('.').nth(1).unwrap();
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let none_header = b64.encode(br#"{"alg":"none","typ":"JWT"}"#);
-        assert!(keys.verify(&format!("{none_header}.{payload}."), now, LEEWAY_SECS).is_err());
-        let other = JwtKeys::new("another-secret-that-is-long-enough-99", std::time::Duration::from_secs(900));
+        assert!(keys
+            .verify(&format!("{none_header}.{payload}."), now, LEEWAY_SECS)
+            .is_err());
+        let other = JwtKeys::new(
+            "another-secret-that-is-long-enough-99",
+            std::time::Duration::from_secs(900),
+        );
         let (forged, _) = other.issue(Uuid::now_v7(), Uuid::now_v7(), now).unwrap();
         assert!(keys.verify(&forged, now, LEEWAY_SECS).is_err());
     }

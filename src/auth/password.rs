@@ -37,8 +37,12 @@ impl PasswordHasherConfig {
     /// True when `password` matches the stored PHC string.
     pub async fn verify(self, password: String, stored: String) -> AppResult<bool> {
         tokio::task::spawn_blocking(move || {
-            let parsed = PasswordHash::new(&stored).map_err(|e| AppError::Internal(e.to_string()))?;
-            Ok(self.argon2().verify_password(password.as_bytes(), &parsed).is_ok())
+            let parsed =
+                PasswordHash::new(&stored).map_err(|e| AppError::Internal(e.to_string()))?;
+            Ok(self
+                .argon2()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok())
         })
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?
@@ -49,10 +53,14 @@ impl PasswordHasherConfig {
 pub fn validate_new(password: &str) -> AppResult<()> {
     let len = password.chars().count();
     if len < MIN_LENGTH {
-        return Err(AppError::bad_input(format!("password must be at least {MIN_LENGTH} characters")));
+        return Err(AppError::bad_input(format!(
+            "password must be at least {MIN_LENGTH} characters"
+        )));
     }
     if len > MAX_LENGTH {
-        return Err(AppError::bad_input(format!("password must be at most {MAX_LENGTH} characters")));
+        return Err(AppError::bad_input(format!(
+            "password must be at most {MAX_LENGTH} characters"
+        )));
     }
     Ok(())
 }

@@ -44,8 +44,13 @@ impl Authn {
 
     /// Resolves an `Authorization` header value (or the websocket's init payload).
     pub async fn from_header(state: &AppState, header: Option<&str>, leeway_secs: i64) -> Authn {
-        let Some(header) = header else { return Authn::Anonymous };
-        let Some(token) = header.strip_prefix("Bearer ").or_else(|| header.strip_prefix("bearer ")) else {
+        let Some(header) = header else {
+            return Authn::Anonymous;
+        };
+        let Some(token) = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+        else {
             return Authn::Rejected("the Authorization header must be `Bearer <token>`".into());
         };
         match resolve(state, token.trim(), leeway_secs).await {
@@ -65,7 +70,9 @@ async fn resolve(state: &AppState, token: &str, leeway_secs: i64) -> AppResult<S
         .one(state.db.conn())
         .await?;
     let Some((member, Some(user))) = found else {
-        return Err(AppError::Unauthenticated("you are no longer a member of this workspace".into()));
+        return Err(AppError::Unauthenticated(
+            "you are no longer a member of this workspace".into(),
+        ));
     };
     Ok(Session {
         role: Role::parse(&member.role)?,

@@ -28,12 +28,21 @@ pub struct BillingMutation;
 impl BillingMutation {
     #[graphql(guard = "Allowed(Action::ManageWorkspace)")]
     async fn change_plan(&self, ctx: &Context<'_>, plan: Plan) -> async_graphql::Result<Workspace> {
-        Ok(Workspace(service::change_plan(ctx.app(), ctx.session()?, plan).await?))
+        Ok(Workspace(
+            service::change_plan(ctx.app(), ctx.session()?, plan).await?,
+        ))
     }
 
     /// Adds credits; a repeated idempotencyKey returns the first entry and adds nothing.
     #[graphql(guard = "Allowed(Action::ManageWorkspace)")]
-    async fn purchase_top_up(&self, ctx: &Context<'_>, credits: i32, idempotency_key: String) -> async_graphql::Result<CreditEntry> {
-        Ok(CreditEntry(service::purchase_top_up(ctx.app(), ctx.session()?, credits, &idempotency_key).await?))
+    async fn purchase_top_up(
+        &self,
+        ctx: &Context<'_>,
+        credits: i32,
+        idempotency_key: String,
+    ) -> async_graphql::Result<CreditEntry> {
+        Ok(CreditEntry(
+            service::purchase_top_up(ctx.app(), ctx.session()?, credits, &idempotency_key).await?,
+        ))
     }
 }

@@ -18,7 +18,14 @@ pub enum Plan {
 pub const TRIAL_CREDITS: i64 = 500;
 
 impl Plan {
-    pub const ALL: [Plan; 6] = [Plan::FreeTrial, Plan::Solo, Plan::Starter, Plan::Pro, Plan::Growth, Plan::Agency];
+    pub const ALL: [Plan; 6] = [
+        Plan::FreeTrial,
+        Plan::Solo,
+        Plan::Starter,
+        Plan::Pro,
+        Plan::Growth,
+        Plan::Agency,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

@@ -21,17 +21,26 @@ pub const MAX_TOP_UP: i32 = 1_000_000;
 /// Moves the workspace to `plan` and grants that plan's monthly credits.
 /// A plan whose seat cap is below the member count is SEAT_LIMIT_REACHED;
 /// pending invitations do not block it (they fail at accept instead).
-pub async fn change_plan(state: &AppState, session: &Session, plan: Plan) -> AppResult<workspace::Model> {
+pub async fn change_plan(
+    state: &AppState,
+    session: &Session,
+    plan: Plan,
+) -> AppResult<workspace::Model> {
     policy::require(session, Action::ManageWorkspace)?;
     let now = state.clock.now();
     let txn = state.db.begin().await?;
     let ws = txn.lock_workspace(session.workspace_id).await?;
     let current = Plan::parse(&ws.plan)?;
     if plan == current {
-        return Err(AppError::conflict(format!("the workspace is already on {}", plan.name())));
+        return Err(AppError::conflict(format!(
+            "the workspace is already on {}",
+            plan.name()
+        )));
     }
     if plan == Plan::FreeTrial {
-        return Err(AppError::bad_input("a workspace cannot go back to the free trial"));
+        return Err(AppError::bad_input(
+            "a workspace cannot go back to the free trial",
+        ));
     }
     let members = member_count(&*txn, ws.id).await?;
     if !plan.fits(members) {
@@ -62,7 +71,12 @@ pub async fn change_plan(state: &AppState, session: &Session, plan: Plan) -> App
         action: "billing.plan_changed",
         target_type: "Workspace",
         target_id: Some(ids::encode(Kind::Workspace, ws.id)),
-        summary: format!("{} changed the plan from {} to {}", session.user.name, current.name(), plan.name()),
+        summary: format!(
+            "{} changed the plan from {} to {}",
+            session.user.name,
+            current.name(),
+            plan.name()
+        ),
         metadata: json!({ "from": current.as_str(), "to": plan.as_str(), "creditsGranted": plan.monthly_credits() }),
     };
     activity::record(&txn, ws.id, entry, now).await?;
@@ -73,10 +87,17 @@ pub async fn change_plan(state: &AppState, session: &Session, plan: Plan) -> App
 
 /// Adds `credits` to the pool. A repeated `idempotency_key` returns the first
 /// purchase's entry and adds nothing.
-pub async fn purchase_top_up(state: &AppState, session: &Session, credits: i32, key: &str) -> AppResult<credit_entry::Model> {
+pub async fn purchase_top_up(
+    state: &AppState,
+    session: &Session,
+    credits: i32,
+    key: &str,
+) -> AppResult<credit_entry::Model> {
     policy::require(session, Action::ManageWorkspace)?;
     if !(1..=MAX_TOP_UP).contains(&credits) {
-        return Err(AppError::bad_input(format!("credits must be between 1 and {MAX_TOP_UP}")));
+        return Err(AppError::bad_input(format!(
+            "credits must be between 1 and {MAX_TOP_UP}"
+        )));
     }
     let key = crate::input::text(key, "idempotencyKey", 200)?;
     let now = state.clock.now();

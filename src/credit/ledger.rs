@@ -127,7 +127,8 @@ pub async fn list(
     workspace_id: Uuid,
     page: &PageArgs<i64>,
 ) -> AppResult<Vec<credit_entry::Model>> {
-    let mut query = credit_entry::Entity::find().filter(credit_entry::Column::WorkspaceId.eq(workspace_id));
+    let mut query =
+        credit_entry::Entity::find().filter(credit_entry::Column::WorkspaceId.eq(workspace_id));
     if let Some(after) = page.after {
         query = query.filter(credit_entry::Column::Seq.lt(after));
     }
@@ -145,5 +146,8 @@ pub struct Totals {
 }
 
 pub fn totals(ws: &workspace::Model) -> Totals {
-    Totals { balance: ws.credit_balance, reserved: ws.credit_reserved }
+    Totals {
+        balance: ws.credit_balance,
+        reserved: ws.credit_reserved,
+    }
 }

@@ -21,7 +21,9 @@ pub struct Loaders {
 
 impl Loaders {
     pub fn new(state: &crate::state::SharedState) -> Loaders {
-        Loaders { users: DataLoader::new(UserLoader(state.db.clone()), tokio::spawn) }
+        Loaders {
+            users: DataLoader::new(UserLoader(state.db.clone()), tokio::spawn),
+        }
     }
 }
 
@@ -51,6 +53,7 @@ impl ContextExt for Context<'_> {
     }
 
     fn client_ip(&self) -> &str {
-        self.data_opt::<ClientIp>().map_or("unknown", |ip| ip.0.as_str())
+        self.data_opt::<ClientIp>()
+            .map_or("unknown", |ip| ip.0.as_str())
     }
 }

@@ -10,9 +10,12 @@
 use std::{collections::HashSet, sync::Arc};
 
 use async_graphql::{
-    extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation},
+    extensions::{
+        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
+    },
     parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
-    ErrorExtensionValues, Name, Positioned, Response, ServerError, ServerResult, ValidationResult, Variables,
+    ErrorExtensionValues, Name, Positioned, Response, ServerError, ServerResult, ValidationResult,
+    Variables,
 };
 use std::collections::HashMap;
 
@@ -28,7 +31,9 @@ pub fn request_error(message: impl Into<String>, code: &str) -> ServerError {
 
 /// Gives `err` a code unless it has one.
 fn tag(mut err: ServerError, code: &str) -> ServerError {
-    let ext = err.extensions.get_or_insert_with(ErrorExtensionValues::default);
+    let ext = err
+        .extensions
+        .get_or_insert_with(ErrorExtensionValues::default);
     if ext.get("code").is_none() {
         ext.set("code", code);
     }
@@ -75,9 +80,15 @@ impl Extension for DocumentLimitsExtension {
     ) -> ServerResult<ExecutableDocument> {
         let limits = &self.0;
         if count_tokens(query, limits.max_tokens) > limits.max_tokens {
-            return Err(request_error(format!("the document has more than {} tokens", limits.max_tokens), VALIDATION_FAILED));
+            return Err(request_error(
+                format!("the document has more than {} tokens", limits.max_tokens),
+                VALIDATION_FAILED,
+            ));
         }
-        let doc = next.run(ctx, query, variables).await.map_err(|e| tag(readable_syntax_error(e), PARSE_FAILED))?;
+        let doc = next
+            .run(ctx, query, variables)
+            .await
+            .map_err(|e| tag(readable_syntax_error(e), PARSE_FAILED))?;
         check_shape(&doc, limits)?;
         Ok(doc)
     }
@@ -87,16 +98,25 @@ impl Extension for DocumentLimitsExtension {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx)
-            .await
-            .map_err(|errors| errors.into_iter().map(|e| tag(e, VALIDATION_FAILED)).collect())
+        next.run(ctx).await.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|e| tag(e, VALIDATION_FAILED))
+                .collect()
+        })
     }
 }
 
 /// The parser reports syntax errors as a multi-line source excerpt; clients
 /// get one line: what was expected, and where.
 fn readable_syntax_error(mut err: ServerError) -> ServerError {
-    let expected = err.message.rsplit("= ").next().unwrap_or("").trim().to_owned();
+    let expected = err
+        .message
+        .rsplit("= ")
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_owned();
     let position = err
         .locations
         .first()
@@ -113,7 +133,12 @@ pub fn check_shape(doc: &ExecutableDocument, limits: &Limits) -> ServerResult<()
     let mut counts = Counts::default();
     for (_, op) in doc.operations.iter() {
         counts.directives += op.node.directives.len();
-        counts.directives += op.node.variable_definitions.iter().map(|v| v.node.directives.len()).sum::<usize>();
+        counts.directives += op
+            .node
+            .variable_definitions
+            .iter()
+            .map(|v| v.node.directives.len())
+            .sum::<usize>();
         counts.walk(&op.node.selection_set.node);
     }
     for fragment in doc.fragments.values() {
@@ -122,21 +147,34 @@ pub fn check_shape(doc: &ExecutableDocument, limits: &Limits) -> ServerResult<()
     }
     if counts.aliases > limits.max_aliases {
         return Err(request_error(
-            format!("the document has {} aliases (each __typename counts); at most {} are allowed", counts.aliases, limits.max_aliases),
+            format!(
+                "the document has {} aliases (each __typename counts); at most {} are allowed",
+                counts.aliases, limits.max_aliases
+            ),
             VALIDATION_FAILED,
         ));
     }
     if counts.directives > limits.max_directives {
         return Err(request_error(
-            format!("the document has {} directives; at most {} are allowed", counts.directives, limits.max_directives),
+            format!(
+                "the document has {} directives; at most {} are allowed",
+                counts.directives, limits.max_directives
+            ),
             VALIDATION_FAILED,
         ));
     }
     for (_, op) in doc.operations.iter() {
-        let depth = depth(&op.node.selection_set.node, &doc.fragments, &mut HashSet::new());
+        let depth = depth(
+            &op.node.selection_set.node,
+            &doc.fragments,
+            &mut HashSet::new(),
+        );
         if depth > limits.max_depth {
             return Err(request_error(
-                format!("the document is nested {depth} fields deep; at most {} are allowed", limits.max_depth),
+                format!(
+                    "the document is nested {depth} fields deep; at most {} are allowed",
+                    limits.max_depth
+                ),
                 VALIDATION_FAILED,
             ));
         }
@@ -163,7 +201,9 @@ impl Counts {
                     self.directives += f.directives.len();
                     self.walk(&f.selection_set.node);
                 }
-                Selection::FragmentSpread(spread) => self.directives += spread.node.directives.len(),
+                Selection::FragmentSpread(spread) => {
+                    self.directives += spread.node.directives.len()
+                }
                 Selection::InlineFragment(inline) => {
                     self.directives += inline.node.directives.len();
                     self.walk(&inline.node.selection_set.node);
@@ -183,8 +223,12 @@ fn depth(
     set.items
         .iter()
         .map(|item| match &item.node {
-            Selection::Field(field) => 1 + depth(&field.node.selection_set.node, fragments, visiting),
-            Selection::InlineFragment(inline) => depth(&inline.node.selection_set.node, fragments, visiting),
+            Selection::Field(field) => {
+                1 + depth(&field.node.selection_set.node, fragments, visiting)
+            }
+            Selection::InlineFragment(inline) => {
+                depth(&inline.node.selection_set.node, fragments, visiting)
+            }
             Selection::FragmentSpread(spread) => {
                 let name = &spread.node.fragment_name.node;
                 match fragments.get(name) {
@@ -231,7 +275,9 @@ pub fn count_tokens(source: &str, stop_after: usize) -> usize {
             c if c.is_ascii_digit() || c == b'-' => {
                 count += 1;
                 i += 1;
-                while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'.' | b'+' | b'-')) {
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || matches!(bytes[i], b'.' | b'+' | b'-'))
+                {
                     i += 1;
                 }
             }
@@ -279,7 +325,13 @@ mod tests {
     #[test]
     fn tokens_are_counted_like_the_graphql_lexer() {
         assert_eq!(count_tokens("{ viewer { user { id } } }", 100), 9);
-        assert_eq!(count_tokens(r#"query Q($a: Int = -1.5e3) { f(s: "a b\"c", t: """x "" y""") ...F }"#, 100), 23);
+        assert_eq!(
+            count_tokens(
+                r#"query Q($a: Int = -1.5e3) { f(s: "a b\"c", t: """x "" y""") ...F }"#,
+                100
+            ),
+            23
+        );
         assert_eq!(count_tokens("# only a comment\n,,,", 100), 0);
     }
 }

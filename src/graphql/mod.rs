@@ -10,22 +10,40 @@ pub mod pagination;
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 use crate::{
-    activity::graphql::ActivityQuery, billing::graphql::{BillingMutation, BillingQuery},
-    config::Limits, identity::graphql::{IdentityMutation, IdentityQuery},
-    invitation::graphql::InvitationMutation, member::graphql::MemberMutation,
+    activity::graphql::ActivityQuery,
+    billing::graphql::{BillingMutation, BillingQuery},
+    config::Limits,
+    identity::graphql::{IdentityMutation, IdentityQuery},
+    invitation::graphql::InvitationMutation,
+    member::graphql::MemberMutation,
     workspace::graphql::{WorkspaceMutation, WorkspaceQuery},
 };
 
 #[derive(MergedObject, Default)]
-pub struct Query(IdentityQuery, WorkspaceQuery, node::NodeQuery, BillingQuery, ActivityQuery);
+pub struct Query(
+    IdentityQuery,
+    WorkspaceQuery,
+    node::NodeQuery,
+    BillingQuery,
+    ActivityQuery,
+);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(IdentityMutation, WorkspaceMutation, MemberMutation, InvitationMutation, BillingMutation);
+pub struct Mutation(
+    IdentityMutation,
+    WorkspaceMutation,
+    MemberMutation,
+    InvitationMutation,
+    BillingMutation,
+);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The schema with its limits; the caller adds the shared state and finishes it.
-pub fn schema_builder(limits: &Limits, production: bool) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+pub fn schema_builder(
+    limits: &Limits,
+    production: bool,
+) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         .extension(limits::DocumentLimits(limits.clone()))
         .limit_complexity(limits.max_complexity)

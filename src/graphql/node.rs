@@ -44,13 +44,15 @@ impl NodeQuery {
 
 async fn resolve(ctx: &Context<'_>, id: &str) -> AppResult<Option<Node>> {
     let session = ctx.session()?;
-    let Some((kind, uuid)) = ids::decode_any(id) else { return Ok(None) };
+    let Some((kind, uuid)) = ids::decode_any(id) else {
+        return Ok(None);
+    };
     let db = ctx.app().db.conn();
     let ws = session.workspace_id;
     Ok(match kind {
-        Kind::Workspace if uuid == ws => Some(Node::Workspace(crate::workspace::graphql::Workspace(
-            crate::workspace::service::get(db, ws).await?,
-        ))),
+        Kind::Workspace if uuid == ws => Some(Node::Workspace(
+            crate::workspace::graphql::Workspace(crate::workspace::service::get(db, ws).await?),
+        )),
         Kind::Workspace => None,
         Kind::User => {
             // A user is visible to the members of a workspace they belong to.
@@ -60,11 +62,15 @@ async fn resolve(ctx: &Context<'_>, id: &str) -> AppResult<Option<Node>> {
                 .one(db)
                 .await?;
             match shares {
-                Some(_) => user::Entity::find_by_id(uuid).one(db).await?.map(|u| Node::User(User(u))),
+                Some(_) => user::Entity::find_by_id(uuid)
+                    .one(db)
+                    .await?
+                    .map(|u| Node::User(User(u))),
                 None => None,
             }
         }
-        Kind::Member => not_found_is_none(crate::member::service::find(db, ws, uuid).await)?.map(|m| Node::Member(Member(m))),
+        Kind::Member => not_found_is_none(crate::member::service::find(db, ws, uuid).await)?
+            .map(|m| Node::Member(Member(m))),
         Kind::Invitation => {
             let found = not_found_is_none(crate::invitation::service::find(db, ws, uuid).await)?;
             if found.is_some() {

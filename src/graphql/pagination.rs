@@ -27,10 +27,15 @@ impl<K: FromStr> PageArgs<K> {
     pub fn parse(first: Option<i32>, after: Option<String>) -> AppResult<PageArgs<K>> {
         let first = first.unwrap_or(DEFAULT_FIRST);
         if !(0..=MAX_FIRST).contains(&first) {
-            return Err(AppError::bad_input(format!("first must be between 0 and {MAX_FIRST}")));
+            return Err(AppError::bad_input(format!(
+                "first must be between 0 and {MAX_FIRST}"
+            )));
         }
         let after = after.as_deref().map(decode_cursor).transpose()?;
-        Ok(PageArgs { first: first as u64, after })
+        Ok(PageArgs {
+            first: first as u64,
+            after,
+        })
     }
 }
 
@@ -51,7 +56,10 @@ fn decode_cursor<K: FromStr>(cursor: &str) -> AppResult<K> {
         .decode(cursor)
         .map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
-    text.strip_prefix("v1:").ok_or_else(bad)?.parse().map_err(|_| bad())
+    text.strip_prefix("v1:")
+        .ok_or_else(bad)?
+        .parse()
+        .map_err(|_| bad())
 }
 
 /// Builds a connection from rows fetched with [`PageArgs::fetch_limit`].
@@ -64,8 +72,10 @@ pub fn connection<R, N: OutputType, K: Display>(
     let has_next = rows.len() as u64 > page.first;
     rows.truncate(page.first as usize);
     let mut conn = Connection::new(page.after.is_some(), has_next);
-    conn.edges
-        .extend(rows.into_iter().map(|row| Edge::new(encode_cursor(key(&row)), node(row))));
+    conn.edges.extend(
+        rows.into_iter()
+            .map(|row| Edge::new(encode_cursor(key(&row)), node(row))),
+    );
     conn
 }
 
@@ -92,7 +102,10 @@ mod tests {
         let page = PageArgs::<i64>::parse(Some(5), Some(encode_cursor(42))).unwrap();
         assert_eq!(page.after, Some(42));
         for forged in ["", "!!!", "djE6", "bm9wZQ", &encode_cursor("x")] {
-            assert!(PageArgs::<i64>::parse(None, Some(forged.to_string())).is_err(), "{forged}");
+            assert!(
+                PageArgs::<i64>::parse(None, Some(forged.to_string())).is_err(),
+                "{forged}"
+            );
         }
     }
 }

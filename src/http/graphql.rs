@@ -10,7 +10,10 @@
 use std::{net::SocketAddr, sync::Arc};
 
 use async_graphql::{
-    parser::{parse_query, types::{DocumentOperations, OperationType}},
+    parser::{
+        parse_query,
+        types::{DocumentOperations, OperationType},
+    },
     BatchRequest, BatchResponse, Request, Variables,
 };
 use axum::{
@@ -56,32 +59,64 @@ pub async fn post(
         Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             let limit = state.app.config.limits.max_body_bytes;
             let message = format!("the request body is larger than {limit} bytes");
-            return request_error(StatusCode::PAYLOAD_TOO_LARGE, rt, "BAD_USER_INPUT", &message);
+            return request_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                rt,
+                "BAD_USER_INPUT",
+                &message,
+            );
         }
-        Err(rejection) => return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, &rejection.body_text()),
+        Err(rejection) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                rt,
+                PARSE_FAILED,
+                &rejection.body_text(),
+            )
+        }
     };
     let json: Value = match serde_json::from_slice(&body) {
         Ok(json) => json,
-        Err(err) => return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, &format!("the body is not valid JSON: {err}")),
+        Err(err) => {
+            return request_error(
+                StatusCode::BAD_REQUEST,
+                rt,
+                PARSE_FAILED,
+                &format!("the body is not valid JSON: {err}"),
+            )
+        }
     };
     let batch = match json {
         Value::Array(items) => {
             let max = state.app.config.limits.max_batch;
             if max == 0 {
-                return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, "batched requests are not enabled");
+                return request_error(
+                    StatusCode::BAD_REQUEST,
+                    rt,
+                    PARSE_FAILED,
+                    "batched requests are not enabled",
+                );
             }
             if items.len() > max || items.is_empty() {
                 let message = format!("a batch holds 1 to {max} operations");
                 return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, &message);
             }
-            match items.into_iter().map(request_from_json).collect::<Result<Vec<_>, _>>() {
+            match items
+                .into_iter()
+                .map(request_from_json)
+                .collect::<Result<Vec<_>, _>>()
+            {
                 Ok(requests) => BatchRequest::Batch(requests),
-                Err(message) => return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, &message),
+                Err(message) => {
+                    return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, &message)
+                }
             }
         }
         other => match request_from_json(other) {
             Ok(request) => BatchRequest::Single(request),
-            Err(message) => return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, &message),
+            Err(message) => {
+                return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, &message)
+            }
         },
     };
     execute(&state, peer, &headers, batch, rt).await
@@ -96,22 +131,39 @@ pub async fn get(
     let Some(rt) = negotiate(header_str(&headers, header::ACCEPT)) else {
         return not_acceptable();
     };
-    let request = match params.map_err(|e| e.body_text()).and_then(|Query(p)| request_from_params(p)) {
+    let request = match params
+        .map_err(|e| e.body_text())
+        .and_then(|Query(p)| request_from_params(p))
+    {
         Ok(request) => request,
         Err(message) => return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, &message),
     };
     if is_mutation(&request, state.app.config.limits.max_tokens) {
-        let mut response = request_error(StatusCode::METHOD_NOT_ALLOWED, rt, "BAD_REQUEST", "mutations must use POST");
-        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        let mut response = request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            rt,
+            "BAD_REQUEST",
+            "mutations must use POST",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
     execute(&state, peer, &headers, BatchRequest::Single(request), rt).await
 }
 
 /// Runs the request with its session, loaders and client address.
-async fn execute(state: &HttpState, peer: SocketAddr, headers: &HeaderMap, batch: BatchRequest, rt: ResponseType) -> Response {
+async fn execute(
+    state: &HttpState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    batch: BatchRequest,
+    rt: ResponseType,
+) -> Response {
     let app = &state.app;
-    let authn = Authn::from_header(app, header_str(headers, header::AUTHORIZATION), LEEWAY_SECS).await;
+    let authn =
+        Authn::from_header(app, header_str(headers, header::AUTHORIZATION), LEEWAY_SECS).await;
     let ip = client_ip(peer, headers, app.config.trust_proxy);
     let batch = batch
         .data(authn)
@@ -129,21 +181,31 @@ async fn execute(state: &HttpState, peer: SocketAddr, headers: &HeaderMap, batch
 /// A response, as a request error (no `data`) when nothing was executed.
 fn render(response: async_graphql::Response, rt: ResponseType) -> Response {
     let (request_failed, body) = body_of(response);
-    let status = if request_failed && rt == ResponseType::GraphqlResponse { StatusCode::BAD_REQUEST } else { StatusCode::OK };
+    let status = if request_failed && rt == ResponseType::GraphqlResponse {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
     reply(status, rt, body)
 }
 
 fn body_of(response: async_graphql::Response) -> (bool, Value) {
     let request_failed = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
-        && response
-            .errors
-            .iter()
-            .all(|e| matches!(code_of(e).as_deref(), Some(PARSE_FAILED | VALIDATION_FAILED)));
+        && response.errors.iter().all(|e| {
+            matches!(
+                code_of(e).as_deref(),
+                Some(PARSE_FAILED | VALIDATION_FAILED)
+            )
+        });
     if request_failed {
         return (true, json!({ "errors": response.errors }));
     }
-    (false, serde_json::to_value(&response).unwrap_or_else(|_| json!({ "errors": [{ "message": "internal error" }] })))
+    (
+        false,
+        serde_json::to_value(&response)
+            .unwrap_or_else(|_| json!({ "errors": [{ "message": "internal error" }] })),
+    )
 }
 
 fn request_from_json(value: Value) -> Result<Request, String> {
@@ -184,7 +246,8 @@ fn parse_param(value: &str, what: &str) -> Result<Option<Map<String, Value>>, St
     if value.is_empty() {
         return Ok(None);
     }
-    let parsed = serde_json::from_str(value).map_err(|e| format!("{what} is not valid JSON: {e}"))?;
+    let parsed =
+        serde_json::from_str(value).map_err(|e| format!("{what} is not valid JSON: {e}"))?;
     object_or_null(Some(parsed), what)
 }
 
@@ -210,7 +273,8 @@ fn build_request(
         request = request.variables(Variables::from_json(Value::Object(variables)));
     }
     for (key, value) in extensions.unwrap_or_default() {
-        let value = async_graphql::Value::from_json(value).map_err(|e| format!("extensions: {e}"))?;
+        let value =
+            async_graphql::Value::from_json(value).map_err(|e| format!("extensions: {e}"))?;
         request.extensions.insert(key, value);
     }
     Ok(request)
@@ -222,7 +286,9 @@ fn is_mutation(request: &Request, max_tokens: usize) -> bool {
     if count_tokens(&request.query, max_tokens) > max_tokens {
         return false;
     }
-    let Ok(doc) = parse_query(&request.query) else { return false };
+    let Ok(doc) = parse_query(&request.query) else {
+        return false;
+    };
     let operation = match (&doc.operations, request.operation_name.as_deref()) {
         (DocumentOperations::Single(op), _) => Some(op),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
@@ -237,7 +303,11 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
 }
 
 fn request_error(status: StatusCode, rt: ResponseType, code: &str, message: &str) -> Response {
-    reply(status, rt, json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
+    reply(
+        status,
+        rt,
+        json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }),
+    )
 }
 
 fn not_acceptable() -> Response {
@@ -249,5 +319,10 @@ fn not_acceptable() -> Response {
 }
 
 fn reply(status: StatusCode, rt: ResponseType, body: Value) -> Response {
-    (status, [(header::CONTENT_TYPE, rt.content_type())], body.to_string()).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, rt.content_type())],
+        body.to_string(),
+    )
+        .into_response()
 }

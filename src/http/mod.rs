@@ -39,7 +39,10 @@ pub fn router(app: SharedState, schema: AppSchema) -> Router {
 /// CORS for SPA frontends: exactly the configured origins, with the
 /// Authorization and Content-Type headers. No origins means same origin only.
 fn cors(origins: &[String]) -> CorsLayer {
-    let allowed: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    let allowed: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(allowed))
         .allow_methods([Method::GET, Method::POST])

@@ -67,9 +67,22 @@ mod tests {
         assert_eq!(negotiate(None), Some(Json));
         assert_eq!(negotiate(Some("*/*")), Some(Json));
         assert_eq!(negotiate(Some("application/json")), Some(Json));
-        assert_eq!(negotiate(Some("application/graphql-response+json")), Some(GraphqlResponse));
-        assert_eq!(negotiate(Some("application/graphql-response+json, application/json;q=0.9")), Some(GraphqlResponse));
-        assert_eq!(negotiate(Some("application/graphql-response+json;q=0.5, application/json")), Some(Json));
+        assert_eq!(
+            negotiate(Some("application/graphql-response+json")),
+            Some(GraphqlResponse)
+        );
+        assert_eq!(
+            negotiate(Some(
+                "application/graphql-response+json, application/json;q=0.9"
+            )),
+            Some(GraphqlResponse)
+        );
+        assert_eq!(
+            negotiate(Some(
+                "application/graphql-response+json;q=0.5, application/json"
+            )),
+            Some(Json)
+        );
         assert_eq!(negotiate(Some("text/html")), None);
         assert_eq!(negotiate(Some("application/json;q=0")), None);
     }
@@ -78,7 +91,11 @@ mod tests {
     fn only_json_bodies_are_accepted() {
         assert!(is_json(Some("application/json")));
         assert!(is_json(Some("Application/JSON; charset=utf-8")));
-        for other in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"] {
+        for other in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+        ] {
             assert!(!is_json(Some(other)));
         }
         assert!(!is_json(None));

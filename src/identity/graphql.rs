@@ -32,7 +32,10 @@ impl User {
 }
 
 /// Loads an optional user (an actor, an inviter) through the request's batch loader.
-pub async fn load_user(ctx: &Context<'_>, id: Option<uuid::Uuid>) -> async_graphql::Result<Option<User>> {
+pub async fn load_user(
+    ctx: &Context<'_>,
+    id: Option<uuid::Uuid>,
+) -> async_graphql::Result<Option<User>> {
     let Some(id) = id else { return Ok(None) };
     Ok(ctx.loaders().users.load_one(id).await?.map(User))
 }
@@ -84,7 +87,10 @@ impl Viewer {
     async fn workspace(&self, ctx: &Context<'_>) -> async_graphql::Result<Workspace> {
         Workspace::current(ctx).await
     }
-    async fn memberships(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<WorkspaceMembership>> {
+    async fn memberships(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<WorkspaceMembership>> {
         let session = ctx.session()?;
         let rows = member::Entity::find()
             .filter(member::Column::UserId.eq(session.user.id))
@@ -132,35 +138,70 @@ pub struct IdentityMutation;
 
 #[Object]
 impl IdentityMutation {
-    async fn signup(&self, ctx: &Context<'_>, input: SignupInput) -> async_graphql::Result<AuthPayload> {
+    async fn signup(
+        &self,
+        ctx: &Context<'_>,
+        input: SignupInput,
+    ) -> async_graphql::Result<AuthPayload> {
         let input = service::SignupInput {
             email: input.email,
             password: input.password,
             name: input.name,
             workspace_name: input.workspace_name,
         };
-        Ok(AuthPayload(service::signup(ctx.app(), ctx.client_ip(), input).await?))
+        Ok(AuthPayload(
+            service::signup(ctx.app(), ctx.client_ip(), input).await?,
+        ))
     }
 
-    async fn login(&self, ctx: &Context<'_>, email: String, password: String) -> async_graphql::Result<AuthPayload> {
-        Ok(AuthPayload(service::login(ctx.app(), ctx.client_ip(), &email, &password).await?))
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+    ) -> async_graphql::Result<AuthPayload> {
+        Ok(AuthPayload(
+            service::login(ctx.app(), ctx.client_ip(), &email, &password).await?,
+        ))
     }
 
-    async fn refresh_token(&self, ctx: &Context<'_>, refresh_token: String) -> async_graphql::Result<AuthPayload> {
-        Ok(AuthPayload(service::refresh(ctx.app(), &refresh_token).await?))
+    async fn refresh_token(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> async_graphql::Result<AuthPayload> {
+        Ok(AuthPayload(
+            service::refresh(ctx.app(), &refresh_token).await?,
+        ))
     }
 
     /// Ends the sign-in the refresh token belongs to; true when a live session ended.
-    async fn logout(&self, ctx: &Context<'_>, refresh_token: String) -> async_graphql::Result<bool> {
+    async fn logout(
+        &self,
+        ctx: &Context<'_>,
+        refresh_token: String,
+    ) -> async_graphql::Result<bool> {
         Ok(service::logout(ctx.app(), &refresh_token).await?)
     }
 
-    async fn create_workspace(&self, ctx: &Context<'_>, name: String) -> async_graphql::Result<AuthPayload> {
-        Ok(AuthPayload(service::create_workspace(ctx.app(), ctx.session()?, &name).await?))
+    async fn create_workspace(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+    ) -> async_graphql::Result<AuthPayload> {
+        Ok(AuthPayload(
+            service::create_workspace(ctx.app(), ctx.session()?, &name).await?,
+        ))
     }
 
-    async fn switch_workspace(&self, ctx: &Context<'_>, workspace_id: ID) -> async_graphql::Result<AuthPayload> {
+    async fn switch_workspace(
+        &self,
+        ctx: &Context<'_>,
+        workspace_id: ID,
+    ) -> async_graphql::Result<AuthPayload> {
         let id = ids::decode(Kind::Workspace, &workspace_id, "workspace")?;
-        Ok(AuthPayload(service::switch_workspace(ctx.app(), ctx.session()?, id).await?))
+        Ok(AuthPayload(
+            service::switch_workspace(ctx.app(), ctx.session()?, id).await?,
+        ))
     }
 }

@@ -2,7 +2,9 @@
 
 use chrono::TimeDelta;
 use entity::{member, user};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+};
 use uuid::Uuid;
 
 use super::tokens::{self, Issued};
@@ -27,7 +29,11 @@ pub struct SignupInput {
 #[tracing::instrument(skip_all)]
 pub async fn signup(state: &AppState, client_ip: &str, input: SignupInput) -> AppResult<Issued> {
     let per_minute = state.config.limits.auth_rate_per_minute;
-    state.limiter.attempt(&format!("signup:{client_ip}"), per_minute, TimeDelta::minutes(1))?;
+    state.limiter.attempt(
+        &format!("signup:{client_ip}"),
+        per_minute,
+        TimeDelta::minutes(1),
+    )?;
     let email = Email::parse(&input.email)?;
     let name = input::name(&input.name, "name")?;
     input::name(&input.workspace_name, "workspace name")?;
@@ -51,7 +57,13 @@ pub async fn create_user(
     password_hash: String,
     now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<user::Model> {
-    let user = user::Model { id: Uuid::now_v7(), email: email.into_inner(), name, password_hash, created_at: now };
+    let user = user::Model {
+        id: Uuid::now_v7(),
+        email: email.into_inner(),
+        name,
+        password_hash,
+        created_at: now,
+    };
     user::Entity::insert(user.clone().into_active_model().reset_all())
         .exec_without_returning(&**txn)
         .await
@@ -67,21 +79,39 @@ pub async fn create_user(
 
 /// Checks the password and signs in to the user's first workspace.
 #[tracing::instrument(skip_all)]
-pub async fn login(state: &AppState, client_ip: &str, email: &str, password: &str) -> AppResult<Issued> {
+pub async fn login(
+    state: &AppState,
+    client_ip: &str,
+    email: &str,
+    password: &str,
+) -> AppResult<Issued> {
     let limits = &state.config.limits;
-    state.limiter.attempt(&format!("login:{client_ip}"), limits.auth_rate_per_minute, TimeDelta::minutes(1))?;
+    state.limiter.attempt(
+        &format!("login:{client_ip}"),
+        limits.auth_rate_per_minute,
+        TimeDelta::minutes(1),
+    )?;
     let wrong = || AppError::Unauthenticated("wrong email or password".into());
     let email = Email::parse(email).map_err(|_| wrong())?;
     let failures_key = format!("login-failed:{}", email.as_str());
     // While an email is locked out even the right password is refused, so a
     // guesser learns nothing from the lockout window.
-    state.limiter.ensure_below(&failures_key, limits.failed_logins_per_15_min, TimeDelta::minutes(15))?;
+    state.limiter.ensure_below(
+        &failures_key,
+        limits.failed_logins_per_15_min,
+        TimeDelta::minutes(15),
+    )?;
     let found = user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
         .one(state.db.conn())
         .await?;
     let verified = match &found {
-        Some(user) => state.passwords.verify(password.to_owned(), user.password_hash.clone()).await?,
+        Some(user) => {
+            state
+                .passwords
+                .verify(password.to_owned(), user.password_hash.clone())
+                .await?
+        }
         None => false,
     };
     let Some(user) = found.filter(|_| verified) else {
@@ -93,7 +123,11 @@ pub async fn login(state: &AppState, client_ip: &str, email: &str, password: &st
         .order_by_asc(member::Column::JoinedAt)
         .one(state.db.conn())
         .await?
-        .ok_or_else(|| AppError::conflict("this account belongs to no workspace; accept an invitation to join one"))?;
+        .ok_or_else(|| {
+            AppError::conflict(
+                "this account belongs to no workspace; accept an invitation to join one",
+            )
+        })?;
     let role = Role::parse(&first.role)?;
     let txn = state.db.begin().await?;
     let issued = tokens::issue(&*txn, state, user, first.workspace_id, role, None).await?;
@@ -124,13 +158,23 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<Issued>
         .filter(member::Column::UserId.eq(rotated.user_id))
         .one(&*txn)
         .await?
-        .ok_or_else(|| AppError::Unauthenticated("you are no longer a member of this workspace".into()))?;
+        .ok_or_else(|| {
+            AppError::Unauthenticated("you are no longer a member of this workspace".into())
+        })?;
     let user = user::Entity::find_by_id(rotated.user_id)
         .one(&*txn)
         .await?
         .ok_or_else(AppError::unauthenticated)?;
     let role = Role::parse(&member.role)?;
-    let issued = tokens::issue(&*txn, state, user, rotated.workspace_id, role, Some(rotated.family_id)).await?;
+    let issued = tokens::issue(
+        &*txn,
+        state,
+        user,
+        rotated.workspace_id,
+        role,
+        Some(rotated.family_id),
+    )
+    .await?;
     txn.commit().await?;
     Ok(issued)
 }
@@ -138,7 +182,9 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<Issued>
 /// Ends the sign-in the refresh token belongs to. True when a live session ended.
 pub async fn logout(state: &AppState, refresh_token: &str) -> AppResult<bool> {
     let row = entity::refresh_token::Entity::find()
-        .filter(entity::refresh_token::Column::TokenHash.eq(crate::auth::secret::hash(refresh_token)))
+        .filter(
+            entity::refresh_token::Column::TokenHash.eq(crate::auth::secret::hash(refresh_token)),
+        )
         .one(state.db.conn())
         .await?;
     let Some(row) = row else { return Ok(false) };
@@ -149,17 +195,26 @@ pub async fn logout(state: &AppState, refresh_token: &str) -> AppResult<bool> {
 }
 
 /// Creates another workspace owned by the caller and signs in to it.
-pub async fn create_workspace(state: &AppState, session: &Session, name: &str) -> AppResult<Issued> {
+pub async fn create_workspace(
+    state: &AppState,
+    session: &Session,
+    name: &str,
+) -> AppResult<Issued> {
     let now = state.clock.now();
     let txn = state.db.begin().await?;
     let (ws, _) = workspace::service::create(&txn, &session.user, name, now).await?;
-    let issued = tokens::issue(&*txn, state, session.user.clone(), ws.id, Role::Owner, None).await?;
+    let issued =
+        tokens::issue(&*txn, state, session.user.clone(), ws.id, Role::Owner, None).await?;
     txn.commit().await?;
     Ok(issued)
 }
 
 /// Signs in to another workspace the caller belongs to; any other id is NOT_FOUND.
-pub async fn switch_workspace(state: &AppState, session: &Session, workspace_id: Uuid) -> AppResult<Issued> {
+pub async fn switch_workspace(
+    state: &AppState,
+    session: &Session,
+    workspace_id: Uuid,
+) -> AppResult<Issued> {
     let member = member::Entity::find()
         .filter(member::Column::WorkspaceId.eq(workspace_id))
         .filter(member::Column::UserId.eq(session.user.id))
@@ -168,7 +223,8 @@ pub async fn switch_workspace(state: &AppState, session: &Session, workspace_id:
         .ok_or(AppError::NotFound("workspace"))?;
     let role = Role::parse(&member.role)?;
     let txn = state.db.begin().await?;
-    let issued = tokens::issue(&*txn, state, session.user.clone(), workspace_id, role, None).await?;
+    let issued =
+        tokens::issue(&*txn, state, session.user.clone(), workspace_id, role, None).await?;
     txn.commit().await?;
     Ok(issued)
 }

@@ -55,12 +55,23 @@ pub async fn issue(
         .exec_without_returning(db)
         .await?;
     let (access_token, expires_at) = state.jwt.issue(user.id, workspace_id, now)?;
-    Ok(Issued { access_token, refresh_token: refresh, expires_at, user, workspace_id, role })
+    Ok(Issued {
+        access_token,
+        refresh_token: refresh,
+        expires_at,
+        user,
+        workspace_id,
+        role,
+    })
 }
 
 /// Marks `token` rotated if it is live; returns its row. A token that was
 /// already rotated revokes its family (reuse detection).
-pub async fn rotate(db: &impl ConnectionTrait, token: &str, now: DateTime<Utc>) -> AppResult<refresh_token::Model> {
+pub async fn rotate(
+    db: &impl ConnectionTrait,
+    token: &str,
+    now: DateTime<Utc>,
+) -> AppResult<refresh_token::Model> {
     let invalid = || AppError::Unauthenticated("refresh token is not valid".into());
     let row = refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(secret::hash(token)))
@@ -79,7 +90,9 @@ pub async fn rotate(db: &impl ConnectionTrait, token: &str, now: DateTime<Utc>) 
         .exec(db)
         .await?;
     if won.rows_affected == 0 {
-        return Err(AppError::Unauthenticated("refresh token was already used; the session is revoked".into()));
+        return Err(AppError::Unauthenticated(
+            "refresh token was already used; the session is revoked".into(),
+        ));
     }
     Ok(row)
 }
@@ -94,7 +107,11 @@ pub async fn replayed_family(db: &impl ConnectionTrait, token: &str) -> AppResul
         .map(|row| row.family_id))
 }
 
-pub async fn revoke_family(db: &impl ConnectionTrait, family: Uuid, now: DateTime<Utc>) -> AppResult<u64> {
+pub async fn revoke_family(
+    db: &impl ConnectionTrait,
+    family: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<u64> {
     let result = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
         .filter(refresh_token::Column::FamilyId.eq(family))
@@ -105,7 +122,12 @@ pub async fn revoke_family(db: &impl ConnectionTrait, family: Uuid, now: DateTim
 }
 
 /// Revokes every refresh token `user` holds for `workspace` (on removal or leaving).
-pub async fn revoke_for_member(db: &impl ConnectionTrait, user: Uuid, workspace: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+pub async fn revoke_for_member(
+    db: &impl ConnectionTrait,
+    user: Uuid,
+    workspace: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
         .filter(refresh_token::Column::UserId.eq(user))

@@ -54,15 +54,29 @@ pub struct InvitationMutation;
 impl InvitationMutation {
     /// Invites someone by email; the role defaults to MEMBER.
     #[graphql(guard = "Allowed(Action::ManageMembers)")]
-    async fn invite_member(&self, ctx: &Context<'_>, email: String, role: Option<Role>) -> async_graphql::Result<InvitePayload> {
+    async fn invite_member(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        role: Option<Role>,
+    ) -> async_graphql::Result<InvitePayload> {
         let (row, token) = service::invite(ctx.app(), ctx.session()?, &email, role).await?;
-        Ok(InvitePayload { invitation: Invitation(row), accept_token: token })
+        Ok(InvitePayload {
+            invitation: Invitation(row),
+            accept_token: token,
+        })
     }
 
     #[graphql(guard = "Allowed(Action::ManageMembers)")]
-    async fn revoke_invitation(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Invitation> {
+    async fn revoke_invitation(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Invitation> {
         let id = ids::decode(Kind::Invitation, &id, "invitation")?;
-        Ok(Invitation(service::revoke(ctx.app(), ctx.session()?, id).await?))
+        Ok(Invitation(
+            service::revoke(ctx.app(), ctx.session()?, id).await?,
+        ))
     }
 
     /// Joins the workspace. Without an account for the invited email, `name`
@@ -75,7 +89,12 @@ impl InvitationMutation {
         name: Option<String>,
         password: Option<String>,
     ) -> async_graphql::Result<AuthPayload> {
-        let acceptance = service::Acceptance { token: &token, name, password, authn: ctx.authn() };
+        let acceptance = service::Acceptance {
+            token: &token,
+            name,
+            password,
+            authn: ctx.authn(),
+        };
         Ok(AuthPayload(service::accept(ctx.app(), acceptance).await?))
     }
 }

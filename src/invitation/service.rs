@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use entity::{invitation, member, user};
-use sea_orm::{sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, QuerySelect,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -13,7 +16,10 @@ use crate::{
     billing::Plan,
     error::{AppError, AppResult},
     graphql::pagination::PageArgs,
-    identity::{self, tokens::{self, Issued}},
+    identity::{
+        self,
+        tokens::{self, Issued},
+    },
     ids::{self, Kind},
     input::{self, Email},
     member::Role,
@@ -23,7 +29,12 @@ use crate::{
 };
 
 /// Invites `email`; returns the invitation and its one-time accept token.
-pub async fn invite(state: &AppState, session: &Session, email: &str, role: Option<Role>) -> AppResult<(invitation::Model, String)> {
+pub async fn invite(
+    state: &AppState,
+    session: &Session,
+    email: &str,
+    role: Option<Role>,
+) -> AppResult<(invitation::Model, String)> {
     policy::require(session, Action::ManageMembers)?;
     let email = Email::parse(email)?;
     let role = role.unwrap_or(Role::Member).assignable()?;
@@ -47,12 +58,17 @@ pub async fn invite(state: &AppState, session: &Session, email: &str, role: Opti
         .one(&*txn)
         .await?;
     if pending.is_some() {
-        return Err(AppError::conflict("this email already has a pending invitation; revoke it to send a new one"));
+        return Err(AppError::conflict(
+            "this email already has a pending invitation; revoke it to send a new one",
+        ));
     }
     let plan = Plan::parse(&ws.plan)?;
     if let Some(cap) = plan.max_users() {
         if seats_used(&*txn, ws.id, now).await? >= cap {
-            return Err(AppError::SeatLimitReached(format!("the {} plan has {cap} seat(s) and all are taken", plan.name())));
+            return Err(AppError::SeatLimitReached(format!(
+                "the {} plan has {cap} seat(s) and all are taken",
+                plan.name()
+            )));
         }
     }
     let token = secret::generate();
@@ -69,18 +85,32 @@ pub async fn invite(state: &AppState, session: &Session, email: &str, role: Opti
         accepted_at: None,
         revoked_at: None,
     };
-    invitation::Entity::insert(row.clone().into_active_model().reset_all()).exec_without_returning(&*txn).await?;
+    invitation::Entity::insert(row.clone().into_active_model().reset_all())
+        .exec_without_returning(&*txn)
+        .await?;
     let body = format!(
         "{} invited you to join {} on Atelya as {}.\n\nAccept with this token (valid until {}): {}\n",
         session.user.name, ws.name, role.as_str(), row.expires_at.to_rfc3339(), token
     );
-    outbox::enqueue(&txn, email.as_str(), format!("Join {} on Atelya", ws.name), body, now).await?;
+    outbox::enqueue(
+        &txn,
+        email.as_str(),
+        format!("Join {} on Atelya", ws.name),
+        body,
+        now,
+    )
+    .await?;
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         action: "member.invited",
         target_type: "Invitation",
         target_id: Some(ids::encode(Kind::Invitation, row.id)),
-        summary: format!("{} invited {} as {}", session.user.name, email.as_str(), role.as_str()),
+        summary: format!(
+            "{} invited {} as {}",
+            session.user.name,
+            email.as_str(),
+            role.as_str()
+        ),
         metadata: json!({ "email": email.as_str(), "role": role.as_str() }),
     };
     activity::record(&txn, ws.id, entry, now).await?;
@@ -88,7 +118,11 @@ pub async fn invite(state: &AppState, session: &Session, email: &str, role: Opti
     Ok((row, token))
 }
 
-pub async fn find(db: &impl ConnectionTrait, workspace_id: Uuid, id: Uuid) -> AppResult<invitation::Model> {
+pub async fn find(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    id: Uuid,
+) -> AppResult<invitation::Model> {
     invitation::Entity::find_by_id(id)
         .filter(invitation::Column::WorkspaceId.eq(workspace_id))
         .one(db)
@@ -104,7 +138,9 @@ pub async fn revoke(state: &AppState, session: &Session, id: Uuid) -> AppResult<
     let row = find(&*txn, session.workspace_id, id).await?;
     let current = InvitationState::of(&row, now);
     if current != InvitationState::Pending {
-        return Err(AppError::conflict(format!("only a pending invitation can be revoked; this one is {current:?}")));
+        return Err(AppError::conflict(format!(
+            "only a pending invitation can be revoked; this one is {current:?}"
+        )));
     }
     invitation::Entity::update_many()
         .col_expr(invitation::Column::State, Expr::value("REVOKED"))
@@ -117,12 +153,19 @@ pub async fn revoke(state: &AppState, session: &Session, id: Uuid) -> AppResult<
         action: "invitation.revoked",
         target_type: "Invitation",
         target_id: Some(ids::encode(Kind::Invitation, row.id)),
-        summary: format!("{} revoked the invitation of {}", session.user.name, row.email),
+        summary: format!(
+            "{} revoked the invitation of {}",
+            session.user.name, row.email
+        ),
         metadata: json!({ "email": row.email }),
     };
     activity::record(&txn, session.workspace_id, entry, now).await?;
     txn.commit().await?;
-    Ok(invitation::Model { state: "REVOKED".into(), revoked_at: Some(now), ..row })
+    Ok(invitation::Model {
+        state: "REVOKED".into(),
+        revoked_at: Some(now),
+        ..row
+    })
 }
 
 /// Who is accepting: proven by a bearer token of the invited user, by the
@@ -156,7 +199,9 @@ pub async fn accept(state: &AppState, acceptance: Acceptance<'_>) -> AppResult<I
     ensure_pending(&row, now)?;
     let user = match (existing, new_account) {
         (Some(user), _) => user,
-        (None, Some((name, hash))) => identity::service::create_user(&txn, Email::parse(&row.email)?, name, hash, now).await?,
+        (None, Some((name, hash))) => {
+            identity::service::create_user(&txn, Email::parse(&row.email)?, name, hash, now).await?
+        }
         (None, None) => return Err(AppError::Internal("acceptance without an account".into())),
     };
     let is_member = member::Entity::find()
@@ -165,15 +210,28 @@ pub async fn accept(state: &AppState, acceptance: Acceptance<'_>) -> AppResult<I
         .one(&*txn)
         .await?;
     if is_member.is_some() {
-        return Err(AppError::conflict("you are already a member of this workspace"));
+        return Err(AppError::conflict(
+            "you are already a member of this workspace",
+        ));
     }
     let plan = Plan::parse(&ws.plan)?;
     if !plan.fits(member_count(&*txn, ws.id).await? + 1) {
-        return Err(AppError::SeatLimitReached(format!("the {} plan has no seat left", plan.name())));
+        return Err(AppError::SeatLimitReached(format!(
+            "the {} plan has no seat left",
+            plan.name()
+        )));
     }
     let role = Role::parse(&row.role)?;
-    let joined = member::Model { id: Uuid::now_v7(), workspace_id: ws.id, user_id: user.id, role: row.role.clone(), joined_at: now };
-    member::Entity::insert(joined.clone().into_active_model().reset_all()).exec_without_returning(&*txn).await?;
+    let joined = member::Model {
+        id: Uuid::now_v7(),
+        workspace_id: ws.id,
+        user_id: user.id,
+        role: row.role.clone(),
+        joined_at: now,
+    };
+    member::Entity::insert(joined.clone().into_active_model().reset_all())
+        .exec_without_returning(&*txn)
+        .await?;
     invitation::Entity::update_many()
         .col_expr(invitation::Column::State, Expr::value("ACCEPTED"))
         .col_expr(invitation::Column::AcceptedAt, Expr::value(now))
@@ -216,7 +274,9 @@ async fn prove_identity(
             return if existing.is_some_and(|u| u.id == session.user.id) {
                 Ok(None)
             } else {
-                Err(AppError::forbidden("this invitation was sent to another email address"))
+                Err(AppError::forbidden(
+                    "this invitation was sent to another email address",
+                ))
             };
         }
         Authn::Rejected(reason) => return Err(AppError::Unauthenticated(reason.clone())),
@@ -224,18 +284,28 @@ async fn prove_identity(
     }
     match existing {
         Some(user) => {
-            let password = acceptance
-                .password
-                .clone()
-                .ok_or_else(|| AppError::bad_input("an account exists for this email: give its password or sign in"))?;
-            if !state.passwords.verify(password, user.password_hash.clone()).await? {
-                return Err(AppError::Unauthenticated("wrong password for the invited account".into()));
+            let password = acceptance.password.clone().ok_or_else(|| {
+                AppError::bad_input(
+                    "an account exists for this email: give its password or sign in",
+                )
+            })?;
+            if !state
+                .passwords
+                .verify(password, user.password_hash.clone())
+                .await?
+            {
+                return Err(AppError::Unauthenticated(
+                    "wrong password for the invited account".into(),
+                ));
             }
             Ok(None)
         }
         None => {
             let (Some(name), Some(password)) = (&acceptance.name, &acceptance.password) else {
-                return Err(AppError::bad_input(format!("no account exists for {}: give a name and a password to create one", row.email)));
+                return Err(AppError::bad_input(format!(
+                    "no account exists for {}: give a name and a password to create one",
+                    row.email
+                )));
             };
             let name = input::name(name, "name")?;
             password::validate_new(password)?;
@@ -252,16 +322,25 @@ pub async fn list(
     page: &PageArgs<Uuid>,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<invitation::Model>> {
-    let mut query = invitation::Entity::find().filter(invitation::Column::WorkspaceId.eq(workspace_id));
+    let mut query =
+        invitation::Entity::find().filter(invitation::Column::WorkspaceId.eq(workspace_id));
     query = match filter {
         None => query,
-        Some(InvitationState::Pending) => query.filter(invitation::Column::State.eq("PENDING")).filter(invitation::Column::ExpiresAt.gt(now)),
-        Some(InvitationState::Expired) => query.filter(invitation::Column::State.eq("PENDING")).filter(invitation::Column::ExpiresAt.lte(now)),
+        Some(InvitationState::Pending) => query
+            .filter(invitation::Column::State.eq("PENDING"))
+            .filter(invitation::Column::ExpiresAt.gt(now)),
+        Some(InvitationState::Expired) => query
+            .filter(invitation::Column::State.eq("PENDING"))
+            .filter(invitation::Column::ExpiresAt.lte(now)),
         Some(InvitationState::Accepted) => query.filter(invitation::Column::State.eq("ACCEPTED")),
         Some(InvitationState::Revoked) => query.filter(invitation::Column::State.eq("REVOKED")),
     };
     if let Some(after) = page.after {
         query = query.filter(invitation::Column::Id.lt(after));
     }
-    Ok(query.order_by_desc(invitation::Column::Id).limit(page.fetch_limit()).all(db).await?)
+    Ok(query
+        .order_by_desc(invitation::Column::Id)
+        .limit(page.fetch_limit())
+        .all(db)
+        .await?)
 }

@@ -39,7 +39,12 @@ pub struct MemberMutation;
 #[Object]
 impl MemberMutation {
     #[graphql(guard = "Allowed(Action::ManageMembers)")]
-    async fn change_member_role(&self, ctx: &Context<'_>, member_id: ID, role: Role) -> async_graphql::Result<Member> {
+    async fn change_member_role(
+        &self,
+        ctx: &Context<'_>,
+        member_id: ID,
+        role: Role,
+    ) -> async_graphql::Result<Member> {
         let id = ids::decode(Kind::Member, &member_id, "member")?;
         let app = ctx.app();
         let txn = app.db.begin().await?;
@@ -59,7 +64,11 @@ impl MemberMutation {
     }
 
     #[graphql(guard = "Allowed(Action::TransferOwnership)")]
-    async fn transfer_ownership(&self, ctx: &Context<'_>, member_id: ID) -> async_graphql::Result<Workspace> {
+    async fn transfer_ownership(
+        &self,
+        ctx: &Context<'_>,
+        member_id: ID,
+    ) -> async_graphql::Result<Workspace> {
         let id = ids::decode(Kind::Member, &member_id, "member")?;
         let app = ctx.app();
         let txn = app.db.begin().await?;

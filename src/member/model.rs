@@ -29,7 +29,9 @@ impl Role {
             "MEMBER" => Ok(Role::Member),
             "ADMIN" => Ok(Role::Admin),
             "OWNER" => Ok(Role::Owner),
-            other => Err(AppError::Internal(format!("unknown role in database: {other}"))),
+            other => Err(AppError::Internal(format!(
+                "unknown role in database: {other}"
+            ))),
         }
     }
 
@@ -51,7 +53,9 @@ mod tests {
 
     #[test]
     fn roles_are_ordered_by_power() {
-        assert!(Role::Owner > Role::Admin && Role::Admin > Role::Member && Role::Member > Role::Viewer);
+        assert!(
+            Role::Owner > Role::Admin && Role::Admin > Role::Member && Role::Member > Role::Viewer
+        );
         for role in [Role::Viewer, Role::Member, Role::Admin, Role::Owner] {
             assert_eq!(Role::parse(role.as_str()).unwrap(), role);
         }

@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use entity::member;
-use sea_orm::{sea_query::Expr, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    sea_query::Expr, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -17,7 +20,11 @@ use crate::{
     ids::{self, Kind},
 };
 
-pub async fn find(db: &impl ConnectionTrait, workspace_id: Uuid, id: Uuid) -> AppResult<member::Model> {
+pub async fn find(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    id: Uuid,
+) -> AppResult<member::Model> {
     member::Entity::find_by_id(id)
         .filter(member::Column::WorkspaceId.eq(workspace_id))
         .one(db)
@@ -26,12 +33,20 @@ pub async fn find(db: &impl ConnectionTrait, workspace_id: Uuid, id: Uuid) -> Ap
 }
 
 /// A page of members in the order they joined; the cursor is the member id (time-ordered).
-pub async fn list(db: &impl ConnectionTrait, workspace_id: Uuid, page: &PageArgs<Uuid>) -> AppResult<Vec<member::Model>> {
+pub async fn list(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    page: &PageArgs<Uuid>,
+) -> AppResult<Vec<member::Model>> {
     let mut query = member::Entity::find().filter(member::Column::WorkspaceId.eq(workspace_id));
     if let Some(after) = page.after {
         query = query.filter(member::Column::Id.gt(after));
     }
-    Ok(query.order_by_asc(member::Column::Id).limit(page.fetch_limit()).all(db).await?)
+    Ok(query
+        .order_by_asc(member::Column::Id)
+        .limit(page.fetch_limit())
+        .all(db)
+        .await?)
 }
 
 async fn set_role(txn: &WriteTxn, id: Uuid, role: Role) -> AppResult<()> {
@@ -63,7 +78,9 @@ pub async fn change_role(
     }
     let from = Role::parse(&target.role)?;
     if from == Role::Owner {
-        return Err(AppError::forbidden("the owner's role changes only through transferOwnership"));
+        return Err(AppError::forbidden(
+            "the owner's role changes only through transferOwnership",
+        ));
     }
     set_role(txn, target.id, role).await?;
     let entry = NewActivity {
@@ -71,19 +88,34 @@ pub async fn change_role(
         action: "member.role_changed",
         target_type: "Member",
         target_id: target_of(&target),
-        summary: format!("{} changed a member's role from {} to {}", session.user.name, from.as_str(), role.as_str()),
+        summary: format!(
+            "{} changed a member's role from {} to {}",
+            session.user.name,
+            from.as_str(),
+            role.as_str()
+        ),
         metadata: json!({ "userId": ids::encode(Kind::User, target.user_id), "from": from.as_str(), "to": role.as_str() }),
     };
     activity::record(txn, session.workspace_id, entry, now).await?;
-    Ok(member::Model { role: role.as_str().to_owned(), ..target })
+    Ok(member::Model {
+        role: role.as_str().to_owned(),
+        ..target
+    })
 }
 
-pub async fn remove(txn: &WriteTxn, session: &Session, member_id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+pub async fn remove(
+    txn: &WriteTxn,
+    session: &Session,
+    member_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     policy::require(session, Action::ManageMembers)?;
     txn.lock_workspace(session.workspace_id).await?;
     let target = find(&**txn, session.workspace_id, member_id).await?;
     if target.id == session.member.id {
-        return Err(AppError::forbidden("you cannot remove yourself; use leaveWorkspace"));
+        return Err(AppError::forbidden(
+            "you cannot remove yourself; use leaveWorkspace",
+        ));
     }
     if Role::parse(&target.role)? == Role::Owner {
         return Err(AppError::forbidden("the owner cannot be removed"));
@@ -103,7 +135,11 @@ pub async fn remove(txn: &WriteTxn, session: &Session, member_id: Uuid, now: Dat
 
 /// Deletes a membership and revokes the user's refresh tokens for the workspace;
 /// their access tokens stop working at once because sessions are read fresh.
-async fn delete_member(txn: &WriteTxn, target: &member::Model, now: DateTime<Utc>) -> AppResult<()> {
+async fn delete_member(
+    txn: &WriteTxn,
+    target: &member::Model,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     member::Entity::delete_by_id(target.id).exec(&**txn).await?;
     tokens::revoke_for_member(&**txn, target.user_id, target.workspace_id, now).await
 }
@@ -111,7 +147,9 @@ async fn delete_member(txn: &WriteTxn, target: &member::Model, now: DateTime<Utc
 pub async fn leave(txn: &WriteTxn, session: &Session, now: DateTime<Utc>) -> AppResult<()> {
     txn.lock_workspace(session.workspace_id).await?;
     if session.role == Role::Owner {
-        return Err(AppError::forbidden("the owner cannot leave; transfer ownership first"));
+        return Err(AppError::forbidden(
+            "the owner cannot leave; transfer ownership first",
+        ));
     }
     delete_member(txn, &session.member, now).await?;
     let entry = NewActivity {
@@ -126,7 +164,12 @@ pub async fn leave(txn: &WriteTxn, session: &Session, now: DateTime<Utc>) -> App
     Ok(())
 }
 
-pub async fn transfer_ownership(txn: &WriteTxn, session: &Session, member_id: Uuid, now: DateTime<Utc>) -> AppResult<()> {
+pub async fn transfer_ownership(
+    txn: &WriteTxn,
+    session: &Session,
+    member_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     policy::require(session, Action::TransferOwnership)?;
     txn.lock_workspace(session.workspace_id).await?;
     let target = find(&**txn, session.workspace_id, member_id).await?;
@@ -140,7 +183,10 @@ pub async fn transfer_ownership(txn: &WriteTxn, session: &Session, member_id: Uu
         action: "ownership.transferred",
         target_type: "Member",
         target_id: target_of(&target),
-        summary: format!("{} transferred ownership of the workspace", session.user.name),
+        summary: format!(
+            "{} transferred ownership of the workspace",
+            session.user.name
+        ),
         metadata: json!({
             "fromUserId": ids::encode(Kind::User, session.user.id),
             "toUserId": ids::encode(Kind::User, target.user_id),

@@ -16,7 +16,13 @@ use uuid::Uuid;
 use crate::{db::WriteTxn, error::AppResult, state::SharedState};
 
 /// Queues a message inside the caller's transaction.
-pub async fn enqueue(txn: &WriteTxn, to: &str, subject: String, body: String, now: DateTime<Utc>) -> AppResult<()> {
+pub async fn enqueue(
+    txn: &WriteTxn,
+    to: &str,
+    subject: String,
+    body: String,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     let row = email_outbox::Model {
         id: Uuid::now_v7(),
         to_email: to.to_owned(),

@@ -11,7 +11,10 @@ use crate::{
     credit::graphql::{CreditEntry, Credits},
     error::{AppError, AppResult},
     export::ExportProfile,
-    graphql::{context::ContextExt, pagination::{self, PageArgs}},
+    graphql::{
+        context::ContextExt,
+        pagination::{self, PageArgs},
+    },
     ids::{self, Kind},
     invitation::{graphql::Invitation, InvitationState},
     member::graphql::Member,
@@ -23,7 +26,9 @@ impl Workspace {
     /// The caller's workspace, read fresh.
     pub async fn current(ctx: &Context<'_>) -> async_graphql::Result<Workspace> {
         let session = ctx.session()?;
-        Ok(Workspace(super::service::get(ctx.app().db.conn(), session.workspace_id).await?))
+        Ok(Workspace(
+            super::service::get(ctx.app().db.conn(), session.workspace_id).await?,
+        ))
     }
 
     /// The session, provided it is scoped to this workspace (always true for
@@ -73,7 +78,12 @@ impl Workspace {
     }
 
     #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
-    async fn members(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> async_graphql::Result<Connection<String, Member>> {
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Member>> {
         self.session(ctx)?;
         let page = PageArgs::parse(first, after)?;
         let rows = crate::member::service::list(ctx.app().db.conn(), self.0.id, &page).await?;
@@ -81,7 +91,10 @@ impl Workspace {
     }
 
     /// Owner and admin only.
-    #[graphql(guard = "Allowed(Action::ManageMembers)", complexity = "pagination::complexity(child_complexity, first)")]
+    #[graphql(
+        guard = "Allowed(Action::ManageMembers)",
+        complexity = "pagination::complexity(child_complexity, first)"
+    )]
     async fn invitations(
         &self,
         ctx: &Context<'_>,
@@ -92,7 +105,14 @@ impl Workspace {
         policy::require(self.session(ctx)?, Action::ManageMembers)?;
         let page = PageArgs::parse(first, after)?;
         let app = ctx.app();
-        let rows = crate::invitation::service::list(app.db.conn(), self.0.id, state, &page, app.clock.now()).await?;
+        let rows = crate::invitation::service::list(
+            app.db.conn(),
+            self.0.id,
+            state,
+            &page,
+            app.clock.now(),
+        )
+        .await?;
         Ok(pagination::connection(rows, &page, |i| i.id, Invitation))
     }
 
@@ -102,7 +122,12 @@ impl Workspace {
     }
 
     #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
-    async fn credit_ledger(&self, ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> async_graphql::Result<Connection<String, CreditEntry>> {
+    async fn credit_ledger(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, CreditEntry>> {
         self.session(ctx)?;
         let page = PageArgs::parse(first, after)?;
         let rows = crate::credit::ledger::list(ctx.app().db.conn(), self.0.id, &page).await?;
@@ -119,9 +144,18 @@ impl Workspace {
     ) -> async_graphql::Result<Connection<String, ActivityEvent>> {
         self.session(ctx)?;
         let page = PageArgs::parse(first, after)?;
-        let filter = filter.map(ActivityFilter::into_query).transpose()?.unwrap_or_default();
-        let rows = crate::activity::service::list(ctx.app().db.conn(), self.0.id, &filter, &page).await?;
-        Ok(pagination::connection(rows, &page, |e| e.seq, ActivityEvent))
+        let filter = filter
+            .map(ActivityFilter::into_query)
+            .transpose()?
+            .unwrap_or_default();
+        let rows =
+            crate::activity::service::list(ctx.app().db.conn(), self.0.id, &filter, &page).await?;
+        Ok(pagination::connection(
+            rows,
+            &page,
+            |e| e.seq,
+            ActivityEvent,
+        ))
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -146,7 +180,11 @@ pub struct WorkspaceMutation;
 #[Object]
 impl WorkspaceMutation {
     #[graphql(guard = "Allowed(Action::ManageWorkspace)")]
-    async fn rename_workspace(&self, ctx: &Context<'_>, name: String) -> async_graphql::Result<Workspace> {
+    async fn rename_workspace(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+    ) -> async_graphql::Result<Workspace> {
         let app = ctx.app();
         let txn = app.db.begin().await?;
         let ws = super::service::rename(&txn, ctx.session()?, &name, app.clock.now()).await?;

@@ -93,7 +93,12 @@ pub async fn create(
 }
 
 /// Renames the session's workspace.
-pub async fn rename(txn: &WriteTxn, session: &Session, name: &str, now: DateTime<Utc>) -> AppResult<workspace::Model> {
+pub async fn rename(
+    txn: &WriteTxn,
+    session: &Session,
+    name: &str,
+    now: DateTime<Utc>,
+) -> AppResult<workspace::Model> {
     policy::require(session, Action::ManageWorkspace)?;
     let name = input::name(name, "workspace name")?;
     let ws = txn.lock_workspace(session.workspace_id).await?;
@@ -108,7 +113,10 @@ pub async fn rename(txn: &WriteTxn, session: &Session, name: &str, now: DateTime
         action: "workspace.renamed",
         target_type: "Workspace",
         target_id: Some(ids::encode(Kind::Workspace, ws.id)),
-        summary: format!("{} renamed the workspace from {} to {}", session.user.name, ws.name, name),
+        summary: format!(
+            "{} renamed the workspace from {} to {}",
+            session.user.name, ws.name, name
+        ),
         metadata: json!({ "from": ws.name, "to": name }),
     };
     activity::record(txn, ws.id, entry, now).await?;
@@ -123,7 +131,11 @@ pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> AppResult<workspace::Mo
 }
 
 /// Members plus pending, unexpired invitations.
-pub async fn seats_used(db: &impl ConnectionTrait, workspace_id: Uuid, now: DateTime<Utc>) -> AppResult<i64> {
+pub async fn seats_used(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<i64> {
     let members = member_count(db, workspace_id).await?;
     let pending = entity::invitation::Entity::find()
         .filter(entity::invitation::Column::WorkspaceId.eq(workspace_id))

@@ -9,7 +9,8 @@ use serde_json::json;
 use crate::helpers::*;
 
 const VIEWER: &str = "{ viewer { user { email } } }";
-const REFRESH: &str = "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }";
+const REFRESH: &str =
+    "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken } }";
 const TEST_SECRET: &str = "test-secret-test-secret-test-secret!";
 
 async fn refresh(app: &TestApp, token: &str) -> serde_json::Value {
@@ -18,17 +19,30 @@ async fn refresh(app: &TestApp, token: &str) -> serde_json::Value {
 
 fn pair(body: &serde_json::Value) -> (String, String) {
     let r = &body["data"]["refreshToken"];
-    (r["accessToken"].as_str().unwrap().to_owned(), r["refreshToken"].as_str().unwrap().to_owned())
+    (
+        r["accessToken"].as_str().unwrap().to_owned(),
+        r["refreshToken"].as_str().unwrap().to_owned(),
+    )
 }
 
 /// The claims of a token, to forge variants of it.
 fn claims_of(token: &str) -> serde_json::Value {
     let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap()
+    serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap()
 }
 
 fn sign(claims: &serde_json::Value, secret: &str) -> String {
-    encode(&Header::default(), claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
+    encode(
+        &Header::default(),
+        claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
 }
 
 db_test! {

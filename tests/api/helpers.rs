@@ -1,7 +1,5 @@
 //! `spawn_app` and the client helpers every test uses.
 
-use std::net::SocketAddr;
-
 use atelya::{clock::Clock, config::Config, startup::App, state::SharedState};
 use clap::Parser;
 use serde_json::{json, Value};
@@ -50,7 +48,9 @@ impl Backend {
         match std::env::var("TEST_DATABASE_URL") {
             Ok(url) if !url.is_empty() => Some(Backend::Postgres(url)),
             _ => {
-                eprintln!("skipped: TEST_DATABASE_URL is not set, so the PostgreSQL variant does not run");
+                eprintln!(
+                    "skipped: TEST_DATABASE_URL is not set, so the PostgreSQL variant does not run"
+                );
                 None
             }
         }
@@ -65,10 +65,8 @@ struct TestCli {
 
 pub struct TestApp {
     pub url: String,
-    pub addr: SocketAddr,
     pub state: SharedState,
     pub client: reqwest::Client,
-    pub database_url: String,
     shutdown: Option<oneshot::Sender<()>>,
     _dir: Option<tempfile::TempDir>,
 }
@@ -88,7 +86,9 @@ pub fn test_config(database_url: &str) -> Config {
     config.bind = "127.0.0.1:0".parse().unwrap();
     config.database_url = database_url.to_owned();
     config.env = "test".into();
-    config.jwt_secret = Some(atelya::config::Secret("test-secret-test-secret-test-secret!".into()));
+    config.jwt_secret = Some(atelya::config::Secret(
+        "test-secret-test-secret-test-secret!".into(),
+    ));
     config.argon2_memory_kib = 64;
     config.limits.auth_rate_per_minute = 10_000;
     config.limits.failed_logins_per_15_min = 10_000;
@@ -99,14 +99,19 @@ pub async fn spawn_app(backend: Backend, tweak: Box<dyn FnOnce(&mut Config)>) ->
     let (database_url, dir) = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().unwrap();
-            let url = format!("sqlite://{}?mode=rwc", dir.path().join("atelya.db").display());
+            let url = format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("atelya.db").display()
+            );
             (url, Some(dir))
         }
         Backend::Postgres(admin_url) => (fresh_postgres_database(&admin_url).await, None),
     };
     let mut config = test_config(&database_url);
     tweak(&mut config);
-    let app = App::build(config, Clock::default()).await.expect("the app builds");
+    let app = App::build(config, Clock::default())
+        .await
+        .expect("the app builds");
     let addr = app.local_addr().unwrap();
     let state = app.state.clone();
     let (tx, rx) = oneshot::channel();
@@ -115,10 +120,8 @@ pub async fn spawn_app(backend: Backend, tweak: Box<dyn FnOnce(&mut Config)>) ->
     }));
     TestApp {
         url: format!("http://{addr}/graphql"),
-        addr,
         state,
         client: reqwest::Client::new(),
-        database_url,
         shutdown: Some(tx),
         _dir: dir,
     }
@@ -128,13 +131,17 @@ pub async fn spawn_app(backend: Backend, tweak: Box<dyn FnOnce(&mut Config)>) ->
 pub async fn fresh_postgres_database(admin_url: &str) -> String {
     use sea_orm::ConnectionTrait;
     let name = format!("atelya_test_{}", uuid::Uuid::now_v7().simple());
-    let admin = sea_orm::Database::connect(admin_url).await.expect("TEST_DATABASE_URL connects");
+    let admin = sea_orm::Database::connect(admin_url)
+        .await
+        .expect("TEST_DATABASE_URL connects");
     admin
         .execute_unprepared(&format!("CREATE DATABASE {name}"))
         .await
         .expect("create test database");
     admin.close().await.ok();
-    let (base, _) = admin_url.rsplit_once('/').expect("TEST_DATABASE_URL has a database name");
+    let (base, _) = admin_url
+        .rsplit_once('/')
+        .expect("TEST_DATABASE_URL has a database name");
     format!("{base}/{name}")
 }
 
@@ -142,7 +149,6 @@ pub async fn fresh_postgres_database(admin_url: &str) -> String {
 #[derive(Clone, Debug)]
 pub struct Account {
     pub email: String,
-    pub password: String,
     pub token: String,
     pub refresh: String,
     pub user_id: String,
@@ -154,7 +160,10 @@ pub const PASSWORD: &str = "correct horse battery";
 impl TestApp {
     /// Sends a GraphQL request (POST, JSON) and returns the response body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = self.client.post(&self.url).json(&json!({ "query": query, "variables": variables }));
+        let mut request = self
+            .client
+            .post(&self.url)
+            .json(&json!({ "query": query, "variables": variables }));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -180,7 +189,6 @@ impl TestApp {
         let s = &data["signup"];
         Account {
             email: email.to_owned(),
-            password: PASSWORD.to_owned(),
             token: s["accessToken"].as_str().unwrap().to_owned(),
             refresh: s["refreshToken"].as_str().unwrap().to_owned(),
             user_id: s["user"]["id"].as_str().unwrap().to_owned(),
@@ -189,8 +197,12 @@ impl TestApp {
     }
 
     pub async fn change_plan(&self, token: &str, plan: &str) {
-        self.ok(Some(token), "mutation($p: Plan!) { changePlan(plan: $p) { plan } }", json!({ "p": plan }))
-            .await;
+        self.ok(
+            Some(token),
+            "mutation($p: Plan!) { changePlan(plan: $p) { plan } }",
+            json!({ "p": plan }),
+        )
+        .await;
     }
 
     /// Invites `email` with `role`; returns the accept token.
@@ -202,7 +214,10 @@ impl TestApp {
                 json!({ "e": email, "r": role }),
             )
             .await;
-        data["inviteMember"]["acceptToken"].as_str().unwrap().to_owned()
+        data["inviteMember"]["acceptToken"]
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     /// Accepts as a new account; returns it, scoped to the inviting workspace.
@@ -217,7 +232,6 @@ impl TestApp {
         let a = &data["acceptInvitation"];
         Account {
             email: email.to_owned(),
-            password: PASSWORD.to_owned(),
             token: a["accessToken"].as_str().unwrap().to_owned(),
             refresh: a["refreshToken"].as_str().unwrap().to_owned(),
             user_id: a["user"]["id"].as_str().unwrap().to_owned(),
@@ -240,7 +254,13 @@ impl TestApp {
 
     /// The id of the member that `account` is in its workspace.
     pub async fn member_id(&self, account: &Account) -> String {
-        let data = self.ok(Some(&account.token), "{ viewer { member { id } } }", json!({})).await;
+        let data = self
+            .ok(
+                Some(&account.token),
+                "{ viewer { member { id } } }",
+                json!({}),
+            )
+            .await;
         data["viewer"]["member"]["id"].as_str().unwrap().to_owned()
     }
 }
@@ -251,5 +271,7 @@ fn name_of(email: &str) -> String {
 
 /// The `extensions.code` of the first error.
 pub fn code(body: &Value) -> &str {
-    body["errors"][0]["extensions"]["code"].as_str().unwrap_or_else(|| panic!("no error code in {body}"))
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error code in {body}"))
 }

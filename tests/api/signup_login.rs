@@ -34,7 +34,8 @@ fn signup_vars(email: &str, password: &str, name: &str, workspace: &str) -> serd
 }
 
 async fn login(app: &TestApp, email: &str, password: &str) -> serde_json::Value {
-    app.gql(None, LOGIN, json!({ "e": email, "p": password })).await
+    app.gql(None, LOGIN, json!({ "e": email, "p": password }))
+        .await
 }
 
 db_test! {

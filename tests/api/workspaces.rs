@@ -4,8 +4,10 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-const CREATE: &str = "mutation($n: String!) { createWorkspace(name: $n) { accessToken workspaceId role } }";
-const SWITCH: &str = "mutation($w: ID!) { switchWorkspace(workspaceId: $w) { accessToken workspaceId role } }";
+const CREATE: &str =
+    "mutation($n: String!) { createWorkspace(name: $n) { accessToken workspaceId role } }";
+const SWITCH: &str =
+    "mutation($w: ID!) { switchWorkspace(workspaceId: $w) { accessToken workspaceId role } }";
 const CURRENT: &str = "{ workspace { id name plan credits { balance } } viewer { memberships { workspaceId workspaceName role current } } }";
 
 db_test! {

@@ -73,6 +73,17 @@ pub struct Config {
         default_value = ""
     )]
     pub cors_origins: Vec<String>,
+    /// SMTP server for outgoing mail, e.g. `smtp://user:pass@mail.example.com:587?tls=required`
+    /// or `smtps://…`; without it mail is written to the log.
+    #[arg(long, env = "ATELYA_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<Secret>,
+    /// Sender of outgoing mail.
+    #[arg(
+        long,
+        env = "ATELYA_MAIL_FROM",
+        default_value = "Atelya <no-reply@atelya.local>"
+    )]
+    pub mail_from: String,
     /// argon2id memory cost in KiB (lower it only for tests).
     #[arg(long, env = "ATELYA_ARGON2_MEMORY_KIB", default_value_t = 19_456)]
     pub argon2_memory_kib: u32,

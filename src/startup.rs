@@ -22,6 +22,7 @@ pub struct App {
     pub state: SharedState,
     pub schema: AppSchema,
     listener: TcpListener,
+    mailer: outbox::Mailer,
 }
 
 impl App {
@@ -33,6 +34,10 @@ impl App {
         let jwt = JwtKeys::new(&config.effective_jwt_secret()?, config.access_token_ttl());
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
+        let mailer = outbox::Mailer::from_config(
+            config.smtp_url.as_ref().map(|s| s.0.as_str()),
+            &config.mail_from,
+        )?;
         let listener = TcpListener::bind(config.bind).await?;
         let state = Arc::new(AppState {
             db,
@@ -51,6 +56,7 @@ impl App {
             state,
             schema,
             listener,
+            mailer,
         })
     }
 
@@ -63,7 +69,7 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let dispatcher = outbox::spawn_dispatcher(self.state.clone());
+        let dispatcher = outbox::spawn_dispatcher(self.state.clone(), self.mailer);
         let router = http::router(self.state.clone(), self.schema);
         tracing::info!(addr = %self.listener.local_addr()?, "atelya is serving");
         let served = axum::serve(

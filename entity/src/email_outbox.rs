@@ -10,6 +10,11 @@ pub struct Model {
     pub body: String,
     pub created_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,
+    /// Delivery attempts so far.
+    pub attempts: i32,
+    /// When the next attempt is due; a dispatcher pushes it forward to claim the message.
+    pub next_attempt_at: DateTimeUtc,
+    pub last_error: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -115,6 +115,19 @@ impl MigrationTrait for Migration {
                     .col(text(EmailOutbox::Body))
                     .col(timestamp_with_time_zone(EmailOutbox::CreatedAt))
                     .col(timestamp_with_time_zone_null(EmailOutbox::SentAt))
+                    .col(integer(EmailOutbox::Attempts).default(0))
+                    .col(timestamp_with_time_zone(EmailOutbox::NextAttemptAt))
+                    .col(text_null(EmailOutbox::LastError))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("email_outbox_due")
+                    .table(EmailOutbox::Table)
+                    .col(EmailOutbox::SentAt)
+                    .col(EmailOutbox::NextAttemptAt)
                     .to_owned(),
             )
             .await?;
@@ -190,4 +203,7 @@ enum EmailOutbox {
     Body,
     CreatedAt,
     SentAt,
+    Attempts,
+    NextAttemptAt,
+    LastError,
 }

@@ -89,8 +89,12 @@ pub async fn invite(
         .exec_without_returning(&*txn)
         .await?;
     let body = format!(
-        "{} invited you to join {} on Atelya as {}.\n\nAccept with this token (valid until {}): {}\n",
-        session.user.name, ws.name, role.as_str(), row.expires_at.to_rfc3339(), token
+        "{} invited you to join {} on Atelya as {}.\n\nYour invitation token:\n\n    {}\n\nIt can be used once, until {}.\n",
+        session.user.name,
+        ws.name,
+        role.as_str(),
+        token,
+        row.expires_at.to_rfc3339()
     );
     outbox::enqueue(
         &txn,

@@ -1,11 +1,17 @@
 //! Outgoing email. Mail is written to the `email_outbox` table inside the
-//! transaction that causes it (so it goes out only if the change commits),
-//! then a background task delivers it. With no mail transport configured,
-//! delivery writes the message to the server log.
+//! transaction that causes it (so it goes out only if the change commits);
+//! a background dispatcher then delivers it by SMTP when `ATELYA_SMTP_URL` is
+//! set, or writes it to the log otherwise.
+//!
+//! A dispatcher claims a message by pushing its `next_attempt_at` forward with
+//! a conditional update, so two instances never send the same message; a
+//! failed attempt is retried with growing delays, up to [`MAX_ATTEMPTS`].
+
+mod mailer;
 
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use entity::email_outbox;
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
@@ -13,7 +19,14 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+pub use mailer::Mailer;
+
 use crate::{db::WriteTxn, error::AppResult, state::SharedState};
+
+/// After this many failed attempts a message is left undelivered (and logged).
+pub const MAX_ATTEMPTS: i32 = 8;
+/// How long a claim lasts: a dispatcher that dies mid-send frees the message after it.
+const CLAIM: TimeDelta = TimeDelta::seconds(60);
 
 /// Queues a message inside the caller's transaction.
 pub async fn enqueue(
@@ -30,6 +43,9 @@ pub async fn enqueue(
         body,
         created_at: now,
         sent_at: None,
+        attempts: 0,
+        next_attempt_at: now,
+        last_error: None,
     };
     email_outbox::Entity::insert(row.into_active_model().reset_all())
         .exec_without_returning(&**txn)
@@ -37,37 +53,73 @@ pub async fn enqueue(
     Ok(())
 }
 
-/// Delivers queued mail every second until the process stops.
-pub fn spawn_dispatcher(state: SharedState) -> tokio::task::JoinHandle<()> {
+/// Delivers due mail every second until the process stops.
+pub fn spawn_dispatcher(state: SharedState, mailer: Mailer) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         loop {
             tick.tick().await;
-            if let Err(err) = dispatch_pending(&state).await {
+            if let Err(err) = dispatch_due(&state, &mailer).await {
                 tracing::warn!(error = %err, "email outbox dispatch failed; will retry");
             }
         }
     })
 }
 
-async fn dispatch_pending(state: &SharedState) -> AppResult<()> {
-    let pending = email_outbox::Entity::find()
+async fn dispatch_due(state: &SharedState, mailer: &Mailer) -> AppResult<()> {
+    let now = state.clock.now();
+    let due = email_outbox::Entity::find()
         .filter(email_outbox::Column::SentAt.is_null())
-        .order_by_asc(email_outbox::Column::CreatedAt)
+        .filter(email_outbox::Column::NextAttemptAt.lte(now))
+        .filter(email_outbox::Column::Attempts.lt(MAX_ATTEMPTS))
+        .order_by_asc(email_outbox::Column::NextAttemptAt)
         .limit(50)
         .all(state.db.conn())
         .await?;
-    for mail in pending {
-        // Claim it first so two instances never send the same message.
-        let claimed = email_outbox::Entity::update_many()
-            .col_expr(email_outbox::Column::SentAt, Expr::value(state.clock.now()))
-            .filter(email_outbox::Column::Id.eq(mail.id))
-            .filter(email_outbox::Column::SentAt.is_null())
-            .exec(state.db.conn())
-            .await?;
-        if claimed.rows_affected == 1 {
-            tracing::info!(to = %mail.to_email, subject = %mail.subject, body = %mail.body, "email (no mail transport configured; logged)");
+    for mail in due {
+        if claim(state, &mail, now).await? {
+            deliver(state, mailer, mail).await?;
         }
     }
+    Ok(())
+}
+
+async fn claim(
+    state: &SharedState,
+    mail: &email_outbox::Model,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let claimed = email_outbox::Entity::update_many()
+        .col_expr(
+            email_outbox::Column::NextAttemptAt,
+            Expr::value(now + CLAIM),
+        )
+        .filter(email_outbox::Column::Id.eq(mail.id))
+        .filter(email_outbox::Column::SentAt.is_null())
+        .filter(email_outbox::Column::NextAttemptAt.eq(mail.next_attempt_at))
+        .exec(state.db.conn())
+        .await?;
+    Ok(claimed.rows_affected == 1)
+}
+
+async fn deliver(state: &SharedState, mailer: &Mailer, mail: email_outbox::Model) -> AppResult<()> {
+    let attempts = mail.attempts + 1;
+    let update = email_outbox::Entity::update_many()
+        .col_expr(email_outbox::Column::Attempts, Expr::value(attempts))
+        .filter(email_outbox::Column::Id.eq(mail.id));
+    let update = match mailer.send(&mail.to_email, &mail.subject, &mail.body).await {
+        Ok(()) => update.col_expr(email_outbox::Column::SentAt, Expr::value(state.clock.now())),
+        Err(err) => {
+            let retry_in = TimeDelta::seconds(5 * 2i64.pow(attempts as u32));
+            tracing::warn!(to = %mail.to_email, attempts, error = %err, "email delivery failed");
+            update
+                .col_expr(email_outbox::Column::LastError, Expr::value(err))
+                .col_expr(
+                    email_outbox::Column::NextAttemptAt,
+                    Expr::value(state.clock.now() + retry_in),
+                )
+        }
+    };
+    update.exec(state.db.conn()).await?;
     Ok(())
 }

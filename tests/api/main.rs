@@ -10,6 +10,7 @@ mod activity;
 mod auth_tokens;
 mod billing;
 mod cors;
+mod email;
 mod http_protocol;
 mod invitations;
 mod limits;

@@ -1,0 +1,141 @@
+//! Invitation email goes out through the outbox, by SMTP when configured.
+
+use std::{sync::Arc, time::Duration};
+
+use serde_json::json;
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    net::TcpListener,
+    sync::Mutex,
+};
+
+use crate::helpers::*;
+
+/// A minimal SMTP server that accepts every message and keeps its DATA.
+struct SmtpSink {
+    port: u16,
+    messages: Arc<Mutex<Vec<String>>>,
+}
+
+impl SmtpSink {
+    async fn start() -> SmtpSink {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let messages = Arc::new(Mutex::new(Vec::new()));
+        let store = messages.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = socket.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+                    let mut data: Option<String> = None;
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if let Some(body) = data.as_mut() {
+                            if line == "." {
+                                store.lock().await.push(data.take().unwrap());
+                                write.write_all(b"250 queued\r\n").await.unwrap();
+                            } else {
+                                body.push_str(&line);
+                                body.push('\n');
+                            }
+                            continue;
+                        }
+                        let verb = line
+                            .split_whitespace()
+                            .next()
+                            .unwrap_or("")
+                            .to_ascii_uppercase();
+                        let reply: &[u8] = match verb.as_str() {
+                            "DATA" => {
+                                data = Some(String::new());
+                                b"354 go ahead\r\n"
+                            }
+                            "QUIT" => {
+                                let _ = write.write_all(b"221 bye\r\n").await;
+                                break;
+                            }
+                            _ => b"250 ok\r\n",
+                        };
+                        write.write_all(reply).await.unwrap();
+                    }
+                });
+            }
+        });
+        SmtpSink { port, messages }
+    }
+
+    async fn wait_for(&self, needle: &str) -> String {
+        for _ in 0..100 {
+            if let Some(m) = self
+                .messages
+                .lock()
+                .await
+                .iter()
+                .find(|m| m.contains(needle))
+            {
+                return m.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no email containing {needle:?} arrived");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invitation_is_emailed_through_the_configured_smtp_server() {
+    let sink = SmtpSink::start().await;
+    let url = format!("smtp://127.0.0.1:{}", sink.port);
+    let app = spawn_app(
+        Backend::Sqlite,
+        Box::new(move |c: &mut atelya::config::Config| {
+            c.smtp_url = Some(atelya::config::Secret(url));
+            c.mail_from = "Atelya <team@atelya.test>".into();
+        }),
+    )
+    .await;
+    let ann = app.signup("ann@example.com", "Acme Studio").await;
+    app.change_plan(&ann.token, "STARTER").await;
+    let token = app.invite(&ann.token, "bob@example.com", "MEMBER").await;
+
+    let message = sink.wait_for("bob@example.com").await;
+    assert!(message.contains("Acme Studio"), "{message}");
+    assert!(
+        message.contains(&token),
+        "the accept token is in the email: {message}"
+    );
+    assert!(message.contains("team@atelya.test"), "{message}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_invitation_sends_no_email() {
+    let sink = SmtpSink::start().await;
+    let url = format!("smtp://127.0.0.1:{}", sink.port);
+    let app = spawn_app(
+        Backend::Sqlite,
+        Box::new(move |c: &mut atelya::config::Config| {
+            c.smtp_url = Some(atelya::config::Secret(url))
+        }),
+    )
+    .await;
+    let ann = app.signup("ann@example.com", "Acme").await;
+    // The trial's one seat is taken: the invitation is refused and its email never queued.
+    let refused = app
+        .gql(
+            Some(&ann.token),
+            "mutation { inviteMember(email: \"bob@example.com\") { acceptToken } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&refused), "SEAT_LIMIT_REACHED");
+    app.change_plan(&ann.token, "STARTER").await;
+    app.invite(&ann.token, "carol@example.com", "MEMBER").await;
+    sink.wait_for("carol@example.com").await;
+    assert!(!sink
+        .messages
+        .lock()
+        .await
+        .iter()
+        .any(|m| m.contains("bob@example.com")));
+}

@@ -18,7 +18,10 @@ use async_graphql::{
 };
 use axum::{
     body::Bytes,
-    extract::{rejection::BytesRejection, ConnectInfo, Query, State},
+    extract::{
+        rejection::BytesRejection, ws::WebSocketUpgrade, ConnectInfo, FromRequestParts, Query,
+        State,
+    },
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
@@ -125,12 +128,21 @@ pub async fn post(
 pub async fn get(
     State(state): State<Arc<HttpState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    params: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+    request: axum::extract::Request,
 ) -> Response {
+    let (mut parts, _) = request.into_parts();
+    let headers = parts.headers.clone();
+    if super::ws::is_upgrade(&headers) {
+        let ip = client_ip(peer, &headers, state.app.config.trust_proxy);
+        return match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+            Ok(ws) => super::ws::upgrade(state, &headers, ws, ip),
+            Err(rejection) => rejection.into_response(),
+        };
+    }
     let Some(rt) = negotiate(header_str(&headers, header::ACCEPT)) else {
         return not_acceptable();
     };
+    let params = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri);
     let request = match params
         .map_err(|e| e.body_text())
         .and_then(|Query(p)| request_from_params(p))
@@ -189,7 +201,7 @@ fn render(response: async_graphql::Response, rt: ResponseType) -> Response {
     reply(status, rt, body)
 }
 
-fn body_of(response: async_graphql::Response) -> (bool, Value) {
+pub(crate) fn body_of(response: async_graphql::Response) -> (bool, Value) {
     let request_failed = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| {
@@ -208,7 +220,7 @@ fn body_of(response: async_graphql::Response) -> (bool, Value) {
     )
 }
 
-fn request_from_json(value: Value) -> Result<Request, String> {
+pub(crate) fn request_from_json(value: Value) -> Result<Request, String> {
     let Value::Object(mut map) = value else {
         return Err("the body must be a JSON object".into());
     };

@@ -1,8 +1,9 @@
-//! The HTTP surface: `/graphql` (GET, POST), `/healthz`, `/readyz`, with CORS.
+//! The HTTP surface: `/graphql` (GET, POST, and websockets), `/healthz`, `/readyz`, with CORS.
 
 pub mod graphql;
 pub mod health;
 pub mod negotiate;
+pub mod ws;
 
 use std::{net::SocketAddr, sync::Arc};
 

@@ -19,4 +19,5 @@ mod pagination;
 mod permissions;
 mod schema;
 mod signup_login;
+mod websocket;
 mod workspaces;

@@ -1,0 +1,103 @@
+//! GraphQL over websockets on `/graphql`: graphql-transport-ws exactly as its
+//! PROTOCOL.md says, and the legacy graphql-ws (subscriptions-transport-ws).
+//!
+//! async-graphql's own handler answers several protocol violations with the
+//! wrong close codes and silently replaces a subscription whose id is reused,
+//! so this module owns the protocol: `protocol` parses and renders frames,
+//! `connection` runs one socket's state machine (init, auth, operations,
+//! keep-alive, and closing it when its token expires or its member loses access).
+
+mod connection;
+mod protocol;
+
+use std::sync::Arc;
+
+use axum::{
+    extract::ws::WebSocketUpgrade,
+    http::{header, HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+
+pub use protocol::Protocol;
+
+use super::HttpState;
+
+/// Accepts the upgrade, unless the Origin is refused (clients that send no
+/// Origin, such as servers and scripts, are not affected).
+pub fn upgrade(
+    state: Arc<HttpState>,
+    headers: &HeaderMap,
+    ws: WebSocketUpgrade,
+    client_ip: String,
+) -> Response {
+    if !origin_allowed(headers, &state.app.config.allowed_origins()) {
+        return (StatusCode::FORBIDDEN, "this origin may not open websockets").into_response();
+    }
+    let ws = ws
+        .protocols([Protocol::TransportWs.name(), Protocol::LegacyWs.name()])
+        .max_message_size(state.app.config.limits.max_body_bytes);
+    let protocol = ws
+        .selected_protocol()
+        .and_then(|p| p.to_str().ok())
+        .and_then(Protocol::from_name);
+    ws.on_upgrade(move |socket| connection::run(socket, protocol, state, client_ip))
+}
+
+/// An Origin is allowed when it is listed in `ATELYA_CORS_ORIGINS` or is the
+/// server's own (same scheme-less host as the Host header).
+fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+        return true;
+    };
+    let origin = origin.trim_end_matches('/');
+    if allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
+        return true;
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
+    let origin_host = origin.split_once("://").map(|(_, rest)| rest);
+    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+}
+
+/// Whether a request asks to upgrade to a websocket.
+pub fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(origin: Option<&str>, host: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, host.parse().unwrap());
+        if let Some(o) = origin {
+            h.insert(header::ORIGIN, o.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn origins_are_listed_or_same_origin_or_absent() {
+        let allowed = vec!["https://app.example.com".to_owned()];
+        assert!(origin_allowed(&headers(None, "api.example.com"), &allowed));
+        assert!(origin_allowed(
+            &headers(Some("https://app.example.com"), "api.example.com"),
+            &allowed
+        ));
+        assert!(origin_allowed(
+            &headers(Some("http://api.example.com"), "api.example.com"),
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("https://evil.example.com"), "api.example.com"),
+            &allowed
+        ));
+        assert!(!origin_allowed(
+            &headers(Some("https://app.example.com"), "api.example.com"),
+            &[]
+        ));
+    }
+}

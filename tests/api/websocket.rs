@@ -1,0 +1,230 @@
+//! GraphQL over websockets: graphql-transport-ws (and legacy graphql-ws) on /graphql.
+
+use std::time::{Duration, Instant};
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::{
+    tungstenite::{client::IntoClientRequest, http::HeaderValue, Message},
+    MaybeTlsStream, WebSocketStream,
+};
+
+use crate::helpers::*;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+async fn open(
+    app: &TestApp,
+    protocol: Option<&str>,
+    origin: Option<&str>,
+) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    let mut request = app
+        .url
+        .replacen("http://", "ws://", 1)
+        .into_client_request()
+        .unwrap();
+    if let Some(p) = protocol {
+        request
+            .headers_mut()
+            .insert("sec-websocket-protocol", HeaderValue::from_str(p).unwrap());
+    }
+    if let Some(o) = origin {
+        request
+            .headers_mut()
+            .insert("origin", HeaderValue::from_str(o).unwrap());
+    }
+    tokio_tungstenite::connect_async(request)
+        .await
+        .map(|(socket, _)| socket)
+}
+
+async fn send(socket: &mut Socket, value: Value) {
+    socket
+        .send(Message::Text(value.to_string().into()))
+        .await
+        .unwrap();
+}
+
+/// The next text frame as JSON; panics on close or after five seconds.
+async fn recv(socket: &mut Socket) -> Value {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("a frame in time");
+        match frame.expect("socket open").expect("no error") {
+            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+            Message::Close(frame) => panic!("closed: {frame:?}"),
+            _ => continue,
+        }
+    }
+}
+
+/// The close code the server sends next (text frames before it are skipped).
+async fn close_code(socket: &mut Socket) -> u16 {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(6), socket.next())
+            .await
+            .expect("closed in time");
+        match frame {
+            Some(Ok(Message::Close(Some(frame)))) => return frame.code.into(),
+            Some(Ok(Message::Close(None))) | None => panic!("closed without a code"),
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => panic!("socket error: {e}"),
+        }
+    }
+}
+
+async fn initialised(app: &TestApp, token: &str) -> Socket {
+    let mut socket = open(app, Some("graphql-transport-ws"), None).await.unwrap();
+    send(&mut socket, json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } })).await;
+    assert_eq!(recv(&mut socket).await["type"], "connection_ack");
+    socket
+}
+
+db_test! {
+    async fn a_query_and_a_mutation_run_over_an_initialised_socket(app);
+    {
+        let ann = app.signup("ann@example.com", "Acme").await;
+        let mut socket = initialised(&app, &ann.token).await;
+        send(&mut socket, json!({ "type": "subscribe", "id": "q1", "payload": { "query": "{ viewer { user { email } } }" } })).await;
+        let next = recv(&mut socket).await;
+        assert_eq!(next["type"], "next");
+        assert_eq!(next["id"], "q1");
+        assert_eq!(next["payload"]["data"]["viewer"]["user"]["email"], "ann@example.com");
+        assert_eq!(recv(&mut socket).await, json!({ "type": "complete", "id": "q1" }));
+
+        send(&mut socket, json!({ "type": "subscribe", "id": "m1", "payload": {
+            "query": "mutation($n: String!) { renameWorkspace(name: $n) { name } }", "variables": { "n": "Acme Live" } } })).await;
+        assert_eq!(recv(&mut socket).await["payload"]["data"]["renameWorkspace"]["name"], "Acme Live");
+        assert_eq!(recv(&mut socket).await["type"], "complete");
+        // The same id may be used again once its operation completed.
+        send(&mut socket, json!({ "type": "subscribe", "id": "q1", "payload": { "query": "{ workspace { name } }" } })).await;
+        assert_eq!(recv(&mut socket).await["payload"]["data"]["workspace"]["name"], "Acme Live");
+    }
+}
+
+db_test! {
+    async fn an_invalid_document_gets_an_error_message_and_no_complete(app);
+    {
+        let ann = app.signup("ann@example.com", "Acme").await;
+        let mut socket = initialised(&app, &ann.token).await;
+        send(&mut socket, json!({ "type": "subscribe", "id": "bad", "payload": { "query": "{ nope }" } })).await;
+        let error = recv(&mut socket).await;
+        assert_eq!(error["type"], "error");
+        assert_eq!(error["id"], "bad");
+        assert_eq!(error["payload"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+        send(&mut socket, json!({ "type": "ping", "payload": { "n": 1 } })).await;
+        assert_eq!(recv(&mut socket).await, json!({ "type": "pong", "payload": { "n": 1 } }), "no complete came before the pong");
+    }
+}
+
+db_test! {
+    async fn protocol_violations_close_the_socket_with_their_codes(app);
+    {
+        let ann = app.signup("ann@example.com", "Acme").await;
+        let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", ann.token) } });
+
+        let mut socket = open(&app, Some("graphql-transport-ws"), None).await.unwrap();
+        send(&mut socket, json!({ "type": "what" })).await;
+        assert_eq!(close_code(&mut socket).await, 4400, "invalid message");
+
+        let mut socket = open(&app, Some("graphql-transport-ws"), None).await.unwrap();
+        socket.send(Message::Binary(vec![1, 2, 3].into())).await.unwrap();
+        assert_eq!(close_code(&mut socket).await, 4400, "binary frame");
+
+        let mut socket = open(&app, Some("graphql-transport-ws"), None).await.unwrap();
+        send(&mut socket, json!({ "type": "subscribe", "id": "1", "payload": { "query": "{ plans { plan } }" } })).await;
+        assert_eq!(close_code(&mut socket).await, 4401, "subscribe before connection_ack");
+
+        for payload in [json!({}), json!({ "authorization": "Bearer forged" }), json!({ "authorization": ann.token })] {
+            let mut socket = open(&app, Some("graphql-transport-ws"), None).await.unwrap();
+            send(&mut socket, json!({ "type": "connection_init", "payload": payload })).await;
+            assert_eq!(close_code(&mut socket).await, 4403, "bad or missing token: {payload}");
+        }
+
+        let mut socket = open(&app, Some("graphql-transport-ws"), None).await.unwrap();
+        send(&mut socket, init.clone()).await;
+        assert_eq!(recv(&mut socket).await["type"], "connection_ack");
+        send(&mut socket, init.clone()).await;
+        assert_eq!(close_code(&mut socket).await, 4429, "second connection_init");
+
+        let mut socket = open(&app, None, None).await.unwrap();
+        assert_eq!(close_code(&mut socket).await, 4406, "no subprotocol");
+    }
+}
+
+db_test! {
+    async fn a_socket_that_never_initialises_is_closed_after_three_seconds(app);
+    {
+        let started = Instant::now();
+        let mut socket = open(&app, Some("graphql-transport-ws"), None).await.unwrap();
+        assert_eq!(close_code(&mut socket).await, 4408);
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(2900) && waited < Duration::from_secs(5), "{waited:?}");
+    }
+}
+
+db_test! {
+    async fn a_socket_is_closed_within_a_second_once_its_token_expires(app);
+    {
+        let ann = app.signup("ann@example.com", "Acme").await;
+        let mut socket = initialised(&app, &ann.token).await;
+        // No leeway on open sockets: the access token (900 s) is past its exp.
+        app.state.clock.advance(Duration::from_secs(901));
+        let started = Instant::now();
+        assert_eq!(close_code(&mut socket).await, 4403);
+        assert!(started.elapsed() < Duration::from_secs(1), "{:?}", started.elapsed());
+    }
+}
+
+db_test! {
+    async fn a_removed_members_socket_is_closed_within_a_second(app);
+    {
+        let (owner, members) = app.team(&["MEMBER"]).await;
+        let member = &members[0];
+        let mut socket = initialised(&app, &member.token).await;
+        let member_id = app.member_id(member).await;
+        app.ok(Some(&owner.token), "mutation($m: ID!) { removeMember(memberId: $m) }", json!({ "m": member_id })).await;
+        let started = Instant::now();
+        assert_eq!(close_code(&mut socket).await, 4403);
+        assert!(started.elapsed() < Duration::from_millis(1500), "{:?}", started.elapsed());
+    }
+}
+
+db_test! {
+    async fn an_upgrade_from_a_refused_origin_is_refused(app)
+        with |c: &mut atelya::config::Config| c.cors_origins = vec!["https://app.example.com".into()];
+    {
+        let refused = open(&app, Some("graphql-transport-ws"), Some("https://evil.example.com")).await;
+        match refused {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 403),
+            other => panic!("expected a 403, got {other:?}"),
+        }
+        assert!(open(&app, Some("graphql-transport-ws"), Some("https://app.example.com")).await.is_ok());
+        assert!(open(&app, Some("graphql-transport-ws"), None).await.is_ok(), "no Origin: a server or script");
+    }
+}
+
+db_test! {
+    async fn the_legacy_graphql_ws_protocol_runs_operations(app);
+    {
+        let ann = app.signup("ann@example.com", "Acme").await;
+        let mut socket = open(&app, Some("graphql-ws"), None).await.unwrap();
+        send(&mut socket, json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", ann.token) } })).await;
+        assert_eq!(recv(&mut socket).await["type"], "connection_ack");
+        send(&mut socket, json!({ "type": "start", "id": "1", "payload": { "query": "{ workspace { name } }" } })).await;
+        let mut frame = recv(&mut socket).await;
+        while frame["type"] == "ka" {
+            frame = recv(&mut socket).await;
+        }
+        assert_eq!(frame["type"], "data");
+        assert_eq!(frame["payload"]["data"]["workspace"]["name"], "Acme");
+        assert_eq!(recv(&mut socket).await, json!({ "type": "complete", "id": "1" }));
+
+        let mut refused = open(&app, Some("graphql-ws"), None).await.unwrap();
+        send(&mut refused, json!({ "type": "connection_init", "payload": {} })).await;
+        assert_eq!(recv(&mut refused).await["type"], "connection_error");
+        assert_eq!(close_code(&mut refused).await, 4403);
+    }
+}

@@ -23,6 +23,7 @@ impl Mailer {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
             .map_err(|e| format!("ATELYA_SMTP_URL is not a valid SMTP URL: {e}"))?
             .build();
+        let transport = Box::new(transport);
         let from = from
             .parse()
             .map_err(|e| format!("ATELYA_MAIL_FROM is not a valid mailbox: {e}"))?;

@@ -119,7 +119,7 @@ pub async fn run(
             }
             _ = watchdog.tick(), if conn.session.is_some() => {
                 ticks = ticks.wrapping_add(1);
-                conn.watch(ticks % ACCESS_CHECK_EVERY == 0).await
+                conn.watch(ticks.is_multiple_of(ACCESS_CHECK_EVERY)).await
             }
             _ = keep_alive.tick(), if conn.session.is_some() && protocol == Protocol::LegacyWs => {
                 conn.send(protocol::keep_alive());

@@ -9,7 +9,7 @@ pub enum Mailer {
     /// No transport configured: messages are written to the log.
     Log,
     Smtp {
-        transport: AsyncSmtpTransport<Tokio1Executor>,
+        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
         from: Mailbox,
     },
 }

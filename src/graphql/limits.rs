@@ -79,12 +79,11 @@ impl Extension for DocumentLimitsExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let limits = &self.0;
-        if count_tokens(query, limits.max_tokens) > limits.max_tokens {
-            return Err(request_error(
-                format!("the document has more than {} tokens", limits.max_tokens),
-                VALIDATION_FAILED,
-            ));
-        }
+        within(
+            count_tokens(query, limits.max_tokens),
+            limits.max_tokens,
+            "tokens or more",
+        )?;
         let doc = next
             .run(ctx, query, variables)
             .await
@@ -145,39 +144,28 @@ pub fn check_shape(doc: &ExecutableDocument, limits: &Limits) -> ServerResult<()
         counts.directives += fragment.node.directives.len();
         counts.walk(&fragment.node.selection_set.node);
     }
-    if counts.aliases > limits.max_aliases {
-        return Err(request_error(
-            format!(
-                "the document has {} aliases (each __typename counts); at most {} are allowed",
-                counts.aliases, limits.max_aliases
-            ),
-            VALIDATION_FAILED,
-        ));
-    }
-    if counts.directives > limits.max_directives {
-        return Err(request_error(
-            format!(
-                "the document has {} directives; at most {} are allowed",
-                counts.directives, limits.max_directives
-            ),
-            VALIDATION_FAILED,
-        ));
-    }
+    within(
+        counts.aliases,
+        limits.max_aliases,
+        "aliases (each __typename counts)",
+    )?;
+    within(counts.directives, limits.max_directives, "directives")?;
     for (_, op) in doc.operations.iter() {
         let depth = depth(
             &op.node.selection_set.node,
             &doc.fragments,
             &mut HashSet::new(),
         );
-        if depth > limits.max_depth {
-            return Err(request_error(
-                format!(
-                    "the document is nested {depth} fields deep; at most {} are allowed",
-                    limits.max_depth
-                ),
-                VALIDATION_FAILED,
-            ));
-        }
+        within(depth, limits.max_depth, "levels of nested fields")?;
+    }
+    Ok(())
+}
+
+/// The one error of a document over a limit.
+fn within(found: usize, max: usize, what: &str) -> ServerResult<()> {
+    if found > max {
+        let message = format!("the document has {found} {what}; at most {max} are allowed");
+        return Err(request_error(message, VALIDATION_FAILED));
     }
     Ok(())
 }

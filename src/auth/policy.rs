@@ -88,3 +88,41 @@ mod tests {
         assert!(!may_approve(Role::Member, Role::Admin));
     }
 }
+
+/// The caller as they are now, read under the workspace lock.
+pub struct Locked {
+    pub workspace: entity::workspace::Model,
+    pub member: entity::member::Model,
+    pub role: Role,
+}
+
+/// Locks the caller's workspace and checks `action` against their role as it
+/// is now. A change must not trust the role read when the request began: a
+/// concurrent request (a transfer, a demotion, a removal) may have changed it
+/// before this one got the lock.
+pub async fn require_locked(
+    txn: &crate::db::WriteTxn,
+    session: &Session,
+    action: Action,
+) -> AppResult<Locked> {
+    use sea_orm::EntityTrait;
+    let workspace = txn.lock_workspace(session.workspace_id).await?;
+    let member = entity::member::Entity::find_by_id(session.member.id)
+        .one(&**txn)
+        .await?
+        .ok_or_else(|| {
+            AppError::Unauthenticated("you are no longer a member of this workspace".into())
+        })?;
+    let role = Role::parse(&member.role)?;
+    if !allows(role, action) {
+        return Err(AppError::forbidden(format!(
+            "your role ({}) does not allow this",
+            role.as_str()
+        )));
+    }
+    Ok(Locked {
+        workspace,
+        member,
+        role,
+    })
+}

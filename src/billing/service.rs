@@ -29,7 +29,9 @@ pub async fn change_plan(
     policy::require(session, Action::ManageWorkspace)?;
     let now = state.clock.now();
     let txn = state.db.begin().await?;
-    let ws = txn.lock_workspace(session.workspace_id).await?;
+    let ws = policy::require_locked(&txn, session, Action::ManageWorkspace)
+        .await?
+        .workspace;
     let current = Plan::parse(&ws.plan)?;
     if plan == current {
         return Err(AppError::conflict(format!(
@@ -102,7 +104,7 @@ pub async fn purchase_top_up(
     let key = crate::input::text(key, "idempotencyKey", 200)?;
     let now = state.clock.now();
     let txn = state.db.begin().await?;
-    txn.lock_workspace(session.workspace_id).await?;
+    policy::require_locked(&txn, session, Action::ManageWorkspace).await?;
     if let Some(first) = ledger::find_by_idempotency_key(&*txn, session.workspace_id, &key).await? {
         return Ok(first);
     }

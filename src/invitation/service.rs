@@ -40,7 +40,9 @@ pub async fn invite(
     let role = role.unwrap_or(Role::Member).assignable()?;
     let now = state.clock.now();
     let txn = state.db.begin().await?;
-    let ws = txn.lock_workspace(session.workspace_id).await?;
+    let ws = policy::require_locked(&txn, session, Action::ManageMembers)
+        .await?
+        .workspace;
     let already_member = member::Entity::find()
         .filter(member::Column::WorkspaceId.eq(ws.id))
         .inner_join(user::Entity)
@@ -138,7 +140,7 @@ pub async fn revoke(state: &AppState, session: &Session, id: Uuid) -> AppResult<
     policy::require(session, Action::ManageMembers)?;
     let now = state.clock.now();
     let txn = state.db.begin().await?;
-    txn.lock_workspace(session.workspace_id).await?;
+    policy::require_locked(&txn, session, Action::ManageMembers).await?;
     let row = find(&*txn, session.workspace_id, id).await?;
     let current = InvitationState::of(&row, now);
     if current != InvitationState::Pending {

@@ -71,7 +71,7 @@ pub async fn change_role(
 ) -> AppResult<member::Model> {
     policy::require(session, Action::ManageMembers)?;
     let role = role.assignable()?;
-    txn.lock_workspace(session.workspace_id).await?;
+    policy::require_locked(txn, session, Action::ManageMembers).await?;
     let target = find(&**txn, session.workspace_id, member_id).await?;
     if target.id == session.member.id {
         return Err(AppError::forbidden("you cannot change your own role"));
@@ -110,7 +110,7 @@ pub async fn remove(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     policy::require(session, Action::ManageMembers)?;
-    txn.lock_workspace(session.workspace_id).await?;
+    policy::require_locked(txn, session, Action::ManageMembers).await?;
     let target = find(&**txn, session.workspace_id, member_id).await?;
     if target.id == session.member.id {
         return Err(AppError::forbidden(
@@ -145,20 +145,20 @@ async fn delete_member(
 }
 
 pub async fn leave(txn: &WriteTxn, session: &Session, now: DateTime<Utc>) -> AppResult<()> {
-    txn.lock_workspace(session.workspace_id).await?;
-    if session.role == Role::Owner {
+    let me = policy::require_locked(txn, session, Action::Read).await?;
+    if me.role == Role::Owner {
         return Err(AppError::forbidden(
             "the owner cannot leave; transfer ownership first",
         ));
     }
-    delete_member(txn, &session.member, now).await?;
+    delete_member(txn, &me.member, now).await?;
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         action: "member.left",
         target_type: "Member",
-        target_id: target_of(&session.member),
+        target_id: target_of(&me.member),
         summary: format!("{} left the workspace", session.user.name),
-        metadata: json!({ "role": session.role.as_str() }),
+        metadata: json!({ "role": me.role.as_str() }),
     };
     activity::record(txn, session.workspace_id, entry, now).await?;
     Ok(())
@@ -171,7 +171,7 @@ pub async fn transfer_ownership(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     policy::require(session, Action::TransferOwnership)?;
-    txn.lock_workspace(session.workspace_id).await?;
+    policy::require_locked(txn, session, Action::TransferOwnership).await?;
     let target = find(&**txn, session.workspace_id, member_id).await?;
     if target.id == session.member.id {
         return Err(AppError::conflict("you already own this workspace"));

@@ -101,7 +101,9 @@ pub async fn rename(
 ) -> AppResult<workspace::Model> {
     policy::require(session, Action::ManageWorkspace)?;
     let name = input::name(name, "workspace name")?;
-    let ws = txn.lock_workspace(session.workspace_id).await?;
+    let ws = policy::require_locked(txn, session, Action::ManageWorkspace)
+        .await?
+        .workspace;
     workspace::Entity::update_many()
         .col_expr(workspace::Column::Name, Expr::value(name.clone()))
         .col_expr(workspace::Column::UpdatedAt, Expr::value(now))

@@ -47,15 +47,25 @@ pub fn code_of(err: &ServerError) -> Option<String> {
     }
 }
 
-pub struct DocumentLimits(pub Limits);
+/// The limits, and whether introspection is allowed (it is not in production).
+pub struct DocumentLimits {
+    pub limits: Limits,
+    pub introspection: bool,
+}
 
 impl ExtensionFactory for DocumentLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentLimitsExtension(self.0.clone()))
+        Arc::new(DocumentLimitsExtension {
+            limits: self.limits.clone(),
+            introspection: self.introspection,
+        })
     }
 }
 
-struct DocumentLimitsExtension(Limits);
+struct DocumentLimitsExtension {
+    limits: Limits,
+    introspection: bool,
+}
 
 #[async_graphql::async_trait::async_trait]
 impl Extension for DocumentLimitsExtension {
@@ -78,7 +88,7 @@ impl Extension for DocumentLimitsExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        let limits = &self.0;
+        let limits = &self.limits;
         within(
             count_tokens(query, limits.max_tokens),
             limits.max_tokens,
@@ -89,6 +99,13 @@ impl Extension for DocumentLimitsExtension {
             .await
             .map_err(|e| tag(readable_syntax_error(e), PARSE_FAILED))?;
         check_shape(&doc, limits)?;
+        if !self.introspection && selects_introspection(&doc) {
+            // Refused outright: async-graphql would answer `__schema` (non-null) with null.
+            return Err(request_error(
+                "introspection is disabled",
+                VALIDATION_FAILED,
+            ));
+        }
         Ok(doc)
     }
 
@@ -168,6 +185,27 @@ fn within(found: usize, max: usize, what: &str) -> ServerResult<()> {
         return Err(request_error(message, VALIDATION_FAILED));
     }
     Ok(())
+}
+
+/// Whether the document asks for `__schema` or `__type` anywhere.
+fn selects_introspection(doc: &ExecutableDocument) -> bool {
+    fn walk(set: &SelectionSet) -> bool {
+        set.items.iter().any(|item| match &item.node {
+            Selection::Field(f) => {
+                matches!(f.node.name.node.as_str(), "__schema" | "__type")
+                    || walk(&f.node.selection_set.node)
+            }
+            Selection::InlineFragment(inline) => walk(&inline.node.selection_set.node),
+            Selection::FragmentSpread(_) => false,
+        })
+    }
+    doc.operations
+        .iter()
+        .any(|(_, op)| walk(&op.node.selection_set.node))
+        || doc
+            .fragments
+            .values()
+            .any(|f| walk(&f.node.selection_set.node))
 }
 
 #[derive(Default)]

@@ -45,7 +45,10 @@ pub fn schema_builder(
     production: bool,
 ) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .extension(limits::DocumentLimits(limits.clone()))
+        .extension(limits::DocumentLimits {
+            limits: limits.clone(),
+            introspection: !production,
+        })
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(64);
     if production {

@@ -154,7 +154,7 @@ pub async fn get(
         let mut response = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
             rt,
-            "BAD_REQUEST",
+            VALIDATION_FAILED,
             "mutations must use POST",
         );
         response
@@ -325,7 +325,7 @@ fn request_error(status: StatusCode, rt: ResponseType, code: &str, message: &str
 fn not_acceptable() -> Response {
     let body = json!({ "errors": [{
         "message": "Accept must allow application/graphql-response+json or application/json",
-        "extensions": { "code": "NOT_ACCEPTABLE" }
+        "extensions": { "code": "BAD_USER_INPUT" }
     }] });
     reply(StatusCode::NOT_ACCEPTABLE, ResponseType::Json, body)
 }

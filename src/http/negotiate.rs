@@ -20,34 +20,65 @@ impl ResponseType {
 }
 
 /// Picks the response type from an Accept header; `None` when neither is
-/// acceptable (406). A missing header, `*/*` and `application/*` get
+/// acceptable (406). Each type takes the quality of the most specific range
+/// that matches it (RFC 9110), so `application/json;q=0, */*` refuses JSON.
+/// A missing header, or one that names neither type (`*/*`), gets
 /// `application/json`, the type every client understands.
 pub fn negotiate(accept: Option<&str>) -> Option<ResponseType> {
     let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
         return Some(ResponseType::Json);
     };
-    let (mut graphql, mut json, mut wildcard) = (0.0f32, 0.0f32, 0.0f32);
+    let graphql = quality(accept, "application/graphql-response+json");
+    let json = quality(accept, "application/json");
+    let (q_graphql, q_json) = (graphql.map_or(0.0, |m| m.q), json.map_or(0.0, |m| m.q));
+    let graphql_named = graphql.is_some_and(|m| m.exact);
+    match () {
+        _ if q_graphql <= 0.0 && q_json <= 0.0 => None,
+        _ if q_graphql > q_json || (q_graphql == q_json && graphql_named) => {
+            Some(ResponseType::GraphqlResponse)
+        }
+        _ => Some(ResponseType::Json),
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Match {
+    q: f32,
+    /// The range named the type itself (not a wildcard).
+    exact: bool,
+}
+
+/// The quality the Accept header gives `media`: that of its most specific matching range.
+fn quality(accept: &str, media: &str) -> Option<Match> {
+    let (kind, _) = media.split_once('/').unwrap_or((media, ""));
+    let mut best: Option<(u8, Match)> = None;
     for range in accept.split(',') {
         let mut parts = range.split(';');
-        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let name = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let specificity = if name == media {
+            3
+        } else if name.strip_suffix("/*") == Some(kind) {
+            2
+        } else if name == "*/*" {
+            1
+        } else {
+            continue;
+        };
         let q = parts
             .filter_map(|p| p.trim().strip_prefix("q="))
             .find_map(|q| q.trim().parse::<f32>().ok())
             .unwrap_or(1.0);
-        match media.as_str() {
-            "application/graphql-response+json" => graphql = graphql.max(q),
-            "application/json" => json = json.max(q),
-            "*/*" | "application/*" => wildcard = wildcard.max(q),
-            _ => {}
+        if best.is_none_or(|(s, _)| specificity > s) {
+            best = Some((
+                specificity,
+                Match {
+                    q,
+                    exact: specificity == 3,
+                },
+            ));
         }
     }
-    if graphql > 0.0 && graphql >= json {
-        Some(ResponseType::GraphqlResponse)
-    } else if json > 0.0 || wildcard > 0.0 {
-        Some(ResponseType::Json)
-    } else {
-        None
-    }
+    best.map(|(_, m)| m)
 }
 
 /// Whether a Content-Type names JSON (`application/json`, any parameters).
@@ -85,6 +116,12 @@ mod tests {
         );
         assert_eq!(negotiate(Some("text/html")), None);
         assert_eq!(negotiate(Some("application/json;q=0")), None);
+        assert_eq!(
+            negotiate(Some("application/json;q=0, */*")),
+            Some(GraphqlResponse)
+        );
+        assert_eq!(negotiate(Some("application/json, */*")), Some(Json));
+        assert_eq!(negotiate(Some("application/*")), Some(Json));
     }
 
     #[test]

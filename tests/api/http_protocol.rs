@@ -128,6 +128,19 @@ async fn a_get_accepting_only_html_is_refused_with_406() {
 }
 
 #[tokio::test]
+async fn an_accept_refusing_application_json_but_allowing_anything_gets_graphql_response_json() {
+    let app = sqlite_app().await;
+
+    // The specific `application/json;q=0` overrides `*/*` for that type only
+    // (RFC 9110, 12.5.1), so the other GraphQL type is the acceptable one.
+    let response = post_json(&app, Some("application/json;q=0, */*"), &json!({ "query": PLANS })).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let content_type = content_type(&response);
+    assert!(content_type.starts_with(GRAPHQL_RESPONSE), "answered with a refused type: {content_type}");
+}
+
+#[tokio::test]
 async fn a_text_plain_body_is_refused_with_415() {
     let app = sqlite_app().await;
 
@@ -310,6 +323,29 @@ async fn an_unknown_operation_name_is_a_validation_failure() {
 }
 
 #[tokio::test]
+async fn a_variable_of_the_wrong_type_is_a_400_request_error_under_graphql_response_json() {
+    let app = sqlite_app().await;
+    let request = json!({ "query": "query($n: String!) { __type(name: $n) { name } }", "variables": { "n": 5 } });
+
+    let (status, _, body) = parts(post_json(&app, Some(GRAPHQL_RESPONSE), &request).await).await;
+
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.get("data").is_none(), "{body}");
+    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED");
+}
+
+#[tokio::test]
+async fn a_missing_required_variable_is_a_400_request_error_under_graphql_response_json() {
+    let app = sqlite_app().await;
+    let request = json!({ "query": "query($n: String!) { __type(name: $n) { name } }" });
+
+    let (status, _, body) = parts(post_json(&app, Some(GRAPHQL_RESPONSE), &request).await).await;
+
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED");
+}
+
+#[tokio::test]
 async fn a_field_error_during_execution_is_a_200_with_data_under_graphql_response_json() {
     let app = sqlite_app().await;
 
@@ -318,6 +354,44 @@ async fn a_field_error_during_execution_is_a_200_with_data_under_graphql_respons
     assert_eq!(status, StatusCode::OK, "an executed request is not a request error: {body}");
     assert!(body.get("data").is_some(), "{body}");
     assert_eq!(code(&body), "UNAUTHENTICATED");
+}
+
+/// The codes `contract/schema.graphql` allows in `extensions.code`.
+const CONTRACT_CODES: [&str; 11] = [
+    "UNAUTHENTICATED",
+    "FORBIDDEN",
+    "NOT_FOUND",
+    "BAD_USER_INPUT",
+    "CONFLICT",
+    "SEAT_LIMIT_REACHED",
+    "INSUFFICIENT_CREDITS",
+    "RATE_LIMITED",
+    "GRAPHQL_PARSE_FAILED",
+    "GRAPHQL_VALIDATION_FAILED",
+    "INTERNAL",
+];
+
+#[tokio::test]
+async fn every_refused_request_carries_an_error_code_of_the_contract() {
+    let app = spawn_app(Backend::Sqlite, Box::new(|c| c.limits.max_body_bytes = 2048)).await;
+    let refused = [
+        ("406", post_json(&app, Some("text/html"), &json!({ "query": PLANS })).await),
+        ("415", post_raw(&app, "text/plain", None, "{}").await),
+        ("400 JSON", post_raw(&app, "application/json", None, "{").await),
+        ("413", post_raw(&app, "application/json", None, format!("{{\"query\":\"{}\"}}", " ".repeat(4096))).await),
+        ("405", get(&app, &[("query", "mutation { logout(refreshToken: \"x\") }")]).await),
+    ];
+
+    let mut outside = Vec::new();
+    for (what, response) in refused {
+        let (status, _, body) = parts(response).await;
+        let code = body["errors"][0]["extensions"]["code"].as_str().unwrap_or("(none)").to_owned();
+        if !CONTRACT_CODES.contains(&code.as_str()) {
+            outside.push(format!("{what} (status {status}): {code}"));
+        }
+    }
+
+    assert!(outside.is_empty(), "error codes outside the contract: {outside:?}");
 }
 
 // ------------------------------------------------------------ GET
@@ -362,6 +436,16 @@ db_test! {
 
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(response.headers().get(header::ALLOW).and_then(|v| v.to_str().ok()), Some("POST"));
+        assert!(eve_can_still_sign_up(&app).await, "the mutation sent over GET created the account");
+    }
+}
+
+db_test! {
+    async fn a_named_mutation_over_get_is_refused_with_405_without_an_operation_name(app);
+    {
+        let response = get(&app, &[("query", &SIGNUP.replacen("mutation", "mutation Join", 1))]).await;
+
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert!(eve_can_still_sign_up(&app).await, "the mutation sent over GET created the account");
     }
 }
@@ -520,6 +604,17 @@ async fn production_mode_gives_no_field_suggestions() {
     let message = body["errors"][0]["message"].as_str().unwrap();
     assert!(message.contains("monthlyCredit"), "{message}");
     assert!(!message.contains("Did you mean"), "a suggestion in production: {message}");
+}
+
+#[tokio::test]
+async fn production_mode_gives_no_argument_suggestions() {
+    let app = spawn_app(Backend::Sqlite, Box::new(production)).await;
+
+    let body = app.gql(None, "{ __type(nam: \"Query\") { name } }", json!({})).await;
+
+    let messages: Vec<&str> = body["errors"].as_array().unwrap().iter().filter_map(|e| e["message"].as_str()).collect();
+    assert!(messages.iter().any(|m| m.contains("nam")), "{messages:?}");
+    assert!(messages.iter().all(|m| !m.contains("Did you mean")), "a suggestion in production: {messages:?}");
 }
 
 #[tokio::test]

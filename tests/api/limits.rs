@@ -83,6 +83,40 @@ async fn the_default_body_limit_is_one_mebibyte() {
     assert_eq!(over_limit.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
 
+/// Sends `body` in chunks without a Content-Length (as a streaming client
+/// would) over a raw connection; returns the response's status line and body.
+async fn post_chunked(app: &TestApp, body: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.expect("connects");
+    let mut request = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        app.addr
+    );
+    for chunk in body.as_bytes().chunks(512) {
+        request.push_str(&format!("{:x}\r\n{}\r\n", chunk.len(), std::str::from_utf8(chunk).unwrap()));
+    }
+    request.push_str("0\r\n\r\n");
+    // The server may answer and close before reading everything: a failed write is fine.
+    let _ = stream.write_all(request.as_bytes()).await;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status_line = response.lines().next().unwrap_or("").to_owned();
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status_line, body)
+}
+
+#[tokio::test]
+async fn a_chunked_body_without_length_is_held_to_the_size_limit_too() {
+    let app = spawn_app(Backend::Sqlite, Box::new(|c| c.limits.max_body_bytes = 2048)).await;
+
+    let (within, within_body) = post_chunked(&app, &body_of_len(2048)).await;
+    let (over, _) = post_chunked(&app, &body_of_len(4096)).await;
+
+    assert!(within.contains(" 200 "), "{within}: {within_body}");
+    assert!(over.contains(" 413 "), "{over}");
+}
+
 // ------------------------------------------------------------ tokens
 
 /// `{ plans { plan plan … } }` with exactly `tokens` lexical tokens.

@@ -1,1 +1,478 @@
-//! (tests to come)
+//! The hostile-input limits of DESIGN.md, each at its limit and one past it.
+//!
+//! A document over a limit gets exactly one GRAPHQL_VALIDATION_FAILED error and
+//! goes no further. Documents that need no data run on SQLite only; the ones
+//! that read or write data run on both backends.
+
+use reqwest::{header, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+async fn sqlite_app() -> TestApp {
+    spawn_app(Backend::Sqlite, Box::new(|_| {})).await
+}
+
+/// Asserts `body` holds exactly one error, a validation failure, and no data; returns its message.
+fn the_one_validation_error(body: &Value) -> String {
+    let errors = body["errors"].as_array().unwrap_or_else(|| panic!("no errors in {body}"));
+    assert_eq!(errors.len(), 1, "expected exactly one error: {body}");
+    assert_eq!(code(body), "GRAPHQL_VALIDATION_FAILED", "{body}");
+    assert!(body["data"].is_null(), "an over-limit document ran: {body}");
+    errors[0]["message"].as_str().unwrap().to_owned()
+}
+
+/// Asserts the request ran without errors.
+fn assert_no_errors(body: &Value) {
+    assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+    assert!(body["data"].is_object(), "{body}");
+}
+
+/// `count` copies of `item`, separated by spaces.
+fn repeat(item: &str, count: usize) -> String {
+    vec![item; count].join(" ")
+}
+
+// ------------------------------------------------------------ body size
+
+/// A JSON request body of exactly `len` bytes running `{ plans { plan } }`,
+/// padded with whitespace inside the document.
+fn body_of_len(len: usize) -> String {
+    let bare = r#"{"query":"{ plans { plan } }"}"#;
+    let padding = " ".repeat(len - bare.len());
+    let body = format!(r#"{{"query":"{{ plans {{ plan }} }}{padding}"}}"#);
+    assert_eq!(body.len(), len);
+    body
+}
+
+async fn post_body(app: &TestApp, body: String) -> reqwest::Response {
+    app.client.post(&app.url).header(header::CONTENT_TYPE, "application/json").body(body).send().await.expect("request sent")
+}
+
+#[tokio::test]
+async fn a_body_of_exactly_the_size_limit_runs() {
+    let app = spawn_app(Backend::Sqlite, Box::new(|c| c.limits.max_body_bytes = 2048)).await;
+
+    let response = post_body(&app, body_of_len(2048)).await;
+
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_no_errors(&body);
+}
+
+#[tokio::test]
+async fn a_body_one_byte_over_the_size_limit_is_refused_with_413_and_an_error_code() {
+    let app = spawn_app(Backend::Sqlite, Box::new(|c| c.limits.max_body_bytes = 2048)).await;
+
+    let response = post_body(&app, body_of_len(2049)).await;
+
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = response.json().await.expect("a GraphQL error body");
+    assert!(!code(&body).is_empty());
+    assert!(body["errors"][0]["message"].as_str().is_some_and(|m| m.contains("2048")), "{body}");
+}
+
+#[tokio::test]
+async fn the_default_body_limit_is_one_mebibyte() {
+    let app = sqlite_app().await;
+
+    let at_limit = post_body(&app, body_of_len(1024 * 1024)).await;
+    let over_limit = post_body(&app, body_of_len(1024 * 1024 + 1)).await;
+
+    assert_eq!(at_limit.status(), StatusCode::OK);
+    assert_eq!(over_limit.status(), StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+/// Sends `body` in chunks without a Content-Length (as a streaming client
+/// would) over a raw connection; returns the response's status line and body.
+async fn post_chunked(app: &TestApp, body: &str) -> (String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(app.addr).await.expect("connects");
+    let mut request = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        app.addr
+    );
+    for chunk in body.as_bytes().chunks(512) {
+        request.push_str(&format!("{:x}\r\n{}\r\n", chunk.len(), std::str::from_utf8(chunk).unwrap()));
+    }
+    request.push_str("0\r\n\r\n");
+    // The server may answer and close before reading everything: a failed write is fine.
+    let _ = stream.write_all(request.as_bytes()).await;
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status_line = response.lines().next().unwrap_or("").to_owned();
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status_line, body)
+}
+
+#[tokio::test]
+async fn a_chunked_body_without_length_is_held_to_the_size_limit_too() {
+    let app = spawn_app(Backend::Sqlite, Box::new(|c| c.limits.max_body_bytes = 2048)).await;
+
+    let (within, within_body) = post_chunked(&app, &body_of_len(2048)).await;
+    let (over, _) = post_chunked(&app, &body_of_len(4096)).await;
+
+    assert!(within.contains(" 200 "), "{within}: {within_body}");
+    assert!(over.contains(" 413 "), "{over}");
+}
+
+// ------------------------------------------------------------ tokens
+
+/// `{ plans { plan plan … } }` with exactly `tokens` lexical tokens.
+fn document_of_tokens(tokens: usize) -> String {
+    format!("{{ plans {{ {} }} }}", repeat("plan", tokens - 5))
+}
+
+/// The complexity limit lifted, so that only the token limit (at its default) applies.
+fn only_the_token_limit(config: &mut atelya::config::Config) {
+    config.limits.max_complexity = 1_000_000;
+}
+
+#[tokio::test]
+async fn a_document_of_10_000_tokens_runs() {
+    let app = spawn_app(Backend::Sqlite, Box::new(only_the_token_limit)).await;
+
+    let body = app.gql(None, &document_of_tokens(10_000), json!({})).await;
+
+    assert_no_errors(&body);
+    assert_eq!(body["data"]["plans"].as_array().map(Vec::len), Some(6));
+}
+
+#[tokio::test]
+async fn a_document_of_10_001_tokens_gets_one_validation_error() {
+    let app = spawn_app(Backend::Sqlite, Box::new(only_the_token_limit)).await;
+
+    let body = app.gql(None, &document_of_tokens(10_001), json!({})).await;
+
+    let message = the_one_validation_error(&body);
+    assert!(message.contains("tokens"), "{message}");
+}
+
+#[tokio::test]
+async fn tokens_are_counted_before_the_document_is_parsed() {
+    let app = sqlite_app().await;
+
+    // Unbalanced braces: a parser would fail (or recurse deeply) on these.
+    let body = app.gql(None, &"{".repeat(10_001), json!({})).await;
+
+    let message = the_one_validation_error(&body);
+    assert!(message.contains("tokens"), "{message}");
+}
+
+#[tokio::test]
+async fn a_lowered_token_limit_applies_at_its_value() {
+    let app = spawn_app(Backend::Sqlite, Box::new(|c| c.limits.max_tokens = 50)).await;
+
+    let at_limit = app.gql(None, &document_of_tokens(50), json!({})).await;
+    let over_limit = app.gql(None, &document_of_tokens(51), json!({})).await;
+
+    assert_no_errors(&at_limit);
+    the_one_validation_error(&over_limit);
+}
+
+// ------------------------------------------------------------ depth
+
+/// `__type(name: "Query") { fields { type { ofType { … { name } } } } }`,
+/// nested exactly `depth` fields deep (introspection needs no sign-in).
+fn nested_type_query(depth: usize) -> String {
+    let of_types = depth - 4;
+    format!(
+        "{{ __type(name: \"Query\") {{ fields {{ type {{ {} name {} }} }} }} }}",
+        "ofType {".repeat(of_types),
+        "}".repeat(of_types)
+    )
+}
+
+#[tokio::test]
+async fn a_document_nested_12_fields_deep_runs() {
+    let app = sqlite_app().await;
+
+    let body = app.gql(None, &nested_type_query(12), json!({})).await;
+
+    assert_no_errors(&body);
+    assert!(body["data"]["__type"]["fields"].is_array(), "{body}");
+}
+
+#[tokio::test]
+async fn a_document_nested_13_fields_deep_gets_one_validation_error() {
+    let app = sqlite_app().await;
+
+    let body = app.gql(None, &nested_type_query(13), json!({})).await;
+
+    let message = the_one_validation_error(&body);
+    assert!(message.contains("13"), "{message}");
+}
+
+/// The same nesting, with everything below `__type` moved into a fragment.
+fn nested_through_a_fragment(depth: usize) -> String {
+    let of_types = depth - 4;
+    format!(
+        "{{ __type(name: \"Query\") {{ ...Deep }} }} fragment Deep on __Type {{ fields {{ type {{ {} name {} }} }} }}",
+        "ofType {".repeat(of_types),
+        "}".repeat(of_types)
+    )
+}
+
+#[tokio::test]
+async fn depth_is_counted_through_fragments() {
+    let app = sqlite_app().await;
+
+    let at_limit = app.gql(None, &nested_through_a_fragment(12), json!({})).await;
+    let over_limit = app.gql(None, &nested_through_a_fragment(13), json!({})).await;
+
+    assert_no_errors(&at_limit);
+    the_one_validation_error(&over_limit);
+}
+
+// ------------------------------------------------------------ aliases
+
+/// `count` aliased `plans` fields: `a1: plans { plan } a2: …`.
+fn aliases(count: usize) -> String {
+    (1..=count).map(|i| format!("a{i}: plans {{ plan }}")).collect::<Vec<_>>().join(" ")
+}
+
+#[tokio::test]
+async fn thirty_typenames_run() {
+    let app = sqlite_app().await;
+
+    let body = app.gql(None, &format!("{{ {} }}", repeat("__typename", 30)), json!({})).await;
+
+    assert_no_errors(&body);
+}
+
+#[tokio::test]
+async fn thirty_one_typenames_get_one_validation_error() {
+    let app = sqlite_app().await;
+
+    let body = app.gql(None, &format!("{{ {} }}", repeat("__typename", 31)), json!({})).await;
+
+    let message = the_one_validation_error(&body);
+    assert!(message.contains("aliases"), "{message}");
+}
+
+#[tokio::test]
+async fn twenty_nine_aliases_and_a_typename_run() {
+    let app = sqlite_app().await;
+
+    let body = app.gql(None, &format!("{{ {} __typename }}", aliases(29)), json!({})).await;
+
+    assert_no_errors(&body);
+    assert!(body["data"]["a29"].is_array(), "{body}");
+}
+
+#[tokio::test]
+async fn thirty_aliases_and_a_typename_get_one_validation_error() {
+    let app = sqlite_app().await;
+
+    let body = app.gql(None, &format!("{{ {} __typename }}", aliases(30)), json!({})).await;
+
+    the_one_validation_error(&body);
+}
+
+#[tokio::test]
+async fn thirty_one_aliases_get_one_validation_error_and_nothing_else() {
+    let app = sqlite_app().await;
+
+    // The extra alias also names an unknown field: the limit stops the document
+    // before validation would report it.
+    let body = app.gql(None, &format!("{{ {} a31: nosuchfield }}", aliases(30)), json!({})).await;
+
+    let message = the_one_validation_error(&body);
+    assert!(message.contains("aliases"), "{message}");
+}
+
+// ------------------------------------------------------------ directives
+
+#[tokio::test]
+async fn five_directives_run() {
+    let app = sqlite_app().await;
+
+    let body = app.gql(None, &format!("{{ plans {{ {} }} }}", repeat("plan @include(if: true)", 5)), json!({})).await;
+
+    assert_no_errors(&body);
+}
+
+#[tokio::test]
+async fn six_directives_get_one_validation_error() {
+    let app = sqlite_app().await;
+
+    let body = app.gql(None, &format!("{{ plans {{ {} }} }}", repeat("plan @include(if: true)", 6)), json!({})).await;
+
+    let message = the_one_validation_error(&body);
+    assert!(message.contains("directives"), "{message}");
+}
+
+#[tokio::test]
+async fn directives_on_fragments_and_spreads_count_too() {
+    let app = sqlite_app().await;
+    let document = "{ plans { plan @skip(if: false) ...P @include(if: true) ... on PlanInfo @include(if: true) { name } } } \
+                    fragment P on PlanInfo { maxUsers @include(if: true) monthlyCredits @include(if: true) name @skip(if: false) }";
+
+    let body = app.gql(None, document, json!({})).await;
+
+    the_one_validation_error(&body);
+}
+
+db_test! {
+    async fn a_mutation_over_a_limit_does_not_run(app);
+    {
+        let fields = repeat("accessToken @include(if: true)", 6);
+        let mutation = format!(
+            "mutation {{ signup(input: {{ email: \"ann@example.com\", password: \"{PASSWORD}\", name: \"Ann\", workspaceName: \"Acme\" }}) {{ {fields} }} }}"
+        );
+
+        let body = app.gql(None, &mutation, json!({})).await;
+
+        the_one_validation_error(&body);
+        app.signup("ann@example.com", "Acme").await;
+    }
+}
+
+// ------------------------------------------------------------ complexity
+
+/// A page of members with their users: 1 (nodes) + 1 (id) + 4 (user and its
+/// three fields) = 6 per member, times the page size.
+const MEMBERS_WITH_USERS: &str = "nodes { id user { id name email } }";
+
+/// Complexity 2,000 exactly, plus `extra` fields of weight 1 on the workspace:
+/// workspace 1 + name 1 + three pages of 100 × 6 + one page of 99 × 2 (nodes, id).
+fn complexity_2000_plus(extra: usize) -> String {
+    format!(
+        "{{ workspace {{ name {} a: members(first: 100) {{ {MEMBERS_WITH_USERS} }} b: members(first: 100) {{ {MEMBERS_WITH_USERS} }} \
+         c: members(first: 100) {{ {MEMBERS_WITH_USERS} }} d: members(first: 99) {{ nodes {{ id }} }} }} }}",
+        repeat("id", extra)
+    )
+}
+
+db_test! {
+    async fn a_query_of_complexity_2000_runs(app);
+    {
+        let ann = app.signup("ann@example.com", "Acme").await;
+
+        let body = app.gql(Some(&ann.token), &complexity_2000_plus(0), json!({})).await;
+
+        assert_no_errors(&body);
+        assert_eq!(body["data"]["workspace"]["a"]["nodes"][0]["user"]["email"], "ann@example.com");
+    }
+}
+
+db_test! {
+    async fn a_query_of_complexity_2001_gets_one_validation_error(app);
+    {
+        let ann = app.signup("ann@example.com", "Acme").await;
+
+        let body = app.gql(Some(&ann.token), &complexity_2000_plus(1), json!({})).await;
+
+        let message = the_one_validation_error(&body);
+        assert!(message.contains("complex"), "{message}");
+    }
+}
+
+/// `count` aliased pages of members with their users, without `first`.
+fn default_pages(count: usize) -> String {
+    let pages: Vec<String> = (1..=count).map(|i| format!("p{i}: members {{ {MEMBERS_WITH_USERS} }}")).collect();
+    format!("{{ workspace {{ {} }} }}", pages.join(" "))
+}
+
+#[tokio::test]
+async fn a_list_without_first_weighs_its_default_page_of_20() {
+    let app = sqlite_app().await;
+
+    // 1 + 16 × 6 × 20 = 1,921; 1 + 17 × 6 × 20 = 2,041.
+    let under = app.gql(None, &default_pages(16), json!({})).await;
+    let over = app.gql(None, &default_pages(17), json!({})).await;
+
+    assert_ne!(code(&under), "GRAPHQL_VALIDATION_FAILED", "{under}");
+    assert!(the_one_validation_error(&over).contains("complex"));
+}
+
+#[tokio::test]
+async fn a_page_size_given_in_a_variable_is_weighed_too() {
+    let app = sqlite_app().await;
+    let pages: Vec<String> = (1..=4).map(|i| format!("p{i}: members(first: $n) {{ {MEMBERS_WITH_USERS} }}")).collect();
+    let query = format!("query($n: Int) {{ workspace {{ {} }} }}", pages.join(" "));
+
+    // 1 + 4 × 6 × 100 = 2,401; 1 + 4 × 6 × 20 = 481.
+    let over = app.gql(None, &query, json!({ "n": 100 })).await;
+    let under = app.gql(None, &query, json!({ "n": 20 })).await;
+
+    assert!(the_one_validation_error(&over).contains("complex"));
+    assert_ne!(code(&under), "GRAPHQL_VALIDATION_FAILED", "{under}");
+}
+
+// ------------------------------------------------------------ string lengths
+
+const RENAME: &str = "mutation($n: String!) { renameWorkspace(name: $n) { name } }";
+
+db_test! {
+    async fn a_workspace_name_of_200_characters_is_accepted(app);
+    {
+        let ann = app.signup("ann@example.com", "Acme").await;
+        let name = "n".repeat(200);
+
+        let data = app.ok(Some(&ann.token), RENAME, json!({ "n": name })).await;
+
+        assert_eq!(data["renameWorkspace"]["name"], name);
+    }
+}
+
+db_test! {
+    async fn a_name_of_200_multibyte_characters_is_accepted(app);
+    {
+        let ann = app.signup("ann@example.com", "Acme").await;
+        let name = "é".repeat(200);
+
+        let data = app.ok(Some(&ann.token), RENAME, json!({ "n": name })).await;
+
+        assert_eq!(data["renameWorkspace"]["name"], name);
+    }
+}
+
+db_test! {
+    async fn a_workspace_name_of_201_characters_is_bad_user_input_and_changes_nothing(app);
+    {
+        let ann = app.signup("ann@example.com", "Acme").await;
+
+        let body = app.gql(Some(&ann.token), RENAME, json!({ "n": "n".repeat(201) })).await;
+
+        assert_eq!(code(&body), "BAD_USER_INPUT");
+        let data = app.ok(Some(&ann.token), "{ workspace { name } }", json!({})).await;
+        assert_eq!(data["workspace"]["name"], "Acme");
+    }
+}
+
+const SIGNUP: &str = "mutation($input: SignupInput!) { signup(input: $input) { accessToken } }";
+
+fn signup_input(name: &str, workspace_name: &str) -> Value {
+    json!({ "input": { "email": "ann@example.com", "password": PASSWORD, "name": name, "workspaceName": workspace_name } })
+}
+
+db_test! {
+    async fn a_signup_with_a_name_of_201_characters_is_refused(app);
+    {
+        let body = app.gql(None, SIGNUP, signup_input(&"n".repeat(201), "Acme")).await;
+
+        assert_eq!(code(&body), "BAD_USER_INPUT");
+        app.signup("ann@example.com", "Acme").await;
+    }
+}
+
+db_test! {
+    async fn a_signup_with_a_workspace_name_of_201_characters_is_refused(app);
+    {
+        let body = app.gql(None, SIGNUP, signup_input("Ann", &"w".repeat(201))).await;
+
+        assert_eq!(code(&body), "BAD_USER_INPUT");
+        app.signup("ann@example.com", "Acme").await;
+    }
+}
+
+db_test! {
+    async fn a_signup_with_names_of_200_characters_is_accepted(app);
+    {
+        let body = app.gql(None, SIGNUP, signup_input(&"n".repeat(200), &"w".repeat(200))).await;
+
+        assert!(body["data"]["signup"]["accessToken"].is_string(), "{body}");
+    }
+}

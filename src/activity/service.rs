@@ -130,9 +130,12 @@ pub struct Verification {
     pub first_broken: Option<Uuid>,
 }
 
-/// Recomputes the chain from the first entry. An edited entry breaks its own
-/// hash; a deleted one breaks the link (or the seq) of the entry after it; a
-/// deleted last entry no longer matches the head kept on the workspace.
+/// Recomputes the chain from the first entry up to the head recorded on the
+/// workspace when the check began. An edited entry breaks its own hash; a
+/// deleted one breaks the link (or the seq) of the entry after it; a deleted
+/// last entry no longer matches the head. Entries and head are written in one
+/// transaction, so the prefix up to the head read first is complete, and
+/// entries appended while the check runs are simply not part of it.
 #[tracing::instrument(skip(db))]
 pub async fn verify(db: &impl ConnectionTrait, workspace_id: Uuid) -> AppResult<Verification> {
     const BATCH: u64 = 500;
@@ -145,6 +148,7 @@ pub async fn verify(db: &impl ConnectionTrait, workspace_id: Uuid) -> AppResult<
         let rows = activity_event::Entity::find()
             .filter(activity_event::Column::WorkspaceId.eq(workspace_id))
             .filter(activity_event::Column::Seq.gte(expected_seq))
+            .filter(activity_event::Column::Seq.lte(ws.activity_seq))
             .order_by_asc(activity_event::Column::Seq)
             .limit(BATCH)
             .all(db)

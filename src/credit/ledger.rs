@@ -55,6 +55,9 @@ impl EntryKind {
     }
 }
 
+/// The largest balance a workspace may hold: credits are GraphQL `Int`s (32-bit).
+pub const MAX_BALANCE: i64 = i32::MAX as i64;
+
 /// One entry to append.
 pub struct NewEntry {
     pub kind: EntryKind,
@@ -76,6 +79,11 @@ pub async fn append(
 ) -> AppResult<credit_entry::Model> {
     let ws = txn.lock_workspace(workspace_id).await?;
     let balance_after = ws.credit_balance + entry.amount;
+    if balance_after > MAX_BALANCE {
+        return Err(AppError::bad_input(format!(
+            "the balance cannot exceed {MAX_BALANCE} credits"
+        )));
+    }
     if balance_after < 0 {
         return Err(AppError::InsufficientCredits(format!(
             "this needs {} credits and {} are left",

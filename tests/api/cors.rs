@@ -12,7 +12,11 @@ const APP_ORIGIN: &str = "https://app.example.com";
 const EVIL_ORIGIN: &str = "https://evil.example.com";
 
 async fn app_allowing_the_spa() -> TestApp {
-    spawn_app(Backend::Sqlite, Box::new(|c| c.cors_origins = vec![APP_ORIGIN.into()])).await
+    spawn_app(
+        Backend::Sqlite,
+        Box::new(|c| c.cors_origins = vec![APP_ORIGIN.into()]),
+    )
+    .await
 }
 
 /// A browser's preflight for a POST with a bearer token and a JSON body.
@@ -21,7 +25,10 @@ async fn preflight(app: &TestApp, origin: &str) -> Response {
         .request(Method::OPTIONS, &app.url)
         .header(header::ORIGIN, origin)
         .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
-        .header(header::ACCESS_CONTROL_REQUEST_HEADERS, "authorization,content-type")
+        .header(
+            header::ACCESS_CONTROL_REQUEST_HEADERS,
+            "authorization,content-type",
+        )
         .send()
         .await
         .expect("request sent")
@@ -59,7 +66,10 @@ async fn a_preflight_from_an_allowed_origin_is_allowed_with_authorization_and_co
     let response = preflight(&app, APP_ORIGIN).await;
 
     assert!(response.status().is_success(), "{}", response.status());
-    assert_eq!(header_of(&response, header::ACCESS_CONTROL_ALLOW_ORIGIN), Some(APP_ORIGIN));
+    assert_eq!(
+        header_of(&response, header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        Some(APP_ORIGIN)
+    );
     let headers = listed(&response, header::ACCESS_CONTROL_ALLOW_HEADERS);
     assert!(headers.contains(&"authorization".into()), "{headers:?}");
     assert!(headers.contains(&"content-type".into()), "{headers:?}");
@@ -73,17 +83,28 @@ async fn a_preflight_from_another_origin_gets_no_allow_origin() {
 
     let response = preflight(&app, EVIL_ORIGIN).await;
 
-    assert_eq!(header_of(&response, header::ACCESS_CONTROL_ALLOW_ORIGIN), None);
+    assert_eq!(
+        header_of(&response, header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        None
+    );
 }
 
 #[tokio::test]
 async fn a_preflight_from_a_lookalike_origin_gets_no_allow_origin() {
     let app = app_allowing_the_spa().await;
 
-    for origin in ["http://app.example.com", "https://app.example.com.evil.com", "https://app.example.com:8443"] {
+    for origin in [
+        "http://app.example.com",
+        "https://app.example.com.evil.com",
+        "https://app.example.com:8443",
+    ] {
         let response = preflight(&app, origin).await;
 
-        assert_eq!(header_of(&response, header::ACCESS_CONTROL_ALLOW_ORIGIN), None, "{origin}");
+        assert_eq!(
+            header_of(&response, header::ACCESS_CONTROL_ALLOW_ORIGIN),
+            None,
+            "{origin}"
+        );
     }
 }
 
@@ -93,7 +114,10 @@ async fn a_post_from_an_allowed_origin_carries_allow_origin() {
 
     let response = post_from(&app, APP_ORIGIN).await;
 
-    assert_eq!(header_of(&response, header::ACCESS_CONTROL_ALLOW_ORIGIN), Some(APP_ORIGIN));
+    assert_eq!(
+        header_of(&response, header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        Some(APP_ORIGIN)
+    );
     let body: serde_json::Value = response.json().await.unwrap();
     assert!(body["data"]["plans"].is_array(), "{body}");
 }
@@ -104,16 +128,26 @@ async fn a_post_from_another_origin_carries_no_allow_origin() {
 
     let response = post_from(&app, EVIL_ORIGIN).await;
 
-    assert_eq!(header_of(&response, header::ACCESS_CONTROL_ALLOW_ORIGIN), None);
+    assert_eq!(
+        header_of(&response, header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        None
+    );
 }
 
 #[tokio::test]
 async fn an_origin_configured_with_a_trailing_slash_is_allowed() {
-    let app = spawn_app(Backend::Sqlite, Box::new(|c| c.cors_origins = vec![format!("{APP_ORIGIN}/")])).await;
+    let app = spawn_app(
+        Backend::Sqlite,
+        Box::new(|c| c.cors_origins = vec![format!("{APP_ORIGIN}/")]),
+    )
+    .await;
 
     let response = preflight(&app, APP_ORIGIN).await;
 
-    assert_eq!(header_of(&response, header::ACCESS_CONTROL_ALLOW_ORIGIN), Some(APP_ORIGIN));
+    assert_eq!(
+        header_of(&response, header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        Some(APP_ORIGIN)
+    );
 }
 
 #[tokio::test]
@@ -123,7 +157,10 @@ async fn by_default_no_origin_is_allowed() {
     let preflight = preflight(&app, APP_ORIGIN).await;
     let post = post_from(&app, APP_ORIGIN).await;
 
-    assert_eq!(header_of(&preflight, header::ACCESS_CONTROL_ALLOW_ORIGIN), None);
+    assert_eq!(
+        header_of(&preflight, header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        None
+    );
     assert_eq!(header_of(&post, header::ACCESS_CONTROL_ALLOW_ORIGIN), None);
 }
 

@@ -19,8 +19,17 @@ async fn sqlite_app() -> TestApp {
 }
 
 /// POSTs `body` as it is, with the given Content-Type and (optional) Accept.
-async fn post_raw(app: &TestApp, content_type: &str, accept: Option<&str>, body: impl Into<reqwest::Body>) -> Response {
-    let mut request = app.client.post(&app.url).header(header::CONTENT_TYPE, content_type).body(body);
+async fn post_raw(
+    app: &TestApp,
+    content_type: &str,
+    accept: Option<&str>,
+    body: impl Into<reqwest::Body>,
+) -> Response {
+    let mut request = app
+        .client
+        .post(&app.url)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(body);
     if let Some(accept) = accept {
         request = request.header(header::ACCEPT, accept);
     }
@@ -34,11 +43,21 @@ async fn post_json(app: &TestApp, accept: Option<&str>, body: &Value) -> Respons
 
 /// GETs `/graphql` with these query parameters.
 async fn get(app: &TestApp, params: &[(&str, &str)]) -> Response {
-    app.client.get(&app.url).query(params).send().await.expect("request sent")
+    app.client
+        .get(&app.url)
+        .query(params)
+        .send()
+        .await
+        .expect("request sent")
 }
 
 fn content_type(response: &Response) -> String {
-    response.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_owned()
+    response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
 }
 
 /// Status, Content-Type and JSON body of a response.
@@ -46,7 +65,8 @@ async fn parts(response: Response) -> (StatusCode, String, Value) {
     let status = response.status();
     let content_type = content_type(&response);
     let text = response.text().await.expect("a body");
-    let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("not a JSON body ({status}): {text}"));
+    let body = serde_json::from_str(&text)
+        .unwrap_or_else(|_| panic!("not a JSON body ({status}): {text}"));
     (status, content_type, body)
 }
 
@@ -69,21 +89,33 @@ async fn eve_can_still_sign_up(app: &TestApp) -> bool {
 async fn a_post_without_accept_is_answered_as_application_json() {
     let app = sqlite_app().await;
 
-    let (status, content_type, body) = parts(post_json(&app, None, &json!({ "query": PLANS })).await).await;
+    let (status, content_type, body) =
+        parts(post_json(&app, None, &json!({ "query": PLANS })).await).await;
 
     assert_eq!(status, StatusCode::OK);
-    assert!(content_type.starts_with("application/json"), "{content_type}");
-    assert_eq!(body["data"]["plans"].as_array().map(Vec::len), Some(6), "{body}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    assert_eq!(
+        body["data"]["plans"].as_array().map(Vec::len),
+        Some(6),
+        "{body}"
+    );
 }
 
 #[tokio::test]
 async fn a_post_accepting_anything_is_answered_as_application_json() {
     let app = sqlite_app().await;
 
-    let (status, content_type, body) = parts(post_json(&app, Some("*/*"), &json!({ "query": PLANS })).await).await;
+    let (status, content_type, body) =
+        parts(post_json(&app, Some("*/*"), &json!({ "query": PLANS })).await).await;
 
     assert_eq!(status, StatusCode::OK);
-    assert!(content_type.starts_with("application/json"), "{content_type}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
     assert!(body["data"]["plans"].is_array(), "{body}");
 }
 
@@ -91,7 +123,8 @@ async fn a_post_accepting_anything_is_answered_as_application_json() {
 async fn a_post_accepting_graphql_response_json_is_answered_in_that_type() {
     let app = sqlite_app().await;
 
-    let (status, content_type, body) = parts(post_json(&app, Some(GRAPHQL_RESPONSE), &json!({ "query": PLANS })).await).await;
+    let (status, content_type, body) =
+        parts(post_json(&app, Some(GRAPHQL_RESPONSE), &json!({ "query": PLANS })).await).await;
 
     assert_eq!(status, StatusCode::OK);
     assert!(content_type.starts_with(GRAPHQL_RESPONSE), "{content_type}");
@@ -103,10 +136,14 @@ async fn a_post_preferring_application_json_by_quality_is_answered_as_applicatio
     let app = sqlite_app().await;
     let accept = "application/graphql-response+json;q=0.5, application/json";
 
-    let (status, content_type, _) = parts(post_json(&app, Some(accept), &json!({ "query": PLANS })).await).await;
+    let (status, content_type, _) =
+        parts(post_json(&app, Some(accept), &json!({ "query": PLANS })).await).await;
 
     assert_eq!(status, StatusCode::OK);
-    assert!(content_type.starts_with("application/json"), "{content_type}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
 }
 
 #[tokio::test]
@@ -122,7 +159,14 @@ async fn a_post_accepting_only_html_is_refused_with_406() {
 async fn a_get_accepting_only_html_is_refused_with_406() {
     let app = sqlite_app().await;
 
-    let response = app.client.get(&app.url).query(&[("query", PLANS)]).header(header::ACCEPT, "text/html").send().await.unwrap();
+    let response = app
+        .client
+        .get(&app.url)
+        .query(&[("query", PLANS)])
+        .header(header::ACCEPT, "text/html")
+        .send()
+        .await
+        .unwrap();
 
     assert_eq!(response.status(), StatusCode::NOT_ACCEPTABLE);
 }
@@ -133,18 +177,32 @@ async fn an_accept_refusing_application_json_but_allowing_anything_gets_graphql_
 
     // The specific `application/json;q=0` overrides `*/*` for that type only
     // (RFC 9110, 12.5.1), so the other GraphQL type is the acceptable one.
-    let response = post_json(&app, Some("application/json;q=0, */*"), &json!({ "query": PLANS })).await;
+    let response = post_json(
+        &app,
+        Some("application/json;q=0, */*"),
+        &json!({ "query": PLANS }),
+    )
+    .await;
 
     assert_eq!(response.status(), StatusCode::OK);
     let content_type = content_type(&response);
-    assert!(content_type.starts_with(GRAPHQL_RESPONSE), "answered with a refused type: {content_type}");
+    assert!(
+        content_type.starts_with(GRAPHQL_RESPONSE),
+        "answered with a refused type: {content_type}"
+    );
 }
 
 #[tokio::test]
 async fn a_text_plain_body_is_refused_with_415() {
     let app = sqlite_app().await;
 
-    let response = post_raw(&app, "text/plain", None, json!({ "query": PLANS }).to_string()).await;
+    let response = post_raw(
+        &app,
+        "text/plain",
+        None,
+        json!({ "query": PLANS }).to_string(),
+    )
+    .await;
 
     let (status, _, body) = parts(response).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
@@ -156,7 +214,13 @@ async fn a_text_plain_body_is_refused_with_415() {
 async fn a_form_urlencoded_body_is_refused_with_415() {
     let app = sqlite_app().await;
 
-    let response = post_raw(&app, "application/x-www-form-urlencoded", None, "query=%7B+plans+%7B+plan+%7D+%7D").await;
+    let response = post_raw(
+        &app,
+        "application/x-www-form-urlencoded",
+        None,
+        "query=%7B+plans+%7B+plan+%7D+%7D",
+    )
+    .await;
 
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
@@ -175,7 +239,13 @@ async fn a_multipart_body_is_refused_with_415() {
 async fn a_post_without_content_type_is_refused_with_415() {
     let app = sqlite_app().await;
 
-    let response = app.client.post(&app.url).body(json!({ "query": PLANS }).to_string()).send().await.unwrap();
+    let response = app
+        .client
+        .post(&app.url)
+        .body(json!({ "query": PLANS }).to_string())
+        .send()
+        .await
+        .unwrap();
 
     assert_eq!(response.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
@@ -206,7 +276,9 @@ db_test! {
 fn urlencode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -219,14 +291,23 @@ async fn malformed_json_is_a_400_with_a_graphql_parse_error_under_either_media_t
     let app = sqlite_app().await;
 
     for accept in [None, Some(GRAPHQL_RESPONSE)] {
-        let response = post_raw(&app, "application/json", accept, "{\"query\": \"{ plans { plan } }\"").await;
+        let response = post_raw(
+            &app,
+            "application/json",
+            accept,
+            "{\"query\": \"{ plans { plan } }\"",
+        )
+        .await;
 
         let (status, _, body) = parts(response).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "accept {accept:?}: {body}");
         assert_eq!(code(&body), "GRAPHQL_PARSE_FAILED");
         assert!(body.get("data").is_none(), "{body}");
         let message = body["errors"][0]["message"].as_str().unwrap();
-        assert!(!message.contains("Error(") && !message.contains("{ "), "a debug string: {message}");
+        assert!(
+            !message.contains("Error(") && !message.contains("{ "),
+            "a debug string: {message}"
+        );
     }
 }
 
@@ -234,7 +315,8 @@ async fn malformed_json_is_a_400_with_a_graphql_parse_error_under_either_media_t
 async fn a_json_body_that_is_not_an_object_is_a_400() {
     let app = sqlite_app().await;
 
-    let (status, _, body) = parts(post_raw(&app, "application/json", None, "\"{ plans { plan } }\"").await).await;
+    let (status, _, body) =
+        parts(post_raw(&app, "application/json", None, "\"{ plans { plan } }\"").await).await;
 
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(code(&body), "GRAPHQL_PARSE_FAILED");
@@ -244,7 +326,8 @@ async fn a_json_body_that_is_not_an_object_is_a_400() {
 async fn a_body_without_query_is_refused_with_400() {
     let app = sqlite_app().await;
 
-    let (status, _, body) = parts(post_json(&app, Some(GRAPHQL_RESPONSE), &json!({ "variables": {} })).await).await;
+    let (status, _, body) =
+        parts(post_json(&app, Some(GRAPHQL_RESPONSE), &json!({ "variables": {} })).await).await;
 
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(code(&body), "GRAPHQL_PARSE_FAILED");
@@ -264,7 +347,12 @@ async fn a_query_that_is_not_a_string_is_refused_with_400() {
 async fn a_document_that_does_not_parse_is_a_400_without_data_under_graphql_response_json() {
     let app = sqlite_app().await;
 
-    let response = post_json(&app, Some(GRAPHQL_RESPONSE), &json!({ "query": "{ plans { plan }" })).await;
+    let response = post_json(
+        &app,
+        Some(GRAPHQL_RESPONSE),
+        &json!({ "query": "{ plans { plan }" }),
+    )
+    .await;
 
     let (status, content_type, body) = parts(response).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -273,18 +361,29 @@ async fn a_document_that_does_not_parse_is_a_400_without_data_under_graphql_resp
     assert_eq!(body["errors"].as_array().map(Vec::len), Some(1), "{body}");
     assert_eq!(code(&body), "GRAPHQL_PARSE_FAILED");
     let message = body["errors"][0]["message"].as_str().unwrap();
-    assert!(!message.contains('\n'), "the syntax error is one readable line: {message:?}");
+    assert!(
+        !message.contains('\n'),
+        "the syntax error is one readable line: {message:?}"
+    );
 }
 
 #[tokio::test]
 async fn a_document_that_does_not_parse_is_a_200_with_the_error_under_application_json() {
     let app = sqlite_app().await;
 
-    let response = post_json(&app, Some("application/json"), &json!({ "query": "{ plans { plan }" })).await;
+    let response = post_json(
+        &app,
+        Some("application/json"),
+        &json!({ "query": "{ plans { plan }" }),
+    )
+    .await;
 
     let (status, content_type, body) = parts(response).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(content_type.starts_with("application/json"), "{content_type}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
     assert_eq!(code(&body), "GRAPHQL_PARSE_FAILED");
 }
 
@@ -292,7 +391,12 @@ async fn a_document_that_does_not_parse_is_a_200_with_the_error_under_applicatio
 async fn an_unknown_field_is_a_400_without_data_under_graphql_response_json() {
     let app = sqlite_app().await;
 
-    let response = post_json(&app, Some(GRAPHQL_RESPONSE), &json!({ "query": "{ plans { plan price } }" })).await;
+    let response = post_json(
+        &app,
+        Some(GRAPHQL_RESPONSE),
+        &json!({ "query": "{ plans { plan price } }" }),
+    )
+    .await;
 
     let (status, _, body) = parts(response).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -349,9 +453,21 @@ async fn a_missing_required_variable_is_a_400_request_error_under_graphql_respon
 async fn a_field_error_during_execution_is_a_200_with_data_under_graphql_response_json() {
     let app = sqlite_app().await;
 
-    let (status, _, body) = parts(post_json(&app, Some(GRAPHQL_RESPONSE), &json!({ "query": "{ viewer { user { id } } }" })).await).await;
+    let (status, _, body) = parts(
+        post_json(
+            &app,
+            Some(GRAPHQL_RESPONSE),
+            &json!({ "query": "{ viewer { user { id } } }" }),
+        )
+        .await,
+    )
+    .await;
 
-    assert_eq!(status, StatusCode::OK, "an executed request is not a request error: {body}");
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "an executed request is not a request error: {body}"
+    );
     assert!(body.get("data").is_some(), "{body}");
     assert_eq!(code(&body), "UNAUTHENTICATED");
 }
@@ -373,25 +489,57 @@ const CONTRACT_CODES: [&str; 11] = [
 
 #[tokio::test]
 async fn every_refused_request_carries_an_error_code_of_the_contract() {
-    let app = spawn_app(Backend::Sqlite, Box::new(|c| c.limits.max_body_bytes = 2048)).await;
+    let app = spawn_app(
+        Backend::Sqlite,
+        Box::new(|c| c.limits.max_body_bytes = 2048),
+    )
+    .await;
     let refused = [
-        ("406", post_json(&app, Some("text/html"), &json!({ "query": PLANS })).await),
+        (
+            "406",
+            post_json(&app, Some("text/html"), &json!({ "query": PLANS })).await,
+        ),
         ("415", post_raw(&app, "text/plain", None, "{}").await),
-        ("400 JSON", post_raw(&app, "application/json", None, "{").await),
-        ("413", post_raw(&app, "application/json", None, format!("{{\"query\":\"{}\"}}", " ".repeat(4096))).await),
-        ("405", get(&app, &[("query", "mutation { logout(refreshToken: \"x\") }")]).await),
+        (
+            "400 JSON",
+            post_raw(&app, "application/json", None, "{").await,
+        ),
+        (
+            "413",
+            post_raw(
+                &app,
+                "application/json",
+                None,
+                format!("{{\"query\":\"{}\"}}", " ".repeat(4096)),
+            )
+            .await,
+        ),
+        (
+            "405",
+            get(
+                &app,
+                &[("query", "mutation { logout(refreshToken: \"x\") }")],
+            )
+            .await,
+        ),
     ];
 
     let mut outside = Vec::new();
     for (what, response) in refused {
         let (status, _, body) = parts(response).await;
-        let code = body["errors"][0]["extensions"]["code"].as_str().unwrap_or("(none)").to_owned();
+        let code = body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or("(none)")
+            .to_owned();
         if !CONTRACT_CODES.contains(&code.as_str()) {
             outside.push(format!("{what} (status {status}): {code}"));
         }
     }
 
-    assert!(outside.is_empty(), "error codes outside the contract: {outside:?}");
+    assert!(
+        outside.is_empty(),
+        "error codes outside the contract: {outside:?}"
+    );
 }
 
 // ------------------------------------------------------------ GET
@@ -403,7 +551,10 @@ async fn a_query_over_get_runs() {
     let (status, content_type, body) = parts(get(&app, &[("query", PLANS)]).await).await;
 
     assert_eq!(status, StatusCode::OK);
-    assert!(content_type.starts_with("application/json"), "{content_type}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
     assert_eq!(body["data"]["plans"][0]["plan"], "FREE_TRIAL", "{body}");
 }
 
@@ -412,11 +563,23 @@ async fn a_query_over_get_takes_variables_and_an_operation_name() {
     let app = sqlite_app().await;
     let document = "query A { plans { plan } } query B($n: String!) { __type(name: $n) { name } }";
 
-    let response = get(&app, &[("query", document), ("operationName", "B"), ("variables", "{\"n\":\"PlanInfo\"}")]).await;
+    let response = get(
+        &app,
+        &[
+            ("query", document),
+            ("operationName", "B"),
+            ("variables", "{\"n\":\"PlanInfo\"}"),
+        ],
+    )
+    .await;
 
     let (status, _, body) = parts(response).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["data"], json!({ "__type": { "name": "PlanInfo" } }), "{body}");
+    assert_eq!(
+        body["data"],
+        json!({ "__type": { "name": "PlanInfo" } }),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -465,9 +628,13 @@ db_test! {
 #[tokio::test]
 async fn a_get_selecting_the_query_of_a_document_that_also_holds_a_mutation_runs() {
     let app = sqlite_app().await;
-    let document = format!("query Plans {{ plans {{ plan }} }} {}", SIGNUP.replacen("mutation", "mutation Join", 1));
+    let document = format!(
+        "query Plans {{ plans {{ plan }} }} {}",
+        SIGNUP.replacen("mutation", "mutation Join", 1)
+    );
 
-    let (status, _, body) = parts(get(&app, &[("query", &document), ("operationName", "Plans")]).await).await;
+    let (status, _, body) =
+        parts(get(&app, &[("query", &document), ("operationName", "Plans")]).await).await;
 
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(body["data"]["plans"].is_array(), "{body}");
@@ -496,7 +663,11 @@ async fn a_batch_of_two_runs_when_batches_of_two_are_allowed() {
     let (status, _, body) = parts(post_json(&app, None, &batch).await).await;
 
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body[0]["data"]["plans"].as_array().map(Vec::len), Some(6), "{body}");
+    assert_eq!(
+        body[0]["data"]["plans"].as_array().map(Vec::len),
+        Some(6),
+        "{body}"
+    );
     assert_eq!(body[1]["data"]["__typename"], "Query", "{body}");
 }
 
@@ -528,7 +699,12 @@ async fn an_empty_batch_is_refused_with_400_even_when_batches_are_allowed() {
 async fn healthz_answers_200() {
     let app = sqlite_app().await;
 
-    let response = app.client.get(format!("http://{}/healthz", app.addr)).send().await.unwrap();
+    let response = app
+        .client
+        .get(format!("http://{}/healthz", app.addr))
+        .send()
+        .await
+        .unwrap();
 
     assert_eq!(response.status(), StatusCode::OK);
 }
@@ -559,7 +735,10 @@ async fn production_mode_disables_introspection() {
 
     let body = app.gql(None, INTROSPECTION, json!({})).await;
 
-    assert!(body["data"]["__schema"]["types"].is_null(), "introspection answered in production: {body}");
+    assert!(
+        body["data"]["__schema"]["types"].is_null(),
+        "introspection answered in production: {body}"
+    );
 }
 
 /// `__schema` is non-null (`__Schema!`), so when it cannot be answered the
@@ -570,23 +749,41 @@ async fn introspecting_the_schema_in_production_is_an_error() {
 
     let body = app.gql(None, INTROSPECTION, json!({})).await;
 
-    assert!(body["errors"].as_array().is_some_and(|e| !e.is_empty()), "no error for a refused introspection: {body}");
+    assert!(
+        body["errors"].as_array().is_some_and(|e| !e.is_empty()),
+        "no error for a refused introspection: {body}"
+    );
 }
 
 #[tokio::test]
 async fn production_mode_disables_type_introspection() {
     let app = spawn_app(Backend::Sqlite, Box::new(production)).await;
 
-    let body = app.gql(None, "{ __type(name: \"Query\") { fields { name } } }", json!({})).await;
+    let body = app
+        .gql(
+            None,
+            "{ __type(name: \"Query\") { fields { name } } }",
+            json!({}),
+        )
+        .await;
 
-    assert!(body["data"]["__type"].is_null(), "introspection answered in production: {body}");
+    assert!(
+        body["data"]["__type"].is_null(),
+        "introspection answered in production: {body}"
+    );
 }
 
 #[tokio::test]
 async fn outside_production_introspection_answers() {
     let app = sqlite_app().await;
 
-    let data = app.ok(None, "{ __schema { types { name } } __type(name: \"Query\") { fields { name } } }", json!({})).await;
+    let data = app
+        .ok(
+            None,
+            "{ __schema { types { name } } __type(name: \"Query\") { fields { name } } }",
+            json!({}),
+        )
+        .await;
 
     let types = data["__schema"]["types"].as_array().expect("types");
     assert!(types.iter().any(|t| t["name"] == "Workspace"), "{data}");
@@ -603,18 +800,31 @@ async fn production_mode_gives_no_field_suggestions() {
     assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED");
     let message = body["errors"][0]["message"].as_str().unwrap();
     assert!(message.contains("monthlyCredit"), "{message}");
-    assert!(!message.contains("Did you mean"), "a suggestion in production: {message}");
+    assert!(
+        !message.contains("Did you mean"),
+        "a suggestion in production: {message}"
+    );
 }
 
 #[tokio::test]
 async fn production_mode_gives_no_argument_suggestions() {
     let app = spawn_app(Backend::Sqlite, Box::new(production)).await;
 
-    let body = app.gql(None, "{ __type(nam: \"Query\") { name } }", json!({})).await;
+    let body = app
+        .gql(None, "{ __type(nam: \"Query\") { name } }", json!({}))
+        .await;
 
-    let messages: Vec<&str> = body["errors"].as_array().unwrap().iter().filter_map(|e| e["message"].as_str()).collect();
+    let messages: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["message"].as_str())
+        .collect();
     assert!(messages.iter().any(|m| m.contains("nam")), "{messages:?}");
-    assert!(messages.iter().all(|m| !m.contains("Did you mean")), "a suggestion in production: {messages:?}");
+    assert!(
+        messages.iter().all(|m| !m.contains("Did you mean")),
+        "a suggestion in production: {messages:?}"
+    );
 }
 
 #[tokio::test]
@@ -624,16 +834,24 @@ async fn development_mode_keeps_field_suggestions() {
     let body = app.gql(None, TYPO, json!({})).await;
 
     let message = body["errors"][0]["message"].as_str().unwrap();
-    assert!(message.contains("Did you mean"), "no suggestion in development: {message}");
+    assert!(
+        message.contains("Did you mean"),
+        "no suggestion in development: {message}"
+    );
 }
 
 /// Builds (without serving) an app with this configuration on a throwaway SQLite file.
 async fn builds(tweak: impl FnOnce(&mut atelya::config::Config)) -> bool {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("atelya.db").display());
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("atelya.db").display()
+    );
     let mut config = test_config(&url);
     tweak(&mut config);
-    atelya::startup::App::build(config, atelya::clock::Clock::default()).await.is_ok()
+    atelya::startup::App::build(config, atelya::clock::Clock::default())
+        .await
+        .is_ok()
 }
 
 #[tokio::test]
@@ -643,45 +861,57 @@ async fn production_builds_with_a_real_jwt_secret_and_secret_key() {
 
 #[tokio::test]
 async fn production_refuses_to_start_without_a_jwt_secret() {
-    assert!(!builds(|c| {
-        production(c);
-        c.jwt_secret = None;
-    })
-    .await);
+    assert!(
+        !builds(|c| {
+            production(c);
+            c.jwt_secret = None;
+        })
+        .await
+    );
 }
 
 #[tokio::test]
 async fn production_refuses_to_start_with_a_jwt_secret_shorter_than_32_bytes() {
-    assert!(!builds(|c| {
-        production(c);
-        c.jwt_secret = Some(atelya::config::Secret("x".repeat(31)));
-    })
-    .await);
+    assert!(
+        !builds(|c| {
+            production(c);
+            c.jwt_secret = Some(atelya::config::Secret("x".repeat(31)));
+        })
+        .await
+    );
 }
 
 #[tokio::test]
 async fn production_refuses_to_start_with_the_development_jwt_secret() {
-    assert!(!builds(|c| {
-        production(c);
-        c.jwt_secret = Some(atelya::config::Secret(atelya::config::DEVELOPMENT_JWT_SECRET.into()));
-    })
-    .await);
+    assert!(
+        !builds(|c| {
+            production(c);
+            c.jwt_secret = Some(atelya::config::Secret(
+                atelya::config::DEVELOPMENT_JWT_SECRET.into(),
+            ));
+        })
+        .await
+    );
 }
 
 #[tokio::test]
 async fn production_refuses_to_start_without_a_secret_key() {
-    assert!(!builds(|c| {
-        production(c);
-        c.secret_key = None;
-    })
-    .await);
+    assert!(
+        !builds(|c| {
+            production(c);
+            c.secret_key = None;
+        })
+        .await
+    );
 }
 
 #[tokio::test]
 async fn a_secret_key_that_is_not_64_hex_characters_is_refused() {
-    assert!(!builds(|c| {
-        production(c);
-        c.secret_key = Some(atelya::config::Secret("zz".repeat(32)));
-    })
-    .await);
+    assert!(
+        !builds(|c| {
+            production(c);
+            c.secret_key = Some(atelya::config::Secret("zz".repeat(32)));
+        })
+        .await
+    );
 }

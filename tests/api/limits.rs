@@ -15,7 +15,9 @@ async fn sqlite_app() -> TestApp {
 
 /// Asserts `body` holds exactly one error, a validation failure, and no data; returns its message.
 fn the_one_validation_error(body: &Value) -> String {
-    let errors = body["errors"].as_array().unwrap_or_else(|| panic!("no errors in {body}"));
+    let errors = body["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no errors in {body}"));
     assert_eq!(errors.len(), 1, "expected exactly one error: {body}");
     assert_eq!(code(body), "GRAPHQL_VALIDATION_FAILED", "{body}");
     assert!(body["data"].is_null(), "an over-limit document ran: {body}");
@@ -46,12 +48,22 @@ fn body_of_len(len: usize) -> String {
 }
 
 async fn post_body(app: &TestApp, body: String) -> reqwest::Response {
-    app.client.post(&app.url).header(header::CONTENT_TYPE, "application/json").body(body).send().await.expect("request sent")
+    app.client
+        .post(&app.url)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("request sent")
 }
 
 #[tokio::test]
 async fn a_body_of_exactly_the_size_limit_runs() {
-    let app = spawn_app(Backend::Sqlite, Box::new(|c| c.limits.max_body_bytes = 2048)).await;
+    let app = spawn_app(
+        Backend::Sqlite,
+        Box::new(|c| c.limits.max_body_bytes = 2048),
+    )
+    .await;
 
     let response = post_body(&app, body_of_len(2048)).await;
 
@@ -62,14 +74,23 @@ async fn a_body_of_exactly_the_size_limit_runs() {
 
 #[tokio::test]
 async fn a_body_one_byte_over_the_size_limit_is_refused_with_413_and_an_error_code() {
-    let app = spawn_app(Backend::Sqlite, Box::new(|c| c.limits.max_body_bytes = 2048)).await;
+    let app = spawn_app(
+        Backend::Sqlite,
+        Box::new(|c| c.limits.max_body_bytes = 2048),
+    )
+    .await;
 
     let response = post_body(&app, body_of_len(2049)).await;
 
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let body: Value = response.json().await.expect("a GraphQL error body");
     assert!(!code(&body).is_empty());
-    assert!(body["errors"][0]["message"].as_str().is_some_and(|m| m.contains("2048")), "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("2048")),
+        "{body}"
+    );
 }
 
 #[tokio::test]
@@ -87,13 +108,19 @@ async fn the_default_body_limit_is_one_mebibyte() {
 /// would) over a raw connection; returns the response's status line and body.
 async fn post_chunked(app: &TestApp, body: &str) -> (String, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(app.addr).await.expect("connects");
+    let mut stream = tokio::net::TcpStream::connect(app.addr)
+        .await
+        .expect("connects");
     let mut request = format!(
         "POST /graphql HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
         app.addr
     );
     for chunk in body.as_bytes().chunks(512) {
-        request.push_str(&format!("{:x}\r\n{}\r\n", chunk.len(), std::str::from_utf8(chunk).unwrap()));
+        request.push_str(&format!(
+            "{:x}\r\n{}\r\n",
+            chunk.len(),
+            std::str::from_utf8(chunk).unwrap()
+        ));
     }
     request.push_str("0\r\n\r\n");
     // The server may answer and close before reading everything: a failed write is fine.
@@ -102,13 +129,20 @@ async fn post_chunked(app: &TestApp, body: &str) -> (String, String) {
     let _ = stream.read_to_end(&mut response).await;
     let response = String::from_utf8_lossy(&response).into_owned();
     let status_line = response.lines().next().unwrap_or("").to_owned();
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
     (status_line, body)
 }
 
 #[tokio::test]
 async fn a_chunked_body_without_length_is_held_to_the_size_limit_too() {
-    let app = spawn_app(Backend::Sqlite, Box::new(|c| c.limits.max_body_bytes = 2048)).await;
+    let app = spawn_app(
+        Backend::Sqlite,
+        Box::new(|c| c.limits.max_body_bytes = 2048),
+    )
+    .await;
 
     let (within, within_body) = post_chunked(&app, &body_of_len(2048)).await;
     let (over, _) = post_chunked(&app, &body_of_len(4096)).await;
@@ -218,8 +252,12 @@ fn nested_through_a_fragment(depth: usize) -> String {
 async fn depth_is_counted_through_fragments() {
     let app = sqlite_app().await;
 
-    let at_limit = app.gql(None, &nested_through_a_fragment(12), json!({})).await;
-    let over_limit = app.gql(None, &nested_through_a_fragment(13), json!({})).await;
+    let at_limit = app
+        .gql(None, &nested_through_a_fragment(12), json!({}))
+        .await;
+    let over_limit = app
+        .gql(None, &nested_through_a_fragment(13), json!({}))
+        .await;
 
     assert_no_errors(&at_limit);
     the_one_validation_error(&over_limit);
@@ -229,14 +267,23 @@ async fn depth_is_counted_through_fragments() {
 
 /// `count` aliased `plans` fields: `a1: plans { plan } a2: …`.
 fn aliases(count: usize) -> String {
-    (1..=count).map(|i| format!("a{i}: plans {{ plan }}")).collect::<Vec<_>>().join(" ")
+    (1..=count)
+        .map(|i| format!("a{i}: plans {{ plan }}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[tokio::test]
 async fn thirty_typenames_run() {
     let app = sqlite_app().await;
 
-    let body = app.gql(None, &format!("{{ {} }}", repeat("__typename", 30)), json!({})).await;
+    let body = app
+        .gql(
+            None,
+            &format!("{{ {} }}", repeat("__typename", 30)),
+            json!({}),
+        )
+        .await;
 
     assert_no_errors(&body);
 }
@@ -245,7 +292,13 @@ async fn thirty_typenames_run() {
 async fn thirty_one_typenames_get_one_validation_error() {
     let app = sqlite_app().await;
 
-    let body = app.gql(None, &format!("{{ {} }}", repeat("__typename", 31)), json!({})).await;
+    let body = app
+        .gql(
+            None,
+            &format!("{{ {} }}", repeat("__typename", 31)),
+            json!({}),
+        )
+        .await;
 
     let message = the_one_validation_error(&body);
     assert!(message.contains("aliases"), "{message}");
@@ -255,7 +308,13 @@ async fn thirty_one_typenames_get_one_validation_error() {
 async fn twenty_nine_aliases_and_a_typename_run() {
     let app = sqlite_app().await;
 
-    let body = app.gql(None, &format!("{{ {} __typename }}", aliases(29)), json!({})).await;
+    let body = app
+        .gql(
+            None,
+            &format!("{{ {} __typename }}", aliases(29)),
+            json!({}),
+        )
+        .await;
 
     assert_no_errors(&body);
     assert!(body["data"]["a29"].is_array(), "{body}");
@@ -265,7 +324,13 @@ async fn twenty_nine_aliases_and_a_typename_run() {
 async fn thirty_aliases_and_a_typename_get_one_validation_error() {
     let app = sqlite_app().await;
 
-    let body = app.gql(None, &format!("{{ {} __typename }}", aliases(30)), json!({})).await;
+    let body = app
+        .gql(
+            None,
+            &format!("{{ {} __typename }}", aliases(30)),
+            json!({}),
+        )
+        .await;
 
     the_one_validation_error(&body);
 }
@@ -276,7 +341,13 @@ async fn thirty_one_aliases_get_one_validation_error_and_nothing_else() {
 
     // The extra alias also names an unknown field: the limit stops the document
     // before validation would report it.
-    let body = app.gql(None, &format!("{{ {} a31: nosuchfield }}", aliases(30)), json!({})).await;
+    let body = app
+        .gql(
+            None,
+            &format!("{{ {} a31: nosuchfield }}", aliases(30)),
+            json!({}),
+        )
+        .await;
 
     let message = the_one_validation_error(&body);
     assert!(message.contains("aliases"), "{message}");
@@ -288,7 +359,13 @@ async fn thirty_one_aliases_get_one_validation_error_and_nothing_else() {
 async fn five_directives_run() {
     let app = sqlite_app().await;
 
-    let body = app.gql(None, &format!("{{ plans {{ {} }} }}", repeat("plan @include(if: true)", 5)), json!({})).await;
+    let body = app
+        .gql(
+            None,
+            &format!("{{ plans {{ {} }} }}", repeat("plan @include(if: true)", 5)),
+            json!({}),
+        )
+        .await;
 
     assert_no_errors(&body);
 }
@@ -297,7 +374,13 @@ async fn five_directives_run() {
 async fn six_directives_get_one_validation_error() {
     let app = sqlite_app().await;
 
-    let body = app.gql(None, &format!("{{ plans {{ {} }} }}", repeat("plan @include(if: true)", 6)), json!({})).await;
+    let body = app
+        .gql(
+            None,
+            &format!("{{ plans {{ {} }} }}", repeat("plan @include(if: true)", 6)),
+            json!({}),
+        )
+        .await;
 
     let message = the_one_validation_error(&body);
     assert!(message.contains("directives"), "{message}");
@@ -371,7 +454,9 @@ db_test! {
 
 /// `count` aliased pages of members with their users, without `first`.
 fn default_pages(count: usize) -> String {
-    let pages: Vec<String> = (1..=count).map(|i| format!("p{i}: members {{ {MEMBERS_WITH_USERS} }}")).collect();
+    let pages: Vec<String> = (1..=count)
+        .map(|i| format!("p{i}: members {{ {MEMBERS_WITH_USERS} }}"))
+        .collect();
     format!("{{ workspace {{ {} }} }}", pages.join(" "))
 }
 
@@ -390,7 +475,9 @@ async fn a_list_without_first_weighs_its_default_page_of_20() {
 #[tokio::test]
 async fn a_page_size_given_in_a_variable_is_weighed_too() {
     let app = sqlite_app().await;
-    let pages: Vec<String> = (1..=4).map(|i| format!("p{i}: members(first: $n) {{ {MEMBERS_WITH_USERS} }}")).collect();
+    let pages: Vec<String> = (1..=4)
+        .map(|i| format!("p{i}: members(first: $n) {{ {MEMBERS_WITH_USERS} }}"))
+        .collect();
     let query = format!("query($n: Int) {{ workspace {{ {} }} }}", pages.join(" "));
 
     // 1 + 4 × 6 × 100 = 2,401; 1 + 4 × 6 × 20 = 481.

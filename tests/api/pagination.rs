@@ -16,7 +16,12 @@ const PAGE: &str = "query($first: Int, $after: String) { workspace { members(fir
 /// Adds `count` members (role MEMBER) to `account`'s workspace, writing the
 /// rows directly: far faster than inviting and accepting each one.
 async fn add_members(app: &TestApp, account: &Account, count: usize) {
-    let workspace_id = atelya::ids::decode(atelya::ids::Kind::Workspace, &account.workspace_id, "workspace").unwrap();
+    let workspace_id = atelya::ids::decode(
+        atelya::ids::Kind::Workspace,
+        &account.workspace_id,
+        "workspace",
+    )
+    .unwrap();
     let now = Utc::now();
     let users: Vec<entity::user::Model> = (0..count)
         .map(|i| entity::user::Model {
@@ -53,16 +58,46 @@ fn active<M: sea_orm::IntoActiveModel<A>, A: sea_orm::ActiveModelTrait>(model: M
 }
 
 /// One page of members: their ids, whether another page follows, and the end cursor.
-async fn page(app: &TestApp, account: &Account, first: Option<i64>, after: Option<&str>) -> (Vec<String>, bool, Option<String>) {
-    let data = app.ok(Some(&account.token), PAGE, json!({ "first": first, "after": after })).await;
+async fn page(
+    app: &TestApp,
+    account: &Account,
+    first: Option<i64>,
+    after: Option<&str>,
+) -> (Vec<String>, bool, Option<String>) {
+    let data = app
+        .ok(
+            Some(&account.token),
+            PAGE,
+            json!({ "first": first, "after": after }),
+        )
+        .await;
     let members = &data["workspace"]["members"];
-    let ids = members["nodes"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap().to_owned()).collect();
+    let ids = members["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["id"].as_str().unwrap().to_owned())
+        .collect();
     let info = &members["pageInfo"];
-    (ids, info["hasNextPage"].as_bool().unwrap(), info["endCursor"].as_str().map(str::to_owned))
+    (
+        ids,
+        info["hasNextPage"].as_bool().unwrap(),
+        info["endCursor"].as_str().map(str::to_owned),
+    )
 }
 
-async fn page_error(app: &TestApp, account: &Account, first: Option<i64>, after: Option<&str>) -> Value {
-    app.gql(Some(&account.token), PAGE, json!({ "first": first, "after": after })).await
+async fn page_error(
+    app: &TestApp,
+    account: &Account,
+    first: Option<i64>,
+    after: Option<&str>,
+) -> Value {
+    app.gql(
+        Some(&account.token),
+        PAGE,
+        json!({ "first": first, "after": after }),
+    )
+    .await
 }
 
 db_test! {
@@ -232,11 +267,16 @@ async fn statements_for_a_page(app: &TestApp, account: &Account, first: usize) -
     let mut fewest = u64::MAX;
     for _ in 0..5 {
         let before = app.state.db.statement_count();
-        let data = app.ok(Some(&account.token), query, json!({ "first": first })).await;
+        let data = app
+            .ok(Some(&account.token), query, json!({ "first": first }))
+            .await;
         let after = app.state.db.statement_count();
         let nodes = data["workspace"]["members"]["nodes"].as_array().unwrap();
         assert_eq!(nodes.len(), first);
-        assert!(nodes.iter().all(|n| n["user"]["email"].is_string()), "{data}");
+        assert!(
+            nodes.iter().all(|n| n["user"]["email"].is_string()),
+            "{data}"
+        );
         fewest = fewest.min(after - before);
     }
     fewest

@@ -4,7 +4,10 @@
 fn committed_schema() -> String {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("schema.graphql");
     std::fs::read_to_string(&path).unwrap_or_else(|err| {
-        panic!("cannot read {}: {err}; generate it with `cargo run -- schema > schema.graphql`", path.display())
+        panic!(
+            "cannot read {}: {err}; generate it with `cargo run -- schema > schema.graphql`",
+            path.display()
+        )
     })
 }
 

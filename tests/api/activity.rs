@@ -9,13 +9,17 @@ use uuid::Uuid;
 use crate::helpers::*;
 use crate::permissions::{invite_with_id, team_of};
 
-const ACTIVITY: &str = "query($f: ActivityFilter) { workspace { activity(filter: $f, first: 100) { \
+const ACTIVITY: &str =
+    "query($f: ActivityFilter) { workspace { activity(filter: $f, first: 100) { \
     nodes { id action actor { id } targetType targetId summary metadata occurredAt } } } }";
 
 /// The workspace's activity, newest first, optionally filtered.
 async fn activity(app: &TestApp, token: &str, filter: Value) -> Vec<Value> {
     let data = app.ok(Some(token), ACTIVITY, json!({ "f": filter })).await;
-    data["workspace"]["activity"]["nodes"].as_array().unwrap().clone()
+    data["workspace"]["activity"]["nodes"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 async fn verify(app: &TestApp, token: &str) -> Value {
@@ -30,7 +34,10 @@ async fn verify(app: &TestApp, token: &str) -> Value {
 }
 
 fn actions(entries: &[Value]) -> Vec<&str> {
-    entries.iter().map(|e| e["action"].as_str().unwrap()).collect()
+    entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect()
 }
 
 /// Asserts that exactly one entry was added since `before` and that it says who
@@ -57,7 +64,11 @@ async fn one_new_entry(
     );
     let entry = &after[0];
     assert_eq!(entry["action"], action);
-    assert_eq!(entry["actor"]["id"], actor.user_id.as_str(), "{action}: actor");
+    assert_eq!(
+        entry["actor"]["id"],
+        actor.user_id.as_str(),
+        "{action}: actor"
+    );
     assert_eq!(
         (
             entry["targetType"].as_str().unwrap(),
@@ -66,7 +77,10 @@ async fn one_new_entry(
         target,
         "{action}"
     );
-    assert!(!entry["summary"].as_str().unwrap().is_empty(), "{action}: a summary");
+    assert!(
+        !entry["summary"].as_str().unwrap().is_empty(),
+        "{action}: a summary"
+    );
     after
 }
 

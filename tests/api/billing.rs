@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 use crate::helpers::*;
 use crate::permissions::invite_with_id;
 
-const LEDGER: &str = "query($first: Int, $after: String) { workspace { credits { balance available } \
+const LEDGER: &str =
+    "query($first: Int, $after: String) { workspace { credits { balance available } \
     creditLedger(first: $first, after: $after) { pageInfo { hasNextPage endCursor } \
     nodes { id kind amount balanceAfter description actor { id } } } } }";
 
@@ -37,7 +38,8 @@ const CHANGE_PLAN: &str =
 const TOP_UP: &str = "mutation($c: Int!, $k: String!) { purchaseTopUp(credits: $c, idempotencyKey: $k) { id kind amount balanceAfter actor { id } } }";
 
 async fn top_up(app: &TestApp, token: &str, credits: i64, key: &str) -> Value {
-    app.gql(Some(token), TOP_UP, json!({ "c": credits, "k": key })).await
+    app.gql(Some(token), TOP_UP, json!({ "c": credits, "k": key }))
+        .await
 }
 
 db_test! {

@@ -65,6 +65,7 @@ struct TestCli {
 
 pub struct TestApp {
     pub url: String,
+    pub addr: std::net::SocketAddr,
     pub state: SharedState,
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -120,6 +121,7 @@ pub async fn spawn_app(backend: Backend, tweak: Box<dyn FnOnce(&mut Config)>) ->
     }));
     TestApp {
         url: format!("http://{addr}/graphql"),
+        addr,
         state,
         client: reqwest::Client::new(),
         shutdown: Some(tx),

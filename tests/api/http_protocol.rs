@@ -807,27 +807,6 @@ async fn production_mode_gives_no_field_suggestions() {
 }
 
 #[tokio::test]
-async fn production_mode_gives_no_argument_suggestions() {
-    let app = spawn_app(Backend::Sqlite, Box::new(production)).await;
-
-    let body = app
-        .gql(None, "{ __type(nam: \"Query\") { name } }", json!({}))
-        .await;
-
-    let messages: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["message"].as_str())
-        .collect();
-    assert!(messages.iter().any(|m| m.contains("nam")), "{messages:?}");
-    assert!(
-        messages.iter().all(|m| !m.contains("Did you mean")),
-        "a suggestion in production: {messages:?}"
-    );
-}
-
-#[tokio::test]
 async fn development_mode_keeps_field_suggestions() {
     let app = spawn_app(Backend::Sqlite, Box::new(|c| c.env = "development".into())).await;
 

@@ -31,11 +31,17 @@ impl Team {
 
 /// Builds a [`Team`] whose emails start with `prefix`, so one app can hold several.
 pub async fn team_of(app: &TestApp, prefix: &str) -> Team {
-    let owner = app.signup(&format!("{prefix}-owner@example.com"), prefix).await;
+    let owner = app
+        .signup(&format!("{prefix}-owner@example.com"), prefix)
+        .await;
     app.change_plan(&owner.token, "AGENCY").await;
     let mut joined = Vec::new();
     for role in ["ADMIN", "MEMBER", "VIEWER", "MEMBER"] {
-        let email = format!("{prefix}-{}{}@example.com", role.to_lowercase(), joined.len());
+        let email = format!(
+            "{prefix}-{}{}@example.com",
+            role.to_lowercase(),
+            joined.len()
+        );
         let accept = app.invite(&owner.token, &email, role).await;
         joined.push(app.accept_new(&accept, &email).await);
     }
@@ -55,7 +61,12 @@ pub async fn team_of(app: &TestApp, prefix: &str) -> Team {
 }
 
 /// Invites `email`; returns the invitation's id and its accept token.
-pub async fn invite_with_id(app: &TestApp, token: &str, email: &str, role: &str) -> (String, String) {
+pub async fn invite_with_id(
+    app: &TestApp,
+    token: &str,
+    email: &str,
+    role: &str,
+) -> (String, String) {
     let data = app
         .ok(
             Some(token),
@@ -203,7 +214,10 @@ fn assert_effect(op: Op, team: &Team, data: &Value, before: &Value, after: &Valu
         }
         Op::VerifyActivityLog => {
             let checked = len(before, "activity") as i64;
-            assert_eq!(data["verifyActivityLog"], json!({ "valid": true, "checked": checked }));
+            assert_eq!(
+                data["verifyActivityLog"],
+                json!({ "valid": true, "checked": checked })
+            );
         }
     }
     let reads_only = matches!(op, Op::ListInvitations | Op::VerifyActivityLog);
@@ -225,7 +239,10 @@ async fn assert_matrix_row(app: &TestApp, op: Op) {
         let body = app.gql(Some(&actor.token), query, variables).await;
         let after = snapshot(app, &team).await;
         if *expected {
-            assert!(body.get("errors").is_none(), "{op:?} as {role} must be allowed: {body}");
+            assert!(
+                body.get("errors").is_none(),
+                "{op:?} as {role} must be allowed: {body}"
+            );
             assert_effect(op, &team, &body["data"], &before, &after);
         } else {
             assert_eq!(code(&body), "FORBIDDEN", "{op:?} as {role}: {body}");
@@ -233,7 +250,10 @@ async fn assert_matrix_row(app: &TestApp, op: Op) {
                 body["data"].is_null() || body["data"][field].is_null(),
                 "{op:?} as {role}: {body}"
             );
-            assert_eq!(before, after, "{op:?} refused to {role} must change nothing");
+            assert_eq!(
+                before, after,
+                "{op:?} refused to {role} must change nothing"
+            );
         }
     }
 }
@@ -289,7 +309,8 @@ db_test! {
 }
 
 /// Reads that every role may do.
-const READS: &str = "{ plans { plan } viewer { user { email } member { role } workspace { name } } \
+const READS: &str =
+    "{ plans { plan } viewer { user { email } member { role } workspace { name } } \
     workspace { name plan seatsUsed members(first: 100) { nodes { id } } \
     credits { balance available } creditLedger(first: 100) { nodes { kind } } \
     activity(first: 100) { nodes { action } } exportProfile { letterhead accentColor } } }";
@@ -316,7 +337,8 @@ db_test! {
     }
 }
 
-const NODE_INVITATION: &str = "query($id: ID!) { node(id: $id) { id ... on Invitation { email state } } }";
+const NODE_INVITATION: &str =
+    "query($id: ID!) { node(id: $id) { id ... on Invitation { email state } } }";
 
 db_test! {
     async fn an_invitation_fetched_through_node_is_still_for_owners_and_admins_only(app);

@@ -57,38 +57,6 @@ pub fn may_approve(role: Role, required: Role) -> bool {
     role != Role::Viewer && role >= required
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use Action::*;
-
-    #[test]
-    fn the_matrix_of_design_md() {
-        let rows: [(Action, [bool; 4]); 7] = [
-            (Read, [true, true, true, true]),
-            (Work, [true, true, true, false]),
-            (EditAgents, [true, true, true, false]),
-            (ManageMembers, [true, true, false, false]),
-            (ManageWorkspace, [true, true, false, false]),
-            (Administer, [true, true, false, false]),
-            (TransferOwnership, [true, false, false, false]),
-        ];
-        let roles = [Role::Owner, Role::Admin, Role::Member, Role::Viewer];
-        for (action, expected) in rows {
-            for (role, want) in roles.iter().zip(expected) {
-                assert_eq!(allows(*role, action), want, "{role:?} {action:?}");
-            }
-        }
-    }
-
-    #[test]
-    fn viewers_never_approve() {
-        assert!(!may_approve(Role::Viewer, Role::Viewer));
-        assert!(may_approve(Role::Member, Role::Member));
-        assert!(!may_approve(Role::Member, Role::Admin));
-    }
-}
-
 /// The caller as they are now, read under the workspace lock.
 pub struct Locked {
     pub workspace: entity::workspace::Model,
@@ -125,4 +93,36 @@ pub async fn require_locked(
         member,
         role,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Action::*;
+
+    #[test]
+    fn the_matrix_of_design_md() {
+        let rows: [(Action, [bool; 4]); 7] = [
+            (Read, [true, true, true, true]),
+            (Work, [true, true, true, false]),
+            (EditAgents, [true, true, true, false]),
+            (ManageMembers, [true, true, false, false]),
+            (ManageWorkspace, [true, true, false, false]),
+            (Administer, [true, true, false, false]),
+            (TransferOwnership, [true, false, false, false]),
+        ];
+        let roles = [Role::Owner, Role::Admin, Role::Member, Role::Viewer];
+        for (action, expected) in rows {
+            for (role, want) in roles.iter().zip(expected) {
+                assert_eq!(allows(*role, action), want, "{role:?} {action:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn viewers_never_approve() {
+        assert!(!may_approve(Role::Viewer, Role::Viewer));
+        assert!(may_approve(Role::Member, Role::Member));
+        assert!(!may_approve(Role::Member, Role::Admin));
+    }
 }

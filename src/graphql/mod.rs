@@ -2,6 +2,7 @@
 //! context (session, loaders, client address), limits and pagination.
 
 pub mod context;
+pub mod lexer;
 pub mod limits;
 pub mod loaders;
 pub mod node;

@@ -3,6 +3,7 @@
 pub mod graphql;
 pub mod health;
 pub mod negotiate;
+pub mod request;
 pub mod ws;
 
 use std::{net::SocketAddr, sync::Arc};

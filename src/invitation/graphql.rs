@@ -4,7 +4,7 @@ use async_graphql::{Context, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use entity::invitation;
 
-use super::{service, InvitationState};
+use super::{accept, service, InvitationState};
 use crate::{
     auth::{Action, Allowed},
     graphql::context::ContextExt,
@@ -89,12 +89,12 @@ impl InvitationMutation {
         name: Option<String>,
         password: Option<String>,
     ) -> async_graphql::Result<AuthPayload> {
-        let acceptance = service::Acceptance {
+        let acceptance = accept::Acceptance {
             token: &token,
             name,
             password,
             authn: ctx.authn(),
         };
-        Ok(AuthPayload(service::accept(ctx.app(), acceptance).await?))
+        Ok(AuthPayload(accept::accept(ctx.app(), acceptance).await?))
     }
 }

@@ -4,6 +4,7 @@
 //! single-use and stored hashed. Accepting checks the seat cap again under the
 //! workspace row lock, so concurrent accepts cannot pass the cap.
 
+pub mod accept;
 pub mod graphql;
 pub mod service;
 

@@ -20,10 +20,7 @@ use super::protocol::{self, close, ClientFrame, Protocol};
 use crate::{
     auth::{Authn, Session},
     graphql::context::{ClientIp, Loaders},
-    http::{
-        graphql::{body_of, request_from_json},
-        HttpState,
-    },
+    http::{graphql::body_of, request::request_from_json, HttpState},
 };
 
 /// How long a client has to send `connection_init`.

@@ -1,0 +1,173 @@
+//! Accepting an invitation: proving who is accepting, then joining under the
+//! workspace lock with the seat cap checked again.
+
+use chrono::{DateTime, Utc};
+use entity::{invitation, member, user};
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{service::find, InvitationState};
+use crate::{
+    activity::{self, NewActivity},
+    auth::{password, secret, Authn},
+    billing::Plan,
+    error::{AppError, AppResult},
+    identity::{
+        self,
+        tokens::{self, Issued},
+    },
+    ids::{self, Kind},
+    input::{self, Email},
+    member::Role,
+    state::AppState,
+    workspace::service::member_count,
+};
+
+/// Who is accepting: proven by a bearer token of the invited user, by the
+/// existing account's password, or a new account made from `name` and `password`.
+pub struct Acceptance<'a> {
+    pub token: &'a str,
+    pub name: Option<String>,
+    pub password: Option<String>,
+    pub authn: &'a Authn,
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn accept(state: &AppState, acceptance: Acceptance<'_>) -> AppResult<Issued> {
+    let now = state.clock.now();
+    let row = invitation::Entity::find()
+        .filter(invitation::Column::TokenHash.eq(secret::hash(acceptance.token)))
+        .one(state.db.conn())
+        .await?
+        .ok_or(AppError::NotFound("invitation"))?;
+    ensure_pending(&row, now)?;
+    let existing = user::Entity::find()
+        .filter(user::Column::Email.eq(row.email.as_str()))
+        .one(state.db.conn())
+        .await?;
+    let new_account = prove_identity(state, &row, existing.as_ref(), &acceptance).await?;
+
+    let txn = state.db.begin().await?;
+    let ws = txn.lock_workspace(row.workspace_id).await?;
+    // Re-read under the lock: a concurrent accept or revoke may have won.
+    let row = find(&*txn, ws.id, row.id).await?;
+    ensure_pending(&row, now)?;
+    let user = match (existing, new_account) {
+        (Some(user), _) => user,
+        (None, Some((name, hash))) => {
+            identity::service::create_user(&txn, Email::parse(&row.email)?, name, hash, now).await?
+        }
+        (None, None) => return Err(AppError::Internal("acceptance without an account".into())),
+    };
+    let is_member = member::Entity::find()
+        .filter(member::Column::WorkspaceId.eq(ws.id))
+        .filter(member::Column::UserId.eq(user.id))
+        .one(&*txn)
+        .await?;
+    if is_member.is_some() {
+        return Err(AppError::conflict(
+            "you are already a member of this workspace",
+        ));
+    }
+    let plan = Plan::parse(&ws.plan)?;
+    if !plan.fits(member_count(&*txn, ws.id).await? + 1) {
+        return Err(AppError::SeatLimitReached(format!(
+            "the {} plan has no seat left",
+            plan.name()
+        )));
+    }
+    let role = Role::parse(&row.role)?;
+    let joined = member::Model {
+        id: Uuid::now_v7(),
+        workspace_id: ws.id,
+        user_id: user.id,
+        role: row.role.clone(),
+        joined_at: now,
+    };
+    member::Entity::insert(joined.clone().into_active_model().reset_all())
+        .exec_without_returning(&*txn)
+        .await?;
+    invitation::Entity::update_many()
+        .col_expr(invitation::Column::State, Expr::value("ACCEPTED"))
+        .col_expr(invitation::Column::AcceptedAt, Expr::value(now))
+        .filter(invitation::Column::Id.eq(row.id))
+        .exec(&*txn)
+        .await?;
+    let entry = NewActivity {
+        actor_id: Some(user.id),
+        action: "member.joined",
+        target_type: "Member",
+        target_id: Some(ids::encode(Kind::Member, joined.id)),
+        summary: format!("{} joined the workspace as {}", user.name, role.as_str()),
+        metadata: json!({ "invitationId": ids::encode(Kind::Invitation, row.id), "role": role.as_str() }),
+    };
+    activity::record(&txn, ws.id, entry, now).await?;
+    let issued = tokens::issue(&*txn, state, user, ws.id, role, None).await?;
+    txn.commit().await?;
+    Ok(issued)
+}
+
+fn ensure_pending(row: &invitation::Model, now: DateTime<Utc>) -> AppResult<()> {
+    match InvitationState::of(row, now) {
+        InvitationState::Pending => Ok(()),
+        InvitationState::Accepted => Err(AppError::conflict("this invitation was already used")),
+        InvitationState::Revoked => Err(AppError::conflict("this invitation was revoked")),
+        InvitationState::Expired => Err(AppError::conflict("this invitation has expired")),
+    }
+}
+
+/// Checks who is accepting. Returns the name and password hash of an account
+/// to create when the invited email has none.
+async fn prove_identity(
+    state: &AppState,
+    row: &invitation::Model,
+    existing: Option<&user::Model>,
+    acceptance: &Acceptance<'_>,
+) -> AppResult<Option<(String, String)>> {
+    match acceptance.authn {
+        Authn::Signed(session) => {
+            return if existing.is_some_and(|u| u.id == session.user.id) {
+                Ok(None)
+            } else {
+                Err(AppError::forbidden(
+                    "this invitation was sent to another email address",
+                ))
+            };
+        }
+        Authn::Rejected(reason) => return Err(AppError::Unauthenticated(reason.clone())),
+        Authn::Anonymous => {}
+    }
+    match existing {
+        Some(user) => {
+            let password = acceptance.password.clone().ok_or_else(|| {
+                AppError::bad_input(
+                    "an account exists for this email: give its password or sign in",
+                )
+            })?;
+            if !state
+                .passwords
+                .verify(password, user.password_hash.clone())
+                .await?
+            {
+                return Err(AppError::Unauthenticated(
+                    "wrong password for the invited account".into(),
+                ));
+            }
+            Ok(None)
+        }
+        None => {
+            let (Some(name), Some(password)) = (&acceptance.name, &acceptance.password) else {
+                return Err(AppError::bad_input(format!(
+                    "no account exists for {}: give a name and a password to create one",
+                    row.email
+                )));
+            };
+            let name = input::name(name, "name")?;
+            password::validate_new(password)?;
+            Ok(Some((name, state.passwords.hash(password.clone()).await?)))
+        }
+    }
+}

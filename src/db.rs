@@ -73,6 +73,9 @@ impl Db {
         Migrator::up(&self.conn, None).await
     }
 
+    /// The connection, for reads. Every write goes through [`Db::begin`]: on
+    /// SQLite a write outside the write gate can land between a transaction's
+    /// read and its first write and make that transaction fail.
     pub fn conn(&self) -> &DatabaseConnection {
         &self.conn
     }

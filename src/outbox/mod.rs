@@ -96,9 +96,10 @@ async fn claim(
         )
         .filter(email_outbox::Column::Id.eq(mail.id))
         .filter(email_outbox::Column::SentAt.is_null())
-        .filter(email_outbox::Column::NextAttemptAt.eq(mail.next_attempt_at))
-        .exec(state.db.conn())
-        .await?;
+        .filter(email_outbox::Column::NextAttemptAt.eq(mail.next_attempt_at));
+    let txn = state.db.begin().await?;
+    let claimed = claimed.exec(&*txn).await?;
+    txn.commit().await?;
     Ok(claimed.rows_affected == 1)
 }
 
@@ -120,6 +121,7 @@ async fn deliver(state: &SharedState, mailer: &Mailer, mail: email_outbox::Model
                 )
         }
     };
-    update.exec(state.db.conn()).await?;
-    Ok(())
+    let txn = state.db.begin().await?;
+    update.exec(&*txn).await?;
+    txn.commit().await
 }

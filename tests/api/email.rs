@@ -139,3 +139,33 @@ async fn a_refused_invitation_sends_no_email() {
         .iter()
         .any(|m| m.contains("bob@example.com")));
 }
+
+db_test! {
+    async fn delivering_mail_never_breaks_changes_running_at_the_same_time(app);
+    {
+        let owner = app.signup("owner@example.com", "Busy").await;
+        app.change_plan(&owner.token, "AGENCY").await;
+        let rename = "mutation($n: String!) { renameWorkspace(name: $n) { name } }";
+        let invite = "mutation($e: String!) { inviteMember(email: $e) { acceptToken } }";
+        let started = std::time::Instant::now();
+        let mut round = 0;
+        // The dispatcher wakes every second and writes for each queued email;
+        // keep changes (each of which queues one) running across several of its ticks.
+        while started.elapsed() < Duration::from_millis(3500) {
+            let app = &app;
+            let token = owner.token.as_str();
+            let bodies = futures_util::future::join_all((0..8).map(|i| async move {
+                if i % 2 == 0 {
+                    app.gql(Some(token), invite, json!({ "e": format!("p{round}-{i}@example.com") })).await
+                } else {
+                    app.gql(Some(token), rename, json!({ "n": format!("Busy {round}-{i}") })).await
+                }
+            }))
+            .await;
+            for body in bodies {
+                assert!(body.get("errors").is_none(), "round {round}: {body}");
+            }
+            round += 1;
+        }
+    }
+}

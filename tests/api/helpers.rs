@@ -70,12 +70,32 @@ pub struct TestApp {
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     _dir: Option<tempfile::TempDir>,
+    /// The PostgreSQL server's admin URL and this test's database, dropped at the end.
+    postgres: Option<(String, String)>,
 }
 
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+        if let Some((admin_url, name)) = self.postgres.take() {
+            // Drop runs inside the test's runtime, so the database is dropped from a thread of its own.
+            let dropped = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    use sea_orm::ConnectionTrait;
+                    if let Ok(admin) = sea_orm::Database::connect(&admin_url).await {
+                        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                        let _ = admin.execute_unprepared(&sql).await;
+                        let _ = admin.close().await;
+                    }
+                });
+            });
+            let _ = dropped.join();
         }
     }
 }
@@ -97,16 +117,20 @@ pub fn test_config(database_url: &str) -> Config {
 }
 
 pub async fn spawn_app(backend: Backend, tweak: Box<dyn FnOnce(&mut Config)>) -> TestApp {
-    let (database_url, dir) = match backend {
+    let (database_url, dir, postgres) = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().unwrap();
             let url = format!(
                 "sqlite://{}?mode=rwc",
                 dir.path().join("atelya.db").display()
             );
-            (url, Some(dir))
+            (url, Some(dir), None)
         }
-        Backend::Postgres(admin_url) => (fresh_postgres_database(&admin_url).await, None),
+        Backend::Postgres(admin_url) => {
+            let url = fresh_postgres_database(&admin_url).await;
+            let name = url.rsplit('/').next().unwrap().to_owned();
+            (url, None, Some((admin_url, name)))
+        }
     };
     let mut config = test_config(&database_url);
     tweak(&mut config);
@@ -126,6 +150,7 @@ pub async fn spawn_app(backend: Backend, tweak: Box<dyn FnOnce(&mut Config)>) ->
         client: reqwest::Client::new(),
         shutdown: Some(tx),
         _dir: dir,
+        postgres,
     }
 }
 

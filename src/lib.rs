@@ -28,6 +28,7 @@ pub mod graphql;
 pub mod http;
 pub mod identity;
 pub mod ids;
+pub mod llm;
 pub mod input;
 pub mod invitation;
 pub mod member;

@@ -1,0 +1,143 @@
+//! Language models: the [`LanguageModel`] trait the engine calls, and the
+//! built-in deterministic offline model that is the default.
+//!
+//! A call streams text tokens and ends with its [`Usage`]. Every request
+//! carries both a rendered prompt (for real chat models) and the structured
+//! [`ModelContext`] it was rendered from (which the built-in model composes
+//! from directly, so its output is readable and reproducible).
+
+pub mod builtin;
+
+use std::{fmt, pin::Pin};
+
+use futures_util::Stream;
+
+/// What a call is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// The Planner: answers with the task plan as JSON (see [`PlanSpec`]).
+    Plan,
+    /// An AGENT task: a custom agent's (or the drafting) contribution.
+    Agent,
+    /// The Composer: writes one deliverable as Markdown.
+    Compose,
+}
+
+/// A custom agent as the model sees it.
+#[derive(Debug, Clone)]
+pub struct AgentBrief {
+    /// The agent's global id (the plan refers to agents by it).
+    pub id: String,
+    pub name: String,
+    pub instructions: String,
+    pub client_name: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SourceBrief {
+    /// BRIEF, SAMPLE, NOTES or OTHER.
+    pub kind: String,
+    pub title: Option<String>,
+    pub content: String,
+}
+
+/// Everything a call may draw on, structured.
+#[derive(Debug, Clone, Default)]
+pub struct ModelContext {
+    pub goal: String,
+    /// Labels of every deliverable of the workroom.
+    pub deliverables: Vec<String>,
+    /// Compose: the deliverable to write.
+    pub deliverable: Option<String>,
+    /// Plan: the workroom's custom agents, each of which gets one AGENT task.
+    pub custom_agents: Vec<AgentBrief>,
+    /// Agent: the agent doing the task (`None` for the drafting task).
+    pub agent: Option<AgentBrief>,
+    /// Agent: the task's title.
+    pub task_title: Option<String>,
+    pub sources: Vec<SourceBrief>,
+    /// Outputs of the tasks this one depends on: (title, output).
+    pub dependency_outputs: Vec<(String, String)>,
+    pub style_override: Option<String>,
+    /// Compose: notes of every revision requested so far, oldest first.
+    pub revision_notes: Vec<String>,
+    /// Plan: the approval the constraints ask for before composing, as
+    /// (required role, required approvals).
+    pub approval: Option<(String, u32)>,
+}
+
+pub struct ModelRequest {
+    pub purpose: Purpose,
+    /// The system instructions (the agent's, or the Planner's / Composer's).
+    pub system: String,
+    /// The prompt rendered from `context`, for chat models.
+    pub prompt: String,
+    pub context: ModelContext,
+    /// Output beyond this many tokens must not be produced: it was not paid for.
+    pub max_output_tokens: u32,
+}
+
+/// Tokens a call consumed, as the model counts them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub prompt_tokens: u32,
+    pub output_tokens: u32,
+}
+
+impl Usage {
+    pub fn total(self) -> u32 {
+        self.prompt_tokens + self.output_tokens
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModelEvent {
+    /// The next piece of output text (a token, with any whitespace before it).
+    Token(String),
+    /// The call finished; nothing follows.
+    Done(Usage),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelError(pub String);
+
+impl fmt::Display for ModelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+pub type ModelStream = Pin<Box<dyn Stream<Item = Result<ModelEvent, ModelError>> + Send>>;
+
+/// A language model with streaming output.
+pub trait LanguageModel: Send + Sync + 'static {
+    /// Starts a call. The stream yields tokens, then exactly one `Done`; an
+    /// error ends it early. Dropping the stream cancels the call.
+    fn stream(&self, request: ModelRequest) -> ModelStream;
+
+    /// Counts the tokens of `text` the way this model bills them (used to
+    /// size holds before a call).
+    fn count_tokens(&self, text: &str) -> u32;
+}
+
+/// The plan the Planner answers with, as JSON:
+/// `{"tasks":[{"key":"draft","title":"…","kind":"AGENT","agentId":null,"dependsOn":[]}, …]}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PlanSpec {
+    pub tasks: Vec<PlannedTask>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlannedTask {
+    /// Unique within the plan; `dependsOn` refers to it.
+    pub key: String,
+    pub title: String,
+    /// AGENT, TOOL, APPROVAL or COMPOSE.
+    pub kind: String,
+    /// AGENT tasks of a custom agent: its global id.
+    #[serde(default)]
+    pub agent_id: Option<String>,
+    #[serde(default)]
+    pub depends_on: Vec<String>,
+}

@@ -19,7 +19,8 @@ use std::{
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
     sqlx::sqlite::SqliteJournalMode, ConnectOptions, ConnectionTrait, DatabaseBackend,
-    DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QuerySelect, TransactionTrait,
+    DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, PrimaryKeyTrait, QuerySelect,
+    TransactionTrait,
 };
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
@@ -119,15 +120,24 @@ impl WriteTxn {
     /// Reads a workspace row and locks it until commit, so changes that must see
     /// a settled workspace (seats, credits, the activity chain) run one at a time.
     pub async fn lock_workspace(&self, id: Uuid) -> AppResult<entity::workspace::Model> {
-        let query = entity::workspace::Entity::find_by_id(id);
+        self.lock_by_id::<entity::workspace::Entity>(id)
+            .await?
+            .ok_or(AppError::NotFound("workspace"))
+    }
+
+    /// Reads a row by id and locks it until commit (`FOR UPDATE` on PostgreSQL;
+    /// on SQLite the write gate already serializes writers).
+    pub async fn lock_by_id<E>(&self, id: Uuid) -> AppResult<Option<E::Model>>
+    where
+        E: EntityTrait,
+        <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
+    {
+        let query = E::find_by_id(id);
         let query = match self.txn.get_database_backend() {
             DatabaseBackend::Postgres => query.lock_exclusive(),
             _ => query,
         };
-        query
-            .one(&self.txn)
-            .await?
-            .ok_or(AppError::NotFound("workspace"))
+        Ok(query.one(&self.txn).await?)
     }
 }
 

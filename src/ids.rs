@@ -14,16 +14,26 @@ pub enum Kind {
     Invitation,
     CreditEntry,
     ActivityEvent,
+    Agent,
+    Workroom,
+    Task,
+    Deliverable,
+    Source,
 }
 
 impl Kind {
-    const ALL: [Kind; 6] = [
+    const ALL: [Kind; 11] = [
         Kind::User,
         Kind::Workspace,
         Kind::Member,
         Kind::Invitation,
         Kind::CreditEntry,
         Kind::ActivityEvent,
+        Kind::Agent,
+        Kind::Workroom,
+        Kind::Task,
+        Kind::Deliverable,
+        Kind::Source,
     ];
 
     fn prefix(self) -> &'static str {
@@ -34,6 +44,11 @@ impl Kind {
             Kind::Invitation => "inv",
             Kind::CreditEntry => "crd",
             Kind::ActivityEvent => "act",
+            Kind::Agent => "agt",
+            Kind::Workroom => "wrm",
+            Kind::Task => "tsk",
+            Kind::Deliverable => "dlv",
+            Kind::Source => "src",
         }
     }
 }

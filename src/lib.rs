@@ -16,6 +16,7 @@
 //! entry; rows that serialize writers (the workspace) are locked inside it.
 
 pub mod activity;
+pub mod agent;
 pub mod auth;
 pub mod billing;
 pub mod clock;
@@ -28,12 +29,13 @@ pub mod graphql;
 pub mod http;
 pub mod identity;
 pub mod ids;
-pub mod llm;
 pub mod input;
 pub mod invitation;
+pub mod llm;
 pub mod member;
 pub mod outbox;
 pub mod ratelimit;
 pub mod startup;
 pub mod state;
+pub mod workroom;
 pub mod workspace;

@@ -45,6 +45,7 @@ impl App {
                 memory_kib: config.argon2_memory_kib,
             },
             limiter: RateLimiter::new(clock.clone()),
+            work: Default::default(),
             jwt,
             clock,
             config,

@@ -17,6 +17,8 @@ pub struct AppState {
     pub jwt: JwtKeys,
     pub passwords: PasswordHasherConfig,
     pub limiter: RateLimiter,
+    /// Wakes the run engine when a workroom gets work (created, resumed, approved…).
+    pub work: std::sync::Arc<tokio::sync::Notify>,
 }
 
 pub type SharedState = Arc<AppState>;

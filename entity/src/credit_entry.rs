@@ -16,6 +16,8 @@ pub struct Model {
     pub actor_id: Option<Uuid>,
     pub workroom_id: Option<Uuid>,
     pub task_id: Option<Uuid>,
+    /// The agent whose work was charged.
+    pub agent_id: Option<Uuid>,
     /// Unique per workspace when present: a repeated purchase returns the first entry.
     pub idempotency_key: Option<String>,
     pub created_at: DateTimeUtc,

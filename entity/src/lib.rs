@@ -4,6 +4,10 @@
 //! - `user`, `workspace`, `member`, `invitation`, `refresh_token`: identity and tenancy.
 //! - `credit_entry`: the append-only credit ledger (the running balance lives on `workspace`).
 //! - `activity_event`: the hash-chained activity log (its head lives on `workspace`).
+//! - `agent`: the system Planner and Composer and custom agents.
+//! - `workroom` with its `workroom_agent`s, `source`s, `deliverable`s, `task`s,
+//!   `approval_grant`s and `workroom_event`s (its gap-free history).
+//! - `credit_hold`: credits reserved for one task or planning attempt.
 //! - `export_profile`: each workspace's branding.
 //! - `email_outbox`: mail waiting to go out.
 //!
@@ -11,11 +15,20 @@
 //! text columns and parsed by the server's domain types.
 
 pub mod activity_event;
+pub mod agent;
+pub mod approval_grant;
 pub mod credit_entry;
+pub mod credit_hold;
+pub mod deliverable;
 pub mod email_outbox;
 pub mod export_profile;
 pub mod invitation;
 pub mod member;
 pub mod refresh_token;
+pub mod source;
+pub mod task;
 pub mod user;
+pub mod workroom;
+pub mod workroom_agent;
+pub mod workroom_event;
 pub mod workspace;

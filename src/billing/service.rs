@@ -58,15 +58,9 @@ pub async fn change_plan(
         .filter(workspace::Column::Id.eq(ws.id))
         .exec(&*txn)
         .await?;
-    let grant = NewEntry {
-        kind: EntryKind::MonthlyGrant,
-        amount: plan.monthly_credits(),
-        description: format!("{} monthly credits", plan.name()),
-        actor_id: Some(session.user.id),
-        workroom_id: None,
-        task_id: None,
-        idempotency_key: None,
-    };
+    let description = format!("{} monthly credits", plan.name());
+    let grant = NewEntry::new(EntryKind::MonthlyGrant, plan.monthly_credits(), description)
+        .by(Some(session.user.id));
     ledger::append(&txn, ws.id, grant, now).await?;
     let entry = NewActivity {
         actor_id: Some(session.user.id),
@@ -108,15 +102,13 @@ pub async fn purchase_top_up(
     if let Some(first) = ledger::find_by_idempotency_key(&*txn, session.workspace_id, &key).await? {
         return Ok(first);
     }
-    let entry = NewEntry {
-        kind: EntryKind::TopUp,
-        amount: credits as i64,
-        description: format!("Top-up of {credits} credits"),
-        actor_id: Some(session.user.id),
-        workroom_id: None,
-        task_id: None,
-        idempotency_key: Some(key.clone()),
-    };
+    let entry = NewEntry::new(
+        EntryKind::TopUp,
+        credits as i64,
+        format!("Top-up of {credits} credits"),
+    )
+    .by(Some(session.user.id))
+    .keyed(key.clone());
     let row = ledger::append(&txn, session.workspace_id, entry, now).await?;
     let activity = NewActivity {
         actor_id: Some(session.user.id),

@@ -66,7 +66,41 @@ pub struct NewEntry {
     pub actor_id: Option<Uuid>,
     pub workroom_id: Option<Uuid>,
     pub task_id: Option<Uuid>,
+    pub agent_id: Option<Uuid>,
     pub idempotency_key: Option<String>,
+}
+
+impl NewEntry {
+    pub fn new(kind: EntryKind, amount: i64, description: impl Into<String>) -> NewEntry {
+        NewEntry {
+            kind,
+            amount,
+            description: description.into(),
+            actor_id: None,
+            workroom_id: None,
+            task_id: None,
+            agent_id: None,
+            idempotency_key: None,
+        }
+    }
+
+    /// The member (user) the entry is attributed to.
+    pub fn by(mut self, actor: Option<Uuid>) -> NewEntry {
+        self.actor_id = actor;
+        self
+    }
+
+    /// A repeated key makes the append a no-op (see [`find_by_idempotency_key`]).
+    pub fn keyed(mut self, key: String) -> NewEntry {
+        self.idempotency_key = Some(key);
+        self
+    }
+
+    /// The workroom, task and agent whose work the entry pays for.
+    pub fn for_work(mut self, workroom: Uuid, task: Option<Uuid>, agent: Option<Uuid>) -> NewEntry {
+        (self.workroom_id, self.task_id, self.agent_id) = (Some(workroom), task, agent);
+        self
+    }
 }
 
 /// Appends an entry and moves the balance, refusing to go below zero.
@@ -101,6 +135,7 @@ pub async fn append(
         actor_id: entry.actor_id,
         workroom_id: entry.workroom_id,
         task_id: entry.task_id,
+        agent_id: entry.agent_id,
         idempotency_key: entry.idempotency_key,
         created_at: now,
     };

@@ -6,6 +6,7 @@
 //! refuses a negative balance (a CHECK constraint), as a last line of defence.
 
 pub mod graphql;
+pub mod holds;
 pub mod ledger;
 
 pub use ledger::{EntryKind, NewEntry};

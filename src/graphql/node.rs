@@ -88,6 +88,7 @@ async fn resolve(ctx: &Context<'_>, id: &str) -> AppResult<Option<Node>> {
             .one(db)
             .await?
             .map(|e| Node::ActivityEvent(ActivityEvent(e))),
+        Kind::Agent | Kind::Workroom | Kind::Task | Kind::Deliverable | Kind::Source => None,
     })
 }
 

@@ -69,15 +69,9 @@ pub async fn create(
     export_profile::Entity::insert(profile.into_active_model().reset_all())
         .exec_without_returning(&**txn)
         .await?;
-    let grant = NewEntry {
-        kind: EntryKind::TrialGrant,
-        amount: TRIAL_CREDITS,
-        description: "Free trial credits".into(),
-        actor_id: Some(owner.id),
-        workroom_id: None,
-        task_id: None,
-        idempotency_key: None,
-    };
+    crate::agent::service::create_system_agents(txn, ws.id, now).await?;
+    let grant = NewEntry::new(EntryKind::TrialGrant, TRIAL_CREDITS, "Free trial credits")
+        .by(Some(owner.id));
     ledger::append(txn, ws.id, grant, now).await?;
     let entry = NewActivity {
         actor_id: Some(owner.id),

@@ -1,0 +1,37 @@
+use sea_orm::entity::prelude::*;
+
+/// One step of a workroom's plan.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "tasks")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub workroom_id: Uuid,
+    pub plan_round: i32,
+    pub position: i32,
+    pub title: String,
+    pub kind: String,
+    pub state: String,
+    pub agent_id: Option<Uuid>,
+    /// APPROVAL tasks: the role an approver needs at least.
+    pub assigned_role: Option<String>,
+    /// JSON array of task ids.
+    pub depends_on: String,
+    pub output: Option<String>,
+    pub credits_used: i64,
+    /// Times the task was started (each start is one attempt, charged once).
+    pub attempts: i32,
+    /// Failed attempts, bounded by the retry limit.
+    pub failures: i32,
+    pub error: Option<String>,
+    pub required_approvals: Option<i32>,
+    pub started_at: Option<DateTimeUtc>,
+    pub finished_at: Option<DateTimeUtc>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

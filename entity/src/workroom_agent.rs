@@ -1,0 +1,17 @@
+use sea_orm::entity::prelude::*;
+
+/// A custom agent taking part in a workroom.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "workroom_agents")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub workroom_id: Uuid,
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub agent_id: Uuid,
+    pub position: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,13 @@
+//! Workrooms: a goal, deliverables, constraints, sources and agents; a task
+//! plan run by the engine; and a gap-free history of events.
+//!
+//! - `model`: the state machine (the one transition table) and allowed actions.
+//! - `events`: appending to and reading the history.
+//! - `create`, `service`: the mutations.
+//! - `graphql`: the `Workroom` type and its queries and mutations.
+
+pub mod create;
+pub mod events;
+pub mod graphql;
+pub mod model;
+pub mod service;

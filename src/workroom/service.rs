@@ -1,0 +1,351 @@
+//! Changing a workroom: sources, constraints, pause, resume, cancel, replan,
+//! revision requests and messages. Each change locks the workroom row, moves
+//! it only through the transition table, appends its event and its activity
+//! entry, and commits them together.
+
+use chrono::{DateTime, Utc};
+use entity::{source, task, workroom, workroom_event};
+use sea_orm::{
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{
+    create::{self, ConstraintsPatch, NewSource},
+    events::{self, NewEvent, WorkroomEventKind},
+    model::{accepts_input, limits, next_state, Trigger, WorkroomState},
+};
+use crate::{
+    activity::{self, NewActivity},
+    auth::{policy, Action, Session},
+    db::WriteTxn,
+    error::{AppError, AppResult},
+    ids::{self, Kind},
+    input,
+    state::AppState,
+};
+
+/// An open change: the transaction and the locked workroom.
+pub struct Change {
+    pub txn: WriteTxn,
+    pub room: workroom::Model,
+    pub now: DateTime<Utc>,
+}
+
+/// Locks the workroom (then the workspace) and checks the caller may work on it.
+pub async fn begin(state: &AppState, session: &Session, id: Uuid) -> AppResult<Change> {
+    policy::require(session, Action::Work)?;
+    let txn = state.db.begin().await?;
+    let room = events::lock(&txn, session.workspace_id, id).await?;
+    policy::require_locked(&txn, session, Action::Work).await?;
+    Ok(Change {
+        txn,
+        room,
+        now: state.clock.now(),
+    })
+}
+
+/// Moves a locked workroom by `trigger`, appending STATE_CHANGED; CONFLICT when
+/// the table has no such row. `reason` becomes the stateReason.
+pub async fn transition(
+    txn: &WriteTxn,
+    room: &mut workroom::Model,
+    trigger: Trigger,
+    actor: Option<Uuid>,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<WorkroomState> {
+    let from = WorkroomState::parse(&room.state)?;
+    let paused_from = room
+        .paused_from
+        .as_deref()
+        .map(WorkroomState::parse)
+        .transpose()?;
+    let to = next_state(from, trigger, paused_from)?;
+    room.state = to.as_str().to_owned();
+    room.paused_from = (to == WorkroomState::Paused).then(|| from.as_str().to_owned());
+    room.state_reason = reason.map(str::to_owned);
+    room.needs_run = to.is_running();
+    save(txn, room).await?;
+    events::append(
+        txn,
+        room,
+        NewEvent::state(to)
+            .by(actor)
+            .data(json!({ "from": from.as_str() })),
+        now,
+    )
+    .await?;
+    Ok(to)
+}
+
+/// Writes every column of a locked workroom row.
+pub async fn save(txn: &WriteTxn, room: &workroom::Model) -> AppResult<()> {
+    room.clone()
+        .into_active_model()
+        .reset_all()
+        .update(&**txn)
+        .await?;
+    Ok(())
+}
+
+impl Change {
+    /// Records the activity entry of this change and commits.
+    async fn finish(
+        self,
+        session: &Session,
+        action: &'static str,
+        summary: String,
+        metadata: Value,
+    ) -> AppResult<workroom::Model> {
+        let entry = NewActivity {
+            actor_id: Some(session.user.id),
+            action,
+            target_type: "Workroom",
+            target_id: Some(ids::encode(Kind::Workroom, self.room.id)),
+            summary,
+            metadata,
+        };
+        activity::record(&self.txn, self.room.workspace_id, entry, self.now).await?;
+        self.txn.commit().await?;
+        Ok(self.room)
+    }
+
+    fn named(&self) -> String {
+        self.room.title.clone()
+    }
+}
+
+pub async fn add_source(
+    state: &AppState,
+    session: &Session,
+    id: Uuid,
+    new: NewSource,
+) -> AppResult<source::Model> {
+    create::validate_source(&new)?;
+    let change = begin(state, session, id).await?;
+    ensure_accepts_input(&change.room)?;
+    let source = create::insert_source(&change.txn, &change.room, new, change.now).await?;
+    let summary = format!("{} added a source to {}", session.user.name, change.named());
+    let metadata = json!({ "sourceId": ids::encode(Kind::Source, source.id), "kind": source.kind });
+    change
+        .finish(session, "workroom.source_added", summary, metadata)
+        .await?;
+    Ok(source)
+}
+
+fn ensure_accepts_input(room: &workroom::Model) -> AppResult<()> {
+    if accepts_input(WorkroomState::parse(&room.state)?) {
+        Ok(())
+    } else {
+        Err(AppError::conflict(
+            "a cancelled workroom takes no more input",
+        ))
+    }
+}
+
+pub async fn update_constraints(
+    state: &AppState,
+    session: &Session,
+    id: Uuid,
+    patch: ConstraintsPatch,
+) -> AppResult<workroom::Model> {
+    patch.validate()?;
+    let mut change = begin(state, session, id).await?;
+    if WorkroomState::parse(&change.room.state)?.is_terminal() {
+        return Err(AppError::conflict(
+            "constraints of a finished workroom cannot change",
+        ));
+    }
+    patch.apply(&mut change.room);
+    save(&change.txn, &change.room).await?;
+    let summary = format!(
+        "{} updated the constraints of {}",
+        session.user.name,
+        change.named()
+    );
+    let metadata =
+        json!({ "maxCredits": change.room.max_credits, "deadline": change.room.deadline });
+    change
+        .finish(session, "workroom.constraints_updated", summary, metadata)
+        .await
+}
+
+/// The lifecycle mutations that are one transition each.
+pub async fn pause(state: &AppState, session: &Session, id: Uuid) -> AppResult<workroom::Model> {
+    simple(
+        state,
+        session,
+        id,
+        Trigger::Pause,
+        "workroom.paused",
+        "paused",
+    )
+    .await
+}
+
+pub async fn resume(state: &AppState, session: &Session, id: Uuid) -> AppResult<workroom::Model> {
+    let room = simple(
+        state,
+        session,
+        id,
+        Trigger::Resume,
+        "workroom.resumed",
+        "resumed",
+    )
+    .await?;
+    state.work.notify_waiters();
+    Ok(room)
+}
+
+pub async fn cancel(state: &AppState, session: &Session, id: Uuid) -> AppResult<workroom::Model> {
+    simple(
+        state,
+        session,
+        id,
+        Trigger::Cancel,
+        "workroom.cancelled",
+        "cancelled",
+    )
+    .await
+}
+
+async fn simple(
+    state: &AppState,
+    session: &Session,
+    id: Uuid,
+    trigger: Trigger,
+    action: &'static str,
+    verb: &str,
+) -> AppResult<workroom::Model> {
+    let mut change = begin(state, session, id).await?;
+    let from = change.room.state.clone();
+    let to = transition(
+        &change.txn,
+        &mut change.room,
+        trigger,
+        Some(session.user.id),
+        None,
+        change.now,
+    )
+    .await?;
+    let summary = format!("{} {verb} {}", session.user.name, change.named());
+    change
+        .finish(
+            session,
+            action,
+            summary,
+            json!({ "from": from, "to": to.as_str() }),
+        )
+        .await
+}
+
+/// Discards the unfinished tasks and plans again.
+pub async fn replan(state: &AppState, session: &Session, id: Uuid) -> AppResult<workroom::Model> {
+    let mut change = begin(state, session, id).await?;
+    let from = change.room.state.clone();
+    transition(
+        &change.txn,
+        &mut change.room,
+        Trigger::Replan,
+        Some(session.user.id),
+        None,
+        change.now,
+    )
+    .await?;
+    let discarded = task::Entity::update_many()
+        .col_expr(task::Column::State, Expr::value("DISCARDED"))
+        .filter(task::Column::WorkroomId.eq(change.room.id))
+        .filter(task::Column::State.ne("COMPLETED"))
+        .filter(task::Column::State.ne("DISCARDED"))
+        .exec(&*change.txn)
+        .await?
+        .rows_affected;
+    change.room.run_by = Some(session.user.id);
+    save(&change.txn, &change.room).await?;
+    let summary = format!(
+        "{} asked for a new plan for {}",
+        session.user.name,
+        change.named()
+    );
+    let room = change
+        .finish(
+            session,
+            "workroom.replanned",
+            summary,
+            json!({ "from": from, "discardedTasks": discarded }),
+        )
+        .await?;
+    state.work.notify_waiters();
+    Ok(room)
+}
+
+pub async fn request_revision(
+    state: &AppState,
+    session: &Session,
+    id: Uuid,
+    notes: &str,
+) -> AppResult<workroom::Model> {
+    let notes = input::text(notes, "notes", limits::MESSAGE)?;
+    let mut change = begin(state, session, id).await?;
+    transition(
+        &change.txn,
+        &mut change.room,
+        Trigger::RequestRevision,
+        Some(session.user.id),
+        None,
+        change.now,
+    )
+    .await?;
+    change.room.run_by = Some(session.user.id);
+    save(&change.txn, &change.room).await?;
+    let event = NewEvent::new(WorkroomEventKind::RevisionRequested)
+        .by(Some(session.user.id))
+        .text(notes.clone());
+    events::append(&change.txn, &mut change.room, event, change.now).await?;
+    let summary = format!(
+        "{} requested a revision of {}",
+        session.user.name,
+        change.named()
+    );
+    let room = change
+        .finish(
+            session,
+            "workroom.revision_requested",
+            summary,
+            json!({ "notes": notes }),
+        )
+        .await?;
+    state.work.notify_waiters();
+    Ok(room)
+}
+
+pub async fn post_message(
+    state: &AppState,
+    session: &Session,
+    id: Uuid,
+    body: &str,
+) -> AppResult<workroom_event::Model> {
+    let body = input::text(body, "body", limits::MESSAGE)?;
+    let mut change = begin(state, session, id).await?;
+    ensure_accepts_input(&change.room)?;
+    let event = NewEvent::new(WorkroomEventKind::Message)
+        .by(Some(session.user.id))
+        .text(body.clone());
+    let event = events::append(&change.txn, &mut change.room, event, change.now).await?;
+    let summary = format!(
+        "{} posted a message in {}",
+        session.user.name,
+        change.named()
+    );
+    change
+        .finish(
+            session,
+            "workroom.message_posted",
+            summary,
+            json!({ "seq": event.seq }),
+        )
+        .await?;
+    Ok(event)
+}

@@ -37,5 +37,6 @@ pub mod outbox;
 pub mod ratelimit;
 pub mod startup;
 pub mod state;
+pub mod task;
 pub mod workroom;
 pub mod workspace;

@@ -74,6 +74,7 @@ impl ActivityFilter {
             target_id: self.target_id.map(|id| id.0),
             since: self.since,
             until: self.until,
+            workroom_id: None,
         })
     }
 }

@@ -84,6 +84,9 @@ pub struct ActivityQuery {
     pub target_id: Option<String>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
+    /// Entries about a workroom: targeting it, or naming it in their metadata
+    /// (an approval targets the task but names its workroom).
+    pub workroom_id: Option<String>,
 }
 
 /// A page of a workspace's activity, newest first; the cursor is the entry's seq.
@@ -112,6 +115,14 @@ pub async fn list(
     }
     if let Some(until) = filter.until {
         query = query.filter(activity_event::Column::OccurredAt.lt(until));
+    }
+    if let Some(workroom) = &filter.workroom_id {
+        let named = format!("%\"workroomId\":\"{workroom}\"%");
+        query = query.filter(
+            sea_orm::Condition::any()
+                .add(activity_event::Column::TargetId.eq(workroom.as_str()))
+                .add(activity_event::Column::Metadata.like(named)),
+        );
     }
     if let Some(after) = page.after {
         query = query.filter(activity_event::Column::Seq.lt(after));

@@ -7,8 +7,11 @@ use entity::{credit_entry, workspace};
 use super::ledger::{self, EntryKind};
 use crate::{
     billing::Plan,
+    graphql::context::ContextExt,
     identity::graphql::{load_user, User},
     ids::{self, Kind},
+    task::graphql::Task,
+    workroom::graphql::Workroom,
 };
 
 #[derive(SimpleObject)]
@@ -56,6 +59,26 @@ impl CreditEntry {
     }
     async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         load_user(ctx, self.0.actor_id).await
+    }
+    async fn workroom(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Workroom>> {
+        let Some(id) = self.0.workroom_id else {
+            return Ok(None);
+        };
+        let db = ctx.app().db.conn();
+        Ok(crate::workroom::graphql::find(db, self.0.workspace_id, id)
+            .await
+            .ok()
+            .map(Workroom))
+    }
+    async fn task(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Task>> {
+        let Some(id) = self.0.task_id else {
+            return Ok(None);
+        };
+        let db = ctx.app().db.conn();
+        Ok(crate::task::approval::find(db, self.0.workspace_id, id)
+            .await
+            .ok()
+            .map(Task))
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

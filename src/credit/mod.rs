@@ -8,5 +8,6 @@
 pub mod graphql;
 pub mod holds;
 pub mod ledger;
+pub mod usage;
 
 pub use ledger::{EntryKind, NewEntry};

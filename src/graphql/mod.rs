@@ -17,6 +17,8 @@ use crate::{
     identity::graphql::{IdentityMutation, IdentityQuery},
     invitation::graphql::InvitationMutation,
     member::graphql::MemberMutation,
+    task::graphql::TaskMutation,
+    workroom::roots::{WorkroomMutation, WorkroomQuery},
     workspace::graphql::{WorkspaceMutation, WorkspaceQuery},
 };
 
@@ -27,6 +29,7 @@ pub struct Query(
     node::NodeQuery,
     BillingQuery,
     ActivityQuery,
+    WorkroomQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -36,6 +39,8 @@ pub struct Mutation(
     MemberMutation,
     InvitationMutation,
     BillingMutation,
+    WorkroomMutation,
+    TaskMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -11,6 +11,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use super::context::ContextExt;
 use crate::{
     activity::graphql::ActivityEvent,
+    agent::graphql::Agent,
     auth::{policy, Action},
     credit::graphql::CreditEntry,
     error::{AppError, AppResult},
@@ -18,6 +19,8 @@ use crate::{
     ids::{self, Kind},
     invitation::graphql::Invitation,
     member::graphql::Member,
+    task::graphql::Task,
+    workroom::graphql::{Deliverable, Source, Workroom},
     workspace::graphql::Workspace,
 };
 
@@ -30,6 +33,11 @@ pub enum Node {
     Invitation(Invitation),
     CreditEntry(CreditEntry),
     ActivityEvent(ActivityEvent),
+    Agent(Agent),
+    Workroom(Workroom),
+    Task(Task),
+    Deliverable(Deliverable),
+    Source(Source),
 }
 
 #[derive(Default)]
@@ -88,9 +96,57 @@ async fn resolve(ctx: &Context<'_>, id: &str) -> AppResult<Option<Node>> {
             .one(db)
             .await?
             .map(|e| Node::ActivityEvent(ActivityEvent(e))),
-        Kind::Agent | Kind::Workroom | Kind::Task | Kind::Deliverable | Kind::Source => None,
+        Kind::Agent => scoped::<entity::agent::Entity>(db, uuid, ws)
+            .await?
+            .map(|a| Node::Agent(Agent(a))),
+        Kind::Workroom => scoped::<entity::workroom::Entity>(db, uuid, ws)
+            .await?
+            .map(|w| Node::Workroom(Workroom(w))),
+        Kind::Task => scoped::<entity::task::Entity>(db, uuid, ws)
+            .await?
+            .map(|t| Node::Task(Task(t))),
+        Kind::Deliverable => scoped::<entity::deliverable::Entity>(db, uuid, ws)
+            .await?
+            .map(|d| Node::Deliverable(Deliverable(d))),
+        Kind::Source => scoped::<entity::source::Entity>(db, uuid, ws)
+            .await?
+            .map(|s| Node::Source(Source(s))),
     })
 }
+
+/// A row by id, provided it belongs to the workspace.
+async fn scoped<E>(
+    db: &impl sea_orm::ConnectionTrait,
+    id: uuid::Uuid,
+    workspace: uuid::Uuid,
+) -> AppResult<Option<E::Model>>
+where
+    E: EntityTrait,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<uuid::Uuid>,
+    E::Column: WorkspaceScoped,
+{
+    Ok(E::find_by_id(id)
+        .filter(E::Column::workspace_column().eq(workspace))
+        .one(db)
+        .await?)
+}
+
+/// Tables whose rows carry their workspace.
+trait WorkspaceScoped: ColumnTrait {
+    fn workspace_column() -> Self;
+}
+
+macro_rules! workspace_scoped {
+    ($($table:ident),+) => {
+        $(impl WorkspaceScoped for entity::$table::Column {
+            fn workspace_column() -> Self {
+                entity::$table::Column::WorkspaceId
+            }
+        })+
+    };
+}
+
+workspace_scoped!(agent, workroom, task, deliverable, source);
 
 /// NOT_FOUND becomes "no node"; other errors stay errors.
 fn not_found_is_none<T>(result: AppResult<T>) -> AppResult<Option<T>> {

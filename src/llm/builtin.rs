@@ -175,9 +175,9 @@ fn agent_tasks(ctx: &ModelContext) -> Vec<PlannedTask> {
     let goal = strip_end(&excerpt(&ctx.goal, 12)).to_string();
     let tasks = ctx.custom_agents.iter().enumerate().map(|(i, agent)| {
         let name = non_empty(&agent.name, "Agent");
-        let focus = match strip_end(&excerpt(&agent.instructions, 10)) {
-            "" => "contribute their expertise".to_string(),
-            focus => lower_first(focus),
+        let focus = match focus_phrase(&agent.instructions) {
+            focus if focus.is_empty() => "contribute their expertise".to_string(),
+            focus => focus,
         };
         let title = match goal.as_str() {
             "" => format!("{name}: {focus}"),
@@ -196,8 +196,13 @@ fn agent_tasks(ctx: &ModelContext) -> Vec<PlannedTask> {
 
 // ------------------------------------------------------------- agent notes
 
-/// An agent's (or the drafting task's) notes: a heading, bullets drawn from
-/// the context, and a short closing paragraph.
+/// The labels of the context bullets of agent notes. The Composer leaves
+/// them out of Key points: the deliverable states the goal, the deliverables
+/// and the sources elsewhere already.
+const CONTEXT_FIELDS: [&str; 4] = ["Goal:", "Focus:", "Client:", "Deliverables:"];
+
+/// An agent's (or the drafting task's) notes: a heading, the context as the
+/// agent read it, then its recommendations.
 fn agent_notes(ctx: &ModelContext) -> String {
     let heading = match &ctx.agent {
         Some(agent) => non_empty(&agent.name, "Agent notes").to_string(),
@@ -207,33 +212,34 @@ fn agent_notes(ctx: &ModelContext) -> String {
     if let Some(title) = ctx.task_title.as_deref().filter(|t| !t.trim().is_empty()) {
         out.push_str(&format!("_Task: {}_\n\n", squash(title)));
     }
-    for line in note_bullets(ctx) {
+    for line in context_bullets(ctx) {
         out.push_str(&format!("- {line}\n"));
     }
-    out.push('\n');
-    out.push_str(&closing_angle(ctx));
+    out.push_str("\nRecommendations:\n\n");
+    for line in recommendations(ctx) {
+        out.push_str(&format!("- {line}\n"));
+    }
     out
 }
 
-fn note_bullets(ctx: &ModelContext) -> Vec<String> {
-    let mut lines = vec![format!(
-        "**Goal:** {}",
-        non_empty(&excerpt(&ctx.goal, 30), "not stated yet")
-    )];
+fn context_bullets(ctx: &ModelContext) -> Vec<String> {
+    let [goal, focus, client, deliverables] = CONTEXT_FIELDS;
+    let goal_text = non_empty(&excerpt(&ctx.goal, 30), "not stated yet").to_string();
+    let mut lines = vec![format!("**{goal}** {goal_text}")];
     if let Some(agent) = &ctx.agent {
-        let focus = excerpt(&agent.instructions, 25);
-        if !focus.is_empty() {
-            lines.push(format!("**Focus:** {focus}"));
+        let instructions = excerpt(&agent.instructions, 25);
+        if !instructions.is_empty() {
+            lines.push(format!("**{focus}** {instructions}"));
         }
-        if let Some(client) = agent
+        if let Some(name) = agent
             .client_name
             .as_deref()
             .filter(|c| !c.trim().is_empty())
         {
-            lines.push(format!("**Client:** {}", squash(client)));
+            lines.push(format!("**{client}** {}", squash(name)));
         }
     }
-    lines.push(format!("**Deliverables:** {}", deliverables_phrase(ctx)));
+    lines.push(format!("**{deliverables}** {}", deliverables_phrase(ctx)));
     if ctx.sources.is_empty() {
         lines.push("No sources were shared; these notes rest on the goal alone.".into());
     }
@@ -248,20 +254,66 @@ fn note_bullets(ctx: &ModelContext) -> Vec<String> {
     lines
 }
 
-/// The suggested angle, anchored on the most frequent terms of the context.
-fn closing_angle(ctx: &ModelContext) -> String {
-    let terms = key_terms(ctx, 3);
-    let target = deliverables_phrase(ctx);
-    match terms.first() {
-        None => format!(
-            "Suggested angle: state the goal plainly in the {target}, then support it with concrete examples.\n"
-        ),
-        Some(lead) => format!(
-            "Key terms to carry forward: {}.\n\nSuggested angle: lead the {target} with {lead}, \
-             support it with the sources above, and close with a clear next step.\n",
-            terms.join(", ")
-        ),
+/// What the agent suggests, from its focus, the key terms and the sources.
+fn recommendations(ctx: &ModelContext) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(agent) = &ctx.agent {
+        let name = non_empty(&agent.name, "Agent");
+        let focus = non_empty(
+            &focus_phrase(&agent.instructions),
+            "contribute their expertise",
+        )
+        .to_string();
+        let client = agent
+            .client_name
+            .as_deref()
+            .map(squash)
+            .filter(|c| !c.is_empty());
+        lines.push(match client {
+            Some(client) => format!("**{name}:** {}, for {client}.", strip_end(&focus)),
+            None => format!("**{name}:** {}", end_sentence(&focus)),
+        });
     }
+    let terms = key_terms(ctx, 3);
+    if !terms.is_empty() {
+        lines.push(format!(
+            "Put {} up front in {}: they recur across the goal and the sources.",
+            join_list(&terms),
+            the_deliverables(ctx)
+        ));
+    }
+    for source in &ctx.sources {
+        let text = strip_end(&excerpt(&source.content, 15)).to_string();
+        match source.kind.to_uppercase().as_str() {
+            "BRIEF" if !text.is_empty() => {
+                lines.push(format!("Answer the brief head-on: “{text}”."))
+            }
+            "SAMPLE" => lines.push(format!(
+                "Reuse what worked in the {}.",
+                lower_first(&source_label(source))
+            )),
+            _ => {}
+        }
+    }
+    lines.push("Close with a concrete next step, an owner and a date.".into());
+    lines
+}
+
+/// What an agent's instructions ask of it, as a phrase for a title or a
+/// sentence: "You plan the media mix." becomes "plan the media mix".
+fn focus_phrase(instructions: &str) -> String {
+    let first = strip_end(&excerpt(instructions, 10)).to_string();
+    let lower = first.to_lowercase();
+    let phrase = if lower.starts_with("you are ") {
+        format!("act as {}", &first["you are ".len()..])
+    } else if lower.starts_with("you're ") {
+        format!("act as {}", &first["you're ".len()..])
+    } else if lower.starts_with("you ") {
+        first["you ".len()..].to_string()
+    } else {
+        first
+    };
+    lower_first(&phrase)
 }
 
 // ------------------------------------------------------------- composition
@@ -275,14 +327,14 @@ fn compose(ctx: &ModelContext) -> String {
         .map(squash)
         .filter(|l| !l.is_empty())
         .unwrap_or_else(|| "Deliverable".into());
-    // A concise style visibly shortens the text: fewer, shorter quotes.
+    // A concise style visibly shortens the text: shorter quotes.
     let concise = ctx.style_override.as_deref().is_some_and(is_concise);
     let mut out = format!("# {label}\n\n{}\n\n", opening(ctx, &label));
     out.push_str(&format!(
         "## Background\n\n{}\n",
         background(ctx, &label, concise)
     ));
-    out.push_str(&format!("## Key points\n\n{}\n", key_points(ctx, concise)));
+    out.push_str(&format!("## Key points\n\n{}\n", key_points(ctx)));
     out.push_str(&format!("## Next steps\n\n{}", next_steps(ctx, &label)));
     if !ctx.revision_notes.is_empty() {
         out.push_str(&format!(
@@ -304,20 +356,29 @@ fn compose(ctx: &ModelContext) -> String {
 }
 
 fn opening(ctx: &ModelContext, label: &str) -> String {
-    let goal = strip_end(&excerpt(&ctx.goal, 40)).to_string();
+    let goal = lower_first(strip_end(&excerpt(&ctx.goal, 40)));
     let mut text = if goal.is_empty() {
         format!("This {label} brings together the work of the workroom.")
     } else {
         format!("This {label} sets out how we will deliver on the goal: {goal}.")
     };
-    let (sources, tasks) = (ctx.sources.len(), ctx.dependency_outputs.len());
-    text.push_str(&match (sources, tasks) {
-        (0, 0) => " It rests on the goal as stated.".to_string(),
-        _ => format!(
-            " It draws on {} and {}.",
-            plural(sources, "source"),
-            plural(tasks, "set of task notes")
-        ),
+    let mut inputs = Vec::new();
+    if !ctx.sources.is_empty() {
+        inputs.push(plural(ctx.sources.len(), "source"));
+    }
+    if !ctx.dependency_outputs.is_empty() {
+        inputs.push(format!(
+            "the notes of {}",
+            plural(ctx.dependency_outputs.len(), "task")
+        ));
+    }
+    text.push_str(&match (inputs.is_empty(), goal.is_empty()) {
+        (false, _) => format!(" It draws on {}.", join_list(&inputs)),
+        (true, false) => " It rests on the goal as stated.".to_string(),
+        (true, true) => {
+            " No goal, sources or task notes were given yet, so it is an outline to build on."
+                .to_string()
+        }
     });
     if let Some(latest) = ctx.revision_notes.last() {
         text.push_str(&format!(
@@ -330,6 +391,9 @@ fn opening(ctx: &ModelContext, label: &str) -> String {
 }
 
 fn background(ctx: &ModelContext, label: &str, concise: bool) -> String {
+    if ctx.sources.is_empty() && ctx.goal.trim().is_empty() {
+        return "No sources were shared for this workroom yet.\n".to_string();
+    }
     if ctx.sources.is_empty() {
         return format!(
             "No sources were shared for this workroom, so the {label} rests on the stated goal.\n"
@@ -350,15 +414,12 @@ fn background(ctx: &ModelContext, label: &str, concise: bool) -> String {
 }
 
 /// Reuses the bullet lines of the dependency outputs (deduplicated, without
-/// the ones restating the goal or deliverables, which the opening covers).
-fn key_points(ctx: &ModelContext, concise: bool) -> String {
-    let limit = if concise { 5 } else { 12 };
+/// the ones restating the context, which the other sections cover).
+fn key_points(ctx: &ModelContext) -> String {
     let mut points: Vec<String> = Vec::new();
     for (_, output) in &ctx.dependency_outputs {
         for bullet in output.lines().filter_map(bullet_text) {
-            let plain = plain(&bullet);
-            let restates = plain.starts_with("Goal:") || plain.starts_with("Deliverables:");
-            if !restates && !points.contains(&bullet) {
+            if !restates_context(ctx, &plain(&bullet)) && !points.contains(&bullet) {
                 points.push(bullet);
             }
         }
@@ -375,8 +436,21 @@ fn key_points(ctx: &ModelContext, concise: bool) -> String {
     if points.is_empty() {
         points = fallback_points(ctx);
     }
-    points.truncate(limit);
+    // Each agent's own contribution (a bold "**Name:**" lead) first, then
+    // the advice they share; the sort is stable, so order is otherwise kept.
+    points.sort_by_key(|p| !p.starts_with("**"));
+    points.truncate(12);
     points.iter().map(|p| format!("- {p}\n")).collect()
+}
+
+/// Whether a bullet only restates the context: the goal, the deliverables,
+/// an agent's brief, or a source (Background quotes those).
+fn restates_context(ctx: &ModelContext, bullet: &str) -> bool {
+    CONTEXT_FIELDS.iter().any(|field| bullet.starts_with(field))
+        || ctx
+            .sources
+            .iter()
+            .any(|s| bullet.starts_with(&format!("{}:", source_label(s))))
 }
 
 /// Key points when no task produced any: from the goal and its key terms.
@@ -475,11 +549,7 @@ fn gist_of(output: &str) -> String {
     if let Some(bullet) = output.lines().find_map(bullet_text) {
         return excerpt(&plain(&bullet), 20);
     }
-    let body: Vec<&str> = output
-        .lines()
-        .filter(|l| !l.trim_start().starts_with('#'))
-        .collect();
-    excerpt(&plain(&body.join("\n")), 20)
+    excerpt(&plain(output), 20)
 }
 
 /// Drops bold markers so excerpts of Markdown read as plain text.
@@ -490,7 +560,7 @@ fn plain(text: &str) -> String {
 /// The first sentence of `text`, at most `max_words` words ("…" when cut),
 /// on one line and without leading heading or list markers.
 fn excerpt(text: &str, max_words: usize) -> String {
-    let flat = squash(text);
+    let flat = squash(&prose(text));
     let flat = flat.trim_start_matches(['#', '-', '*', '>', ' ']);
     let words: Vec<&str> = first_sentence(flat).split(' ').collect();
     if words.len() <= max_words {
@@ -511,9 +581,32 @@ fn first_sentence(text: &str) -> &str {
     text
 }
 
+/// `text` without its Markdown heading lines (a source's "# Proposal" title
+/// is not its content), unless headings are all there is.
+fn prose(text: &str) -> String {
+    let body: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect();
+    if body.iter().all(|l| l.trim().is_empty()) {
+        text.to_string()
+    } else {
+        body.join("\n")
+    }
+}
+
 /// Collapses every whitespace run (newlines included) into one space.
 fn squash(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// `text` ending as a sentence, without doubling the stop after a "…".
+fn end_sentence(text: &str) -> String {
+    if text.ends_with(['.', '!', '?', '…']) {
+        text.to_string()
+    } else {
+        format!("{text}.")
+    }
 }
 
 /// Without trailing punctuation, so a phrase can be embedded in a sentence.
@@ -524,8 +617,8 @@ fn strip_end(text: &str) -> &str {
 fn lower_first(text: &str) -> String {
     let mut chars = text.chars();
     match chars.next() {
-        // Keep acronyms ("SEO audit") as they are.
-        Some(first) if !chars.next().is_some_and(char::is_uppercase) => {
+        // Only a capitalised word is lowered: "SEO", "Q3" and "A" stay.
+        Some(first) if chars.next().is_some_and(char::is_lowercase) => {
             first.to_lowercase().chain(text.chars().skip(1)).collect()
         }
         _ => text.to_string(),
@@ -542,7 +635,6 @@ fn non_empty<'a>(text: &'a str, fallback: &'a str) -> &'a str {
 
 fn plural(n: usize, noun: &str) -> String {
     match n {
-        0 => format!("no {noun}s"),
         1 => format!("one {noun}"),
         n => format!("{n} {noun}s"),
     }
@@ -568,6 +660,15 @@ fn deliverables_phrase(ctx: &ModelContext) -> String {
         "the deliverables".into()
     } else {
         join_list(&labels)
+    }
+}
+
+/// The deliverables as the object of a sentence: "the Proposal and Weekly
+/// report", or "the deliverables" when there are none.
+fn the_deliverables(ctx: &ModelContext) -> String {
+    match deliverables_phrase(ctx) {
+        phrase if ctx.deliverables.iter().all(|d| d.trim().is_empty()) => phrase,
+        phrase => format!("the {phrase}"),
     }
 }
 
@@ -874,7 +975,7 @@ mod tests {
         let text = compose_text(ctx);
         assert!(text.starts_with("# Proposal\n"));
         for expected in [
-            "Win the Acme Bakery spring campaign with a clear, affordable plan",
+            "the goal: win the Acme Bakery spring campaign with a clear, affordable plan.",
             "“Acme Bakery wants more weekday foot traffic.”",
             "## Background",
             "## Key points",

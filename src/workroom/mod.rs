@@ -4,10 +4,12 @@
 //! - `model`: the state machine (the one transition table) and allowed actions.
 //! - `events`: appending to and reading the history.
 //! - `create`, `service`: the mutations.
-//! - `graphql`: the `Workroom` type and its queries and mutations.
+//! - `graphql`: the `Workroom` type and its parts; `roots`: its queries and mutations.
 
 pub mod create;
 pub mod events;
 pub mod graphql;
+pub mod list;
 pub mod model;
+pub mod roots;
 pub mod service;

@@ -6,9 +6,11 @@ use entity::workspace;
 
 use crate::{
     activity::graphql::{ActivityEvent, ActivityFilter},
+    agent::graphql::Agent,
     auth::{policy, Action, Allowed, Session},
     billing::Plan,
     credit::graphql::{CreditEntry, Credits},
+    credit::usage::{UsageBucket, UsageGroupBy},
     error::{AppError, AppResult},
     export::ExportProfile,
     graphql::{
@@ -18,6 +20,7 @@ use crate::{
     ids::{self, Kind},
     invitation::{graphql::Invitation, InvitationState},
     member::graphql::Member,
+    workroom::{graphql::Workroom, list::WorkroomFilter},
 };
 
 pub struct Workspace(pub workspace::Model);
@@ -156,6 +159,47 @@ impl Workspace {
             |e| e.seq,
             ActivityEvent,
         ))
+    }
+
+    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
+    async fn workrooms(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<WorkroomFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> async_graphql::Result<Connection<String, Workroom>> {
+        self.session(ctx)?;
+        let page = PageArgs::parse(first, after)?;
+        let rows = crate::workroom::list::list(
+            ctx.app().db.conn(),
+            self.0.id,
+            filter.unwrap_or_default(),
+            &page,
+        )
+        .await?;
+        Ok(pagination::connection(rows, &page, |w| w.id, Workroom))
+    }
+
+    async fn agents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agent>> {
+        self.session(ctx)?;
+        Ok(crate::agent::service::list(ctx.app().db.conn(), self.0.id)
+            .await?
+            .into_iter()
+            .map(Agent)
+            .collect())
+    }
+
+    /// Net credits spent, grouped; `from` inclusive, `to` exclusive.
+    async fn credit_usage(
+        &self,
+        ctx: &Context<'_>,
+        group_by: UsageGroupBy,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> async_graphql::Result<Vec<UsageBucket>> {
+        self.session(ctx)?;
+        Ok(crate::credit::usage::usage(ctx.app().db.conn(), self.0.id, group_by, from, to).await?)
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

@@ -1,0 +1,123 @@
+//! `Task`, `Approval`, `ApprovalGrant` and `grantApproval`.
+
+use async_graphql::{Context, Object, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+use entity::{agent, task};
+use sea_orm::EntityTrait;
+
+use super::{approval, depends_on, TaskKind, TaskState};
+use crate::{
+    agent::graphql::Agent,
+    auth::{Action, Allowed},
+    error::AppError,
+    graphql::context::ContextExt,
+    identity::graphql::User,
+    ids::{self, Kind},
+    member::Role,
+};
+
+pub struct Task(pub task::Model);
+
+#[derive(SimpleObject)]
+pub struct ApprovalGrant {
+    user: User,
+    granted_at: DateTime<Utc>,
+}
+
+#[derive(SimpleObject)]
+pub struct Approval {
+    required_role: Role,
+    required_approvals: i32,
+    grants: Vec<ApprovalGrant>,
+}
+
+#[Object]
+impl Task {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(Kind::Task, self.0.id))
+    }
+    async fn position(&self) -> i32 {
+        self.0.position
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn kind(&self) -> async_graphql::Result<TaskKind> {
+        Ok(TaskKind::parse(&self.0.kind)?)
+    }
+    async fn state(&self) -> async_graphql::Result<TaskState> {
+        Ok(TaskState::parse(&self.0.state)?)
+    }
+    async fn agent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agent>> {
+        let Some(id) = self.0.agent_id else {
+            return Ok(None);
+        };
+        let row = agent::Entity::find_by_id(id)
+            .one(ctx.app().db.conn())
+            .await
+            .map_err(AppError::from)?;
+        Ok(row.map(Agent))
+    }
+    async fn assigned_role(&self) -> async_graphql::Result<Option<Role>> {
+        Ok(self
+            .0
+            .assigned_role
+            .as_deref()
+            .map(Role::parse)
+            .transpose()?)
+    }
+    async fn depends_on(&self) -> Vec<ID> {
+        depends_on(&self.0)
+            .into_iter()
+            .map(|id| ID(ids::encode(Kind::Task, id)))
+            .collect()
+    }
+    async fn output(&self) -> Option<&str> {
+        self.0.output.as_deref()
+    }
+    async fn credits_used(&self) -> i32 {
+        self.0.credits_used as i32
+    }
+    async fn approval(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Approval>> {
+        if TaskKind::parse(&self.0.kind)? != TaskKind::Approval {
+            return Ok(None);
+        }
+        let grants = approval::grants(ctx.app().db.conn(), self.0.id).await?;
+        let mut out = Vec::new();
+        for grant in grants {
+            if let Some(user) = ctx.loaders().users.load_one(grant.user_id).await? {
+                out.push(ApprovalGrant {
+                    user: User(user),
+                    granted_at: grant.granted_at,
+                });
+            }
+        }
+        Ok(Some(Approval {
+            required_role: Role::parse(self.0.assigned_role.as_deref().unwrap_or("MEMBER"))?,
+            required_approvals: self.0.required_approvals.unwrap_or(1),
+            grants: out,
+        }))
+    }
+    async fn error(&self) -> Option<&str> {
+        self.0.error.as_deref()
+    }
+    async fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.0.started_at
+    }
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finished_at
+    }
+}
+
+#[derive(Default)]
+pub struct TaskMutation;
+
+#[Object]
+impl TaskMutation {
+    /// Approves an APPROVAL task (role at least its required role; viewers never).
+    #[graphql(guard = "Allowed(Action::Work)")]
+    async fn grant_approval(&self, ctx: &Context<'_>, task_id: ID) -> async_graphql::Result<Task> {
+        let id = ids::decode(Kind::Task, &task_id, "task")?;
+        Ok(Task(approval::grant(ctx.app(), ctx.session()?, id).await?))
+    }
+}

@@ -1,0 +1,79 @@
+//! Tasks: the steps of a workroom's plan (an ordered DAG), and approvals.
+//!
+//! - `plan`: validating the Planner's plan and storing it as tasks.
+//! - `approval`: granting APPROVAL tasks.
+//! - `graphql`: `Task`, `Approval`, `grantApproval`.
+
+pub mod approval;
+pub mod graphql;
+pub mod plan;
+
+use async_graphql::Enum;
+
+use crate::error::{AppError, AppResult};
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskKind {
+    Agent,
+    Tool,
+    Approval,
+    Compose,
+}
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    Pending,
+    Running,
+    AwaitingApproval,
+    Completed,
+    Failed,
+    Discarded,
+}
+
+macro_rules! string_enum {
+    ($ty:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
+        impl $ty {
+            pub fn as_str(self) -> &'static str {
+                match self { $($ty::$variant => $name),+ }
+            }
+
+            pub fn parse(s: &str) -> AppResult<$ty> {
+                match s {
+                    $($name => Ok($ty::$variant),)+
+                    other => Err(AppError::Internal(format!(concat!("unknown ", stringify!($ty), ": {}"), other))),
+                }
+            }
+        }
+    };
+}
+
+string_enum!(TaskKind { Agent => "AGENT", Tool => "TOOL", Approval => "APPROVAL", Compose => "COMPOSE" });
+string_enum!(TaskState {
+    Pending => "PENDING",
+    Running => "RUNNING",
+    AwaitingApproval => "AWAITING_APPROVAL",
+    Completed => "COMPLETED",
+    Failed => "FAILED",
+    Discarded => "DISCARDED",
+});
+
+/// The ids a task depends on (stored as a JSON array).
+pub fn depends_on(row: &entity::task::Model) -> Vec<uuid::Uuid> {
+    serde_json::from_str(&row.depends_on).unwrap_or_default()
+}
+
+/// The current plan of a workroom: every task not discarded, in order.
+pub async fn plan_of(
+    db: &impl sea_orm::ConnectionTrait,
+    workroom_id: uuid::Uuid,
+) -> AppResult<Vec<entity::task::Model>> {
+    use entity::task;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    Ok(task::Entity::find()
+        .filter(task::Column::WorkroomId.eq(workroom_id))
+        .filter(task::Column::State.ne(TaskState::Discarded.as_str()))
+        .order_by_asc(task::Column::PlanRound)
+        .order_by_asc(task::Column::Position)
+        .all(db)
+        .await?)
+}

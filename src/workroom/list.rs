@@ -1,0 +1,62 @@
+//! `Workspace.workrooms`: a filtered page of workrooms, newest first.
+
+use async_graphql::{InputObject, ID};
+use entity::workroom;
+use sea_orm::{
+    sea_query::{Expr, ExprTrait, Func},
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use uuid::Uuid;
+
+use super::model::WorkroomState;
+use crate::{
+    error::{AppError, AppResult},
+    graphql::pagination::PageArgs,
+    ids::{self, Kind},
+};
+
+#[derive(InputObject, Default)]
+pub struct WorkroomFilter {
+    states: Option<Vec<WorkroomState>>,
+    title_contains: Option<String>,
+    /// A user id.
+    created_by: Option<ID>,
+}
+
+pub async fn list(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    filter: WorkroomFilter,
+    page: &PageArgs<Uuid>,
+) -> AppResult<Vec<workroom::Model>> {
+    let mut query = workroom::Entity::find().filter(workroom::Column::WorkspaceId.eq(workspace_id));
+    if let Some(states) = filter.states {
+        query = query.filter(workroom::Column::State.is_in(states.into_iter().map(|s| s.as_str())));
+    }
+    if let Some(text) = filter.title_contains.filter(|t| !t.is_empty()) {
+        crate::input::limit(&text, "titleContains", crate::input::NAME_MAX)?;
+        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+        let title = Expr::expr(Func::lower(Expr::col(workroom::Column::Title)));
+        query = query.filter(title.like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')));
+    }
+    if let Some(user) = filter.created_by {
+        let user = ids::decode(Kind::User, &user, "user")
+            .map_err(|_| AppError::bad_input("filter.createdBy is not a user id"))?;
+        query = query.filter(workroom::Column::CreatedBy.eq(user));
+    }
+    if let Some(after) = page.after {
+        query = query.filter(workroom::Column::Id.lt(after));
+    }
+    Ok(query
+        .order_by_desc(workroom::Column::Id)
+        .limit(page.fetch_limit())
+        .all(db)
+        .await?)
+}
+
+/// Escapes LIKE wildcards so a title search matches them literally.
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

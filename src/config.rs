@@ -89,6 +89,37 @@ pub struct Config {
     pub argon2_memory_kib: u32,
     #[command(flatten)]
     pub limits: Limits,
+    #[command(flatten)]
+    pub engine: EngineSettings,
+}
+
+/// How workrooms run: the built-in model's pace, pricing, retries, budgets.
+#[derive(Args, Debug, Clone)]
+pub struct EngineSettings {
+    /// Pause between the built-in model's tokens, in milliseconds (0 for tests, more for demos).
+    #[arg(long, env = "ATELYA_BUILTIN_TOKEN_DELAY_MS", default_value_t = 20)]
+    pub builtin_token_delay_ms: u64,
+    /// Model tokens (prompt + output) per credit; every started block costs one credit.
+    #[arg(long, env = "ATELYA_TOKENS_PER_CREDIT", default_value_t = 1_000)]
+    pub tokens_per_credit: u32,
+    /// Credits per tool call.
+    #[arg(long, env = "ATELYA_TOOL_CALL_CREDITS", default_value_t = 1)]
+    pub tool_call_credits: u32,
+    /// Attempts of a task (or of planning) before it fails.
+    #[arg(long, env = "ATELYA_TASK_ATTEMPTS", default_value_t = 3)]
+    pub task_attempts: u32,
+    /// Most output tokens of the Planner's call.
+    #[arg(long, env = "ATELYA_PLAN_MAX_TOKENS", default_value_t = 400)]
+    pub plan_max_tokens: u32,
+    /// Most output tokens of an AGENT task.
+    #[arg(long, env = "ATELYA_AGENT_MAX_TOKENS", default_value_t = 800)]
+    pub agent_max_tokens: u32,
+    /// Most output tokens per deliverable the Composer writes.
+    #[arg(long, env = "ATELYA_COMPOSE_MAX_TOKENS", default_value_t = 1_500)]
+    pub compose_max_tokens: u32,
+    /// How often an idle engine looks for work left by other instances, in milliseconds.
+    #[arg(long, env = "ATELYA_ENGINE_POLL_MS", default_value_t = 500)]
+    pub poll_ms: u64,
 }
 
 /// The hostile-input limits of DESIGN.md.
@@ -144,13 +175,7 @@ impl Config {
             (Some(s), _) if s.0.is_empty() => Err("JWT_SECRET must not be empty".into()),
             (Some(s), _) => Ok(s.0.clone()),
             (None, true) => Err("JWT_SECRET is required when ATELYA_ENV=production".into()),
-            (None, false) => {
-                tracing::warn!(
-                    "JWT_SECRET is not set: using the built-in DEVELOPMENT secret. \
-                     Anyone can forge tokens for this server. Set JWT_SECRET before exposing it."
-                );
-                Ok(DEVELOPMENT_JWT_SECRET.to_owned())
-            }
+            (None, false) => Ok(DEVELOPMENT_JWT_SECRET.to_owned()),
         }
     }
 

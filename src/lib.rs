@@ -23,6 +23,7 @@ pub mod clock;
 pub mod config;
 pub mod credit;
 pub mod db;
+pub mod engine;
 pub mod error;
 pub mod export;
 pub mod graphql;

@@ -9,8 +9,11 @@ use crate::{
     clock::Clock,
     config::Config,
     db::Db,
+    engine::Engine,
     graphql::{self, AppSchema},
-    http, outbox,
+    http,
+    llm::{builtin::BuiltinModel, LanguageModel},
+    outbox,
     ratelimit::RateLimiter,
     state::{AppState, SharedState},
 };
@@ -23,6 +26,7 @@ pub struct App {
     pub schema: AppSchema,
     listener: TcpListener,
     mailer: outbox::Mailer,
+    model: Arc<dyn LanguageModel>,
 }
 
 impl App {
@@ -30,7 +34,23 @@ impl App {
     /// the listener (port 0 picks a free port; see [`App::local_addr`]).
     #[tracing::instrument(skip_all, fields(bind = %config.bind))]
     pub async fn build(config: Config, clock: Clock) -> Result<App, StartupError> {
+        let delay = std::time::Duration::from_millis(config.engine.builtin_token_delay_ms);
+        App::build_with_model(config, clock, Arc::new(BuiltinModel::new(delay))).await
+    }
+
+    /// Like [`App::build`], with another language model (a real one, or a test double).
+    pub async fn build_with_model(
+        config: Config,
+        clock: Clock,
+        model: Arc<dyn LanguageModel>,
+    ) -> Result<App, StartupError> {
         config.validate()?;
+        if config.jwt_secret.is_none() {
+            tracing::warn!(
+                "JWT_SECRET is not set: using the built-in DEVELOPMENT secret. \
+                 Anyone can forge tokens for this server. Set JWT_SECRET before exposing it."
+            );
+        }
         let jwt = JwtKeys::new(&config.effective_jwt_secret()?, config.access_token_ttl());
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
@@ -58,6 +78,7 @@ impl App {
             schema,
             listener,
             mailer,
+            model,
         })
     }
 
@@ -71,6 +92,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let dispatcher = outbox::spawn_dispatcher(self.state.clone(), self.mailer);
+        let engine = Engine::new(self.state.clone(), self.model).spawn();
         let router = http::router(self.state.clone(), self.schema);
         tracing::info!(addr = %self.listener.local_addr()?, "atelya is serving");
         let served = axum::serve(
@@ -80,6 +102,7 @@ impl App {
         .with_graceful_shutdown(shutdown)
         .await;
         dispatcher.abort();
+        engine.abort();
         served
     }
 }

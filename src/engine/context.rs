@@ -1,0 +1,157 @@
+//! What a call tells the model: the structured context, and the prompt
+//! rendered from it for chat models.
+
+use entity::{agent, source, task, workroom, workroom_agent, workroom_event};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+
+use super::Engine;
+use crate::{
+    error::AppResult,
+    ids::{self, Kind},
+    llm::{AgentBrief, ModelContext, ModelRequest, Purpose, SourceBrief},
+    task::{TaskKind, TaskState},
+};
+
+/// The context every call of a workroom shares.
+pub async fn base(engine: &Engine, room: &workroom::Model) -> AppResult<ModelContext> {
+    let db = engine.state.db.conn();
+    let sources = source::Entity::find()
+        .filter(source::Column::WorkroomId.eq(room.id))
+        .order_by_asc(source::Column::Id)
+        .all(db)
+        .await?;
+    let deliverables = crate::workroom::graphql::deliverables_of(db, room.id).await?;
+    Ok(ModelContext {
+        goal: room.goal.clone(),
+        deliverables: deliverables.into_iter().map(|d| d.label).collect(),
+        sources: sources
+            .into_iter()
+            .map(|s| SourceBrief {
+                kind: s.kind,
+                title: s.title,
+                content: s.content,
+            })
+            .collect(),
+        style_override: room.style_override.clone(),
+        ..ModelContext::default()
+    })
+}
+
+pub fn brief(agent: &agent::Model) -> AgentBrief {
+    AgentBrief {
+        id: ids::encode(Kind::Agent, agent.id),
+        name: agent.name.clone(),
+        instructions: agent.instructions.clone(),
+        client_name: agent.client_name.clone(),
+    }
+}
+
+/// The workroom's custom agents, in order.
+pub async fn custom_agents(
+    engine: &Engine,
+    room: &workroom::Model,
+) -> AppResult<Vec<agent::Model>> {
+    let links = workroom_agent::Entity::find()
+        .filter(workroom_agent::Column::WorkroomId.eq(room.id))
+        .order_by_asc(workroom_agent::Column::Position)
+        .find_also_related(agent::Entity)
+        .all(engine.state.db.conn())
+        .await?;
+    Ok(links.into_iter().filter_map(|(_, a)| a).collect())
+}
+
+/// Outputs of completed AGENT tasks: those of `only` when given, else all of the workroom.
+pub async fn outputs(
+    engine: &Engine,
+    room: &workroom::Model,
+    only: Option<&[uuid::Uuid]>,
+) -> AppResult<Vec<(String, String)>> {
+    let done = crate::task::plan_of(engine.state.db.conn(), room.id).await?;
+    Ok(done
+        .into_iter()
+        .filter(|t: &task::Model| {
+            t.kind == TaskKind::Agent.as_str() && t.state == TaskState::Completed.as_str()
+        })
+        .filter(|t| only.is_none_or(|ids| ids.contains(&t.id)))
+        .filter_map(|t| t.output.map(|o| (t.title, o)))
+        .collect())
+}
+
+/// Every revision note so far, oldest first.
+pub async fn revision_notes(engine: &Engine, room: &workroom::Model) -> AppResult<Vec<String>> {
+    let rows = workroom_event::Entity::find()
+        .filter(workroom_event::Column::WorkroomId.eq(room.id))
+        .filter(workroom_event::Column::Kind.eq("REVISION_REQUESTED"))
+        .order_by_asc(workroom_event::Column::Seq)
+        .all(engine.state.db.conn())
+        .await?;
+    Ok(rows.into_iter().filter_map(|e| e.text).collect())
+}
+
+/// A request with its prompt rendered from the context.
+pub fn request(
+    purpose: Purpose,
+    system: String,
+    context: ModelContext,
+    max_output_tokens: u32,
+) -> ModelRequest {
+    let prompt = render(purpose, &context);
+    ModelRequest {
+        purpose,
+        system,
+        prompt,
+        context,
+        max_output_tokens,
+    }
+}
+
+fn render(purpose: Purpose, c: &ModelContext) -> String {
+    let mut out = format!(
+        "Goal:\n{}\n\nDeliverables: {}\n",
+        c.goal,
+        c.deliverables.join(", ")
+    );
+    for s in &c.sources {
+        out.push_str(&format!(
+            "\nSource ({}{}):\n{}\n",
+            s.kind,
+            s.title
+                .as_deref()
+                .map(|t| format!(", {t}"))
+                .unwrap_or_default(),
+            s.content
+        ));
+    }
+    for (title, output) in &c.dependency_outputs {
+        out.push_str(&format!("\nFrom \"{title}\":\n{output}\n"));
+    }
+    if let Some(style) = &c.style_override {
+        out.push_str(&format!("\nStyle: {style}\n"));
+    }
+    for note in &c.revision_notes {
+        out.push_str(&format!("\nRevision note: {note}\n"));
+    }
+    match purpose {
+        Purpose::Plan => {
+            for a in &c.custom_agents {
+                out.push_str(&format!(
+                    "\nAgent {} ({}): {}\n",
+                    a.name, a.id, a.instructions
+                ));
+            }
+            if let Some((role, n)) = &c.approval {
+                out.push_str(&format!("\nAn approval by {n} member(s) with role {role} or higher is required before composing.\n"));
+            }
+            out.push_str("\nAnswer with the plan as JSON: {\"tasks\":[{\"key\",\"title\",\"kind\",\"agentId\",\"dependsOn\"}]}.");
+        }
+        Purpose::Agent => out.push_str(&format!(
+            "\nTask: {}\n",
+            c.task_title.clone().unwrap_or_default()
+        )),
+        Purpose::Compose => out.push_str(&format!(
+            "\nWrite the deliverable \"{}\" as Markdown.\n",
+            c.deliverable.clone().unwrap_or_default()
+        )),
+    }
+    out
+}

@@ -1,0 +1,125 @@
+//! The Planner's step: one model call that answers with the plan, which is
+//! validated and stored as tasks before the workroom moves to EXECUTING.
+
+use std::time::Duration;
+
+use entity::workroom;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    context,
+    runner::{self, begin, charge, reserve_or_pause, Memory, Next},
+    stream::{self, Ending},
+    Engine,
+};
+use crate::{
+    agent::{service::system, AgentKind},
+    error::AppResult,
+    llm::{PlanSpec, Purpose},
+    task::plan,
+    workroom::{
+        events::{self, NewEvent, WorkroomEventKind},
+        model::{Trigger, WorkroomState},
+        service::{save, transition},
+    },
+};
+
+/// How often a running call checks that it may go on.
+pub const BATCH: Duration = Duration::from_millis(50);
+
+pub async fn run(engine: &Engine, room: workroom::Model, memory: &mut Memory) -> AppResult<Next> {
+    let db = engine.state.db.conn();
+    let planner = system(db, room.workspace_id, AgentKind::Planner).await?;
+    let agents = context::custom_agents(engine, &room).await?;
+    let approval = room.approval_role.clone().zip(room.approval_count);
+    let mut ctx = context::base(engine, &room).await?;
+    ctx.custom_agents = agents.iter().map(context::brief).collect();
+    ctx.approval = approval.clone().map(|(role, n)| (role, n as u32));
+    let max = engine.settings.plan_max_tokens;
+    let request = context::request(Purpose::Plan, planner.instructions.clone(), ctx, max);
+    let prompt_tokens =
+        engine.model.count_tokens(&request.system) + engine.model.count_tokens(&request.prompt);
+
+    let Some((txn, mut room)) = begin(engine, room.id, &[WorkroomState::Planning]).await? else {
+        return Ok(Next::Again);
+    };
+    let now = engine.state.clock.now();
+    let key = format!("plan:{}:{}", room.id, Uuid::now_v7());
+    let estimate = engine.credits_for(prompt_tokens + max);
+    let Some(hold) = reserve_or_pause(&txn, &mut room, None, key, estimate, now).await? else {
+        txn.commit().await?;
+        return Ok(Next::Stop);
+    };
+    txn.commit().await?;
+
+    let id = room.id;
+    let check = move |_: String| runner::still(engine, id, WorkroomState::Planning);
+    let outcome = stream::consume(
+        engine.model.stream(request),
+        prompt_tokens,
+        max,
+        BATCH,
+        check,
+    )
+    .await?;
+
+    let txn = engine.state.db.begin().await?;
+    let mut room = crate::workroom::events::lock(&txn, room.workspace_id, id).await?;
+    charge(
+        engine,
+        &txn,
+        &mut room,
+        &hold,
+        outcome.usage.total(),
+        Some(planner.id),
+        "Planning",
+    )
+    .await?;
+    let ours = room.lease_owner.as_deref() == Some(engine.instance.as_str())
+        && room.state == WorkroomState::Planning.as_str();
+    let result = match (&outcome.ending, ours) {
+        (Ending::Finished, true) => parse(&outcome.text, &agents, approval.clone()),
+        (Ending::Failed(err), true) => Err(err.clone()),
+        _ => {
+            txn.commit().await?;
+            return Ok(Next::Again);
+        }
+    };
+    let now = engine.state.clock.now();
+    match result {
+        Ok(valid) => {
+            room.plan_round += 1;
+            save(&txn, &room).await?;
+            let tasks = plan::store(&txn, &room, valid, approval.map(|(r, n)| (r, n)), now).await?;
+            let summary: Vec<_> = tasks
+                .iter()
+                .map(|t| json!({ "title": t.title, "kind": t.kind }))
+                .collect();
+            let event = NewEvent::new(WorkroomEventKind::PlanCreated)
+                .data(json!({ "round": room.plan_round, "tasks": summary }));
+            events::append(&txn, &mut room, event, now).await?;
+            transition(&txn, &mut room, Trigger::PlanStored, None, None, now).await?;
+        }
+        Err(reason) => {
+            memory.plan_failures += 1;
+            tracing::warn!(workroom = %room.id, %reason, "planning attempt failed");
+            if memory.plan_failures >= engine.settings.task_attempts.max(1) {
+                runner::fail(&txn, &mut room, "PLANNING_FAILED", &reason, now).await?;
+            }
+        }
+    }
+    txn.commit().await?;
+    Ok(Next::Again)
+}
+
+fn parse(
+    text: &str,
+    agents: &[entity::agent::Model],
+    approval: Option<(String, i32)>,
+) -> Result<plan::ValidPlan, String> {
+    let spec: PlanSpec = serde_json::from_str(text.trim())
+        .map_err(|e| format!("the plan is not valid JSON: {e}"))?;
+    let ids: Vec<Uuid> = agents.iter().map(|a| a.id).collect();
+    plan::validate(&spec, &ids, approval).map_err(|e| e.0)
+}

@@ -1,0 +1,83 @@
+//! Consuming a model's stream: the output cap, and a check (or a flush of
+//! the text so far) every batch interval, which is where a pause, cancel or
+//! lost lease stops the call at the next token.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+
+use crate::{
+    error::AppResult,
+    llm::{ModelEvent, ModelStream, Usage},
+};
+
+/// How the call ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ending {
+    Finished,
+    /// The run must stop: the workroom left the state the step started in, or the lease was lost.
+    Interrupted,
+    Failed(String),
+}
+
+pub struct Outcome {
+    /// Everything the model produced (within the cap).
+    pub text: String,
+    /// Text produced since the last flush (the caller writes it with its results).
+    pub tail: String,
+    pub usage: Usage,
+    pub ending: Ending,
+}
+
+/// Reads `stream` to its end, at most `cap` output tokens. Every `interval`
+/// it hands `flush` the text produced since the last call; `flush` answers
+/// whether the run may go on.
+pub async fn consume<F, Fut>(
+    mut stream: ModelStream,
+    prompt_tokens: u32,
+    cap: u32,
+    interval: Duration,
+    mut flush: F,
+) -> AppResult<Outcome>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = AppResult<bool>>,
+{
+    let (mut text, mut tail, mut output) = (String::new(), String::new(), 0u32);
+    let mut tick = tokio::time::interval(interval);
+    tick.tick().await;
+    let end = |text, tail, output, ending| Outcome {
+        text,
+        tail,
+        usage: Usage {
+            prompt_tokens,
+            output_tokens: output,
+        },
+        ending,
+    };
+    loop {
+        tokio::select! {
+            item = stream.next() => match item {
+                Some(Ok(ModelEvent::Token(token))) if output < cap => {
+                    output += 1;
+                    text.push_str(&token);
+                    tail.push_str(&token);
+                }
+                // Output past the cap was not paid for: the call ends there.
+                Some(Ok(ModelEvent::Token(_))) => return Ok(end(text, tail, output, Ending::Finished)),
+                Some(Ok(ModelEvent::Done(usage))) => {
+                    let mut outcome = end(text, tail, output, Ending::Finished);
+                    outcome.usage.prompt_tokens = usage.prompt_tokens;
+                    return Ok(outcome);
+                }
+                Some(Err(err)) => return Ok(end(text, tail, output, Ending::Failed(err.0))),
+                None => return Ok(end(text, tail, output, Ending::Failed("the model's stream ended early".into()))),
+            },
+            _ = tick.tick() => {
+                if !flush(std::mem::take(&mut tail)).await? {
+                    return Ok(end(text, String::new(), output, Ending::Interrupted));
+                }
+            }
+        }
+    }
+}

@@ -113,10 +113,21 @@ pub fn test_config(database_url: &str) -> Config {
     config.argon2_memory_kib = 64;
     config.limits.auth_rate_per_minute = 10_000;
     config.limits.failed_logins_per_15_min = 10_000;
+    config.engine.builtin_token_delay_ms = 0;
+    config.engine.poll_ms = 100;
     config
 }
 
 pub async fn spawn_app(backend: Backend, tweak: Box<dyn FnOnce(&mut Config)>) -> TestApp {
+    spawn_app_with_model(backend, tweak, None).await
+}
+
+/// Like [`spawn_app`], with a language model other than the built-in one.
+pub async fn spawn_app_with_model(
+    backend: Backend,
+    tweak: Box<dyn FnOnce(&mut Config)>,
+    model: Option<std::sync::Arc<dyn atelya::llm::LanguageModel>>,
+) -> TestApp {
     let (database_url, dir, postgres) = match backend {
         Backend::Sqlite => {
             let dir = tempfile::tempdir().unwrap();
@@ -134,9 +145,11 @@ pub async fn spawn_app(backend: Backend, tweak: Box<dyn FnOnce(&mut Config)>) ->
     };
     let mut config = test_config(&database_url);
     tweak(&mut config);
-    let app = App::build(config, Clock::default())
-        .await
-        .expect("the app builds");
+    let app = match model {
+        Some(model) => App::build_with_model(config, Clock::default(), model).await,
+        None => App::build(config, Clock::default()).await,
+    }
+    .expect("the app builds");
     let addr = app.local_addr().unwrap();
     let state = app.state.clone();
     let (tx, rx) = oneshot::channel();

@@ -91,7 +91,7 @@ pub async fn run(engine: &Engine, room: workroom::Model, memory: &mut Memory) ->
         Ok(valid) => {
             room.plan_round += 1;
             save(&txn, &room).await?;
-            let tasks = plan::store(&txn, &room, valid, approval.map(|(r, n)| (r, n)), now).await?;
+            let tasks = plan::store(&txn, &room, valid, approval, now).await?;
             let summary: Vec<_> = tasks
                 .iter()
                 .map(|t| json!({ "title": t.title, "kind": t.kind }))

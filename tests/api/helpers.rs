@@ -69,9 +69,8 @@ pub struct TestApp {
     pub state: SharedState,
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
-    _dir: Option<tempfile::TempDir>,
-    /// The PostgreSQL server's admin URL and this test's database, dropped at the end.
-    postgres: Option<(String, String)>,
+    /// The database, when this app owns it (dropped with the app).
+    _database: Option<TestDatabase>,
 }
 
 impl Drop for TestApp {
@@ -79,24 +78,67 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
-        if let Some((admin_url, name)) = self.postgres.take() {
-            // Drop runs inside the test's runtime, so the database is dropped from a thread of its own.
-            let dropped = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                runtime.block_on(async {
-                    use sea_orm::ConnectionTrait;
-                    if let Ok(admin) = sea_orm::Database::connect(&admin_url).await {
-                        let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-                        let _ = admin.execute_unprepared(&sql).await;
-                        let _ = admin.close().await;
-                    }
-                });
-            });
-            let _ = dropped.join();
+    }
+}
+
+/// A database for one test: a SQLite file in a temporary folder, or a fresh
+/// PostgreSQL database, removed when this is dropped.
+pub struct TestDatabase {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    /// The PostgreSQL server's admin URL and this test's database.
+    postgres: Option<(String, String)>,
+}
+
+impl TestDatabase {
+    pub async fn create(backend: Backend) -> TestDatabase {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("atelya.db").display()
+                );
+                TestDatabase {
+                    url,
+                    _dir: Some(dir),
+                    postgres: None,
+                }
+            }
+            Backend::Postgres(admin_url) => {
+                let url = fresh_postgres_database(&admin_url).await;
+                let name = url.rsplit('/').next().unwrap().to_owned();
+                TestDatabase {
+                    url,
+                    _dir: None,
+                    postgres: Some((admin_url, name)),
+                }
+            }
         }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime, so the database is dropped from a thread of its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                use sea_orm::ConnectionTrait;
+                if let Ok(admin) = sea_orm::Database::connect(&admin_url).await {
+                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    let _ = admin.execute_unprepared(&sql).await;
+                    let _ = admin.close().await;
+                }
+            });
+        });
+        let _ = dropped.join();
     }
 }
 
@@ -128,22 +170,8 @@ pub async fn spawn_app_with_model(
     tweak: Box<dyn FnOnce(&mut Config)>,
     model: Option<std::sync::Arc<dyn atelya::llm::LanguageModel>>,
 ) -> TestApp {
-    let (database_url, dir, postgres) = match backend {
-        Backend::Sqlite => {
-            let dir = tempfile::tempdir().unwrap();
-            let url = format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join("atelya.db").display()
-            );
-            (url, Some(dir), None)
-        }
-        Backend::Postgres(admin_url) => {
-            let url = fresh_postgres_database(&admin_url).await;
-            let name = url.rsplit('/').next().unwrap().to_owned();
-            (url, None, Some((admin_url, name)))
-        }
-    };
-    let mut config = test_config(&database_url);
+    let database = TestDatabase::create(backend).await;
+    let mut config = test_config(&database.url);
     tweak(&mut config);
     let app = match model {
         Some(model) => App::build_with_model(config, Clock::default(), model).await,
@@ -162,8 +190,68 @@ pub async fn spawn_app_with_model(
         state,
         client: reqwest::Client::new(),
         shutdown: Some(tx),
-        _dir: dir,
-        postgres,
+        _database: Some(database),
+    }
+}
+
+/// A server on a runtime of its own, over a database it does not own, that a
+/// test can kill like a crashed process (every task of it stops mid-flight).
+pub struct Instance {
+    pub app: TestApp,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Instance {
+    pub async fn start(
+        database_url: &str,
+        tweak: impl FnOnce(&mut Config) + Send + 'static,
+    ) -> Instance {
+        let mut config = test_config(database_url);
+        tweak(&mut config);
+        let (tx, rx) = oneshot::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .unwrap();
+            let (addr, state) = runtime.block_on(async move {
+                let app = App::build(config, Clock::default())
+                    .await
+                    .expect("the app builds");
+                let addr = app.local_addr().unwrap();
+                let state = app.state.clone();
+                tokio::spawn(app.run_until(std::future::pending()));
+                (addr, state)
+            });
+            let _ = tx.send((runtime, addr, state));
+        });
+        let (runtime, addr, state) = rx.await.expect("the instance starts");
+        let app = TestApp {
+            url: format!("http://{addr}/graphql"),
+            addr,
+            state,
+            client: reqwest::Client::new(),
+            shutdown: None,
+            _database: None,
+        };
+        Instance {
+            app,
+            runtime: Some(runtime),
+        }
+    }
+
+    /// Stops every task of the instance at once, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.kill();
     }
 }
 

@@ -11,6 +11,7 @@ mod auth_tokens;
 mod billing;
 mod cors;
 mod email;
+mod engine;
 mod http_protocol;
 mod invitations;
 mod limits;

@@ -66,6 +66,7 @@ impl App {
             },
             limiter: RateLimiter::new(clock.clone()),
             work: Default::default(),
+            interrupted: Default::default(),
             jwt,
             clock,
             config,

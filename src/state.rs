@@ -19,6 +19,9 @@ pub struct AppState {
     pub limiter: RateLimiter,
     /// Wakes the run engine when a workroom gets work (created, resumed, approved…).
     pub work: std::sync::Arc<tokio::sync::Notify>,
+    /// Tells running calls a workroom was paused, cancelled or replanned, so
+    /// they check at their next token instead of their next batch.
+    pub interrupted: std::sync::Arc<tokio::sync::Notify>,
 }
 
 pub type SharedState = Arc<AppState>;

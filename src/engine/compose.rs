@@ -128,6 +128,7 @@ async fn compose_one(
         prompt_tokens,
         cap,
         BATCH,
+        &engine.state.interrupted,
         flush,
     )
     .await?;

@@ -60,6 +60,7 @@ pub async fn run(engine: &Engine, room: workroom::Model, memory: &mut Memory) ->
         prompt_tokens,
         max,
         BATCH,
+        &engine.state.interrupted,
         check,
     )
     .await?;

@@ -37,6 +37,7 @@ pub async fn consume<F, Fut>(
     prompt_tokens: u32,
     cap: u32,
     interval: Duration,
+    interrupted: &tokio::sync::Notify,
     mut flush: F,
 ) -> AppResult<Outcome>
 where
@@ -73,7 +74,13 @@ where
                 Some(Err(err)) => return Ok(end(text, tail, output, Ending::Failed(err.0))),
                 None => return Ok(end(text, tail, output, Ending::Failed("the model's stream ended early".into()))),
             },
+            // A change on this instance checks at once; one on another, at the next tick.
             _ = tick.tick() => {
+                if !flush(std::mem::take(&mut tail)).await? {
+                    return Ok(end(text, String::new(), output, Ending::Interrupted));
+                }
+            }
+            _ = interrupted.notified() => {
                 if !flush(std::mem::take(&mut tail)).await? {
                     return Ok(end(text, String::new(), output, Ending::Interrupted));
                 }

@@ -177,6 +177,7 @@ async fn run_agent(
         prompt_tokens,
         max,
         BATCH,
+        &engine.state.interrupted,
         check,
     )
     .await?;

@@ -231,14 +231,11 @@ async fn simple(
     )
     .await?;
     let summary = format!("{} {verb} {}", session.user.name, change.named());
-    change
-        .finish(
-            session,
-            action,
-            summary,
-            json!({ "from": from, "to": to.as_str() }),
-        )
-        .await
+    let metadata = json!({ "from": from, "to": to.as_str() });
+    let room = change.finish(session, action, summary, metadata).await?;
+    // Running calls of this workroom stop at their next token.
+    state.interrupted.notify_waiters();
+    Ok(room)
 }
 
 /// Discards the unfinished tasks and plans again.
@@ -277,6 +274,7 @@ pub async fn replan(state: &AppState, session: &Session, id: Uuid) -> AppResult<
             json!({ "from": from, "discardedTasks": discarded }),
         )
         .await?;
+    state.interrupted.notify_waiters();
     state.work.notify_waiters();
     Ok(room)
 }

@@ -1,11 +1,13 @@
 //! The `Agent` type.
 
-use async_graphql::{Context, Object, ID};
+use async_graphql::{Context, InputObject, Object, ID};
 use chrono::{DateTime, Utc};
 use entity::agent;
 
-use super::AgentKind;
+use super::{service, AgentKind};
 use crate::{
+    auth::{Action, Allowed},
+    graphql::context::ContextExt,
     identity::graphql::{load_user, User},
     ids::{self, Kind},
 };
@@ -37,5 +39,61 @@ impl Agent {
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+}
+
+#[derive(InputObject)]
+pub struct AgentInput {
+    name: String,
+    description: Option<String>,
+    instructions: String,
+    client_name: Option<String>,
+}
+
+impl From<AgentInput> for service::AgentFields {
+    fn from(input: AgentInput) -> service::AgentFields {
+        service::AgentFields {
+            name: input.name,
+            description: input.description,
+            instructions: input.instructions,
+            client_name: input.client_name,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct AgentMutation;
+
+#[Object]
+impl AgentMutation {
+    #[graphql(guard = "Allowed(Action::EditAgents)")]
+    async fn create_agent(
+        &self,
+        ctx: &Context<'_>,
+        input: AgentInput,
+    ) -> async_graphql::Result<Agent> {
+        Ok(Agent(
+            service::create(ctx.app(), ctx.session()?, input.into()).await?,
+        ))
+    }
+
+    #[graphql(guard = "Allowed(Action::EditAgents)")]
+    async fn update_agent(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: AgentInput,
+    ) -> async_graphql::Result<Agent> {
+        let id = ids::decode(Kind::Agent, &id, "agent")?;
+        Ok(Agent(
+            service::update(ctx.app(), ctx.session()?, id, input.into()).await?,
+        ))
+    }
+
+    #[graphql(guard = "Allowed(Action::EditAgents)")]
+    async fn delete_agent(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let id = ids::decode(Kind::Agent, &id, "agent")?;
+        service::delete(ctx.app(), ctx.session()?, id).await?;
+        Ok(true)
     }
 }

@@ -1,4 +1,4 @@
-//! Creating the system agents and finding agents of a workspace.
+//! The system agents of a workspace, and creating, editing and deleting custom agents.
 
 use chrono::{DateTime, Utc};
 use entity::agent;
@@ -6,12 +6,17 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder,
 };
+use serde_json::json;
 use uuid::Uuid;
 
 use super::AgentKind;
 use crate::{
+    activity::{self, NewActivity},
+    auth::{policy, Action, Session},
     db::WriteTxn,
     error::{AppError, AppResult},
+    ids::{self, Kind},
+    state::AppState,
 };
 
 /// Creates the Planner and the Composer of a new workspace.
@@ -101,4 +106,168 @@ pub async fn custom_by_ids(
         .iter()
         .filter_map(|id| rows.iter().find(|a| a.id == *id).cloned())
         .collect())
+}
+
+/// A custom agent as given by a client.
+pub struct AgentFields {
+    pub name: String,
+    pub description: Option<String>,
+    pub instructions: String,
+    pub client_name: Option<String>,
+}
+
+impl AgentFields {
+    fn validate(self) -> AppResult<AgentFields> {
+        let name = crate::input::name(&self.name, "name")?;
+        let description = self
+            .description
+            .map(|d| d.trim().to_owned())
+            .unwrap_or_default();
+        crate::input::limit(
+            &description,
+            "description",
+            crate::workroom::model::limits::MESSAGE,
+        )?;
+        let instructions = crate::input::text(
+            &self.instructions,
+            "instructions",
+            crate::workroom::model::limits::GOAL,
+        )?;
+        let client_name = match self.client_name.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(c) => Some(crate::input::name(c, "clientName")?),
+        };
+        Ok(AgentFields {
+            name,
+            description: Some(description),
+            instructions,
+            client_name,
+        })
+    }
+}
+
+/// Finds a custom agent of the workspace that is not deleted.
+async fn find_custom(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    id: Uuid,
+) -> AppResult<agent::Model> {
+    let row = agent::Entity::find_by_id(id)
+        .filter(agent::Column::WorkspaceId.eq(workspace_id))
+        .filter(agent::Column::DeletedAt.is_null())
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("agent"))?;
+    if row.kind != AgentKind::Custom.as_str() {
+        return Err(AppError::conflict(
+            "the Planner and the Composer are part of every workspace and cannot be changed",
+        ));
+    }
+    Ok(row)
+}
+
+fn entry(session: &Session, action: &'static str, row: &agent::Model, verb: &str) -> NewActivity {
+    NewActivity {
+        actor_id: Some(session.user.id),
+        action,
+        target_type: "Agent",
+        target_id: Some(ids::encode(Kind::Agent, row.id)),
+        summary: format!("{} {verb} the agent {}", session.user.name, row.name),
+        metadata: json!({ "name": row.name, "clientName": row.client_name }),
+    }
+}
+
+pub async fn create(
+    state: &AppState,
+    session: &Session,
+    fields: AgentFields,
+) -> AppResult<agent::Model> {
+    policy::require(session, Action::EditAgents)?;
+    let fields = fields.validate()?;
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    policy::require_locked(&txn, session, Action::EditAgents).await?;
+    let row = agent::Model {
+        id: Uuid::now_v7(),
+        workspace_id: session.workspace_id,
+        kind: AgentKind::Custom.as_str().to_owned(),
+        name: fields.name,
+        description: fields.description.unwrap_or_default(),
+        instructions: fields.instructions,
+        client_name: fields.client_name,
+        created_by: Some(session.user.id),
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+    };
+    agent::Entity::insert(row.clone().into_active_model().reset_all())
+        .exec_without_returning(&*txn)
+        .await?;
+    activity::record(
+        &txn,
+        session.workspace_id,
+        entry(session, "agent.created", &row, "created"),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+pub async fn update(
+    state: &AppState,
+    session: &Session,
+    id: Uuid,
+    fields: AgentFields,
+) -> AppResult<agent::Model> {
+    policy::require(session, Action::EditAgents)?;
+    let fields = fields.validate()?;
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    policy::require_locked(&txn, session, Action::EditAgents).await?;
+    let mut row = find_custom(&*txn, session.workspace_id, id).await?;
+    row.name = fields.name;
+    row.description = fields.description.unwrap_or_default();
+    row.instructions = fields.instructions;
+    row.client_name = fields.client_name;
+    row.updated_at = now;
+    row.clone()
+        .into_active_model()
+        .reset_all()
+        .update(&*txn)
+        .await?;
+    activity::record(
+        &txn,
+        session.workspace_id,
+        entry(session, "agent.updated", &row, "updated"),
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// Deletes a custom agent. Workrooms and tasks that used it keep referring to
+/// it (their history stays whole); new workrooms cannot pick it.
+pub async fn delete(state: &AppState, session: &Session, id: Uuid) -> AppResult<()> {
+    policy::require(session, Action::EditAgents)?;
+    let now = state.clock.now();
+    let txn = state.db.begin().await?;
+    policy::require_locked(&txn, session, Action::EditAgents).await?;
+    let mut row = find_custom(&*txn, session.workspace_id, id).await?;
+    row.deleted_at = Some(now);
+    row.updated_at = now;
+    row.clone()
+        .into_active_model()
+        .reset_all()
+        .update(&*txn)
+        .await?;
+    activity::record(
+        &txn,
+        session.workspace_id,
+        entry(session, "agent.deleted", &row, "deleted"),
+        now,
+    )
+    .await?;
+    txn.commit().await
 }

@@ -12,6 +12,7 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 use crate::{
     activity::graphql::ActivityQuery,
+    agent::graphql::AgentMutation,
     billing::graphql::{BillingMutation, BillingQuery},
     config::Limits,
     identity::graphql::{IdentityMutation, IdentityQuery},
@@ -41,6 +42,7 @@ pub struct Mutation(
     BillingMutation,
     WorkroomMutation,
     TaskMutation,
+    AgentMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -7,6 +7,7 @@
 mod helpers;
 
 mod activity;
+mod agents;
 mod auth_tokens;
 mod billing;
 mod cors;

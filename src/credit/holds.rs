@@ -1,8 +1,8 @@
 //! Holds: credits reserved before a task or planning attempt runs, and
 //! settled after it (the actual cost charged, the rest released).
 //!
-//! Reserving happens under the workroom and workspace row locks (always in
-//! that order), so `available` is checked and reduced atomically: no two
+//! Reserving and settling happen under the workroom and workspace row locks
+//! (always in that order, each taken before its row is written), so `available` is checked and reduced atomically: no two
 //! attempts can both take the last credits, and the pool never overdraws.
 //! Settling is a conditional update of the hold (HELD → SETTLED), so an
 //! attempt is charged at most once even when two instances race to settle it.
@@ -128,6 +128,10 @@ pub async fn settle(
     if won.rows_affected == 0 {
         return Ok(None);
     }
+    // Take the workspace's strongest lock before writing its row: updating it
+    // first and asking for FOR UPDATE later (in the ledger) is a lock upgrade,
+    // which deadlocks on PostgreSQL against a transaction queued in between.
+    txn.lock_workspace(room.workspace_id).await?;
     move_reserved(txn, room, -hold.amount).await?;
     let charge = used.clamp(0, hold.amount);
     if charge == 0 {

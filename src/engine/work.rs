@@ -93,7 +93,12 @@ pub async fn next(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
             txn.commit().await?;
             Ok(Next::Again)
         }
-        Due::Run(task) => run_agent(engine, txn, room, task).await,
+        Due::Run(task) => {
+            // Gather the call's context without holding the lock (a read
+            // through the pool inside a transaction can starve the pool).
+            drop(txn);
+            run_agent(engine, room, task).await
+        }
     }
 }
 
@@ -125,12 +130,7 @@ pub async fn start_attempt(
     Ok(Some(hold))
 }
 
-async fn run_agent(
-    engine: &Engine,
-    txn: WriteTxn,
-    mut room: workroom::Model,
-    mut task: task::Model,
-) -> AppResult<Next> {
+async fn run_agent(engine: &Engine, room: workroom::Model, task: task::Model) -> AppResult<Next> {
     let db = engine.state.db.conn();
     let agent = match task.agent_id {
         Some(id) => context::custom_agents(engine, &room)
@@ -156,6 +156,14 @@ async fn run_agent(
     let request = context::request(Purpose::Agent, system_prompt, ctx, max);
     let prompt_tokens =
         engine.model.count_tokens(&request.system) + engine.model.count_tokens(&request.prompt);
+    // Under the lock again: start the attempt only if nothing moved meanwhile.
+    let Some((txn, mut room)) = begin(engine, room.id, &[WorkroomState::Executing]).await? else {
+        return Ok(Next::Again);
+    };
+    let mut task = crate::task::approval::find(&*txn, room.workspace_id, task.id).await?;
+    if task.state != TaskState::Pending.as_str() {
+        return Ok(Next::Again);
+    }
     let Some(hold) = start_attempt(
         engine,
         &txn,

@@ -2,7 +2,7 @@
 
 use async_graphql::{dataloader::DataLoader, Context};
 
-use super::loaders::UserLoader;
+use super::loaders::{AgentLoader, DeliverablesLoader, PlanLoader, UserLoader};
 use crate::{
     auth::{Authn, Session},
     error::AppResult,
@@ -17,12 +17,19 @@ pub struct ClientIp(pub String);
 /// rows to another.
 pub struct Loaders {
     pub users: DataLoader<UserLoader>,
+    pub agents: DataLoader<AgentLoader>,
+    pub deliverables: DataLoader<DeliverablesLoader>,
+    pub plans: DataLoader<PlanLoader>,
 }
 
 impl Loaders {
     pub fn new(state: &crate::state::SharedState) -> Loaders {
+        let db = || state.db.clone();
         Loaders {
-            users: DataLoader::new(UserLoader(state.db.clone()), tokio::spawn),
+            users: DataLoader::new(UserLoader(db()), tokio::spawn),
+            agents: DataLoader::new(AgentLoader(db()), tokio::spawn),
+            deliverables: DataLoader::new(DeliverablesLoader(db()), tokio::spawn),
+            plans: DataLoader::new(PlanLoader(db()), tokio::spawn),
         }
     }
 }

@@ -26,3 +26,71 @@ impl Loader<Uuid> for UserLoader {
         Ok(rows.into_iter().map(|u| (u.id, u)).collect())
     }
 }
+
+/// Agents by id (a task's agent).
+pub struct AgentLoader(pub Db);
+
+impl Loader<Uuid> for AgentLoader {
+    type Value = entity::agent::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        use entity::agent;
+        let rows = agent::Entity::find()
+            .filter(agent::Column::Id.is_in(keys.iter().copied()))
+            .all(self.0.conn())
+            .await
+            .map_err(AppError::from)?;
+        Ok(rows.into_iter().map(|a| (a.id, a)).collect())
+    }
+}
+
+/// A workroom's deliverables, in order, by workroom id.
+pub struct DeliverablesLoader(pub Db);
+
+impl Loader<Uuid> for DeliverablesLoader {
+    type Value = Vec<entity::deliverable::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        use entity::deliverable;
+        use sea_orm::QueryOrder;
+        let rows = deliverable::Entity::find()
+            .filter(deliverable::Column::WorkroomId.is_in(keys.iter().copied()))
+            .order_by_asc(deliverable::Column::Position)
+            .all(self.0.conn())
+            .await
+            .map_err(AppError::from)?;
+        Ok(group(rows, |d| d.workroom_id))
+    }
+}
+
+/// A workroom's current plan (tasks not discarded, in order), by workroom id.
+pub struct PlanLoader(pub Db);
+
+impl Loader<Uuid> for PlanLoader {
+    type Value = Vec<entity::task::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        use entity::task;
+        use sea_orm::QueryOrder;
+        let rows = task::Entity::find()
+            .filter(task::Column::WorkroomId.is_in(keys.iter().copied()))
+            .filter(task::Column::State.ne(crate::task::TaskState::Discarded.as_str()))
+            .order_by_asc(task::Column::PlanRound)
+            .order_by_asc(task::Column::Position)
+            .all(self.0.conn())
+            .await
+            .map_err(AppError::from)?;
+        Ok(group(rows, |t| t.workroom_id))
+    }
+}
+
+fn group<T>(rows: Vec<T>, key: impl Fn(&T) -> Uuid) -> HashMap<Uuid, Vec<T>> {
+    let mut out: HashMap<Uuid, Vec<T>> = HashMap::new();
+    for row in rows {
+        out.entry(key(&row)).or_default().push(row);
+    }
+    out
+}

@@ -2,14 +2,12 @@
 
 use async_graphql::{Context, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use entity::{agent, task};
-use sea_orm::EntityTrait;
+use entity::task;
 
 use super::{approval, depends_on, TaskKind, TaskState};
 use crate::{
     agent::graphql::Agent,
     auth::{Action, Allowed},
-    error::AppError,
     graphql::context::ContextExt,
     identity::graphql::User,
     ids::{self, Kind},
@@ -52,11 +50,7 @@ impl Task {
         let Some(id) = self.0.agent_id else {
             return Ok(None);
         };
-        let row = agent::Entity::find_by_id(id)
-            .one(ctx.app().db.conn())
-            .await
-            .map_err(AppError::from)?;
-        Ok(row.map(Agent))
+        Ok(ctx.loaders().agents.load_one(id).await?.map(Agent))
     }
     async fn assigned_role(&self) -> async_graphql::Result<Option<Role>> {
         Ok(self

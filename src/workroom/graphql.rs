@@ -91,11 +91,13 @@ impl Workroom {
         Ok(rows.into_iter().map(Source).collect())
     }
     async fn deliverables(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Deliverable>> {
-        Ok(deliverables_of(ctx.app().db.conn(), self.0.id)
+        let rows = ctx
+            .loaders()
+            .deliverables
+            .load_one(self.0.id)
             .await?
-            .into_iter()
-            .map(Deliverable)
-            .collect())
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Deliverable).collect())
     }
     async fn agents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agent>> {
         let db = ctx.app().db.conn();
@@ -113,11 +115,13 @@ impl Workroom {
     }
     /// The current plan, in order.
     async fn tasks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Task>> {
-        Ok(crate::task::plan_of(ctx.app().db.conn(), self.0.id)
+        let rows = ctx
+            .loaders()
+            .plans
+            .load_one(self.0.id)
             .await?
-            .into_iter()
-            .map(Task)
-            .collect())
+            .unwrap_or_default();
+        Ok(rows.into_iter().map(Task).collect())
     }
     async fn credits_spent(&self) -> i32 {
         self.0.credits_spent as i32

@@ -142,9 +142,23 @@ impl Drop for TestDatabase {
     }
 }
 
+/// With `ATELYA_TEST_LOG` set (an env filter such as `atelya=debug`), the servers log to stderr.
+fn init_log() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    if let Ok(filter) = std::env::var("ATELYA_TEST_LOG") {
+        ONCE.call_once(|| {
+            let _ = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_test_writer()
+                .try_init();
+        });
+    }
+}
+
 /// A configuration for tests: loopback port 0, cheap password hashing, and
 /// auth rate limits high enough not to get in the way (their own tests lower them).
 pub fn test_config(database_url: &str) -> Config {
+    init_log();
     let mut config = TestCli::parse_from(["atelya"]).config;
     config.bind = "127.0.0.1:0".parse().unwrap();
     config.database_url = database_url.to_owned();

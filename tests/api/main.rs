@@ -23,5 +23,6 @@ mod rooms;
 mod schema;
 mod signup_login;
 mod websocket;
+mod workroom_lists;
 mod workrooms;
 mod workspaces;

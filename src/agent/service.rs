@@ -231,6 +231,18 @@ pub async fn update(
     row.instructions = fields.instructions;
     row.client_name = fields.client_name;
     row.updated_at = now;
+    save(txn, session, &row, "agent.updated", "updated").await?;
+    Ok(row)
+}
+
+/// Writes a changed agent with its activity entry, and commits.
+async fn save(
+    txn: WriteTxn,
+    session: &Session,
+    row: &agent::Model,
+    action: &'static str,
+    verb: &str,
+) -> AppResult<()> {
     row.clone()
         .into_active_model()
         .reset_all()
@@ -239,12 +251,11 @@ pub async fn update(
     activity::record(
         &txn,
         session.workspace_id,
-        entry(session, "agent.updated", &row, "updated"),
-        now,
+        entry(session, action, row, verb),
+        row.updated_at,
     )
     .await?;
-    txn.commit().await?;
-    Ok(row)
+    txn.commit().await
 }
 
 /// Deletes a custom agent. Workrooms and tasks that used it keep referring to
@@ -257,17 +268,5 @@ pub async fn delete(state: &AppState, session: &Session, id: Uuid) -> AppResult<
     let mut row = find_custom(&*txn, session.workspace_id, id).await?;
     row.deleted_at = Some(now);
     row.updated_at = now;
-    row.clone()
-        .into_active_model()
-        .reset_all()
-        .update(&*txn)
-        .await?;
-    activity::record(
-        &txn,
-        session.workspace_id,
-        entry(session, "agent.deleted", &row, "deleted"),
-        now,
-    )
-    .await?;
-    txn.commit().await
+    save(txn, session, &row, "agent.deleted", "deleted").await
 }

@@ -54,16 +54,7 @@ pub async fn run(engine: &Engine, room: workroom::Model, memory: &mut Memory) ->
     txn.commit().await?;
 
     let id = room.id;
-    let check = move |_: String| runner::still(engine, id, WorkroomState::Planning);
-    let outcome = stream::consume(
-        engine.model.stream(request),
-        prompt_tokens,
-        max,
-        BATCH,
-        &engine.state.interrupted,
-        check,
-    )
-    .await?;
+    let outcome = stream::call(engine, request, prompt_tokens, id, WorkroomState::Planning).await?;
 
     let txn = engine.state.db.begin().await?;
     let mut room = crate::workroom::events::lock(&txn, room.workspace_id, id).await?;

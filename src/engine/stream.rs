@@ -29,6 +29,29 @@ pub struct Outcome {
     pub ending: Ending,
 }
 
+/// Runs a call whose output is only kept (not streamed into the history):
+/// between batches it checks that the workroom is still in `state` and ours.
+pub async fn call(
+    engine: &super::Engine,
+    request: crate::llm::ModelRequest,
+    prompt_tokens: u32,
+    workroom: uuid::Uuid,
+    state: crate::workroom::model::WorkroomState,
+) -> AppResult<Outcome> {
+    let cap = request.max_output_tokens;
+    let check = move |_: String| super::runner::still(engine, workroom, state);
+    let stream = engine.model.stream(request);
+    consume(
+        stream,
+        prompt_tokens,
+        cap,
+        super::plan::BATCH,
+        &engine.state.interrupted,
+        check,
+    )
+    .await
+}
+
 /// Reads `stream` to its end, at most `cap` output tokens. Every `interval`
 /// it hands `flush` the text produced since the last call; `flush` answers
 /// whether the run may go on.

@@ -8,7 +8,6 @@ use serde_json::json;
 
 use super::{
     context,
-    plan::BATCH,
     runner::{self, begin, charge, idle, reserve_or_pause, Next},
     stream::{self, Ending, Outcome},
     Engine,
@@ -178,15 +177,12 @@ async fn run_agent(engine: &Engine, room: workroom::Model, task: task::Model) ->
     };
     txn.commit().await?;
 
-    let id = room.id;
-    let check = move |_: String| runner::still(engine, id, WorkroomState::Executing);
-    let outcome = stream::consume(
-        engine.model.stream(request),
+    let outcome = stream::call(
+        engine,
+        request,
         prompt_tokens,
-        max,
-        BATCH,
-        &engine.state.interrupted,
-        check,
+        room.id,
+        WorkroomState::Executing,
     )
     .await?;
     finish(

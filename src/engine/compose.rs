@@ -13,7 +13,7 @@ use super::{
     plan::BATCH,
     runner::{self, begin, Next},
     stream::{self, Ending, Outcome},
-    work::{finish, start_attempt},
+    work::{conclude, finish, start_attempt, Concluded},
     Engine,
 };
 use crate::{
@@ -222,19 +222,23 @@ async fn complete(
     composer: uuid::Uuid,
     expected: WorkroomState,
 ) -> AppResult<Next> {
-    finish(
-        engine,
-        room.clone(),
-        task,
-        hold,
-        outcome,
-        composer,
-        expected,
+    // One transaction: a retry after a failure here must not compose again.
+    let txn = engine.state.db.begin().await?;
+    let mut room = runner::lock_both(&txn, room.id)
+        .await?
+        .ok_or(AppError::NotFound("workroom"))?;
+    let concluded = conclude(
+        engine, &txn, &mut room, &task, &hold, outcome, composer, expected,
     )
     .await?;
-    let Some((txn, mut room)) = begin(engine, room.id, &[expected]).await? else {
-        return Ok(Next::Again);
-    };
+    if concluded != Concluded::Completed {
+        txn.commit().await?;
+        return Ok(if concluded == Concluded::NotOurs {
+            Next::Stop
+        } else {
+            Next::Again
+        });
+    }
     let now = engine.state.clock.now();
     if expected == WorkroomState::AwaitingRevision {
         room.revision_round += 1;
@@ -242,15 +246,8 @@ async fn complete(
     }
     transition(&txn, &mut room, Trigger::Composed, None, None, now).await?;
     let summary = format!("{} is complete", room.title);
-    runner::record(
-        &txn,
-        &room,
-        "workroom.completed",
-        summary,
-        json!({ "revisionRound": room.revision_round }),
-        now,
-    )
-    .await?;
+    let metadata = json!({ "revisionRound": room.revision_round });
+    runner::record(&txn, &room, "workroom.completed", summary, metadata, now).await?;
     txn.commit().await?;
     Ok(Next::Stop)
 }

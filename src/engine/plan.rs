@@ -57,7 +57,9 @@ pub async fn run(engine: &Engine, room: workroom::Model, memory: &mut Memory) ->
     let outcome = stream::call(engine, request, prompt_tokens, id, WorkroomState::Planning).await?;
 
     let txn = engine.state.db.begin().await?;
-    let mut room = crate::workroom::events::lock(&txn, room.workspace_id, id).await?;
+    let mut room = runner::lock_both(&txn, id)
+        .await?
+        .ok_or(crate::error::AppError::NotFound("workroom"))?;
     charge(
         engine,
         &txn,

@@ -63,6 +63,10 @@ pub async fn run(engine: &Arc<Engine>, id: Uuid) {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(200 * errors)).await;
+                // The failed step may have left its hold held and its task running.
+                if let Err(err) = recover(engine, id).await {
+                    tracing::warn!(workroom = %id, error = %err, "could not recover after a failed step");
+                }
             }
         }
     }
@@ -141,7 +145,7 @@ pub async fn begin(
     states: &[WorkroomState],
 ) -> AppResult<Option<(WriteTxn, workroom::Model)>> {
     let txn = engine.state.db.begin().await?;
-    let Some(room) = txn.lock_by_id::<workroom::Entity>(id).await? else {
+    let Some(room) = lock_both(&txn, id).await? else {
         return Ok(None);
     };
     let ours = room.lease_owner.as_deref() == Some(engine.instance.as_str());
@@ -150,6 +154,19 @@ pub async fn begin(
         return Ok(None);
     }
     Ok(Some((txn, room)))
+}
+
+/// Locks a workroom, then its workspace, before the transaction writes
+/// anything. Engine steps may write the workspace (credits, activity) after
+/// writing the workroom; asking for the workspace's lock only then would be a
+/// lock upgrade, which deadlocks on PostgreSQL against a transaction queued
+/// between (a second update of a row re-checks its foreign key).
+pub async fn lock_both(txn: &WriteTxn, id: Uuid) -> AppResult<Option<workroom::Model>> {
+    let Some(room) = txn.lock_by_id::<workroom::Entity>(id).await? else {
+        return Ok(None);
+    };
+    txn.lock_workspace(room.workspace_id).await?;
+    Ok(Some(room))
 }
 
 /// Whether the run may go on: still ours and still in `state` (a plain read, between flushes).

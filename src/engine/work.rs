@@ -197,8 +197,17 @@ async fn run_agent(engine: &Engine, room: workroom::Model, task: task::Model) ->
     .await
 }
 
-/// Settles an attempt and records how it ended: completed, put back (after an
-/// interruption, or to retry), or failed for good (failing the workroom).
+/// How an attempt's conclusion went.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Concluded {
+    Completed,
+    /// Failed, interrupted, or put back to retry.
+    NotCompleted,
+    /// Another instance runs the workroom now; it owns the task.
+    NotOurs,
+}
+
+/// Settles an attempt in its own transaction and records how it ended.
 pub async fn finish(
     engine: &Engine,
     room: workroom::Model,
@@ -209,25 +218,50 @@ pub async fn finish(
     expected: WorkroomState,
 ) -> AppResult<Next> {
     let txn = engine.state.db.begin().await?;
-    let mut room = events::lock(&txn, room.workspace_id, room.id).await?;
+    let mut room = runner::lock_both(&txn, room.id)
+        .await?
+        .ok_or(crate::error::AppError::NotFound("workroom"))?;
+    let concluded = conclude(
+        engine, &txn, &mut room, &task, &hold, outcome, billed, expected,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(if concluded == Concluded::NotOurs {
+        Next::Stop
+    } else {
+        Next::Again
+    })
+}
+
+/// Within the caller's transaction (workroom and workspace locked): charges
+/// the attempt and records how it ended: completed, put back (after an
+/// interruption, or to retry), or failed for good (failing the workroom).
+#[allow(clippy::too_many_arguments)]
+pub async fn conclude(
+    engine: &Engine,
+    txn: &WriteTxn,
+    room: &mut workroom::Model,
+    task: &task::Model,
+    hold: &entity::credit_hold::Model,
+    outcome: Outcome,
+    billed: uuid::Uuid,
+    expected: WorkroomState,
+) -> AppResult<Concluded> {
     charge(
         engine,
-        &txn,
-        &mut room,
-        &hold,
+        txn,
+        room,
+        hold,
         outcome.usage.total(),
         Some(billed),
         &task.title,
     )
     .await?;
-    let ours = room.lease_owner.as_deref() == Some(engine.instance.as_str());
-    if !ours {
-        // Another instance runs this workroom now; it owns the task too.
-        txn.commit().await?;
-        return Ok(Next::Stop);
+    if room.lease_owner.as_deref() != Some(engine.instance.as_str()) {
+        return Ok(Concluded::NotOurs);
     }
     // Read after charging: the charge moved the task's creditsUsed.
-    let mut task = crate::task::approval::find(&*txn, room.workspace_id, task.id).await?;
+    let mut task = crate::task::approval::find(&**txn, room.workspace_id, task.id).await?;
     let now = engine.state.clock.now();
     let still_expected = room.state == expected.as_str();
     match outcome.ending {
@@ -236,14 +270,15 @@ pub async fn finish(
             task.output = Some(outcome.text);
             task.error = None;
             task.finished_at = Some(now);
-            save_task(&txn, &task).await?;
+            save_task(txn, &task).await?;
             events::append(
-                &txn,
-                &mut room,
+                txn,
+                room,
                 NewEvent::new(WorkroomEventKind::TaskCompleted).task(task.id),
                 now,
             )
             .await?;
+            return Ok(Concluded::Completed);
         }
         Ending::Failed(reason) if still_expected => {
             task.failures += 1;
@@ -256,11 +291,11 @@ pub async fn finish(
             .as_str()
             .to_owned();
             task.error = Some(reason.clone());
-            save_task(&txn, &task).await?;
+            save_task(txn, &task).await?;
             let data = json!({ "error": reason, "attempt": task.attempts, "final": final_failure });
             events::append(
-                &txn,
-                &mut room,
+                txn,
+                room,
                 NewEvent::new(WorkroomEventKind::TaskFailed)
                     .task(task.id)
                     .data(data),
@@ -269,8 +304,8 @@ pub async fn finish(
             .await?;
             if final_failure {
                 runner::fail(
-                    &txn,
-                    &mut room,
+                    txn,
+                    room,
                     "TASK_FAILED",
                     &format!("{}: {reason}", task.title),
                     now,
@@ -281,12 +316,11 @@ pub async fn finish(
         // Interrupted (paused, cancelled, replanned): it runs again on resume.
         _ if task.state == TaskState::Running.as_str() => {
             task.state = TaskState::Pending.as_str().to_owned();
-            save_task(&txn, &task).await?;
+            save_task(txn, &task).await?;
         }
         _ => {}
     }
-    txn.commit().await?;
-    Ok(Next::Again)
+    Ok(Concluded::NotCompleted)
 }
 
 async fn save_task(txn: &WriteTxn, task: &task::Model) -> AppResult<()> {

@@ -7,6 +7,7 @@
 mod helpers;
 
 mod activity;
+mod approvals;
 mod auth_tokens;
 mod billing;
 mod cors;

@@ -11,6 +11,7 @@ mod approvals;
 mod auth_tokens;
 mod billing;
 mod cors;
+mod credits;
 mod email;
 mod http_protocol;
 mod invitations;

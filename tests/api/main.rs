@@ -8,9 +8,11 @@ mod helpers;
 
 mod activity;
 mod agents;
+mod approvals;
 mod auth_tokens;
 mod billing;
 mod cors;
+mod credits;
 mod email;
 mod engine;
 mod http_protocol;

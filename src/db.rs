@@ -101,20 +101,34 @@ impl Db {
             None => None,
         };
         let txn = self.conn.begin().await?;
-        Ok(WriteTxn { txn, _gate: gate })
+        Ok(WriteTxn {
+            txn: Some(txn),
+            gate,
+        })
     }
 }
 
 /// A database transaction that holds the SQLite write gate while it lives.
+///
+/// A transaction dropped without commit (an error path) is rolled back before
+/// the gate opens: the driver on its own only queues the rollback, and until it
+/// runs the connection keeps its locks (SQLite's write lock, PostgreSQL's row
+/// locks), which the next writer would wait on.
 pub struct WriteTxn {
-    txn: DatabaseTransaction,
-    _gate: Option<OwnedMutexGuard<()>>,
+    /// Always `Some` until commit or drop.
+    txn: Option<DatabaseTransaction>,
+    gate: Option<OwnedMutexGuard<()>>,
 }
 
 impl WriteTxn {
-    pub async fn commit(self) -> AppResult<()> {
-        self.txn.commit().await?;
+    pub async fn commit(mut self) -> AppResult<()> {
+        let txn = self.txn.take().expect("a live transaction");
+        txn.commit().await?;
         Ok(())
+    }
+
+    fn txn(&self) -> &DatabaseTransaction {
+        self.txn.as_ref().expect("a live transaction")
     }
 
     /// Reads a workspace row and locks it until commit, so changes that must see
@@ -133,18 +147,38 @@ impl WriteTxn {
         <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
     {
         let query = E::find_by_id(id);
-        let query = match self.txn.get_database_backend() {
+        let query = match self.txn().get_database_backend() {
             DatabaseBackend::Postgres => query.lock_exclusive(),
             _ => query,
         };
-        Ok(query.one(&self.txn).await?)
+        Ok(query.one(self.txn()).await?)
     }
 }
 
 impl Deref for WriteTxn {
     type Target = DatabaseTransaction;
     fn deref(&self) -> &DatabaseTransaction {
-        &self.txn
+        self.txn()
+    }
+}
+
+impl Drop for WriteTxn {
+    fn drop(&mut self) {
+        let (Some(txn), gate) = (self.txn.take(), self.gate.take()) else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if let Err(err) = txn.rollback().await {
+                        tracing::warn!(error = %err, "rolling back an abandoned transaction failed");
+                    }
+                    drop(gate);
+                });
+            }
+            // Outside a runtime (shutdown): the driver's own deferred rollback applies.
+            Err(_) => drop((txn, gate)),
+        }
     }
 }
 

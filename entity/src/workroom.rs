@@ -8,6 +8,8 @@ pub struct Model {
     pub id: Uuid,
     pub workspace_id: Uuid,
     pub title: String,
+    /// The title lower-cased (fully, not just ASCII), for case-insensitive search.
+    pub title_key: String,
     pub goal: String,
     pub state: String,
     /// Why it is paused or failed.

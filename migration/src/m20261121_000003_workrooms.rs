@@ -189,6 +189,7 @@ fn workrooms() -> TableCreateStatement {
         .col(pk_uuid(Workrooms::Id))
         .col(uuid(Workrooms::WorkspaceId))
         .col(string_len(Workrooms::Title, 200))
+        .col(text(Workrooms::TitleKey))
         .col(text(Workrooms::Goal))
         .col(string_len(Workrooms::State, 24))
         .col(string_len_null(Workrooms::StateReason, 64))
@@ -350,6 +351,7 @@ enum Workrooms {
     Id,
     WorkspaceId,
     Title,
+    TitleKey,
     Goal,
     State,
     StateReason,

@@ -74,6 +74,7 @@ pub async fn run(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
         total.usage.prompt_tokens += outcome.usage.prompt_tokens;
         total.usage.output_tokens += outcome.usage.output_tokens;
         if outcome.ending != Ending::Finished {
+            restore(engine, room.id, deliverable.id).await?;
             total.ending = outcome.ending;
             break;
         }
@@ -86,10 +87,10 @@ pub async fn run(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
 
 /// The COMPOSE task of the current plan.
 async fn compose_task(txn: &crate::db::WriteTxn, room: &workroom::Model) -> AppResult<task::Model> {
-    crate::task::plan_of(&**txn, room.id)
+    crate::task::plan_of(&**txn, room)
         .await?
         .into_iter()
-        .find(|t| t.plan_round == room.plan_round && t.kind == TaskKind::Compose.as_str())
+        .find(|t| t.kind == TaskKind::Compose.as_str())
         .ok_or_else(|| AppError::Internal("the plan has no COMPOSE task".into()))
 }
 
@@ -140,6 +141,33 @@ async fn compose_one(
         outcome.ending = Ending::Interrupted;
     }
     Ok(outcome)
+}
+
+/// After an attempt of `deliverable` stopped part-way (paused, cancelled,
+/// failed): a reset and the content it still has, so that the deltas after
+/// its latest reset add up to its content again.
+async fn restore(engine: &Engine, id: uuid::Uuid, deliverable: uuid::Uuid) -> AppResult<()> {
+    let txn = engine.state.db.begin().await?;
+    let Some(mut room) = runner::lock_both(&txn, id).await? else {
+        return Ok(());
+    };
+    if room.lease_owner.as_deref() != Some(engine.instance.as_str()) {
+        // Another instance runs this workroom now and composes it anew.
+        return Ok(());
+    }
+    let current = deliverable::Entity::find_by_id(deliverable)
+        .one(&*txn)
+        .await?
+        .ok_or(AppError::NotFound("deliverable"))?;
+    let now = engine.state.clock.now();
+    let reset = NewEvent::new(WorkroomEventKind::ComposerReset)
+        .deliverable(deliverable)
+        .data(json!({ "restored": true }));
+    events::append(&txn, &mut room, reset, now).await?;
+    if let Some(content) = current.content.filter(|c| !c.is_empty()) {
+        events::append(&txn, &mut room, delta(deliverable, content), now).await?;
+    }
+    txn.commit().await
 }
 
 fn delta(deliverable: uuid::Uuid, text: String) -> NewEvent {

@@ -66,7 +66,7 @@ pub async fn outputs(
     room: &workroom::Model,
     only: Option<&[uuid::Uuid]>,
 ) -> AppResult<Vec<(String, String)>> {
-    let done = crate::task::plan_of(engine.state.db.conn(), room.id).await?;
+    let done = crate::task::plan_of(engine.state.db.conn(), room).await?;
     Ok(done
         .into_iter()
         .filter(|t: &task::Model| {

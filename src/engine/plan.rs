@@ -21,7 +21,7 @@ use crate::{
     workroom::{
         events::{self, NewEvent, WorkroomEventKind},
         model::{Trigger, WorkroomState},
-        service::{save, transition},
+        service::transition,
     },
 };
 
@@ -83,8 +83,6 @@ pub async fn run(engine: &Engine, room: workroom::Model, memory: &mut Memory) ->
     let now = engine.state.clock.now();
     match result {
         Ok(valid) => {
-            room.plan_round += 1;
-            save(&txn, &room).await?;
             let tasks = plan::store(&txn, &room, valid, approval, now).await?;
             let summary: Vec<_> = tasks
                 .iter()

@@ -62,11 +62,7 @@ pub async fn next(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
     let Some((txn, mut room)) = begin(engine, room.id, &[WorkroomState::Executing]).await? else {
         return Ok(Next::Again);
     };
-    let tasks: Vec<task::Model> = crate::task::plan_of(&*txn, room.id)
-        .await?
-        .into_iter()
-        .filter(|t| t.plan_round == room.plan_round)
-        .collect();
+    let tasks = crate::task::plan_of(&*txn, &room).await?;
     let now = engine.state.clock.now();
     match due(&tasks) {
         Due::Wait => idle(txn, room).await,

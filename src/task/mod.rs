@@ -62,17 +62,19 @@ pub fn depends_on(row: &entity::task::Model) -> Vec<uuid::Uuid> {
     serde_json::from_str(&row.depends_on).unwrap_or_default()
 }
 
-/// The current plan of a workroom: every task not discarded, in order.
+/// The current plan of a workroom: the tasks of its latest plan round, in
+/// order. A replan opens a new round; earlier rounds' tasks stay reachable by
+/// id and in the history.
 pub async fn plan_of(
     db: &impl sea_orm::ConnectionTrait,
-    workroom_id: uuid::Uuid,
+    room: &entity::workroom::Model,
 ) -> AppResult<Vec<entity::task::Model>> {
     use entity::task;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
     Ok(task::Entity::find()
-        .filter(task::Column::WorkroomId.eq(workroom_id))
+        .filter(task::Column::WorkroomId.eq(room.id))
+        .filter(task::Column::PlanRound.eq(room.plan_round))
         .filter(task::Column::State.ne(TaskState::Discarded.as_str()))
-        .order_by_asc(task::Column::PlanRound)
         .order_by_asc(task::Column::Position)
         .all(db)
         .await?)

@@ -119,6 +119,12 @@ fn validate(new: &NewWorkroom) -> AppResult<(String, String, Vec<String>)> {
         .iter()
         .map(|label| input::name(label, "deliverable label"))
         .collect::<AppResult<Vec<_>>>()?;
+    let distinct: std::collections::HashSet<_> = new.agent_ids.iter().collect();
+    if distinct.len() != new.agent_ids.len() {
+        return Err(AppError::bad_input(
+            "agentIds lists an agent more than once",
+        ));
+    }
     if new.agent_ids.len() > limits::AGENTS {
         return Err(AppError::bad_input(format!(
             "at most {} agents per workroom",
@@ -155,6 +161,7 @@ pub async fn create(
         id: Uuid::now_v7(),
         workspace_id: session.workspace_id,
         title: title.clone(),
+        title_key: title.to_lowercase(),
         goal,
         state: WorkroomState::Planning.as_str().to_owned(),
         state_reason: None,
@@ -166,7 +173,7 @@ pub async fn create(
         approval_count: None,
         style_override: new.style_override.filter(|s| !s.trim().is_empty()),
         revision_round: 0,
-        plan_round: 0,
+        plan_round: 1,
         last_seq: 0,
         credits_spent: 0,
         credits_reserved: 0,

@@ -3,7 +3,7 @@
 use async_graphql::{InputObject, ID};
 use entity::workroom;
 use sea_orm::{
-    sea_query::{Expr, ExprTrait, Func},
+    sea_query::{Expr, ExprTrait},
     ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
@@ -36,8 +36,9 @@ pub async fn list(
     if let Some(text) = filter.title_contains.filter(|t| !t.is_empty()) {
         crate::input::limit(&text, "titleContains", crate::input::NAME_MAX)?;
         let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-        let title = Expr::expr(Func::lower(Expr::col(workroom::Column::Title)));
-        query = query.filter(title.like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')));
+        // Against the stored lower-cased title: SQLite's lower() folds ASCII only.
+        let like = sea_orm::sea_query::LikeExpr::new(pattern).escape('\\');
+        query = query.filter(Expr::col(workroom::Column::TitleKey).like(like));
     }
     if let Some(user) = filter.created_by {
         let user = ids::decode(Kind::User, &user, "user")

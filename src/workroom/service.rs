@@ -260,6 +260,7 @@ pub async fn replan(state: &AppState, session: &Session, id: Uuid) -> AppResult<
         .await?
         .rows_affected;
     change.room.run_by = Some(session.user.id);
+    change.room.plan_round += 1;
     save(&change.txn, &change.room).await?;
     let summary = format!(
         "{} asked for a new plan for {}",

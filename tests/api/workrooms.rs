@@ -388,12 +388,16 @@ db_test! {
         let deliverable = &room["deliverables"][0];
         let did = deliverable["id"].as_str().unwrap();
         let resets: Vec<usize> = events.iter().enumerate()
-            .filter(|(_, e)| e["kind"] == "COMPOSER_RESET" && e["deliverableId"] == did)
+            .filter(|(_, e)| e["kind"] == "COMPOSER_RESET" && e["deliverableId"] == did && e["data"]["restored"] != true)
             .map(|(i, _)| i).collect();
         assert_eq!(resets.len(), 2, "a reset per compose attempt: {:?}", outline(&events));
+        // The interrupted attempt is closed by a restoring reset (the deliverable had no content yet).
+        let restored = events.iter().position(|e| e["kind"] == "COMPOSER_RESET" && e["data"]["restored"] == true).expect("a restore");
+        assert!(resets[0] < restored && restored < resets[1], "{:?}", outline(&events));
+        assert!(events[restored + 1..resets[1]].iter().all(|e| e["kind"] != "COMPOSER_DELTA"), "nothing to restore");
         assert!(resets[1] > state_change(&events, "PAUSED"), "the second reset comes after the pause");
         // What the interrupted attempt streamed was the beginning of the same text.
-        let first_attempt: String = events[resets[0]..resets[1]].iter()
+        let first_attempt: String = events[resets[0]..restored].iter()
             .filter(|e| e["kind"] == "COMPOSER_DELTA" && e["deliverableId"] == did)
             .map(|e| e["text"].as_str().unwrap()).collect();
         let content = deliverable["content"].as_str().unwrap();
@@ -447,10 +451,12 @@ db_test! {
             let at = state_change(&events, "CANCELLED");
             assert_eq!(events[at]["data"]["from"], from, "{:?}", outline(&events));
             assert_eq!(events[at]["actor"]["id"], json!(ann.user_id));
-            // Only the settlement of the attempt the cancel interrupted may follow.
+            // Only the end of the attempt the cancel interrupted may follow: the
+            // deliverable's restore (a reset and its content) and its settlement.
             let after: Vec<String> = outline(&events[at + 1..]);
+            let closing = ["COMPOSER_RESET", "COMPOSER_DELTA", "CREDITS_CHARGED"];
             assert!(
-                after.is_empty() || after == ["CREDITS_CHARGED"],
+                after.iter().all(|k| closing.contains(&k.as_str())) && after.iter().filter(|k| *k == "CREDITS_CHARGED").count() <= 1,
                 "from {from}, after the cancel: {after:?}"
             );
             assert_eq!(room["creditsSpent"], json!(charged(&events)));

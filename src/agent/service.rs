@@ -146,6 +146,17 @@ impl AgentFields {
     }
 }
 
+/// Opens a change to the workspace's agents, checking the caller may make it.
+async fn begin(
+    state: &AppState,
+    session: &Session,
+) -> AppResult<(WriteTxn, chrono::DateTime<Utc>)> {
+    policy::require(session, Action::EditAgents)?;
+    let txn = state.db.begin().await?;
+    policy::require_locked(&txn, session, Action::EditAgents).await?;
+    Ok((txn, state.clock.now()))
+}
+
 /// Finds a custom agent of the workspace that is not deleted.
 async fn find_custom(
     db: &impl ConnectionTrait,
@@ -182,11 +193,8 @@ pub async fn create(
     session: &Session,
     fields: AgentFields,
 ) -> AppResult<agent::Model> {
-    policy::require(session, Action::EditAgents)?;
     let fields = fields.validate()?;
-    let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    policy::require_locked(&txn, session, Action::EditAgents).await?;
+    let (txn, now) = begin(state, session).await?;
     let row = agent::Model {
         id: Uuid::now_v7(),
         workspace_id: session.workspace_id,
@@ -220,11 +228,8 @@ pub async fn update(
     id: Uuid,
     fields: AgentFields,
 ) -> AppResult<agent::Model> {
-    policy::require(session, Action::EditAgents)?;
     let fields = fields.validate()?;
-    let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    policy::require_locked(&txn, session, Action::EditAgents).await?;
+    let (txn, now) = begin(state, session).await?;
     let mut row = find_custom(&*txn, session.workspace_id, id).await?;
     row.name = fields.name;
     row.description = fields.description.unwrap_or_default();
@@ -261,10 +266,7 @@ async fn save(
 /// Deletes a custom agent. Workrooms and tasks that used it keep referring to
 /// it (their history stays whole); new workrooms cannot pick it.
 pub async fn delete(state: &AppState, session: &Session, id: Uuid) -> AppResult<()> {
-    policy::require(session, Action::EditAgents)?;
-    let now = state.clock.now();
-    let txn = state.db.begin().await?;
-    policy::require_locked(&txn, session, Action::EditAgents).await?;
+    let (txn, now) = begin(state, session).await?;
     let mut row = find_custom(&*txn, session.workspace_id, id).await?;
     row.deleted_at = Some(now);
     row.updated_at = now;

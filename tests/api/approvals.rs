@@ -1,8 +1,6 @@
 //! Approvals: an APPROVAL task holds the run before composing until enough
 //! distinct members with the required role (viewers never) have granted it.
 
-use std::time::{Duration, Instant};
-
 use serde_json::{json, Value};
 
 use crate::{helpers::*, rooms::*};
@@ -51,23 +49,6 @@ async fn grant(app: &TestApp, account: &Account, task: &str) -> Value {
         .await
 }
 
-/// Reads the workroom for a while and asserts that nothing happens to it
-/// (same state, same lastSeq): the engine is not running anything more.
-async fn assert_quiet(app: &TestApp, token: &str, id: &str) -> Value {
-    let before = app.room(token, id).await;
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_millis(600) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let now = app.room(token, id).await;
-        assert_eq!(
-            now["lastSeq"], before["lastSeq"],
-            "the workroom moved on: {now}"
-        );
-        assert_eq!(now["state"], before["state"], "{now}");
-    }
-    before
-}
-
 db_test! {
     async fn an_approval_for_two_admins_holds_the_run_until_two_distinct_admins_grant_it(app);
     {
@@ -76,7 +57,7 @@ db_test! {
         let id = app.create_workroom(&owner.token, approval_input("Launch plan", "ADMIN", 2)).await;
 
         let events = app.wait_for_event(&owner.token, &id, "APPROVAL_REQUESTED").await;
-        let room = assert_quiet(&app, &owner.token, &id).await;
+        let room = app.assert_quiet(&owner.token, &id).await;
 
         assert_eq!(room["state"], "EXECUTING", "{room}");
         let approval = task_of(&room, "APPROVAL");
@@ -104,7 +85,7 @@ db_test! {
         assert_eq!(first["state"], "AWAITING_APPROVAL", "{first}");
         assert_eq!(first["approval"]["requiredRole"], "ADMIN");
         assert_eq!(grant_users(&first), [admin.user_id.as_str()]);
-        let waiting = assert_quiet(&app, &owner.token, &id).await;
+        let waiting = app.assert_quiet(&owner.token, &id).await;
         assert_eq!(waiting["state"], "EXECUTING");
         assert_eq!(waiting["lastSeq"], json!(room["lastSeq"].as_i64().unwrap() + 1), "one APPROVAL_GRANTED");
         assert_eq!(task_of(&waiting, "APPROVAL")["state"], "AWAITING_APPROVAL");
@@ -168,14 +149,14 @@ db_test! {
         let (member, viewer) = (&team[0], &team[1]);
         let id = app.create_workroom(&owner.token, approval_input("Reel scripts", "VIEWER", 1)).await;
         app.wait_for_event(&owner.token, &id, "APPROVAL_REQUESTED").await;
-        let room = assert_quiet(&app, &owner.token, &id).await;
+        let room = app.assert_quiet(&owner.token, &id).await;
         let approval_id = task_id(&room, "APPROVAL");
         assert_eq!(task_of(&room, "APPROVAL")["assignedRole"], "VIEWER");
 
         let body = grant(&app, viewer, &approval_id).await;
 
         assert_eq!(code(&body), "FORBIDDEN", "{body}");
-        let unchanged = assert_quiet(&app, &owner.token, &id).await;
+        let unchanged = app.assert_quiet(&owner.token, &id).await;
         assert_eq!(unchanged["lastSeq"], room["lastSeq"]);
         assert_eq!(task_of(&unchanged, "APPROVAL")["state"], "AWAITING_APPROVAL");
         assert_eq!(grant_users(task_of(&unchanged, "APPROVAL")), Vec::<String>::new());
@@ -252,7 +233,7 @@ db_test! {
         let bob = app.signup("bob@example.com", "Bobco").await;
         let id = app.create_workroom(&bob.token, approval_input("Bob's plan", "MEMBER", 1)).await;
         app.wait_for_event(&bob.token, &id, "APPROVAL_REQUESTED").await;
-        let room = assert_quiet(&app, &bob.token, &id).await;
+        let room = app.assert_quiet(&bob.token, &id).await;
         let approval_id = task_id(&room, "APPROVAL");
 
         let body = grant(&app, &ann, &approval_id).await;

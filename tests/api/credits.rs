@@ -132,22 +132,6 @@ fn assert_pool_sane(pool: &Value) {
     assert_eq!(available, balance - reserved, "{pool}");
 }
 
-/// Reads the workroom for a while and asserts that nothing happens to it.
-async fn assert_quiet(app: &TestApp, token: &str, id: &str) -> Value {
-    let before = app.room(token, id).await;
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_millis(500) {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        let now = app.room(token, id).await;
-        assert_eq!(
-            now["lastSeq"], before["lastSeq"],
-            "the workroom moved on: {now}"
-        );
-        assert_eq!(now["state"], before["state"], "{now}");
-    }
-    before
-}
-
 /// The number of STATE_CHANGED(state) events of a history.
 fn times_in(events: &[Value], state: &str) -> usize {
     events
@@ -182,7 +166,7 @@ db_test! {
         let last = events.last().unwrap();
         assert_eq!((&last["kind"], &last["state"]), (&json!("STATE_CHANGED"), &json!("PAUSED")));
         assert_ledger(&ledger(&app, &ann.token).await, 500 - spent);
-        assert_quiet(&app, &ann.token, &id).await;
+        app.assert_quiet(&ann.token, &id).await;
 
         // Resuming without credits: it tries, pauses again, and spends nothing.
         let resumed = app.ok(Some(&ann.token), RESUME, json!({ "id": id })).await;
@@ -242,7 +226,7 @@ db_test! {
             charged_events(&events).iter().all(|e| int(&e["data"]["held"]) <= 150),
             "no hold went over the cap"
         );
-        assert_quiet(&app, &ann.token, &id).await;
+        app.assert_quiet(&ann.token, &id).await;
 
         // Resuming under the same cap pauses again for the same reason.
         app.ok(Some(&ann.token), RESUME, json!({ "id": id })).await;

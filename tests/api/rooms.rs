@@ -74,6 +74,23 @@ impl TestApp {
         }
     }
 
+    /// Reads the workroom for a while and asserts that nothing happens to it
+    /// (same state, same lastSeq): the engine is not running anything more.
+    pub async fn assert_quiet(&self, token: &str, id: &str) -> Value {
+        let before = self.room(token, id).await;
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_millis(600) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let now = self.room(token, id).await;
+            assert_eq!(
+                now["lastSeq"], before["lastSeq"],
+                "the workroom moved on: {now}"
+            );
+            assert_eq!(now["state"], before["state"], "{now}");
+        }
+        before
+    }
+
     /// The whole history, oldest first (paging through `events(afterSeq:)`).
     pub async fn history(&self, token: &str, id: &str) -> Vec<Value> {
         let query = "query($id: ID!, $after: Int) { workroom(id: $id) { events(afterSeq: $after, first: 1000) {

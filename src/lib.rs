@@ -39,5 +39,6 @@ pub mod ratelimit;
 pub mod startup;
 pub mod state;
 pub mod task;
+mod text_enum;
 pub mod workroom;
 pub mod workspace;

@@ -4,9 +4,8 @@
 pub mod graphql;
 pub mod service;
 
+use crate::text_enum::text_enum;
 use async_graphql::Enum;
-
-use crate::error::{AppError, AppResult};
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AgentKind {
@@ -15,19 +14,8 @@ pub enum AgentKind {
     Custom,
 }
 
-impl AgentKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AgentKind::Planner => "PLANNER",
-            AgentKind::Composer => "COMPOSER",
-            AgentKind::Custom => "CUSTOM",
-        }
-    }
-
-    pub fn parse(s: &str) -> AppResult<AgentKind> {
-        [AgentKind::Planner, AgentKind::Composer, AgentKind::Custom]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| AppError::Internal(format!("unknown agent kind: {s}")))
-    }
-}
+text_enum!(AgentKind {
+    Planner => "PLANNER",
+    Composer => "COMPOSER",
+    Custom => "CUSTOM",
+});

@@ -17,7 +17,7 @@ pub struct BillingQuery;
 impl BillingQuery {
     /// Public.
     async fn plans(&self) -> Vec<PlanInfo> {
-        Plan::ALL.into_iter().map(Plan::info).collect()
+        Plan::ALL.iter().copied().map(Plan::info).collect()
     }
 }
 

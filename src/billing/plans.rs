@@ -1,8 +1,7 @@
 //! The plan table of DESIGN.md.
 
+use crate::text_enum::text_enum;
 use async_graphql::{Enum, SimpleObject};
-
-use crate::error::{AppError, AppResult};
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Plan {
@@ -17,34 +16,16 @@ pub enum Plan {
 /// Credits granted once to a new workspace on the free trial.
 pub const TRIAL_CREDITS: i64 = 500;
 
+text_enum!(Plan {
+    FreeTrial => "FREE_TRIAL",
+    Solo => "SOLO",
+    Starter => "STARTER",
+    Pro => "PRO",
+    Growth => "GROWTH",
+    Agency => "AGENCY",
+});
+
 impl Plan {
-    pub const ALL: [Plan; 6] = [
-        Plan::FreeTrial,
-        Plan::Solo,
-        Plan::Starter,
-        Plan::Pro,
-        Plan::Growth,
-        Plan::Agency,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Plan::FreeTrial => "FREE_TRIAL",
-            Plan::Solo => "SOLO",
-            Plan::Starter => "STARTER",
-            Plan::Pro => "PRO",
-            Plan::Growth => "GROWTH",
-            Plan::Agency => "AGENCY",
-        }
-    }
-
-    pub fn parse(s: &str) -> AppResult<Plan> {
-        Plan::ALL
-            .into_iter()
-            .find(|p| p.as_str() == s)
-            .ok_or_else(|| AppError::Internal(format!("unknown plan in database: {s}")))
-    }
-
     pub fn name(self) -> &'static str {
         match self {
             Plan::FreeTrial => "Free Trial",

@@ -4,7 +4,7 @@ use async_graphql::{Context, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use entity::{credit_entry, workspace};
 
-use super::ledger::{self, EntryKind};
+use super::ledger::EntryKind;
 use crate::{
     billing::Plan,
     graphql::context::ContextExt,
@@ -27,11 +27,10 @@ pub struct Credits {
 
 impl Credits {
     pub fn of(ws: &workspace::Model, plan: Plan) -> Credits {
-        let totals = ledger::totals(ws);
         Credits {
-            balance: totals.balance as i32,
-            reserved: totals.reserved as i32,
-            available: (totals.balance - totals.reserved) as i32,
+            balance: ws.credit_balance as i32,
+            reserved: ws.credit_reserved as i32,
+            available: (ws.credit_balance - ws.credit_reserved) as i32,
             monthly_allowance: plan.monthly_credits() as i32,
         }
     }

@@ -1,5 +1,6 @@
 //! Appending to and reading the ledger.
 
+use crate::text_enum::text_enum;
 use async_graphql::Enum;
 use chrono::{DateTime, Utc};
 use entity::{credit_entry, workspace};
@@ -26,34 +27,14 @@ pub enum EntryKind {
     Adjustment,
 }
 
-impl EntryKind {
-    const ALL: [EntryKind; 6] = [
-        EntryKind::TrialGrant,
-        EntryKind::MonthlyGrant,
-        EntryKind::TopUp,
-        EntryKind::Charge,
-        EntryKind::Refund,
-        EntryKind::Adjustment,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EntryKind::TrialGrant => "TRIAL_GRANT",
-            EntryKind::MonthlyGrant => "MONTHLY_GRANT",
-            EntryKind::TopUp => "TOP_UP",
-            EntryKind::Charge => "CHARGE",
-            EntryKind::Refund => "REFUND",
-            EntryKind::Adjustment => "ADJUSTMENT",
-        }
-    }
-
-    pub fn parse(s: &str) -> AppResult<EntryKind> {
-        EntryKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| AppError::Internal(format!("unknown credit entry kind: {s}")))
-    }
-}
+text_enum!(EntryKind {
+    TrialGrant => "TRIAL_GRANT",
+    MonthlyGrant => "MONTHLY_GRANT",
+    TopUp => "TOP_UP",
+    Charge => "CHARGE",
+    Refund => "REFUND",
+    Adjustment => "ADJUSTMENT",
+});
 
 /// The largest balance a workspace may hold: credits are GraphQL `Int`s (32-bit).
 pub const MAX_BALANCE: i64 = i32::MAX as i64;
@@ -180,17 +161,4 @@ pub async fn list(
         .limit(page.fetch_limit())
         .all(db)
         .await?)
-}
-
-/// Current totals of a workspace's pool.
-pub struct Totals {
-    pub balance: i64,
-    pub reserved: i64,
-}
-
-pub fn totals(ws: &workspace::Model) -> Totals {
-    Totals {
-        balance: ws.credit_balance,
-        reserved: ws.credit_reserved,
-    }
 }

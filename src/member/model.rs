@@ -1,5 +1,6 @@
 //! Roles and the rules about changing them.
 
+use crate::text_enum::text_enum;
 use async_graphql::Enum;
 
 use crate::error::{AppError, AppResult};
@@ -13,28 +14,14 @@ pub enum Role {
     Owner,
 }
 
+text_enum!(Role {
+    Viewer => "VIEWER",
+    Member => "MEMBER",
+    Admin => "ADMIN",
+    Owner => "OWNER",
+});
+
 impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "VIEWER",
-            Role::Member => "MEMBER",
-            Role::Admin => "ADMIN",
-            Role::Owner => "OWNER",
-        }
-    }
-
-    pub fn parse(s: &str) -> AppResult<Role> {
-        match s {
-            "VIEWER" => Ok(Role::Viewer),
-            "MEMBER" => Ok(Role::Member),
-            "ADMIN" => Ok(Role::Admin),
-            "OWNER" => Ok(Role::Owner),
-            other => Err(AppError::Internal(format!(
-                "unknown role in database: {other}"
-            ))),
-        }
-    }
-
     /// Roles that can be handed out by invitation or role change: never OWNER,
     /// which only moves through `transferOwnership`.
     pub fn assignable(self) -> AppResult<Role> {

@@ -10,7 +10,7 @@ pub mod plan;
 
 use async_graphql::Enum;
 
-use crate::error::{AppError, AppResult};
+use crate::{error::AppResult, text_enum::text_enum};
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskKind {
@@ -30,25 +30,8 @@ pub enum TaskState {
     Discarded,
 }
 
-macro_rules! string_enum {
-    ($ty:ident { $($variant:ident => $name:literal),+ $(,)? }) => {
-        impl $ty {
-            pub fn as_str(self) -> &'static str {
-                match self { $($ty::$variant => $name),+ }
-            }
-
-            pub fn parse(s: &str) -> AppResult<$ty> {
-                match s {
-                    $($name => Ok($ty::$variant),)+
-                    other => Err(AppError::Internal(format!(concat!("unknown ", stringify!($ty), ": {}"), other))),
-                }
-            }
-        }
-    };
-}
-
-string_enum!(TaskKind { Agent => "AGENT", Tool => "TOOL", Approval => "APPROVAL", Compose => "COMPOSE" });
-string_enum!(TaskState {
+text_enum!(TaskKind { Agent => "AGENT", Tool => "TOOL", Approval => "APPROVAL", Compose => "COMPOSE" });
+text_enum!(TaskState {
     Pending => "PENDING",
     Running => "RUNNING",
     AwaitingApproval => "AWAITING_APPROVAL",

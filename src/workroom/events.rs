@@ -5,6 +5,7 @@
 //! next seq from the locked row and moves `last_seq` with it, so two writers
 //! can never take the same seq and a rolled-back change leaves no hole.
 
+use crate::text_enum::text_enum;
 use async_graphql::Enum;
 use chrono::{DateTime, Utc};
 use entity::{workroom, workroom_event};
@@ -38,48 +39,21 @@ pub enum WorkroomEventKind {
     CreditsCharged,
 }
 
-impl WorkroomEventKind {
-    const ALL: [WorkroomEventKind; 13] = [
-        WorkroomEventKind::StateChanged,
-        WorkroomEventKind::PlanCreated,
-        WorkroomEventKind::TaskStarted,
-        WorkroomEventKind::TaskCompleted,
-        WorkroomEventKind::TaskFailed,
-        WorkroomEventKind::ApprovalRequested,
-        WorkroomEventKind::ApprovalGranted,
-        WorkroomEventKind::ComposerReset,
-        WorkroomEventKind::ComposerDelta,
-        WorkroomEventKind::DeliverableUpdated,
-        WorkroomEventKind::Message,
-        WorkroomEventKind::RevisionRequested,
-        WorkroomEventKind::CreditsCharged,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WorkroomEventKind::StateChanged => "STATE_CHANGED",
-            WorkroomEventKind::PlanCreated => "PLAN_CREATED",
-            WorkroomEventKind::TaskStarted => "TASK_STARTED",
-            WorkroomEventKind::TaskCompleted => "TASK_COMPLETED",
-            WorkroomEventKind::TaskFailed => "TASK_FAILED",
-            WorkroomEventKind::ApprovalRequested => "APPROVAL_REQUESTED",
-            WorkroomEventKind::ApprovalGranted => "APPROVAL_GRANTED",
-            WorkroomEventKind::ComposerReset => "COMPOSER_RESET",
-            WorkroomEventKind::ComposerDelta => "COMPOSER_DELTA",
-            WorkroomEventKind::DeliverableUpdated => "DELIVERABLE_UPDATED",
-            WorkroomEventKind::Message => "MESSAGE",
-            WorkroomEventKind::RevisionRequested => "REVISION_REQUESTED",
-            WorkroomEventKind::CreditsCharged => "CREDITS_CHARGED",
-        }
-    }
-
-    pub fn parse(s: &str) -> AppResult<WorkroomEventKind> {
-        WorkroomEventKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| AppError::Internal(format!("unknown workroom event kind: {s}")))
-    }
-}
+text_enum!(WorkroomEventKind {
+    StateChanged => "STATE_CHANGED",
+    PlanCreated => "PLAN_CREATED",
+    TaskStarted => "TASK_STARTED",
+    TaskCompleted => "TASK_COMPLETED",
+    TaskFailed => "TASK_FAILED",
+    ApprovalRequested => "APPROVAL_REQUESTED",
+    ApprovalGranted => "APPROVAL_GRANTED",
+    ComposerReset => "COMPOSER_RESET",
+    ComposerDelta => "COMPOSER_DELTA",
+    DeliverableUpdated => "DELIVERABLE_UPDATED",
+    Message => "MESSAGE",
+    RevisionRequested => "REVISION_REQUESTED",
+    CreditsCharged => "CREDITS_CHARGED",
+});
 
 /// One event to append.
 pub struct NewEvent {

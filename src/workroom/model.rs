@@ -5,6 +5,7 @@
 //! `Workroom.allowedActions` is computed from the same table and the policy,
 //! so a frontend never re-implements these rules.
 
+use crate::text_enum::text_enum;
 use async_graphql::Enum;
 
 use crate::{
@@ -25,38 +26,18 @@ pub enum WorkroomState {
     Cancelled,
 }
 
+text_enum!(WorkroomState {
+    Planning => "PLANNING",
+    Executing => "EXECUTING",
+    Paused => "PAUSED",
+    Composing => "COMPOSING",
+    AwaitingRevision => "AWAITING_REVISION",
+    Completed => "COMPLETED",
+    Failed => "FAILED",
+    Cancelled => "CANCELLED",
+});
+
 impl WorkroomState {
-    const ALL: [WorkroomState; 8] = [
-        WorkroomState::Planning,
-        WorkroomState::Executing,
-        WorkroomState::Paused,
-        WorkroomState::Composing,
-        WorkroomState::AwaitingRevision,
-        WorkroomState::Completed,
-        WorkroomState::Failed,
-        WorkroomState::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WorkroomState::Planning => "PLANNING",
-            WorkroomState::Executing => "EXECUTING",
-            WorkroomState::Paused => "PAUSED",
-            WorkroomState::Composing => "COMPOSING",
-            WorkroomState::AwaitingRevision => "AWAITING_REVISION",
-            WorkroomState::Completed => "COMPLETED",
-            WorkroomState::Failed => "FAILED",
-            WorkroomState::Cancelled => "CANCELLED",
-        }
-    }
-
-    pub fn parse(s: &str) -> AppResult<WorkroomState> {
-        WorkroomState::ALL
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| AppError::Internal(format!("unknown workroom state: {s}")))
-    }
-
     /// States in which the engine has model work to do.
     pub fn is_running(self) -> bool {
         matches!(
@@ -237,28 +218,12 @@ pub enum SourceKind {
     Other,
 }
 
-impl SourceKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            SourceKind::Brief => "BRIEF",
-            SourceKind::Sample => "SAMPLE",
-            SourceKind::Notes => "NOTES",
-            SourceKind::Other => "OTHER",
-        }
-    }
-
-    pub fn parse(s: &str) -> AppResult<SourceKind> {
-        [
-            SourceKind::Brief,
-            SourceKind::Sample,
-            SourceKind::Notes,
-            SourceKind::Other,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == s)
-        .ok_or_else(|| AppError::Internal(format!("unknown source kind: {s}")))
-    }
-}
+text_enum!(SourceKind {
+    Brief => "BRIEF",
+    Sample => "SAMPLE",
+    Notes => "NOTES",
+    Other => "OTHER",
+});
 
 /// Limits on workroom input (DESIGN.md's string limits, and sane counts).
 pub mod limits {

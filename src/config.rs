@@ -38,9 +38,12 @@ pub struct Config {
         default_value = "sqlite://atelya.db?mode=rwc"
     )]
     pub database_url: String,
-    /// Redis URL for fan-out between instances; without it events stay in-process.
-    #[arg(long, env = "REDIS_URL")]
+    /// Redis URL for live events and presence between instances; without it they stay in-process.
+    #[arg(long, env = "REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<String>,
+    /// Prefix of every Redis channel and key, so deployments can share one Redis.
+    #[arg(long, env = "ATELYA_REDIS_PREFIX", default_value = "atelya")]
+    pub redis_prefix: String,
     /// `development` or `production`; production disables introspection and requires real secrets.
     #[arg(long, env = "ATELYA_ENV", default_value = "development")]
     pub env: String,
@@ -91,6 +94,29 @@ pub struct Config {
     pub limits: Limits,
     #[command(flatten)]
     pub engine: EngineSettings,
+    #[command(flatten)]
+    pub sockets: SocketSettings,
+}
+
+/// Websockets: liveness, and what one socket may hold.
+#[derive(Args, Debug, Clone)]
+pub struct SocketSettings {
+    /// Seconds between the server's pings on an idle socket.
+    #[arg(long, env = "ATELYA_WS_PING_SECS", default_value_t = 5)]
+    pub ping_secs: u64,
+    /// Seconds without any frame from the client before its socket counts as gone.
+    #[arg(long, env = "ATELYA_WS_IDLE_SECS", default_value_t = 15)]
+    pub idle_secs: u64,
+    /// Most operations running at once on one socket.
+    #[arg(long, env = "ATELYA_WS_MAX_OPERATIONS", default_value_t = 100)]
+    pub max_operations: usize,
+    /// Frames queued for one socket before its operations wait (a slow reader
+    /// then catches up from the database instead of growing the queue).
+    #[arg(long, env = "ATELYA_WS_QUEUE", default_value_t = 64)]
+    pub queue: usize,
+    /// Seconds one frame may take to write before the socket is dropped.
+    #[arg(long, env = "ATELYA_WS_WRITE_TIMEOUT_SECS", default_value_t = 30)]
+    pub write_timeout_secs: u64,
 }
 
 /// How workrooms run: the built-in model's pace, pricing, retries, budgets.

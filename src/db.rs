@@ -6,6 +6,10 @@
 //! writes fails with SQLITE_BUSY when another writer committed in between, and
 //! no busy timeout helps; so on SQLite this process lets one write transaction
 //! in at a time (the write gate), which makes every transaction's reads current.
+//!
+//! A transaction also collects what it will publish on the bus
+//! ([`WriteTxn::publish`]); the messages go out only once it has committed,
+//! so a subscriber can always read back what a message names.
 
 use std::{
     ops::Deref,
@@ -25,7 +29,10 @@ use sea_orm::{
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    error::{AppError, AppResult},
+    realtime::{Bus, Message, Topic},
+};
 
 #[derive(Clone)]
 pub struct Db {
@@ -34,6 +41,8 @@ pub struct Db {
     write_gate: Option<Arc<Mutex<()>>>,
     /// Statements run so far; lets tests prove a page's query count is constant.
     statements: Arc<AtomicU64>,
+    /// Where committed transactions publish their messages (none for `atelya migrate`).
+    bus: Option<Bus>,
 }
 
 impl Db {
@@ -67,7 +76,14 @@ impl Db {
             conn,
             write_gate,
             statements,
+            bus: None,
         })
+    }
+
+    /// This handle, publishing what its transactions collect on `bus` after they commit.
+    pub fn publishing_to(mut self, bus: Bus) -> Db {
+        self.bus = Some(bus);
+        self
     }
 
     pub async fn migrate(&self) -> Result<(), DbErr> {
@@ -104,6 +120,8 @@ impl Db {
         Ok(WriteTxn {
             txn: Some(txn),
             gate,
+            bus: self.bus.clone(),
+            published: Default::default(),
         })
     }
 }
@@ -118,13 +136,35 @@ pub struct WriteTxn {
     /// Always `Some` until commit or drop.
     txn: Option<DatabaseTransaction>,
     gate: Option<OwnedMutexGuard<()>>,
+    bus: Option<Bus>,
+    /// Messages to publish once the transaction commits, in order.
+    published: std::sync::Mutex<Vec<(Topic, Message)>>,
 }
 
 impl WriteTxn {
     pub async fn commit(mut self) -> AppResult<()> {
         let txn = self.txn.take().expect("a live transaction");
         txn.commit().await?;
+        drop(self.gate.take());
+        if let Some(bus) = &self.bus {
+            let published = std::mem::take(&mut *self.published.lock().expect("publish list"));
+            for (topic, message) in published {
+                bus.publish(topic, message);
+            }
+        }
         Ok(())
+    }
+
+    /// Publishes `message` on `topic` once this transaction commits (and never
+    /// if it does not). A notice already queued (credits changed, access
+    /// changed…) is not queued twice; events and activity entries always are.
+    pub fn publish(&self, topic: Topic, message: Message) {
+        let mut published = self.published.lock().expect("publish list");
+        let notice = !matches!(message, Message::Event(_) | Message::Activity(_));
+        if notice && published.iter().any(|(t, m)| *t == topic && *m == message) {
+            return;
+        }
+        published.push((topic, message));
     }
 
     fn txn(&self) -> &DatabaseTransaction {

@@ -10,6 +10,8 @@
 //!   `identity` (accounts and sign-in), `workspace`, `member`, `invitation`,
 //!   `billing` (plans, top-ups), `credit` (the ledger), `activity` (the
 //!   hash-chained log), `export` (branding), `outbox` (email).
+//! - `realtime`: live subscriptions: the event bus (in-process or Redis),
+//!   gap-free feeds, presence, and the control of open sockets.
 //! - `db`, `error`, `clock`, `ids`, `input`, `ratelimit`: shared plumbing.
 //!
 //! Every change runs in one database transaction together with its activity
@@ -36,6 +38,7 @@ pub mod llm;
 pub mod member;
 pub mod outbox;
 pub mod ratelimit;
+pub mod realtime;
 pub mod startup;
 pub mod state;
 pub mod task;

@@ -38,10 +38,7 @@ async fn main() -> Result<(), atelya::startup::StartupError> {
     match Cli::parse().command {
         Command::Serve(config) => {
             let app = App::build(*config, Clock::default()).await?;
-            app.run_until(async {
-                let _ = tokio::signal::ctrl_c().await;
-            })
-            .await?;
+            app.run_until(stop_requested()).await?;
         }
         Command::Migrate { database_url } => {
             Db::connect(&database_url).await?.migrate().await?;
@@ -50,4 +47,22 @@ async fn main() -> Result<(), atelya::startup::StartupError> {
         Command::Schema => print!("{}", atelya::graphql::sdl()),
     }
     Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM (what process managers send).
+async fn stop_requested() {
+    let terminate = async {
+        #[cfg(unix)]
+        if let Ok(mut signal) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            signal.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
 }

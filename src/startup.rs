@@ -1,6 +1,6 @@
 //! Building the application (connect, migrate, bind) and running it until shutdown.
 
-use std::{future::Future, net::SocketAddr, sync::Arc};
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use tokio::net::TcpListener;
 
@@ -15,6 +15,7 @@ use crate::{
     llm::{builtin::BuiltinModel, LanguageModel},
     outbox,
     ratelimit::RateLimiter,
+    realtime::{sockets::flag, Realtime},
     state::{AppState, SharedState},
 };
 
@@ -54,6 +55,14 @@ impl App {
         let jwt = JwtKeys::new(&config.effective_jwt_secret()?, config.access_token_ttl());
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
+        let realtime = Realtime::start(
+            config.redis_url.as_deref(),
+            &config.redis_prefix,
+            &db,
+            clock.clone(),
+        )
+        .await?;
+        let db = db.publishing_to(realtime.bus.clone());
         let mailer = outbox::Mailer::from_config(
             config.smtp_url.as_ref().map(|s| s.0.as_str()),
             &config.mail_from,
@@ -67,6 +76,7 @@ impl App {
             limiter: RateLimiter::new(clock.clone()),
             work: Default::default(),
             interrupted: Default::default(),
+            realtime,
             jwt,
             clock,
             config,
@@ -87,23 +97,47 @@ impl App {
         self.listener.local_addr()
     }
 
-    /// Serves until `shutdown` resolves, then lets requests in flight finish.
+    /// Serves until `shutdown` resolves, then shuts down gracefully: stops
+    /// accepting, lets requests in flight finish, closes websockets with
+    /// 1001, stops this instance's runs and releases their leases (so another
+    /// instance takes them over at once), and sends what the bus still holds.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let dispatcher = outbox::spawn_dispatcher(self.state.clone(), self.mailer);
-        let engine = Engine::new(self.state.clone(), self.model).spawn();
-        let router = http::router(self.state.clone(), self.schema);
+        let state = self.state.clone();
+        let dispatcher = outbox::spawn_dispatcher(state.clone(), self.mailer);
+        let background = state.realtime.spawn(state.work.clone()).await;
+        let engine = Engine::new(state.clone(), self.model);
+        let claiming = engine.clone().spawn();
+        let router = http::router(state.clone(), self.schema);
         tracing::info!(addr = %self.listener.local_addr()?, "atelya is serving");
+        let sockets = state.realtime.sockets.clone();
         let served = axum::serve(
             self.listener,
             router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            // Upgraded sockets are not the HTTP server's to wait for: close them now.
+            sockets.signal_all(flag::SHUTDOWN);
+        })
         .await;
+        state.realtime.sockets.closed(SOCKETS_CLOSE_WITHIN).await;
+        claiming.abort();
+        engine.stop().await;
+        state.realtime.presence.flush().await;
+        state.realtime.bus.flush(BUS_FLUSH_WITHIN).await;
         dispatcher.abort();
-        engine.abort();
+        for task in background {
+            task.abort();
+        }
         served
     }
 }
+
+/// How long shutdown waits for websockets to close.
+const SOCKETS_CLOSE_WITHIN: Duration = Duration::from_secs(2);
+/// How long shutdown waits for queued publications to reach the bus.
+const BUS_FLUSH_WITHIN: Duration = Duration::from_secs(2);

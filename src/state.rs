@@ -8,6 +8,7 @@ use crate::{
     config::Config,
     db::Db,
     ratelimit::RateLimiter,
+    realtime::Realtime,
 };
 
 pub struct AppState {
@@ -22,6 +23,8 @@ pub struct AppState {
     /// Tells running calls a workroom was paused, cancelled or replanned, so
     /// they check at their next token instead of their next batch.
     pub interrupted: std::sync::Arc<tokio::sync::Notify>,
+    /// The bus, feeds, presence and open sockets.
+    pub realtime: Realtime,
 }
 
 pub type SharedState = Arc<AppState>;

@@ -1,7 +1,7 @@
 use sea_orm::entity::prelude::*;
 
 /// One entry of a workroom's history.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "workroom_events")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]

@@ -10,7 +10,12 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::chain;
-use crate::{db::WriteTxn, error::AppResult, graphql::pagination::PageArgs};
+use crate::{
+    db::WriteTxn,
+    error::AppResult,
+    graphql::pagination::PageArgs,
+    realtime::{Message, Topic},
+};
 
 /// One entry to append.
 pub struct NewActivity {
@@ -72,6 +77,10 @@ pub async fn record(
         .filter(workspace::Column::Id.eq(workspace_id))
         .exec(&**txn)
         .await?;
+    txn.publish(
+        Topic::Workspace(workspace_id),
+        Message::Activity(row.clone()),
+    );
     Ok(row)
 }
 

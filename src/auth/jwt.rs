@@ -24,6 +24,10 @@ pub struct Claims {
     pub exp: i64,
     pub iss: String,
     pub aud: String,
+    /// The sign-in (refresh-token family) the token was issued to: ending the
+    /// sign-in (logout, a replayed refresh token) ends its access tokens too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<Uuid>,
 }
 
 pub struct JwtKeys {
@@ -49,11 +53,13 @@ impl JwtKeys {
         }
     }
 
-    /// Issues a token for a member of a workspace; returns it with its expiry.
+    /// Issues a token for a member of a workspace, in sign-in `sign_in`;
+    /// returns it with its expiry.
     pub fn issue(
         &self,
         user: Uuid,
         workspace: Uuid,
+        sign_in: Uuid,
         now: DateTime<Utc>,
     ) -> AppResult<(String, DateTime<Utc>)> {
         let expires_at = now + self.ttl;
@@ -64,6 +70,7 @@ impl JwtKeys {
             exp: expires_at.timestamp(),
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
+            sid: Some(sign_in),
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::Internal(e.to_string()))?;
@@ -106,7 +113,9 @@ mod tests {
     fn a_token_verifies_until_its_expiry_plus_leeway() {
         let keys = keys();
         let now = Utc::now();
-        let (token, exp) = keys.issue(Uuid::now_v7(), Uuid::now_v7(), now).unwrap();
+        let (token, exp) = keys
+            .issue(Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), now)
+            .unwrap();
         assert!(keys.verify(&token, now, LEEWAY_SECS).is_ok());
         assert!(keys
             .verify(&token, exp + TimeDelta::seconds(29), LEEWAY_SECS)
@@ -121,7 +130,9 @@ mod tests {
     fn alg_none_and_other_secrets_are_refused() {
         let keys = keys();
         let now = Utc::now();
-        let (token, _) = keys.issue(Uuid::now_v7(), Uuid::now_v7(), now).unwrap();
+        let (token, _) = keys
+            .issue(Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), now)
+            .unwrap();
         let payload = token.split('.').nth(1).unwrap();
         let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let none_header = b64.encode(br#"{"alg":"none","typ":"JWT"}"#);
@@ -132,7 +143,9 @@ mod tests {
             "another-secret-that-is-long-enough-99",
             std::time::Duration::from_secs(900),
         );
-        let (forged, _) = other.issue(Uuid::now_v7(), Uuid::now_v7(), now).unwrap();
+        let (forged, _) = other
+            .issue(Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), now)
+            .unwrap();
         assert!(keys.verify(&forged, now, LEEWAY_SECS).is_err());
     }
 }

@@ -1,11 +1,12 @@
 //! The caller of one request, resolved once from its bearer token.
 //!
 //! The role is read from the database on every request, so a demotion takes
-//! effect at once, and a removed member's token stops working immediately.
+//! effect at once, and a removed member's token stops working immediately,
+//! as does the token of a sign-in that ended (logout, a replayed refresh token).
 
 use chrono::{DateTime, Utc};
-use entity::{member, user};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use entity::{member, refresh_token, user};
+use sea_orm::{sea_query::Query, ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::{
@@ -22,6 +23,8 @@ pub struct Session {
     pub role: Role,
     pub workspace_id: Uuid,
     pub token_expires_at: DateTime<Utc>,
+    /// The sign-in (refresh-token family) the token belongs to.
+    pub sign_in: Option<Uuid>,
 }
 
 /// What the request's Authorization header amounts to.
@@ -47,13 +50,7 @@ impl Authn {
         let Some(header) = header else {
             return Authn::Anonymous;
         };
-        let Some(token) = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-        else {
-            return Authn::Rejected("the Authorization header must be `Bearer <token>`".into());
-        };
-        match resolve(state, token.trim(), leeway_secs).await {
+        match check(state, header, leeway_secs).await {
             Ok(session) => Authn::Signed(Box::new(session)),
             Err(AppError::Unauthenticated(reason)) => Authn::Rejected(reason),
             Err(other) => Authn::Rejected(other.to_string()),
@@ -61,23 +58,53 @@ impl Authn {
     }
 }
 
+/// The session of an `Authorization` header value: UNAUTHENTICATED when the
+/// token or the membership is not valid, another error when it could not be read.
+pub async fn check(state: &AppState, header: &str, leeway_secs: i64) -> AppResult<Session> {
+    let Some(token) = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+    else {
+        return Err(AppError::Unauthenticated(
+            "the Authorization header must be `Bearer <token>`".into(),
+        ));
+    };
+    resolve(state, token.trim(), leeway_secs).await
+}
+
 async fn resolve(state: &AppState, token: &str, leeway_secs: i64) -> AppResult<Session> {
     let claims = state.jwt.verify(token, state.clock.now(), leeway_secs)?;
-    let found = member::Entity::find()
+    let mut query = member::Entity::find()
         .filter(member::Column::WorkspaceId.eq(claims.wid))
-        .filter(member::Column::UserId.eq(claims.sub))
+        .filter(member::Column::UserId.eq(claims.sub));
+    if let Some(sign_in) = claims.sid {
+        // In the same statement: the sign-in has a refresh token that was not revoked.
+        query = query.filter(
+            member::Column::UserId.in_subquery(
+                Query::select()
+                    .column(refresh_token::Column::UserId)
+                    .from(refresh_token::Entity)
+                    .and_where(refresh_token::Column::FamilyId.eq(sign_in))
+                    .and_where(refresh_token::Column::WorkspaceId.eq(claims.wid))
+                    .and_where(refresh_token::Column::RevokedAt.is_null())
+                    .to_owned(),
+            ),
+        );
+    }
+    let found = query
         .find_also_related(user::Entity)
         .one(state.db.conn())
         .await?;
     let Some((member, Some(user))) = found else {
         return Err(AppError::Unauthenticated(
-            "you are no longer a member of this workspace".into(),
+            "this sign-in ended, or you are no longer a member of this workspace".into(),
         ));
     };
     Ok(Session {
         role: Role::parse(&member.role)?,
         workspace_id: member.workspace_id,
         token_expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or_default(),
+        sign_in: claims.sid,
         user,
         member,
     })

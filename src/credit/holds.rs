@@ -20,6 +20,7 @@ use super::{ledger, EntryKind, NewEntry};
 use crate::{
     db::WriteTxn,
     error::AppResult,
+    realtime::{Message, Topic},
     workroom::events::{self, NewEvent, WorkroomEventKind},
 };
 
@@ -88,6 +89,7 @@ async fn move_reserved(txn: &WriteTxn, room: &mut workroom::Model, delta: i64) -
         .filter(workspace::Column::Id.eq(room.workspace_id))
         .exec(&**txn)
         .await?;
+    txn.publish(Topic::Workspace(room.workspace_id), Message::Credits);
     room.credits_reserved += delta;
     workroom::Entity::update_many()
         .col_expr(

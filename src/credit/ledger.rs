@@ -14,6 +14,7 @@ use crate::{
     db::WriteTxn,
     error::{AppError, AppResult},
     graphql::pagination::PageArgs,
+    realtime::{Message, Topic},
 };
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +130,7 @@ pub async fn append(
         .filter(workspace::Column::Id.eq(workspace_id))
         .exec(&**txn)
         .await?;
+    txn.publish(Topic::Workspace(workspace_id), Message::Credits);
     Ok(row)
 }
 

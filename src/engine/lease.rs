@@ -78,8 +78,18 @@ pub async fn renew(engine: &Engine, id: Uuid) -> AppResult<bool> {
 
 /// Gives the lease up so any instance may claim the workroom when it has work again.
 pub async fn release(engine: &Engine, id: Uuid) -> AppResult<()> {
+    release_where(engine, Some(id)).await.map(|_| ())
+}
+
+/// Gives up every lease this instance holds (shutdown); returns how many.
+pub async fn release_all(engine: &Engine) -> AppResult<u64> {
+    release_where(engine, None).await
+}
+
+/// Releases this instance's lease of `id`, or all of them.
+async fn release_where(engine: &Engine, id: Option<Uuid>) -> AppResult<u64> {
     let txn = engine.state.db.begin().await?;
-    workroom::Entity::update_many()
+    let mut update = workroom::Entity::update_many()
         .col_expr(
             workroom::Column::LeaseOwner,
             Expr::value(Option::<String>::None),
@@ -88,9 +98,11 @@ pub async fn release(engine: &Engine, id: Uuid) -> AppResult<()> {
             workroom::Column::LeaseUntil,
             Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
         )
-        .filter(workroom::Column::Id.eq(id))
-        .filter(workroom::Column::LeaseOwner.eq(engine.instance.as_str()))
-        .exec(&*txn)
-        .await?;
-    txn.commit().await
+        .filter(workroom::Column::LeaseOwner.eq(engine.instance.as_str()));
+    if let Some(id) = id {
+        update = update.filter(workroom::Column::Id.eq(id));
+    }
+    let released = update.exec(&*txn).await?;
+    txn.commit().await?;
+    Ok(released.rows_affected)
 }

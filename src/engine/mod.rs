@@ -21,12 +21,24 @@ mod runner;
 mod stream;
 mod work;
 
-use std::{collections::HashSet, sync::Arc, time::Duration};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+    time::Duration,
+};
 
-use tokio::{sync::Mutex, task::JoinHandle};
+use tokio::{
+    sync::Mutex,
+    task::{AbortHandle, JoinHandle},
+};
 use uuid::Uuid;
 
-use crate::{config::EngineSettings, llm::LanguageModel, state::SharedState};
+use crate::{
+    config::EngineSettings,
+    llm::LanguageModel,
+    realtime::{Message, Topic},
+    state::SharedState,
+};
 
 /// The engine of one server instance.
 pub struct Engine {
@@ -38,6 +50,8 @@ pub struct Engine {
     pub lease_ttl: Duration,
     /// Workrooms this instance is running now.
     running: Mutex<HashSet<Uuid>>,
+    /// Their run tasks, to stop them at shutdown.
+    runs: std::sync::Mutex<HashMap<Uuid, AbortHandle>>,
 }
 
 impl Engine {
@@ -45,12 +59,13 @@ impl Engine {
         let settings = state.config.engine.clone();
         let lease_ttl = Duration::from_secs(state.config.lease_ttl.max(1));
         Arc::new(Engine {
-            instance: format!("atelya-{}", Uuid::now_v7().simple()),
+            instance: state.realtime.instance.clone(),
             state,
             model,
             settings,
             lease_ttl,
             running: Mutex::new(HashSet::new()),
+            runs: Default::default(),
         })
     }
 
@@ -77,14 +92,49 @@ impl Engine {
         for id in claimed {
             running.insert(id);
             let engine = self.clone();
-            tokio::spawn(async move {
+            let run = tokio::spawn(async move {
                 runner::run(&engine, id).await;
+                engine.runs.lock().expect("runs lock").remove(&id);
                 engine.running.lock().await.remove(&id);
                 // Another step may have become due while this run wound down.
                 engine.state.work.notify_one();
             });
+            self.runs
+                .lock()
+                .expect("runs lock")
+                .insert(id, run.abort_handle());
         }
         Ok(())
+    }
+
+    /// Stops this instance's runs where they are and gives their leases up,
+    /// so another instance takes the workrooms over at once (as after a
+    /// crash, without waiting for the leases to expire). The caller stopped
+    /// the claiming loop first.
+    pub async fn stop(&self) {
+        let runs: Vec<AbortHandle> = self
+            .runs
+            .lock()
+            .expect("runs lock")
+            .drain()
+            .map(|(_, run)| run)
+            .collect();
+        for run in runs {
+            run.abort();
+        }
+        match lease::release_all(self).await {
+            Ok(0) => {}
+            Ok(released) => {
+                tracing::info!(released, "run leases released");
+                self.state
+                    .realtime
+                    .bus
+                    .publish(Topic::Control, Message::Work);
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "releasing run leases failed; they will expire")
+            }
+        }
     }
 
     /// Credits for `tokens` model tokens: every started block of `tokens_per_credit` costs one.

@@ -8,7 +8,7 @@ pub mod loaders;
 pub mod node;
 pub mod pagination;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
 use crate::{
     activity::graphql::ActivityQuery,
@@ -18,6 +18,7 @@ use crate::{
     identity::graphql::{IdentityMutation, IdentityQuery},
     invitation::graphql::InvitationMutation,
     member::graphql::MemberMutation,
+    realtime::graphql::RealtimeSubscription,
     task::graphql::TaskMutation,
     workroom::roots::{WorkroomMutation, WorkroomQuery},
     workspace::graphql::{WorkspaceMutation, WorkspaceQuery},
@@ -45,20 +46,27 @@ pub struct Mutation(
     AgentMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+#[derive(MergedSubscription, Default)]
+pub struct Subscription(RealtimeSubscription);
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema with its limits; the caller adds the shared state and finishes it.
 pub fn schema_builder(
     limits: &Limits,
     production: bool,
-) -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .extension(limits::DocumentLimits {
-            limits: limits.clone(),
-            introspection: !production,
-        })
-        .limit_complexity(limits.max_complexity)
-        .limit_recursive_depth(64);
+) -> SchemaBuilder<Query, Mutation, Subscription> {
+    let builder = Schema::build(
+        Query::default(),
+        Mutation::default(),
+        Subscription::default(),
+    )
+    .extension(limits::DocumentLimits {
+        limits: limits.clone(),
+        introspection: !production,
+    })
+    .limit_complexity(limits.max_complexity)
+    .limit_recursive_depth(64);
     if production {
         builder.disable_introspection().disable_suggestions()
     } else {

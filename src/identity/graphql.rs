@@ -31,6 +31,29 @@ impl User {
     }
 }
 
+/// The users with `ids`, in that order (one query; unknown ids are left out).
+pub async fn users_in_order(
+    db: &crate::db::Db,
+    ids: &[uuid::Uuid],
+) -> crate::error::AppResult<Vec<User>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows: std::collections::HashMap<_, _> = entity::user::Entity::find()
+        .filter(entity::user::Column::Id.is_in(ids.iter().copied()))
+        .all(db.conn())
+        .await?
+        .into_iter()
+        .map(|user| (user.id, user))
+        .collect();
+    Ok(ids
+        .iter()
+        .filter_map(|id| rows.remove(id))
+        .map(User)
+        .collect())
+}
+
 /// Loads an optional user (an actor, an inviter) through the request's batch loader.
 pub async fn load_user(
     ctx: &Context<'_>,

@@ -144,10 +144,11 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<Issued>
         Ok(row) => row,
         Err(err) => {
             drop(txn);
-            if let Some(family) = tokens::replayed_family(state.db.conn(), refresh_token).await? {
+            if let Some(replayed) = tokens::replayed(state.db.conn(), refresh_token).await? {
                 let revoke = state.db.begin().await?;
-                let revoked = tokens::revoke_family(&*revoke, family, now).await?;
+                let revoked = tokens::revoke_family(&revoke, &replayed, now).await?;
                 revoke.commit().await?;
+                let family = replayed.family_id;
                 tracing::warn!(%family, revoked, "refresh token reused: family revoked");
             }
             return Err(err);
@@ -189,7 +190,7 @@ pub async fn logout(state: &AppState, refresh_token: &str) -> AppResult<bool> {
         .await?;
     let Some(row) = row else { return Ok(false) };
     let txn = state.db.begin().await?;
-    let revoked = tokens::revoke_family(&*txn, row.family_id, state.clock.now()).await?;
+    let revoked = tokens::revoke_family(&txn, &row, state.clock.now()).await?;
     txn.commit().await?;
     Ok(revoked > 0)
 }

@@ -14,8 +14,10 @@ use uuid::Uuid;
 
 use crate::{
     auth::secret,
+    db::WriteTxn,
     error::{AppError, AppResult},
     member::Role,
+    realtime::{Message, Topic},
     state::AppState,
 };
 
@@ -40,11 +42,12 @@ pub async fn issue(
 ) -> AppResult<Issued> {
     let now = state.clock.now();
     let refresh = secret::generate();
+    let family_id = family.unwrap_or_else(Uuid::now_v7);
     let row = refresh_token::Model {
         id: Uuid::now_v7(),
         user_id: user.id,
         workspace_id,
-        family_id: family.unwrap_or_else(Uuid::now_v7),
+        family_id,
         token_hash: secret::hash(&refresh),
         created_at: now,
         expires_at: now + TimeDelta::seconds(state.config.refresh_token_ttl as i64),
@@ -54,7 +57,7 @@ pub async fn issue(
     refresh_token::Entity::insert(row.into_active_model().reset_all())
         .exec_without_returning(db)
         .await?;
-    let (access_token, expires_at) = state.jwt.issue(user.id, workspace_id, now)?;
+    let (access_token, expires_at) = state.jwt.issue(user.id, workspace_id, family_id, now)?;
     Ok(Issued {
         access_token,
         refresh_token: refresh,
@@ -97,27 +100,38 @@ pub async fn rotate(
     Ok(row)
 }
 
-/// Whether `token` was already rotated (a replay): the caller revokes its family.
-pub async fn replayed_family(db: &impl ConnectionTrait, token: &str) -> AppResult<Option<Uuid>> {
+/// The row of `token` if it was already rotated (a replay): the caller revokes its family.
+pub async fn replayed(
+    db: &impl ConnectionTrait,
+    token: &str,
+) -> AppResult<Option<refresh_token::Model>> {
     Ok(refresh_token::Entity::find()
         .filter(refresh_token::Column::TokenHash.eq(secret::hash(token)))
         .filter(refresh_token::Column::RotatedAt.is_not_null())
         .one(db)
-        .await?
-        .map(|row| row.family_id))
+        .await?)
 }
 
+/// Ends the sign-in `token` belongs to: every refresh token of its family is
+/// revoked, and the user's open sockets in that workspace check their access again.
 pub async fn revoke_family(
-    db: &impl ConnectionTrait,
-    family: Uuid,
+    txn: &WriteTxn,
+    token: &refresh_token::Model,
     now: DateTime<Utc>,
 ) -> AppResult<u64> {
     let result = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
-        .filter(refresh_token::Column::FamilyId.eq(family))
+        .filter(refresh_token::Column::FamilyId.eq(token.family_id))
         .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(db)
+        .exec(&**txn)
         .await?;
+    txn.publish(
+        Topic::Control,
+        Message::AccessChanged {
+            workspace_id: token.workspace_id,
+            user_id: token.user_id,
+        },
+    );
     Ok(result.rows_affected)
 }
 

@@ -18,6 +18,7 @@ use crate::{
     graphql::pagination::PageArgs,
     identity::tokens,
     ids::{self, Kind},
+    realtime::{Message, Topic},
 };
 
 pub async fn find(
@@ -49,13 +50,26 @@ pub async fn list(
         .await?)
 }
 
-async fn set_role(txn: &WriteTxn, id: Uuid, role: Role) -> AppResult<()> {
+async fn set_role(txn: &WriteTxn, target: &member::Model, role: Role) -> AppResult<()> {
     member::Entity::update_many()
         .col_expr(member::Column::Role, Expr::value(role.as_str()))
-        .filter(member::Column::Id.eq(id))
+        .filter(member::Column::Id.eq(target.id))
         .exec(&**txn)
         .await?;
+    access_changed(txn, target);
     Ok(())
+}
+
+/// Tells every instance that `member`'s access changed, so their open sockets
+/// check it again (and close when it no longer allows what they do).
+fn access_changed(txn: &WriteTxn, member: &member::Model) {
+    txn.publish(
+        Topic::Control,
+        Message::AccessChanged {
+            workspace_id: member.workspace_id,
+            user_id: member.user_id,
+        },
+    );
 }
 
 fn target_of(member: &member::Model) -> Option<String> {
@@ -82,7 +96,7 @@ pub async fn change_role(
             "the owner's role changes only through transferOwnership",
         ));
     }
-    set_role(txn, target.id, role).await?;
+    set_role(txn, &target, role).await?;
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         action: "member.role_changed",
@@ -141,6 +155,7 @@ async fn delete_member(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     member::Entity::delete_by_id(target.id).exec(&**txn).await?;
+    access_changed(txn, target);
     tokens::revoke_for_member(&**txn, target.user_id, target.workspace_id, now).await
 }
 
@@ -176,8 +191,8 @@ pub async fn transfer_ownership(
     if target.id == session.member.id {
         return Err(AppError::conflict("you already own this workspace"));
     }
-    set_role(txn, session.member.id, Role::Admin).await?;
-    set_role(txn, target.id, Role::Owner).await?;
+    set_role(txn, &session.member, Role::Admin).await?;
+    set_role(txn, &target, Role::Owner).await?;
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         action: "ownership.transferred",

@@ -20,6 +20,7 @@ use super::model::WorkroomState;
 use crate::{
     db::WriteTxn,
     error::{AppError, AppResult},
+    realtime::{Message, Topic},
 };
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -154,6 +155,7 @@ pub async fn append(
         .await?;
     room.last_seq = seq;
     room.updated_at = now;
+    txn.publish(Topic::Workroom(room.id), Message::Event(row.clone()));
     Ok(row)
 }
 

@@ -180,8 +180,8 @@ impl Workroom {
         ))
     }
     /// Users watching this workroom live right now.
-    async fn watchers(&self) -> Vec<User> {
-        Vec::new()
+    async fn watchers(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
+        crate::realtime::graphql::watchers_of(ctx, self.0.id).await
     }
     /// What the signed-in member may do to this workroom now, given its state and their role.
     async fn allowed_actions(

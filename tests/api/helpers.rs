@@ -5,7 +5,8 @@ use clap::Parser;
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
-/// Runs a test body on SQLite, and on PostgreSQL when `TEST_DATABASE_URL` is set.
+/// Runs a test body on SQLite with the in-process bus, and on PostgreSQL when
+/// `TEST_DATABASE_URL` is set (with Redis as the bus when `TEST_REDIS_URL` is set).
 /// `with |config| ...` adjusts the server's configuration first.
 macro_rules! db_test {
     ($(#[$meta:meta])* async fn $name:ident($app:ident) $(with $tweak:expr)? ; $body:block) => {
@@ -184,8 +185,12 @@ pub async fn spawn_app_with_model(
     tweak: Box<dyn FnOnce(&mut Config)>,
     model: Option<std::sync::Arc<dyn atelya::llm::LanguageModel>>,
 ) -> TestApp {
+    let postgres = matches!(backend, Backend::Postgres(_));
     let database = TestDatabase::create(backend).await;
     let mut config = test_config(&database.url);
+    if postgres {
+        use_test_redis(&mut config);
+    }
     tweak(&mut config);
     let app = match model {
         Some(model) => App::build_with_model(config, Clock::default(), model).await,
@@ -205,6 +210,22 @@ pub async fn spawn_app_with_model(
         client: reqwest::Client::new(),
         shutdown: Some(tx),
         _database: Some(database),
+    }
+}
+
+/// The Redis of `TEST_REDIS_URL`, if set.
+pub fn test_redis() -> Option<String> {
+    std::env::var("TEST_REDIS_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// Points `config` at the test Redis under a prefix of its own (so tests
+/// sharing the server do not hear each other); no-op without `TEST_REDIS_URL`.
+pub fn use_test_redis(config: &mut Config) {
+    if let Some(url) = test_redis() {
+        config.redis_url = Some(url);
+        config.redis_prefix = format!("atelya-test-{}", uuid::Uuid::now_v7().simple());
     }
 }
 

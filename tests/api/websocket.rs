@@ -2,85 +2,11 @@
 
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
-use serde_json::{json, Value};
-use tokio::net::TcpStream;
-use tokio_tungstenite::{
-    tungstenite::{client::IntoClientRequest, http::HeaderValue, Message},
-    MaybeTlsStream, WebSocketStream,
-};
+use futures_util::SinkExt;
+use serde_json::json;
+use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::*;
-
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-async fn open(
-    app: &TestApp,
-    protocol: Option<&str>,
-    origin: Option<&str>,
-) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
-    let mut request = app
-        .url
-        .replacen("http://", "ws://", 1)
-        .into_client_request()
-        .unwrap();
-    if let Some(p) = protocol {
-        request
-            .headers_mut()
-            .insert("sec-websocket-protocol", HeaderValue::from_str(p).unwrap());
-    }
-    if let Some(o) = origin {
-        request
-            .headers_mut()
-            .insert("origin", HeaderValue::from_str(o).unwrap());
-    }
-    tokio_tungstenite::connect_async(request)
-        .await
-        .map(|(socket, _)| socket)
-}
-
-async fn send(socket: &mut Socket, value: Value) {
-    socket
-        .send(Message::Text(value.to_string().into()))
-        .await
-        .unwrap();
-}
-
-/// The next text frame as JSON; panics on close or after five seconds.
-async fn recv(socket: &mut Socket) -> Value {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(5), socket.next())
-            .await
-            .expect("a frame in time");
-        match frame.expect("socket open").expect("no error") {
-            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
-            Message::Close(frame) => panic!("closed: {frame:?}"),
-            _ => continue,
-        }
-    }
-}
-
-/// The close code the server sends next (text frames before it are skipped).
-async fn close_code(socket: &mut Socket) -> u16 {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(6), socket.next())
-            .await
-            .expect("closed in time");
-        match frame {
-            Some(Ok(Message::Close(Some(frame)))) => return frame.code.into(),
-            Some(Ok(Message::Close(None))) | None => panic!("closed without a code"),
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => panic!("socket error: {e}"),
-        }
-    }
-}
-
-async fn initialised(app: &TestApp, token: &str) -> Socket {
-    let mut socket = open(app, Some("graphql-transport-ws"), None).await.unwrap();
-    send(&mut socket, json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } })).await;
-    assert_eq!(recv(&mut socket).await["type"], "connection_ack");
-    socket
-}
+use crate::ws_client::*;
 
 db_test! {
     async fn a_query_and_a_mutation_run_over_an_initialised_socket(app);

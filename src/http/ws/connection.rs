@@ -1,52 +1,74 @@
 //! One websocket connection: the protocol's state machine.
 //!
 //! The connection must be initialised with a valid bearer token within
-//! [`INIT_TIMEOUT`]; operations run as tasks that send their results through
-//! the connection's writer. A watchdog closes the socket with 4403 once the
-//! token expires (no leeway on open sockets) or the member loses access.
+//! [`INIT_TIMEOUT`]; operations run as tasks (`operation`) that queue their
+//! frames for the connection's writer. Once signed in, the socket is in the
+//! instance's registry (`realtime::sockets`), which tells it when its token
+//! expires (4403, no leeway on open sockets), when its member's access
+//! changed on any instance (it checks again and closes with 4403 when it is
+//! gone), and when the server shuts down (1001).
+//!
+//! What one socket may hold is bounded: its outgoing queue (an operation
+//! waits when it is full, and a watcher then catches up from the database),
+//! its running operations, and its inbound message size. A client that sends
+//! nothing (not even a pong to the server's pings) for the idle limit is
+//! gone, and so is one whose frame cannot be written within the write timeout.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{
+    stream::{SplitSink, SplitStream},
+    SinkExt, StreamExt,
+};
 use serde_json::Value;
 use tokio::{
     sync::mpsc,
     task::AbortHandle,
-    time::{interval, sleep_until, Instant, MissedTickBehavior},
+    time::{interval, sleep_until, timeout, Instant, MissedTickBehavior},
 };
 
-use super::protocol::{self, close, ClientFrame, Protocol};
+use super::{
+    operation::{self, Operation},
+    protocol::{self, close, ClientFrame, Protocol},
+};
 use crate::{
-    auth::{Authn, Session},
+    auth::{session, Authn, Session},
+    config::SocketSettings,
+    error::AppError,
     graphql::context::{ClientIp, Loaders},
-    http::{graphql::body_of, request::request_from_json, HttpState},
+    http::{request::request_from_json, HttpState},
+    realtime::sockets::{flag, Registration, Signals},
 };
 
 /// How long a client has to send `connection_init`.
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(3);
-/// How often the watchdog checks the token's expiry and the member's access.
-const WATCHDOG: Duration = Duration::from_millis(250);
-/// Access is re-read from the database every this many watchdog ticks (one second).
-const ACCESS_CHECK_EVERY: u32 = 4;
 /// Legacy keep-alive period.
 const KEEP_ALIVE: Duration = Duration::from_secs(12);
+/// How long a close frame may wait behind queued frames.
+const CLOSE_WITHIN: Duration = Duration::from_secs(1);
 
-enum Out {
-    Json(Value),
+/// A frame for the writer.
+pub(super) enum Out {
+    Text(String),
+    Ping,
     Close(u16, String),
 }
 
 struct Connection {
     protocol: Protocol,
     http: Arc<HttpState>,
+    settings: SocketSettings,
     client_ip: String,
-    out: mpsc::UnboundedSender<Out>,
+    out: mpsc::Sender<Out>,
     done: mpsc::UnboundedSender<String>,
     /// The bearer header value of `connection_init`, once accepted.
     authorization: Option<String>,
     session: Option<Session>,
+    registration: Option<Registration>,
     operations: HashMap<String, AbortHandle>,
+    /// When to check access again after a resynchronisation.
+    recheck_at: Option<Instant>,
 }
 
 pub async fn run(
@@ -55,31 +77,16 @@ pub async fn run(
     http: Arc<HttpState>,
     client_ip: String,
 ) {
-    let (mut sink, mut stream) = socket.split();
-    let (out, mut outgoing) = mpsc::unbounded_channel::<Out>();
-    let writer = tokio::spawn(async move {
-        while let Some(message) = outgoing.recv().await {
-            let (frame, last) = match message {
-                Out::Json(value) => (Message::Text(Utf8Bytes::from(value.to_string())), false),
-                Out::Close(code, reason) => (
-                    Message::Close(Some(CloseFrame {
-                        code,
-                        reason: Utf8Bytes::from(reason),
-                    })),
-                    true,
-                ),
-            };
-            if sink.send(frame).await.is_err() || last {
-                break;
-            }
-        }
-        let _ = sink.close().await;
-    });
+    let settings = http.app.config.sockets.clone();
+    let (sink, mut stream) = socket.split();
+    let (out, outgoing) = mpsc::channel::<Out>(settings.queue.max(1));
+    let write_timeout = Duration::from_secs(settings.write_timeout_secs.max(1));
+    let writer = tokio::spawn(write(sink, outgoing, write_timeout));
     let Some(protocol) = protocol else {
-        let _ = out.send(Out::Close(
-            close::SUBPROTOCOL_NOT_ACCEPTABLE,
-            "Subprotocol not acceptable".into(),
-        ));
+        let reason = "Subprotocol not acceptable".into();
+        let _ = out
+            .send(Out::Close(close::SUBPROTOCOL_NOT_ACCEPTABLE, reason))
+            .await;
         let _ = writer.await;
         return;
     };
@@ -87,26 +94,57 @@ pub async fn run(
     let mut conn = Connection {
         protocol,
         http,
+        settings,
         client_ip,
         out,
         done,
         authorization: None,
         session: None,
+        registration: None,
         operations: HashMap::new(),
+        recheck_at: None,
     };
+    let close = serve(&mut conn, &mut stream, &mut finished).await;
+    for (_, task) in conn.operations.drain() {
+        task.abort();
+    }
+    if let Some((code, reason)) = close {
+        if timeout(CLOSE_WITHIN, conn.out.send(Out::Close(code, reason)))
+            .await
+            .is_err()
+        {
+            writer.abort();
+        }
+    }
+    drop(conn);
+    let _ = writer.await;
+}
+
+/// Runs the connection until it ends; returns the close frame to send, if any.
+async fn serve(
+    conn: &mut Connection,
+    stream: &mut SplitStream<WebSocket>,
+    finished: &mut mpsc::UnboundedReceiver<String>,
+) -> Option<(u16, String)> {
     let init_deadline = Instant::now() + INIT_TIMEOUT;
-    let mut watchdog = interval(WATCHDOG);
-    watchdog.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let idle_limit = Duration::from_secs(conn.settings.idle_secs.max(1));
+    let mut last_heard = Instant::now();
+    let mut liveness = interval(Duration::from_secs(conn.settings.ping_secs.max(1)));
+    liveness.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut keep_alive = interval(KEEP_ALIVE);
-    let mut ticks = 0u32;
     loop {
+        let signals = conn.registration.as_ref().map(|r| r.signals.clone());
         let step = tokio::select! {
-            incoming = stream.next() => match incoming {
-                Some(Ok(Message::Text(text))) => conn.on_text(text.as_str()).await,
-                Some(Ok(Message::Binary(_))) => Err((close::INVALID_MESSAGE, "Binary messages are not supported".into())),
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => break,
-                Some(Ok(_)) => Ok(()),
-            },
+            incoming = stream.next() => {
+                last_heard = Instant::now();
+                match incoming {
+                    Some(Ok(Message::Text(text))) => conn.on_text(text.as_str()).await,
+                    Some(Ok(Message::Binary(_))) => Err((close::INVALID_MESSAGE, "Binary messages are not supported".into())),
+                    Some(Ok(Message::Close(_))) | None => return None,
+                    Some(Err(err)) => return too_big(err),
+                    Some(Ok(_)) => Ok(()),
+                }
+            }
             Some(id) = finished.recv() => {
                 conn.operations.remove(&id);
                 Ok(())
@@ -114,32 +152,78 @@ pub async fn run(
             _ = sleep_until(init_deadline), if conn.session.is_none() => {
                 Err((close::INIT_TIMEOUT, "Connection initialisation timeout".into()))
             }
-            _ = watchdog.tick(), if conn.session.is_some() => {
-                ticks = ticks.wrapping_add(1);
-                conn.watch(ticks.is_multiple_of(ACCESS_CHECK_EVERY)).await
+            flags = wait(signals) => conn.on_signals(flags).await,
+            _ = sleep_until(conn.recheck_at.unwrap_or(init_deadline)), if conn.recheck_at.is_some() => {
+                conn.recheck_at = None;
+                conn.recheck().await
             }
-            _ = keep_alive.tick(), if conn.session.is_some() && protocol == Protocol::LegacyWs => {
-                conn.send(protocol::keep_alive());
+            _ = liveness.tick() => {
+                if last_heard.elapsed() >= idle_limit {
+                    // Nobody is there to read a close frame.
+                    return None;
+                }
+                let _ = conn.out.try_send(Out::Ping);
+                Ok(())
+            }
+            _ = keep_alive.tick(), if conn.session.is_some() && conn.protocol == Protocol::LegacyWs => {
+                conn.send(protocol::keep_alive()).await;
                 Ok(())
             }
         };
-        if let Err((code, reason)) = step {
-            let _ = conn.out.send(Out::Close(code, reason));
-            break;
+        if let Err(close) = step {
+            return Some(close);
         }
     }
-    for (_, task) in conn.operations.drain() {
-        task.abort();
+}
+
+/// A message over the size limit is closed with 1009; other read errors end the socket.
+fn too_big(err: axum::Error) -> Option<(u16, String)> {
+    match err.into_inner().downcast::<tungstenite::Error>() {
+        Ok(err) if matches!(*err, tungstenite::Error::Capacity(_)) => {
+            Some((1009, "Message too big".into()))
+        }
+        _ => None,
     }
-    drop(conn);
-    let _ = writer.await;
+}
+
+async fn wait(signals: Option<Arc<Signals>>) -> u8 {
+    match signals {
+        Some(signals) => signals.wait().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Writes queued frames in order until a close frame or the connection ends.
+async fn write(
+    mut sink: SplitSink<WebSocket, Message>,
+    mut queue: mpsc::Receiver<Out>,
+    write_timeout: Duration,
+) {
+    while let Some(out) = queue.recv().await {
+        let (frame, last) = match out {
+            Out::Text(text) => (Message::Text(Utf8Bytes::from(text)), false),
+            Out::Ping => (Message::Ping(Default::default()), false),
+            Out::Close(code, reason) => (
+                Message::Close(Some(CloseFrame {
+                    code,
+                    reason: Utf8Bytes::from(reason),
+                })),
+                true,
+            ),
+        };
+        match timeout(write_timeout, sink.send(frame)).await {
+            Ok(Ok(())) if !last => {}
+            _ => break,
+        }
+    }
+    let _ = timeout(CLOSE_WITHIN, sink.close()).await;
 }
 
 type Step = Result<(), (u16, String)>;
 
 impl Connection {
-    fn send(&self, value: Value) {
-        let _ = self.out.send(Out::Json(value));
+    async fn send(&self, value: Value) {
+        let _ = self.out.send(Out::Text(value.to_string())).await;
     }
 
     async fn on_text(&mut self, text: &str) -> Step {
@@ -149,7 +233,7 @@ impl Connection {
         match frame {
             ClientFrame::Init { payload } => self.on_init(payload).await,
             ClientFrame::Ping { payload } => {
-                self.send(protocol::pong(payload));
+                self.send(protocol::pong(payload)).await;
                 Ok(())
             }
             ClientFrame::Pong => Ok(()),
@@ -181,40 +265,70 @@ impl Connection {
         // Open sockets get no leeway: a token is good until its `exp` and not a second longer.
         match Authn::from_header(&self.http.app, authorization.as_deref(), 0).await {
             Authn::Signed(session) => {
+                self.registration = Some(self.http.app.realtime.sockets.register(
+                    session.workspace_id,
+                    session.user.id,
+                    session.token_expires_at,
+                ));
                 self.session = Some(*session);
                 self.authorization = authorization;
-                self.send(protocol::ack(self.protocol));
+                self.send(protocol::ack(self.protocol)).await;
                 Ok(())
             }
-            Authn::Rejected(reason) => self.refuse_init(reason),
-            Authn::Anonymous => self.refuse_init(
-                "connection_init must carry {\"authorization\": \"Bearer <token>\"}".into(),
-            ),
+            Authn::Rejected(reason) => self.refuse_init(reason).await,
+            Authn::Anonymous => {
+                self.refuse_init(
+                    "connection_init must carry {\"authorization\": \"Bearer <token>\"}".into(),
+                )
+                .await
+            }
         }
     }
 
-    fn refuse_init(&self, reason: String) -> Step {
+    async fn refuse_init(&self, reason: String) -> Step {
         if self.protocol == Protocol::LegacyWs {
-            self.send(protocol::connection_error(&reason));
+            self.send(protocol::connection_error(&reason)).await;
         }
         Err((close::FORBIDDEN, "Forbidden".into()))
     }
 
-    /// Closes the socket once the token expired or the member lost access.
-    async fn watch(&mut self, check_access: bool) -> Step {
-        let Some(session) = &self.session else {
-            return Ok(());
-        };
-        if self.http.app.clock.now() >= session.token_expires_at {
+    async fn on_signals(&mut self, flags: u8) -> Step {
+        if flags & flag::SHUTDOWN != 0 {
+            return Err((1001, "Server shutting down".into()));
+        }
+        if flags & flag::EXPIRED != 0 {
             return Err((close::FORBIDDEN, "Token expired".into()));
         }
-        if check_access {
-            match Authn::from_header(&self.http.app, self.authorization.as_deref(), 0).await {
-                Authn::Signed(fresh) => self.session = Some(*fresh),
-                _ => return Err((close::FORBIDDEN, "Forbidden".into())),
-            }
+        if flags & flag::RECHECK != 0 {
+            return self.recheck().await;
+        }
+        if flags & flag::RECHECK_SOON != 0 && self.recheck_at.is_none() {
+            // Spread over a second, so a resync does not read every socket's access at once.
+            let delay = Duration::from_millis(rand::random::<u64>() % 1000);
+            self.recheck_at = Some(Instant::now() + delay);
         }
         Ok(())
+    }
+
+    /// Reads the member's access again. Every operation a socket runs needs
+    /// only membership (subscriptions are readable by every role), so the
+    /// socket closes when the membership or the sign-in is gone.
+    async fn recheck(&mut self) -> Step {
+        let Some(header) = self.authorization.as_deref() else {
+            return Ok(());
+        };
+        match session::check(&self.http.app, header, 0).await {
+            Ok(fresh) => {
+                self.session = Some(fresh);
+                Ok(())
+            }
+            Err(AppError::Unauthenticated(_)) => Err((close::FORBIDDEN, "Forbidden".into())),
+            Err(err) => {
+                tracing::warn!(error = %err, "checking a socket's access failed; trying again");
+                self.recheck_at = Some(Instant::now() + Duration::from_secs(1));
+                Ok(())
+            }
+        }
     }
 
     async fn on_subscribe(&mut self, id: String, payload: Value) -> Step {
@@ -227,6 +341,16 @@ impl Connection {
                 format!("Subscriber for {id} already exists"),
             ));
         }
+        if self.operations.len() >= self.settings.max_operations {
+            let message = format!(
+                "a socket runs at most {} operations at once",
+                self.settings.max_operations
+            );
+            let errors = serde_json::json!([{ "message": message, "extensions": { "code": "RATE_LIMITED" } }]);
+            self.send(protocol::error(self.protocol, &id, errors)).await;
+            return Ok(());
+        }
+        let template = operation::TemplateSource::of(&payload);
         let request = match request_from_json(payload) {
             Ok(request) => request,
             Err(_) => return Err((close::INVALID_MESSAGE, "Invalid message received".into())),
@@ -237,36 +361,18 @@ impl Connection {
             return Err((close::FORBIDDEN, "Forbidden".into()));
         }
         let request = request
-            .data(authn)
+            .data(authn.clone())
             .data(Arc::new(Loaders::new(&self.http.app)))
             .data(ClientIp(self.client_ip.clone()));
-        let (schema, out, done, protocol) = (
-            self.http.schema.clone(),
-            self.out.clone(),
-            self.done.clone(),
-            self.protocol,
-        );
-        let op_id = id.clone();
-        let task = tokio::spawn(async move {
-            let mut responses = std::pin::pin!(schema.execute_stream(request));
-            let mut first = true;
-            while let Some(response) = responses.next().await {
-                let (request_failed, body) = body_of(response);
-                if first && request_failed {
-                    let _ = out.send(Out::Json(protocol::error(
-                        protocol,
-                        &op_id,
-                        body["errors"].clone(),
-                    )));
-                    let _ = done.send(op_id);
-                    return;
-                }
-                first = false;
-                let _ = out.send(Out::Json(protocol::next(protocol, &op_id, body)));
-            }
-            let _ = out.send(Out::Json(protocol::complete(&op_id)));
-            let _ = done.send(op_id);
-        });
+        let op = Operation {
+            id: id.clone(),
+            protocol: self.protocol,
+            out: self.out.clone(),
+            done: self.done.clone(),
+            http: self.http.clone(),
+            template: template.with(authn, self.client_ip.clone()),
+        };
+        let task = tokio::spawn(operation::run(op, request));
         self.operations.insert(id, task.abort_handle());
         Ok(())
     }

@@ -4,10 +4,12 @@
 //! async-graphql's own handler answers several protocol violations with the
 //! wrong close codes and silently replaces a subscription whose id is reused,
 //! so this module owns the protocol: `protocol` parses and renders frames,
-//! `connection` runs one socket's state machine (init, auth, operations,
-//! keep-alive, and closing it when its token expires or its member loses access).
+//! `connection` runs one socket's state machine (init, auth, liveness, and
+//! closing it when its token expires, its member loses access or the server
+//! shuts down), `operation` runs one operation and frames its results.
 
 mod connection;
+mod operation;
 mod protocol;
 
 use std::sync::Arc;
@@ -22,6 +24,11 @@ pub use protocol::Protocol;
 
 use super::HttpState;
 
+/// Initial read buffer of a socket; it grows for a larger message (up to the body limit).
+const READ_BUFFER: usize = 4 * 1024;
+/// Bytes a socket may have waiting to be written before a send fails.
+const MAX_WRITE_BUFFER: usize = 1024 * 1024;
+
 /// Accepts the upgrade, unless the Origin is refused (clients that send no
 /// Origin, such as servers and scripts, are not affected).
 pub fn upgrade(
@@ -33,9 +40,15 @@ pub fn upgrade(
     if !origin_allowed(headers, &state.app.config.allowed_origins()) {
         return (StatusCode::FORBIDDEN, "this origin may not open websockets").into_response();
     }
+    // Small buffers: most sockets are idle watchers, and tungstenite's
+    // defaults (128 KiB each way) would cost more than everything else a watcher holds.
     let ws = ws
         .protocols([Protocol::TransportWs.name(), Protocol::LegacyWs.name()])
-        .max_message_size(state.app.config.limits.max_body_bytes);
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .max_message_size(state.app.config.limits.max_body_bytes)
+        .max_frame_size(state.app.config.limits.max_body_bytes);
     let protocol = ws
         .selected_protocol()
         .and_then(|p| p.to_str().ok())

@@ -106,13 +106,33 @@ pub fn pong(payload: Option<Value>) -> Value {
     }
 }
 
-/// One result of an operation.
-pub fn next(protocol: Protocol, id: &str, payload: Value) -> Value {
-    let kind = match protocol {
+/// The name of a result message.
+fn next_type(protocol: Protocol) -> &'static str {
+    match protocol {
         Protocol::TransportWs => "next",
         Protocol::LegacyWs => "data",
-    };
-    json!({ "type": kind, "id": id, "payload": payload })
+    }
+}
+
+/// One result of an operation.
+pub fn next(protocol: Protocol, id: &str, payload: Value) -> Value {
+    json!({ "type": next_type(protocol), "id": id, "payload": payload })
+}
+
+/// One result of an operation whose payload is already serialized (shared
+/// by many watchers): the same frame as [`next`] gives, without re-serializing it.
+pub fn next_text(protocol: Protocol, id: &str, payload: &str) -> String {
+    let id = serde_json::to_string(id).expect("a string serializes");
+    let kind = next_type(protocol);
+    let mut frame = String::with_capacity(payload.len() + id.len() + 32);
+    frame.push_str("{\"type\":\"");
+    frame.push_str(kind);
+    frame.push_str("\",\"id\":");
+    frame.push_str(&id);
+    frame.push_str(",\"payload\":");
+    frame.push_str(payload);
+    frame.push('}');
+    frame
 }
 
 /// The operation was refused before it ran (it does not parse or validate).
@@ -183,5 +203,19 @@ mod tests {
             assert!(parse(TransportWs, bad).is_none(), "{bad}");
         }
         assert!(parse(LegacyWs, r#"{"type":"ping"}"#).is_none());
+    }
+
+    #[test]
+    fn a_preserialized_result_is_the_same_frame() {
+        let payload =
+            json!({ "data": { "workroomEvents": { "seq": 3, "text": "a \"quoted\" word" } } });
+        for protocol in [Protocol::TransportWs, Protocol::LegacyWs] {
+            let id = "op \"1\"";
+            let text = next_text(protocol, id, &payload.to_string());
+            assert_eq!(
+                serde_json::from_str::<Value>(&text).unwrap(),
+                next(protocol, id, payload.clone())
+            );
+        }
     }
 }

@@ -1,0 +1,174 @@
+//! One operation of a socket: a query, a mutation or a subscription, run by
+//! the schema, its results queued as frames for the connection's writer.
+//!
+//! A `workroomEvents` subscription is taken over once the schema has
+//! authorized it ([`Takeover`]): its events are rendered once per
+//! subscription shape for every watcher of the workroom on this instance
+//! (`realtime::render`), and this task only frames the shared payloads.
+
+use std::sync::Arc;
+
+use async_graphql::Request;
+use futures_util::StreamExt;
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+use super::{
+    connection::Out,
+    protocol::{self, Protocol},
+};
+use crate::{
+    auth::Authn,
+    error::AppError,
+    http::{graphql::body_of, HttpState},
+    realtime::{
+        render::{Takeover, Template},
+        watch::EventWatch,
+    },
+};
+
+pub(super) struct Operation {
+    pub id: String,
+    pub protocol: Protocol,
+    pub out: mpsc::Sender<Out>,
+    pub done: mpsc::UnboundedSender<String>,
+    pub http: Arc<HttpState>,
+    pub template: TemplateParts,
+}
+
+/// The parts of a subscribe payload a shared rendering needs.
+pub(super) struct TemplateSource {
+    query: String,
+    operation_name: Option<String>,
+    variables: Value,
+}
+
+impl TemplateSource {
+    pub fn of(payload: &Value) -> TemplateSource {
+        TemplateSource {
+            query: payload["query"].as_str().unwrap_or_default().to_owned(),
+            operation_name: payload["operationName"].as_str().map(str::to_owned),
+            variables: match &payload["variables"] {
+                Value::Object(vars) => Value::Object(vars.clone()),
+                _ => Value::Object(Default::default()),
+            },
+        }
+    }
+
+    pub fn with(self, authn: Authn, client_ip: String) -> TemplateParts {
+        TemplateParts {
+            source: self,
+            authn,
+            client_ip,
+        }
+    }
+}
+
+pub(super) struct TemplateParts {
+    source: TemplateSource,
+    authn: Authn,
+    client_ip: String,
+}
+
+/// How an operation's stream ended.
+enum Ended {
+    /// Every result was sent: `complete` follows.
+    Completed,
+    /// The request was refused before it ran: its `error` was sent, no `complete`.
+    Refused,
+    /// The socket is going away.
+    Gone,
+    /// A watcher's stream, to render once per shape.
+    TakenOver(Box<EventWatch>),
+}
+
+pub(super) async fn run(op: Operation, request: Request) {
+    let takeover = Arc::new(Takeover::default());
+    let ended = through_schema(&op, request.data(takeover.clone()), &takeover).await;
+    let ended = match ended {
+        Ended::TakenOver(watch) => shared(&op, *watch).await,
+        other => other,
+    };
+    if let Ended::Completed = ended {
+        let _ = op.out.send(text(protocol::complete(&op.id))).await;
+    }
+    let _ = op.done.send(op.id);
+}
+
+fn text(value: Value) -> Out {
+    Out::Text(value.to_string())
+}
+
+/// Runs the request through the schema until it ends or hands its stream over.
+async fn through_schema(op: &Operation, request: Request, takeover: &Takeover) -> Ended {
+    let mut responses = op.http.schema.execute_stream(request);
+    let mut first = true;
+    loop {
+        tokio::select! {
+            response = responses.next() => {
+                let Some(response) = response else { return Ended::Completed };
+                let (request_failed, body) = body_of(response);
+                let frame = if first && request_failed {
+                    protocol::error(op.protocol, &op.id, body["errors"].clone())
+                } else {
+                    protocol::next(op.protocol, &op.id, body)
+                };
+                if op.out.send(text(frame)).await.is_err() {
+                    return Ended::Gone;
+                }
+                if first && request_failed {
+                    return Ended::Refused;
+                }
+                first = false;
+            }
+            watch = takeover.taken() => return Ended::TakenOver(Box::new(watch)),
+        }
+    }
+}
+
+/// Delivers a watcher's events with payloads shared by its shape.
+async fn shared(op: &Operation, mut watch: EventWatch) -> Ended {
+    let parts = &op.template;
+    let template = Template {
+        schema: op.http.schema.clone(),
+        state: op.http.app.clone(),
+        query: parts.source.query.clone(),
+        operation_name: parts.source.operation_name.clone(),
+        variables: parts.source.variables.clone(),
+        authn: parts.authn.clone(),
+        client_ip: parts.client_ip.clone(),
+    };
+    let shape = watch.feed.shapes.shape(template);
+    loop {
+        let rows = match watch.follower.next_batch().await {
+            Ok(Some(rows)) => rows,
+            Ok(None) => return Ended::Completed,
+            Err(err) => return failed(op, err).await,
+        };
+        let payloads = match shape.payloads(&rows).await {
+            Ok(payloads) => payloads,
+            Err(body) => {
+                let frame = protocol::next(op.protocol, &op.id, body);
+                let _ = op.out.send(text(frame)).await;
+                return Ended::Completed;
+            }
+        };
+        for payload in payloads {
+            let frame = protocol::next_text(op.protocol, &op.id, &payload);
+            if op.out.send(Out::Text(frame)).await.is_err() {
+                return Ended::Gone;
+            }
+        }
+    }
+}
+
+/// Ends a stream on an error, sent as a result with its code.
+async fn failed(op: &Operation, err: AppError) -> Ended {
+    let error: async_graphql::Error = err.into();
+    let body = serde_json::json!({ "data": null, "errors": [error.into_server_error(Default::default())] });
+    let _ = op
+        .out
+        .send(text(protocol::next(op.protocol, &op.id, body)))
+        .await;
+    Ended::Completed
+}

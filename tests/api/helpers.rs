@@ -230,10 +230,13 @@ pub fn use_test_redis(config: &mut Config) {
 }
 
 /// A server on a runtime of its own, over a database it does not own, that a
-/// test can kill like a crashed process (every task of it stops mid-flight).
+/// test can stop gracefully, or kill like a crashed process (every task of
+/// it stops mid-flight).
 pub struct Instance {
     pub app: TestApp,
     runtime: Option<tokio::runtime::Runtime>,
+    stop: Option<oneshot::Sender<()>>,
+    stopped: Option<oneshot::Receiver<()>>,
 }
 
 impl Instance {
@@ -244,6 +247,8 @@ impl Instance {
         let mut config = test_config(database_url);
         tweak(&mut config);
         let (tx, rx) = oneshot::channel();
+        let (stop, stop_rx) = oneshot::channel::<()>();
+        let (stopped_tx, stopped) = oneshot::channel();
         std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(2)
@@ -256,7 +261,14 @@ impl Instance {
                     .expect("the app builds");
                 let addr = app.local_addr().unwrap();
                 let state = app.state.clone();
-                tokio::spawn(app.run_until(std::future::pending()));
+                tokio::spawn(async move {
+                    let _ = app
+                        .run_until(async {
+                            let _ = stop_rx.await;
+                        })
+                        .await;
+                    let _ = stopped_tx.send(());
+                });
                 (addr, state)
             });
             let _ = tx.send((runtime, addr, state));
@@ -273,7 +285,20 @@ impl Instance {
         Instance {
             app,
             runtime: Some(runtime),
+            stop: Some(stop),
+            stopped: Some(stopped),
         }
+    }
+
+    /// Shuts the instance down as SIGTERM would, and waits until it is done.
+    pub async fn stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(stopped) = self.stopped.take() {
+            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), stopped).await;
+        }
+        self.kill();
     }
 
     /// Stops every task of the instance at once, as a crash would.

@@ -192,7 +192,8 @@ impl Shape {
         let mut fresh = HashMap::new();
         if !missing.is_empty() {
             let seqs: Vec<i64> = missing.iter().map(|row| row.seq).collect();
-            let payloads = self.template.render(missing).await?;
+            // Boxed: a watcher's future stays small; rendering happens once per event and shape.
+            let payloads = Box::pin(self.template.render(missing)).await?;
             for (seq, payload) in seqs.into_iter().zip(payloads) {
                 rendered.insert(seq, payload.clone());
                 fresh.insert(seq, payload);

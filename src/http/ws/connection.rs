@@ -14,7 +14,7 @@
 //! nothing (not even a pong to the server's pings) for the idle limit is
 //! gone, and so is one whose frame cannot be written within the write timeout.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
 use futures_util::{
@@ -24,7 +24,7 @@ use futures_util::{
 use serde_json::Value;
 use tokio::{
     sync::mpsc,
-    task::AbortHandle,
+    task::JoinHandle,
     time::{interval, sleep_until, timeout, Instant, MissedTickBehavior},
 };
 
@@ -33,7 +33,7 @@ use super::{
     protocol::{self, close, ClientFrame, Protocol},
 };
 use crate::{
-    auth::{session, Authn, Session},
+    auth::{session, Authn},
     config::SocketSettings,
     error::AppError,
     graphql::context::{ClientIp, Loaders},
@@ -61,12 +61,12 @@ struct Connection {
     settings: SocketSettings,
     client_ip: String,
     out: mpsc::Sender<Out>,
-    done: mpsc::UnboundedSender<String>,
-    /// The bearer header value of `connection_init`, once accepted.
+    /// The bearer header value of `connection_init`, once accepted (the
+    /// socket is then signed in).
     authorization: Option<String>,
-    session: Option<Session>,
     registration: Option<Registration>,
-    operations: HashMap<String, AbortHandle>,
+    /// Running operations by id; finished ones are swept when an id is reused.
+    operations: HashMap<String, JoinHandle<()>>,
     /// When to check access again after a resynchronisation.
     recheck_at: Option<Instant>,
 }
@@ -90,21 +90,18 @@ pub async fn run(
         let _ = writer.await;
         return;
     };
-    let (done, mut finished) = mpsc::unbounded_channel::<String>();
     let mut conn = Connection {
         protocol,
         http,
         settings,
         client_ip,
         out,
-        done,
         authorization: None,
-        session: None,
         registration: None,
         operations: HashMap::new(),
         recheck_at: None,
     };
-    let close = serve(&mut conn, &mut stream, &mut finished).await;
+    let close = serve(&mut conn, &mut stream).await;
     for (_, task) in conn.operations.drain() {
         task.abort();
     }
@@ -124,7 +121,6 @@ pub async fn run(
 async fn serve(
     conn: &mut Connection,
     stream: &mut SplitStream<WebSocket>,
-    finished: &mut mpsc::UnboundedReceiver<String>,
 ) -> Option<(u16, String)> {
     let init_deadline = Instant::now() + INIT_TIMEOUT;
     let idle_limit = Duration::from_secs(conn.settings.idle_secs.max(1));
@@ -138,24 +134,21 @@ async fn serve(
             incoming = stream.next() => {
                 last_heard = Instant::now();
                 match incoming {
-                    Some(Ok(Message::Text(text))) => conn.on_text(text.as_str()).await,
+                    // Boxed: the rare, deep paths (sign-in, subscribe) stay out of every idle socket's future.
+                    Some(Ok(Message::Text(text))) => boxed(conn.on_text(text.as_str())).await,
                     Some(Ok(Message::Binary(_))) => Err((close::INVALID_MESSAGE, "Binary messages are not supported".into())),
                     Some(Ok(Message::Close(_))) | None => return None,
                     Some(Err(err)) => return too_big(err),
                     Some(Ok(_)) => Ok(()),
                 }
             }
-            Some(id) = finished.recv() => {
-                conn.operations.remove(&id);
-                Ok(())
-            }
-            _ = sleep_until(init_deadline), if conn.session.is_none() => {
+            _ = sleep_until(init_deadline), if !conn.signed_in() => {
                 Err((close::INIT_TIMEOUT, "Connection initialisation timeout".into()))
             }
-            flags = wait(signals) => conn.on_signals(flags).await,
+            flags = wait(signals) => boxed(conn.on_signals(flags)).await,
             _ = sleep_until(conn.recheck_at.unwrap_or(init_deadline)), if conn.recheck_at.is_some() => {
                 conn.recheck_at = None;
-                conn.recheck().await
+                boxed(conn.recheck()).await
             }
             _ = liveness.tick() => {
                 if last_heard.elapsed() >= idle_limit {
@@ -165,7 +158,7 @@ async fn serve(
                 let _ = conn.out.try_send(Out::Ping);
                 Ok(())
             }
-            _ = keep_alive.tick(), if conn.session.is_some() && conn.protocol == Protocol::LegacyWs => {
+            _ = keep_alive.tick(), if conn.signed_in() && conn.protocol == Protocol::LegacyWs => {
                 conn.send(protocol::keep_alive()).await;
                 Ok(())
             }
@@ -184,6 +177,12 @@ fn too_big(err: axum::Error) -> Option<(u16, String)> {
         }
         _ => None,
     }
+}
+
+fn boxed<'a, T>(
+    step: impl Future<Output = T> + Send + 'a,
+) -> Pin<Box<dyn Future<Output = T> + Send + 'a>> {
+    Box::pin(step)
 }
 
 async fn wait(signals: Option<Arc<Signals>>) -> u8 {
@@ -222,6 +221,10 @@ async fn write(
 type Step = Result<(), (u16, String)>;
 
 impl Connection {
+    fn signed_in(&self) -> bool {
+        self.authorization.is_some()
+    }
+
     async fn send(&self, value: Value) {
         let _ = self.out.send(Out::Text(value.to_string())).await;
     }
@@ -249,7 +252,7 @@ impl Connection {
     }
 
     async fn on_init(&mut self, payload: Option<serde_json::Map<String, Value>>) -> Step {
-        if self.session.is_some() {
+        if self.signed_in() {
             return Err((
                 close::TOO_MANY_INITS,
                 "Too many initialisation requests".into(),
@@ -270,7 +273,6 @@ impl Connection {
                     session.user.id,
                     session.token_expires_at,
                 ));
-                self.session = Some(*session);
                 self.authorization = authorization;
                 self.send(protocol::ack(self.protocol)).await;
                 Ok(())
@@ -318,10 +320,7 @@ impl Connection {
             return Ok(());
         };
         match session::check(&self.http.app, header, 0).await {
-            Ok(fresh) => {
-                self.session = Some(fresh);
-                Ok(())
-            }
+            Ok(_) => Ok(()),
             Err(AppError::Unauthenticated(_)) => Err((close::FORBIDDEN, "Forbidden".into())),
             Err(err) => {
                 tracing::warn!(error = %err, "checking a socket's access failed; trying again");
@@ -332,9 +331,11 @@ impl Connection {
     }
 
     async fn on_subscribe(&mut self, id: String, payload: Value) -> Step {
-        if self.session.is_none() {
+        if !self.signed_in() {
             return Err((close::UNAUTHORIZED, "Unauthorized".into()));
         }
+        // A finished operation's id may be used again.
+        self.operations.retain(|_, task| !task.is_finished());
         if self.operations.contains_key(&id) {
             return Err((
                 close::SUBSCRIBER_EXISTS,
@@ -368,12 +369,11 @@ impl Connection {
             id: id.clone(),
             protocol: self.protocol,
             out: self.out.clone(),
-            done: self.done.clone(),
             http: self.http.clone(),
-            template: template.with(authn, self.client_ip.clone()),
+            template: Some(template.with(authn, self.client_ip.clone())),
         };
         let task = tokio::spawn(operation::run(op, request));
-        self.operations.insert(id, task.abort_handle());
+        self.operations.insert(id, task);
         Ok(())
     }
 }

@@ -24,8 +24,9 @@ pub use protocol::Protocol;
 
 use super::HttpState;
 
-/// Initial read buffer of a socket; it grows for a larger message (up to the body limit).
-const READ_BUFFER: usize = 4 * 1024;
+/// Read buffer of a socket (tungstenite fills it whole on every read); it
+/// grows for a larger message, up to the body limit.
+const READ_BUFFER: usize = 1024;
 /// Bytes a socket may have waiting to be written before a send fails.
 const MAX_WRITE_BUFFER: usize = 1024 * 1024;
 

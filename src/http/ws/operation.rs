@@ -31,9 +31,9 @@ pub(super) struct Operation {
     pub id: String,
     pub protocol: Protocol,
     pub out: mpsc::Sender<Out>,
-    pub done: mpsc::UnboundedSender<String>,
     pub http: Arc<HttpState>,
-    pub template: TemplateParts,
+    /// What a shared rendering needs; let go once the shape is found.
+    pub template: Option<TemplateParts>,
 }
 
 /// The parts of a subscribe payload a shared rendering needs.
@@ -82,17 +82,17 @@ enum Ended {
     TakenOver(Box<EventWatch>),
 }
 
-pub(super) async fn run(op: Operation, request: Request) {
+pub(super) async fn run(mut op: Operation, request: Request) {
     let takeover = Arc::new(Takeover::default());
     let ended = through_schema(&op, request.data(takeover.clone()), &takeover).await;
+    drop(takeover);
     let ended = match ended {
-        Ended::TakenOver(watch) => shared(&op, *watch).await,
+        Ended::TakenOver(watch) => shared(&mut op, *watch).await,
         other => other,
     };
     if let Ended::Completed = ended {
         let _ = op.out.send(text(protocol::complete(&op.id))).await;
     }
-    let _ = op.done.send(op.id);
 }
 
 fn text(value: Value) -> Out {
@@ -127,16 +127,19 @@ async fn through_schema(op: &Operation, request: Request, takeover: &Takeover) -
 }
 
 /// Delivers a watcher's events with payloads shared by its shape.
-async fn shared(op: &Operation, mut watch: EventWatch) -> Ended {
-    let parts = &op.template;
+async fn shared(op: &mut Operation, mut watch: EventWatch) -> Ended {
+    let parts = op
+        .template
+        .take()
+        .expect("a template until the shape is found");
     let template = Template {
         schema: op.http.schema.clone(),
         state: op.http.app.clone(),
-        query: parts.source.query.clone(),
-        operation_name: parts.source.operation_name.clone(),
-        variables: parts.source.variables.clone(),
-        authn: parts.authn.clone(),
-        client_ip: parts.client_ip.clone(),
+        query: parts.source.query,
+        operation_name: parts.source.operation_name,
+        variables: parts.source.variables,
+        authn: parts.authn,
+        client_ip: parts.client_ip,
     };
     let shape = watch.feed.shapes.shape(template);
     loop {

@@ -74,11 +74,18 @@ pub struct TestApp {
     _database: Option<TestDatabase>,
 }
 
-impl Drop for TestApp {
-    fn drop(&mut self) {
+impl TestApp {
+    /// Shuts the server down as SIGTERM would.
+    pub fn shut_down(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shut_down();
     }
 }
 

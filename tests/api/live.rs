@@ -415,3 +415,31 @@ db_test! {
         assert_eq!(client.next_of("5").await["workroomEvents"]["seq"], 1);
     }
 }
+
+db_test! {
+    async fn shutting_down_closes_every_socket_with_1001(app);
+    {
+        let mut app = app;
+        let ann = app.signup("ann@example.com", "Acme").await;
+        let id = app.create_workroom(&ann.token, input("Shutdown")).await;
+        let mut watching = Client::connect(&app, &ann.token).await;
+        watching.subscribe("w", WATCH, json!({ "w": id })).await;
+        watching.next_of("w").await;
+        let mut idle = initialised(&app, &ann.token).await;
+        app.shut_down();
+        assert_eq!(close_code(&mut watching.socket).await, 1001);
+        assert_eq!(close_code(&mut idle).await, 1001);
+    }
+}
+
+db_test! {
+    async fn a_message_over_the_size_limit_closes_the_socket_with_1009(app)
+        with |c: &mut atelya::config::Config| c.limits.max_body_bytes = 4096;
+    {
+        let ann = app.signup("ann@example.com", "Acme").await;
+        let mut socket = initialised(&app, &ann.token).await;
+        let query = format!("{{ viewer {{ user {{ id }} }} }} # {}", "x".repeat(8192));
+        send(&mut socket, json!({ "type": "subscribe", "id": "big", "payload": { "query": query } })).await;
+        assert_eq!(close_code(&mut socket).await, 1009);
+    }
+}

@@ -85,6 +85,23 @@ impl RedisServer {
         self.spawn().await;
     }
 
+    /// Stops the server without closing anything (as a hung host would) for `silent`, then resumes it.
+    pub async fn freeze(&self, silent: Duration) {
+        let pid = self
+            .child
+            .as_ref()
+            .expect("a running server")
+            .id()
+            .to_string();
+        let signal = |name: &str| {
+            let status = Command::new("kill").args([name, &pid]).status().unwrap();
+            assert!(status.success(), "kill {name}");
+        };
+        signal("-STOP");
+        tokio::time::sleep(silent).await;
+        signal("-CONT");
+    }
+
     fn kill(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();

@@ -282,6 +282,15 @@ async fn restarting_redis_mid_run_loses_and_repeats_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_goes_silent_mid_run_is_noticed_and_loses_and_repeats_nothing() {
+    if services().is_none() {
+        return;
+    }
+    // Longer than the PING's deadline: the instances give the connection up and reconnect.
+    survives(async |redis: &mut RedisServer| redis.freeze(Duration::from_secs(5)).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_instance_holds_exactly_one_pubsub_connection() {
     if services().is_none() {
         return;

@@ -105,6 +105,10 @@ pub async fn run(
     for (_, task) in conn.operations.drain() {
         task.abort();
     }
+    // After a message over the limit, the rest of it can no longer be read.
+    let lingering = close
+        .as_ref()
+        .map(|(code, _)| *code == close::MESSAGE_TOO_BIG);
     if let Some((code, reason)) = close {
         if timeout(CLOSE_WITHIN, conn.out.send(Out::Close(code, reason)))
             .await
@@ -115,6 +119,28 @@ pub async fn run(
     }
     drop(conn);
     let _ = writer.await;
+    if let Some(unreadable) = lingering {
+        linger(&mut stream, unreadable).await;
+    }
+}
+
+/// The end of a closing handshake the server started: reads what the client
+/// still sends, up to its close frame. Closing a socket with unread bytes
+/// resets it, and a reset can discard the close frame before the client
+/// reads it; so a socket that can no longer be read is held a moment instead.
+async fn linger(stream: &mut SplitStream<WebSocket>, unreadable: bool) {
+    if unreadable {
+        tokio::time::sleep(CLOSE_WITHIN / 2).await;
+        return;
+    }
+    let _ = timeout(CLOSE_WITHIN, async {
+        while let Some(Ok(message)) = stream.next().await {
+            if let Message::Close(_) = message {
+                return;
+            }
+        }
+    })
+    .await;
 }
 
 /// Runs the connection until it ends; returns the close frame to send, if any.
@@ -173,7 +199,7 @@ async fn serve(
 fn too_big(err: axum::Error) -> Option<(u16, String)> {
     match err.into_inner().downcast::<tungstenite::Error>() {
         Ok(err) if matches!(*err, tungstenite::Error::Capacity(_)) => {
-            Some((1009, "Message too big".into()))
+            Some((close::MESSAGE_TOO_BIG, "Message too big".into()))
         }
         _ => None,
     }

@@ -25,8 +25,9 @@ impl Protocol {
     }
 }
 
-/// Close codes of graphql-transport-ws.
+/// Close codes of graphql-transport-ws (and RFC 6455's for a message over the limit).
 pub mod close {
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
     pub const INVALID_MESSAGE: u16 = 4400;
     pub const UNAUTHORIZED: u16 = 4401;
     pub const FORBIDDEN: u16 = 4403;

@@ -443,3 +443,43 @@ db_test! {
         assert_eq!(close_code(&mut socket).await, 1009);
     }
 }
+
+db_test! {
+    async fn a_watcher_that_stops_reading_slows_nobody_and_catches_up_from_the_database(app)
+        with |c: &mut atelya::config::Config| c.sockets.queue = 2;
+    {
+        let ann = app.signup("ann@example.com", "Acme").await;
+        let id = app.create_workroom(&ann.token, input("Busy room")).await;
+        let room = app.wait_for(&ann.token, &id, &["COMPLETED"]).await;
+        let after = room["lastSeq"].as_i64().unwrap();
+        let mut stalled = Client::connect_with_small_buffer(&app, &ann.token).await;
+        stalled.subscribe("w", WATCH, json!({ "w": id, "after": after })).await;
+        let mut reader = Client::connect(&app, &ann.token).await;
+        reader.subscribe("w", WATCH, json!({ "w": id, "after": after })).await;
+        assert!(reader.quiet("w", Duration::from_millis(300)).await);
+
+        // More than the sockets' buffers and the feed's broadcast hold for a reader that stopped.
+        const MESSAGES: i64 = 1600;
+        let reading = tokio::spawn(async move {
+            let events = reader.events_until("w", |e| e["seq"] == after + MESSAGES).await;
+            events.iter().map(|e| e["seq"].as_i64().unwrap()).collect::<Vec<_>>()
+        });
+        let body = "x".repeat(9_000);
+        let post = "mutation($w: ID!, $b: String!) { postMessage(workroomId: $w, body: $b) { seq } }";
+        let started = Instant::now();
+        for _ in 0..MESSAGES / 8 {
+            let posts = (0..8).map(|_| app.ok(Some(&ann.token), post, json!({ "w": id, "b": body })));
+            futures_util::future::join_all(posts).await;
+        }
+        let posting = started.elapsed();
+        let seqs = tokio::time::timeout(Duration::from_secs(30), reading).await.expect("the reader kept up").unwrap();
+        assert_eq!(seqs, (after + 1..=after + MESSAGES).collect::<Vec<_>>());
+
+        // The watcher that stopped reading resumes: everything, once, in order.
+        let events = stalled.events_until("w", |e| e["seq"] == after + MESSAGES).await;
+        let seqs: Vec<i64> = events.iter().map(|e| e["seq"].as_i64().unwrap()).collect();
+        assert_eq!(seqs, (after + 1..=after + MESSAGES).collect::<Vec<_>>());
+        assert!(events.iter().all(|e| e["text"] == body));
+        eprintln!("{MESSAGES} messages posted in {posting:?} past a stalled watcher");
+    }
+}

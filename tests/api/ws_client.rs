@@ -110,6 +110,33 @@ impl Client {
         }
     }
 
+    /// A client whose TCP receive buffer is small, so that once it stops
+    /// reading the server soon cannot write to it.
+    pub async fn connect_with_small_buffer(app: &TestApp, token: &str) -> Client {
+        let tcp = tokio::net::TcpSocket::new_v4().unwrap();
+        tcp.set_recv_buffer_size(4096).unwrap();
+        let stream = tcp.connect(app.addr).await.unwrap();
+        let mut request = app
+            .url
+            .replacen("http://", "ws://", 1)
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        let (mut socket, _) =
+            tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
+                .await
+                .unwrap();
+        send(&mut socket, init_frame(token)).await;
+        assert_eq!(recv(&mut socket).await["type"], "connection_ack");
+        Client {
+            socket,
+            frames: VecDeque::new(),
+        }
+    }
+
     pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
         let payload = json!({ "query": query, "variables": variables });
         send(

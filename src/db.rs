@@ -142,17 +142,30 @@ pub struct WriteTxn {
 }
 
 impl WriteTxn {
+    /// Commits, then publishes what the transaction collected. Both run in a
+    /// task of their own, so a caller that is dropped meanwhile (a client
+    /// that went away) cannot leave a commit that happened unpublished. When
+    /// the commit's outcome is unknown (it failed as it was sent), the
+    /// subscribers of every topic it would have published on re-read the
+    /// database instead (`Message::Resync`): a row that may not exist is
+    /// never published.
     pub async fn commit(mut self) -> AppResult<()> {
         let txn = self.txn.take().expect("a live transaction");
-        txn.commit().await?;
-        drop(self.gate.take());
-        if let Some(bus) = &self.bus {
-            let published = std::mem::take(&mut *self.published.lock().expect("publish list"));
-            for (topic, message) in published {
-                bus.publish(topic, message);
+        let gate = self.gate.take();
+        let bus = self.bus.take();
+        let published = std::mem::take(&mut *self.published.lock().expect("publish list"));
+        let committing = tokio::spawn(async move {
+            let committed = txn.commit().await;
+            drop(gate);
+            if let Some(bus) = bus {
+                announce(&bus, published, committed.is_ok());
             }
+            committed
+        });
+        match committing.await {
+            Ok(committed) => Ok(committed?),
+            Err(err) => Err(AppError::Internal(format!("committing failed: {err}"))),
         }
-        Ok(())
     }
 
     /// Publishes `message` on `topic` once this transaction commits (and never
@@ -219,6 +232,26 @@ impl Drop for WriteTxn {
             // Outside a runtime (shutdown): the driver's own deferred rollback applies.
             Err(_) => drop((txn, gate)),
         }
+    }
+}
+
+/// Publishes a committed transaction's messages, or after a commit whose
+/// outcome is unknown, a resync on each of their topics.
+fn announce(bus: &Bus, published: Vec<(Topic, Message)>, committed: bool) {
+    if committed {
+        for (topic, message) in published {
+            bus.publish(topic, message);
+        }
+        return;
+    }
+    let mut topics: Vec<Topic> = Vec::new();
+    for (topic, _) in published {
+        if !topics.contains(&topic) {
+            topics.push(topic);
+        }
+    }
+    for topic in topics {
+        bus.publish(topic, Message::Resync);
     }
 }
 

@@ -15,7 +15,7 @@ use crate::{
     llm::{builtin::BuiltinModel, LanguageModel},
     outbox,
     ratelimit::RateLimiter,
-    realtime::{sockets::flag, Realtime},
+    realtime::Realtime,
     state::{AppState, SharedState},
 };
 
@@ -121,13 +121,14 @@ impl App {
             shutdown.await;
             tracing::info!("shutting down");
             // Upgraded sockets are not the HTTP server's to wait for: close them now.
-            sockets.signal_all(flag::SHUTDOWN);
+            sockets.shut_down();
         })
         .await;
         state.realtime.sockets.closed(SOCKETS_CLOSE_WITHIN).await;
         claiming.abort();
+        let _ = claiming.await;
         engine.stop().await;
-        state.realtime.presence.flush().await;
+        state.realtime.presence.flush(BUS_FLUSH_WITHIN).await;
         state.realtime.bus.flush(BUS_FLUSH_WITHIN).await;
         dispatcher.abort();
         for task in background {

@@ -27,10 +27,7 @@ use std::{
     time::Duration,
 };
 
-use tokio::{
-    sync::Mutex,
-    task::{AbortHandle, JoinHandle},
-};
+use tokio::{sync::Mutex, task::JoinHandle};
 use uuid::Uuid;
 
 use crate::{
@@ -51,7 +48,7 @@ pub struct Engine {
     /// Workrooms this instance is running now.
     running: Mutex<HashSet<Uuid>>,
     /// Their run tasks, to stop them at shutdown.
-    runs: std::sync::Mutex<HashMap<Uuid, AbortHandle>>,
+    runs: std::sync::Mutex<HashMap<Uuid, JoinHandle<()>>>,
 }
 
 impl Engine {
@@ -92,6 +89,9 @@ impl Engine {
         for id in claimed {
             running.insert(id);
             let engine = self.clone();
+            // Held while spawning, so the run cannot finish (and remove
+            // itself) before it is recorded.
+            let mut runs = self.runs.lock().expect("runs lock");
             let run = tokio::spawn(async move {
                 runner::run(&engine, id).await;
                 engine.runs.lock().expect("runs lock").remove(&id);
@@ -99,10 +99,7 @@ impl Engine {
                 // Another step may have become due while this run wound down.
                 engine.state.work.notify_one();
             });
-            self.runs
-                .lock()
-                .expect("runs lock")
-                .insert(id, run.abort_handle());
+            runs.insert(id, run);
         }
         Ok(())
     }
@@ -110,9 +107,9 @@ impl Engine {
     /// Stops this instance's runs where they are and gives their leases up,
     /// so another instance takes the workrooms over at once (as after a
     /// crash, without waiting for the leases to expire). The caller stopped
-    /// the claiming loop first.
+    /// the claiming loop first, and waited for it.
     pub async fn stop(&self) {
-        let runs: Vec<AbortHandle> = self
+        let runs: Vec<JoinHandle<()>> = self
             .runs
             .lock()
             .expect("runs lock")
@@ -121,6 +118,8 @@ impl Engine {
             .collect();
         for run in runs {
             run.abort();
+            // Stopped at its next await: none of its steps can commit after this.
+            let _ = run.await;
         }
         match lease::release_all(self).await {
             Ok(0) => {}

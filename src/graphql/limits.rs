@@ -100,6 +100,7 @@ impl Extension for DocumentLimitsExtension {
             .await
             .map_err(|e| tag(readable_syntax_error(e), PARSE_FAILED))?;
         check_shape(&doc, limits)?;
+        super::rules::single_root_field(&doc)?;
         if !self.introspection && selects_introspection(&doc) {
             // Refused outright: async-graphql would answer `__schema` (non-null) with null.
             return Err(request_error(

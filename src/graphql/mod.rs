@@ -1,5 +1,6 @@
 //! The GraphQL schema: roots merged from each domain, the request-scoped
-//! context (session, loaders, client address), limits and pagination.
+//! context (session, loaders, client address), limits, the spec's rules
+//! async-graphql leaves out, and pagination.
 
 pub mod context;
 pub mod lexer;
@@ -7,6 +8,7 @@ pub mod limits;
 pub mod loaders;
 pub mod node;
 pub mod pagination;
+pub mod rules;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 

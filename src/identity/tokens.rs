@@ -7,8 +7,8 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use entity::{refresh_token, user};
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter,
+    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseBackend, EntityTrait,
+    IntoActiveModel, QueryFilter, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -119,6 +119,20 @@ pub async fn revoke_family(
     token: &refresh_token::Model,
     now: DateTime<Utc>,
 ) -> AppResult<u64> {
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        // Waits for a refresh of this family that is under way, so that the
+        // update below (a statement of its own, with a fresh snapshot) also
+        // revokes the token that refresh issued. SQLite's write gate already
+        // orders the two.
+        refresh_token::Entity::find()
+            .select_only()
+            .column(refresh_token::Column::Id)
+            .filter(refresh_token::Column::FamilyId.eq(token.family_id))
+            .lock_exclusive()
+            .into_tuple::<Uuid>()
+            .all(&**txn)
+            .await?;
+    }
     let result = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
         .filter(refresh_token::Column::FamilyId.eq(token.family_id))

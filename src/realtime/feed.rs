@@ -75,20 +75,25 @@ impl Feeds {
             .await
     }
 
-    /// How many feeds are live (for tests and metrics).
-    pub async fn live(&self) -> usize {
-        self.workrooms.live().await + self.workspaces.live().await
+    /// How many feeds are live (for metrics).
+    pub fn live(&self) -> usize {
+        self.workrooms.live() + self.workspaces.live()
     }
 }
 
+/// Live feeds by key. Each key has a slot of its own, so starting one feed
+/// (a Redis SUBSCRIBE, a database read) holds up only the subscribers of
+/// that same feed, which must wait for it anyway.
 struct Registry<F> {
-    feeds: tokio::sync::Mutex<HashMap<Uuid, Weak<F>>>,
+    slots: std::sync::Mutex<HashMap<Uuid, Slot<F>>>,
 }
+
+type Slot<F> = Arc<tokio::sync::Mutex<Weak<F>>>;
 
 impl<F> Default for Registry<F> {
     fn default() -> Self {
         Registry {
-            feeds: Default::default(),
+            slots: Default::default(),
         }
     }
 }
@@ -98,20 +103,32 @@ impl<F> Registry<F> {
     where
         Fut: Future<Output = AppResult<Arc<F>>>,
     {
-        // Held while starting, so two subscribers cannot start two feeds of one topic.
-        let mut feeds = self.feeds.lock().await;
-        if let Some(feed) = feeds.get(&id).and_then(Weak::upgrade) {
+        let slot = {
+            let mut slots = self.slots.lock().expect("feeds lock");
+            if !slots.contains_key(&id) {
+                // Forget the slots of feeds that stopped (a slot in use is locked or shared).
+                slots.retain(|_, slot| {
+                    Arc::strong_count(slot) > 1
+                        || slot.try_lock().map_or(true, |feed| feed.strong_count() > 0)
+                });
+            }
+            slots.entry(id).or_default().clone()
+        };
+        let mut feed = slot.lock().await;
+        if let Some(feed) = feed.upgrade() {
             return Ok(feed);
         }
-        let feed = start().await?;
-        feeds.retain(|_, feed| feed.strong_count() > 0);
-        feeds.insert(id, Arc::downgrade(&feed));
-        Ok(feed)
+        let started = start().await?;
+        *feed = Arc::downgrade(&started);
+        Ok(started)
     }
 
-    async fn live(&self) -> usize {
-        let feeds = self.feeds.lock().await;
-        feeds.values().filter(|f| f.strong_count() > 0).count()
+    fn live(&self) -> usize {
+        let slots = self.slots.lock().expect("feeds lock");
+        slots
+            .values()
+            .filter(|slot| slot.try_lock().map_or(true, |feed| feed.strong_count() > 0))
+            .count()
     }
 }
 
@@ -194,15 +211,15 @@ impl WorkroomTask {
         let followed = |w: &watch::Sender<Arc<Vec<Uuid>>>| w.receiver_count() > 0;
         loop {
             tokio::select! {
-                signal = self.subscription.recv() => match signal {
-                    Signal::Message(message) => match &*message {
+                signal = self.subscription.recv() => match resync_or(signal) {
+                    Some(message) => match &*message {
                         Message::Event(row) => self.events.accept(row.clone()).await,
                         Message::Watchers => {
                             reread_at.get_or_insert_with(|| Instant::now() + SETTLE);
                         }
                         _ => {}
                     },
-                    Signal::Resync => {
+                    None => {
                         self.events.catch_up(i64::MAX).await;
                         reread_at.get_or_insert_with(Instant::now);
                     }
@@ -285,8 +302,8 @@ impl WorkspaceTask {
     async fn run(mut self) {
         loop {
             let reread = tokio::select! {
-                signal = self.subscription.recv() => match signal {
-                    Signal::Message(message) => match &*message {
+                signal = self.subscription.recv() => match resync_or(signal) {
+                    Some(message) => match &*message {
                         Message::Activity(row) => {
                             self.activity.accept(row.clone()).await;
                             false
@@ -294,7 +311,7 @@ impl WorkspaceTask {
                         Message::Credits => true,
                         _ => false,
                     },
-                    Signal::Resync => {
+                    None => {
                         self.activity.catch_up(i64::MAX).await;
                         true
                     }
@@ -318,6 +335,15 @@ impl WorkspaceTask {
             }
             Err(err) => tracing::warn!(error = %err, "reading credits failed"),
         }
+    }
+}
+
+/// A topic's message, or `None` when its subscribers must re-read the
+/// database: the bus reconnected or lagged, or a commit's outcome is unknown.
+fn resync_or(signal: Signal) -> Option<Arc<Message>> {
+    match signal {
+        Signal::Message(message) if *message != Message::Resync => Some(message),
+        _ => None,
     }
 }
 

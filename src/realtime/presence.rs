@@ -134,12 +134,12 @@ impl Presence {
         }
     }
 
-    /// Waits until every join and leave so far reached Redis (shutdown).
-    pub async fn flush(&self) {
+    /// Waits until every join and leave so far reached Redis, or `within` passed (shutdown).
+    pub async fn flush(&self, within: Duration) {
         if let Some(shared) = &self.inner.shared {
             let (ack, done) = tokio::sync::oneshot::channel();
             if shared.ops.send(Op::Flush(ack)).is_ok() {
-                let _ = done.await;
+                let _ = tokio::time::timeout(within, done).await;
             }
         }
     }
@@ -249,7 +249,7 @@ async fn worker(inner: Weak<Inner>, store: Store, bus: Bus, mut ops: mpsc::Unbou
             op = ops.recv() => match op {
                 None => return,
                 Some(Op::Join(workroom, user)) => {
-                    if let Err(err) = store.join(workroom, &[user]).await {
+                    if let Err(err) = store.join(&[(workroom, vec![user])]).await {
                         // The next heartbeat adds it.
                         tracing::warn!(error = %err, "recording a watcher in Redis failed");
                     }
@@ -268,11 +268,17 @@ async fn worker(inner: Weak<Inner>, store: Store, bus: Bus, mut ops: mpsc::Unbou
             },
             _ = heartbeat.tick() => {
                 let Some(inner) = inner.upgrade() else { return };
-                for (workroom, users) in inner.entries() {
-                    if let Err(err) = store.join(workroom, &users).await {
-                        tracing::warn!(error = %err, "refreshing watchers in Redis failed");
-                        break;
+                let entries = inner.entries();
+                match store.join(&entries).await {
+                    // Entries that were missing (Redis restarted, or they expired) are news.
+                    Ok(added) => {
+                        for ((workroom, _), added) in entries.iter().zip(added) {
+                            if added > 0 {
+                                bus.publish(Topic::Workroom(*workroom), Message::Watchers);
+                            }
+                        }
                     }
+                    Err(err) => tracing::warn!(error = %err, "refreshing watchers in Redis failed"),
                 }
             }
         }
@@ -299,19 +305,29 @@ impl Store {
         format!("{}/{}", self.instance, user.simple())
     }
 
-    async fn join(&self, workroom: Uuid, users: &[Uuid]) -> redis::RedisResult<()> {
-        let script = Script::new(&format!(
-            "{NOW_MS} for i = 2, #ARGV do redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i]) end \
-             redis.call('PEXPIRE', KEYS[1], 2 * tonumber(ARGV[1])) return 1"
-        ));
-        let mut invocation = script.key(self.key(workroom));
-        invocation.arg(TTL.as_millis() as u64);
-        for user in users {
-            invocation.arg(self.member(*user));
+    /// Adds or refreshes this instance's entries of several workrooms in one
+    /// round trip; returns how many entries of each were new.
+    async fn join(&self, entries: &[(Uuid, Vec<Uuid>)]) -> redis::RedisResult<Vec<u64>> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
         }
-        invocation
-            .invoke_async::<()>(&mut self.connection.clone())
-            .await
+        let script = Script::new(&format!(
+            "{NOW_MS} local ttl = tonumber(ARGV[1]) local i = 2 local added = {{}} \
+             for k = 1, #KEYS do \
+               local n = tonumber(ARGV[i]) i = i + 1 local new = 0 \
+               for j = 1, n do new = new + redis.call('ZADD', KEYS[k], now + ttl, ARGV[i]) i = i + 1 end \
+               redis.call('PEXPIRE', KEYS[k], 2 * ttl) added[k] = new \
+             end return added"
+        ));
+        let mut invocation = script.prepare_invoke();
+        invocation.arg(TTL.as_millis() as u64);
+        for (workroom, users) in entries {
+            invocation.key(self.key(*workroom)).arg(users.len());
+            for user in users {
+                invocation.arg(self.member(*user));
+            }
+        }
+        invocation.invoke_async(&mut self.connection.clone()).await
     }
 
     async fn leave(&self, workroom: Uuid, user: Uuid) -> redis::RedisResult<()> {

@@ -174,7 +174,7 @@ impl Shapes {
 pub struct Shape {
     template: Template,
     /// Held while rendering, so watchers asking for one event render it once.
-    rendered: tokio::sync::Mutex<BTreeMap<i64, Arc<str>>>,
+    rendered: tokio::sync::Mutex<Rendered>,
 }
 
 impl Shape {
@@ -186,32 +186,41 @@ impl Shape {
         let mut rendered = self.rendered.lock().await;
         let missing: Vec<_> = rows
             .iter()
-            .filter(|row| !rendered.contains_key(&row.seq))
+            .filter(|row| !rendered.has(row.seq))
             .cloned()
             .collect();
-        let mut fresh = HashMap::new();
+        let mut fresh = Vec::new();
         if !missing.is_empty() {
             let seqs: Vec<i64> = missing.iter().map(|row| row.seq).collect();
             // Boxed: a watcher's future stays small; rendering happens once per event and shape.
             let payloads = Box::pin(self.template.render(missing)).await?;
-            for (seq, payload) in seqs.into_iter().zip(payloads) {
-                rendered.insert(seq, payload.clone());
-                fresh.insert(seq, payload);
-            }
-            while rendered.len() > KEEP {
-                rendered.pop_first();
-            }
+            fresh = seqs.into_iter().zip(payloads).collect();
         }
-        Ok(rows
-            .iter()
-            .map(|row| {
-                fresh
-                    .get(&row.seq)
-                    .or_else(|| rendered.get(&row.seq))
-                    .cloned()
-                    .expect("every row rendered")
-            })
-            .collect())
+        let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
+        Ok(rendered.answer(&seqs, fresh))
+    }
+}
+
+/// The most recent payloads of a shape, by seq.
+#[derive(Default)]
+struct Rendered {
+    payloads: BTreeMap<i64, Arc<str>>,
+}
+
+impl Rendered {
+    fn has(&self, seq: i64) -> bool {
+        self.payloads.contains_key(&seq)
+    }
+
+    /// The payloads of `seqs`, once `fresh` ones are added; then keeps the newest [`KEEP`].
+    fn answer(&mut self, seqs: &[i64], fresh: Vec<(i64, Arc<str>)>) -> Vec<Arc<str>> {
+        self.payloads.extend(fresh);
+        // Taken before the trim, which may drop some of them.
+        let answer = seqs.iter().map(|seq| self.payloads[seq].clone()).collect();
+        while self.payloads.len() > KEEP {
+            self.payloads.pop_first();
+        }
+        answer
     }
 }
 
@@ -313,6 +322,27 @@ mod tests {
         let mut names: Vec<_> = used_variables(query, None).unwrap().into_iter().collect();
         names.sort();
         names
+    }
+
+    #[test]
+    fn a_batch_is_answered_whole_even_when_the_cache_trims_it() {
+        let payload = |seq: i64| -> (i64, Arc<str>) { (seq, Arc::from(seq.to_string())) };
+        let mut rendered = Rendered::default();
+        // Live events, then a watcher's replay from the start.
+        rendered.answer(&[], (1001..=1100).map(payload).collect());
+        rendered.answer(&[], (1..=500).map(payload).collect());
+        // Another replay from 51: most of it is cached, the rest is rendered,
+        // and the trim that follows drops cached seqs of this very batch.
+        let seqs: Vec<i64> = (51..=550).collect();
+        let missing = seqs.iter().copied().filter(|seq| !rendered.has(*seq));
+        let answer = rendered.answer(&seqs, missing.map(payload).collect());
+        let expected: Vec<String> = seqs.iter().map(i64::to_string).collect();
+        assert_eq!(
+            answer.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            expected
+        );
+        assert_eq!(rendered.payloads.len(), KEEP);
+        assert!(rendered.has(1100) && rendered.has(550));
     }
 
     #[test]

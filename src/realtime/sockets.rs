@@ -83,6 +83,8 @@ struct Registry {
 pub struct Sockets {
     registry: Mutex<Registry>,
     clock: Clock,
+    /// Set at shutdown: a socket that signs in afterwards is told at once.
+    closing: std::sync::atomic::AtomicBool,
     /// Tells `closed` that a socket went away.
     left: Notify,
 }
@@ -92,6 +94,7 @@ impl Sockets {
         Arc::new(Sockets {
             registry: Default::default(),
             clock,
+            closing: Default::default(),
             left: Notify::new(),
         })
     }
@@ -121,6 +124,9 @@ impl Sockets {
             .or_default()
             .insert(id);
         registry.expiries.insert((expires_at, id));
+        if self.closing.load(Ordering::Acquire) {
+            signals.raise(flag::SHUTDOWN);
+        }
         Registration {
             id,
             sockets: self.clone(),
@@ -156,6 +162,12 @@ impl Sockets {
                 entry.signals.raise(flag);
             }
         }
+    }
+
+    /// Closes every socket, and every one that signs in from now on (shutdown).
+    pub fn shut_down(&self) {
+        self.closing.store(true, Ordering::Release);
+        self.signal_all(flag::SHUTDOWN);
     }
 
     /// Signals every socket.

@@ -171,3 +171,24 @@ db_test! {
         assert_eq!(code(&app.gql(None, "{ workspace { name } }", json!({})).await), "UNAUTHENTICATED");
     }
 }
+
+db_test! {
+    async fn a_logout_racing_a_refresh_ends_the_sign_in_either_way(app);
+    {
+        let logout = "mutation($t: String!) { logout(refreshToken: $t) }";
+        for i in 0..12 {
+            let ann = app.signup(&format!("racer{i}@example.com"), "Race").await;
+            let (refreshed, _) = tokio::join!(
+                refresh(&app, &ann.refresh),
+                app.gql(None, logout, json!({ "t": ann.refresh }))
+            );
+            if refreshed.get("errors").is_some() {
+                continue;
+            }
+            // The refresh won the race: what it issued belongs to the ended sign-in.
+            let (access, next) = pair(&refreshed);
+            assert_eq!(code(&refresh(&app, &next).await), "UNAUTHENTICATED", "round {i}");
+            assert_eq!(code(&app.gql(Some(&access), VIEWER, json!({})).await), "UNAUTHENTICATED", "round {i}");
+        }
+    }
+}

@@ -483,3 +483,42 @@ db_test! {
         eprintln!("{MESSAGES} messages posted in {posting:?} past a stalled watcher");
     }
 }
+
+db_test! {
+    async fn a_subscription_of_two_root_fields_is_refused_and_the_socket_stays(app);
+    {
+        let ann = app.signup("ann@example.com", "Acme").await;
+        let id = app.create_workroom(&ann.token, input("Two roots")).await;
+        let mut client = Client::connect(&app, &ann.token).await;
+        let two = "subscription($w: ID!) { workroomEvents(workroomId: $w) { seq } credits { balance } }";
+        client.subscribe("two", two, json!({ "w": id })).await;
+        let refused = client.frame_of("two").await;
+        assert_eq!(refused["type"], "error", "{refused}");
+        assert_eq!(refused["payload"][0]["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED");
+        client.subscribe("one", WATCH, json!({ "w": id })).await;
+        assert_eq!(client.next_of("one").await["workroomEvents"]["seq"], 1);
+    }
+}
+
+db_test! {
+    async fn a_result_larger_than_a_megabyte_reaches_the_socket(app);
+    {
+        let ann = app.signup("ann@example.com", "Acme").await;
+        let id = app.create_workroom(&ann.token, input("Big sources")).await;
+        let content = "y".repeat(190_000);
+        for _ in 0..6 {
+            app.ok(
+                Some(&ann.token),
+                "mutation($w: ID!, $s: SourceInput!) { addSource(workroomId: $w, input: $s) { id } }",
+                json!({ "w": id, "s": { "kind": "NOTES", "content": content } }),
+            )
+            .await;
+        }
+        let mut client = Client::connect(&app, &ann.token).await;
+        client.subscribe("q", "query($w: ID!) { workroom(id: $w) { sources { content } } }", json!({ "w": id })).await;
+        let sources = client.next_of("q").await["workroom"]["sources"].clone();
+        let total: usize = sources.as_array().unwrap().iter().map(|s| s["content"].as_str().unwrap().len()).sum();
+        assert!(total > 1024 * 1024, "{total}");
+        assert_eq!(client.frame_of("q").await["type"], "complete");
+    }
+}

@@ -16,11 +16,8 @@
 
 use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc, time::Duration};
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures_util::{
-    stream::{SplitSink, SplitStream},
-    SinkExt, StreamExt,
-};
+use axum::extract::ws::{Message, WebSocket};
+use futures_util::{stream::SplitStream, StreamExt};
 use serde_json::Value;
 use tokio::{
     sync::mpsc,
@@ -31,6 +28,7 @@ use tokio::{
 use super::{
     operation::{self, Operation},
     protocol::{self, close, ClientFrame, Protocol},
+    writer::{write, Out, Urgent, CLOSE_WITHIN},
 };
 use crate::{
     auth::{session, Authn},
@@ -45,22 +43,16 @@ use crate::{
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Legacy keep-alive period.
 const KEEP_ALIVE: Duration = Duration::from_secs(12);
-/// How long a close frame may wait behind queued frames.
-const CLOSE_WITHIN: Duration = Duration::from_secs(1);
-
-/// A frame for the writer.
-pub(super) enum Out {
-    Text(String),
-    Ping,
-    Close(u16, String),
-}
 
 struct Connection {
     protocol: Protocol,
     http: Arc<HttpState>,
     settings: SocketSettings,
     client_ip: String,
+    /// Operations' results, for the writer.
     out: mpsc::Sender<Out>,
+    /// The connection's own frames, written first.
+    urgent: Arc<Urgent>,
     /// The bearer header value of `connection_init`, once accepted (the
     /// socket is then signed in).
     authorization: Option<String>,
@@ -79,14 +71,14 @@ pub async fn run(
 ) {
     let settings = http.app.config.sockets.clone();
     let (sink, mut stream) = socket.split();
-    let (out, outgoing) = mpsc::channel::<Out>(settings.queue.max(1));
+    let (out, results) = mpsc::channel::<Out>(settings.queue.max(1));
+    let urgent = Arc::new(Urgent::default());
     let write_timeout = Duration::from_secs(settings.write_timeout_secs.max(1));
-    let writer = tokio::spawn(write(sink, outgoing, write_timeout));
+    let mut writer = tokio::spawn(write(sink, urgent.clone(), results, write_timeout));
     let Some(protocol) = protocol else {
         let reason = "Subprotocol not acceptable".into();
-        let _ = out
-            .send(Out::Close(close::SUBPROTOCOL_NOT_ACCEPTABLE, reason))
-            .await;
+        urgent.push(Out::Close(close::SUBPROTOCOL_NOT_ACCEPTABLE, reason));
+        drop(out);
         let _ = writer.await;
         return;
     };
@@ -96,6 +88,7 @@ pub async fn run(
         settings,
         client_ip,
         out,
+        urgent: urgent.clone(),
         authorization: None,
         registration: None,
         operations: HashMap::new(),
@@ -104,21 +97,21 @@ pub async fn run(
     let close = serve(&mut conn, &mut stream).await;
     for (_, task) in conn.operations.drain() {
         task.abort();
+        // Its watch (presence) ends before the socket leaves the registry.
+        let _ = task.await;
     }
     // After a message over the limit, the rest of it can no longer be read.
     let lingering = close
         .as_ref()
         .map(|(code, _)| *code == close::MESSAGE_TOO_BIG);
     if let Some((code, reason)) = close {
-        if timeout(CLOSE_WITHIN, conn.out.send(Out::Close(code, reason)))
-            .await
-            .is_err()
-        {
-            writer.abort();
-        }
+        urgent.push(Out::Close(code, reason));
     }
     drop(conn);
-    let _ = writer.await;
+    if timeout(CLOSE_WITHIN, &mut writer).await.is_err() {
+        // The client reads nothing: there is nobody to close for.
+        writer.abort();
+    }
     if let Some(unreadable) = lingering {
         linger(&mut stream, unreadable).await;
     }
@@ -181,11 +174,11 @@ async fn serve(
                     // Nobody is there to read a close frame.
                     return None;
                 }
-                let _ = conn.out.try_send(Out::Ping);
+                conn.urgent.push(Out::Ping);
                 Ok(())
             }
             _ = keep_alive.tick(), if conn.signed_in() && conn.protocol == Protocol::LegacyWs => {
-                conn.send(protocol::keep_alive()).await;
+                conn.send(protocol::keep_alive());
                 Ok(())
             }
         };
@@ -218,32 +211,6 @@ async fn wait(signals: Option<Arc<Signals>>) -> u8 {
     }
 }
 
-/// Writes queued frames in order until a close frame or the connection ends.
-async fn write(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut queue: mpsc::Receiver<Out>,
-    write_timeout: Duration,
-) {
-    while let Some(out) = queue.recv().await {
-        let (frame, last) = match out {
-            Out::Text(text) => (Message::Text(Utf8Bytes::from(text)), false),
-            Out::Ping => (Message::Ping(Default::default()), false),
-            Out::Close(code, reason) => (
-                Message::Close(Some(CloseFrame {
-                    code,
-                    reason: Utf8Bytes::from(reason),
-                })),
-                true,
-            ),
-        };
-        match timeout(write_timeout, sink.send(frame)).await {
-            Ok(Ok(())) if !last => {}
-            _ => break,
-        }
-    }
-    let _ = timeout(CLOSE_WITHIN, sink.close()).await;
-}
-
 type Step = Result<(), (u16, String)>;
 
 impl Connection {
@@ -251,8 +218,9 @@ impl Connection {
         self.authorization.is_some()
     }
 
-    async fn send(&self, value: Value) {
-        let _ = self.out.send(Out::Text(value.to_string())).await;
+    /// Sends a frame of the connection's own (never waits behind results).
+    fn send(&self, value: Value) {
+        self.urgent.push(Out::Text(value.to_string()));
     }
 
     async fn on_text(&mut self, text: &str) -> Step {
@@ -262,7 +230,7 @@ impl Connection {
         match frame {
             ClientFrame::Init { payload } => self.on_init(payload).await,
             ClientFrame::Ping { payload } => {
-                self.send(protocol::pong(payload)).await;
+                self.send(protocol::pong(payload));
                 Ok(())
             }
             ClientFrame::Pong => Ok(()),
@@ -300,7 +268,7 @@ impl Connection {
                     session.token_expires_at,
                 ));
                 self.authorization = authorization;
-                self.send(protocol::ack(self.protocol)).await;
+                self.send(protocol::ack(self.protocol));
                 Ok(())
             }
             Authn::Rejected(reason) => self.refuse_init(reason).await,
@@ -315,7 +283,7 @@ impl Connection {
 
     async fn refuse_init(&self, reason: String) -> Step {
         if self.protocol == Protocol::LegacyWs {
-            self.send(protocol::connection_error(&reason)).await;
+            self.send(protocol::connection_error(&reason));
         }
         Err((close::FORBIDDEN, "Forbidden".into()))
     }
@@ -374,7 +342,7 @@ impl Connection {
                 self.settings.max_operations
             );
             let errors = serde_json::json!([{ "message": message, "extensions": { "code": "RATE_LIMITED" } }]);
-            self.send(protocol::error(self.protocol, &id, errors)).await;
+            self.send(protocol::error(self.protocol, &id, errors));
             return Ok(());
         }
         let template = operation::TemplateSource::of(&payload);

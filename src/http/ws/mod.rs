@@ -6,11 +6,13 @@
 //! so this module owns the protocol: `protocol` parses and renders frames,
 //! `connection` runs one socket's state machine (init, auth, liveness, and
 //! closing it when its token expires, its member loses access or the server
-//! shuts down), `operation` runs one operation and frames its results.
+//! shuts down), `operation` runs one operation and frames its results,
+//! `writer` writes a socket's frames (its own before results).
 
 mod connection;
 mod operation;
 mod protocol;
+mod writer;
 
 use std::sync::Arc;
 
@@ -27,8 +29,6 @@ use super::HttpState;
 /// Read buffer of a socket (tungstenite fills it whole on every read); it
 /// grows for a larger message, up to the body limit.
 const READ_BUFFER: usize = 1024;
-/// Bytes a socket may have waiting to be written before a send fails.
-const MAX_WRITE_BUFFER: usize = 1024 * 1024;
 
 /// Accepts the upgrade, unless the Origin is refused (clients that send no
 /// Origin, such as servers and scripts, are not affected).
@@ -42,12 +42,14 @@ pub fn upgrade(
         return (StatusCode::FORBIDDEN, "this origin may not open websockets").into_response();
     }
     // Small buffers: most sockets are idle watchers, and tungstenite's
-    // defaults (128 KiB each way) would cost more than everything else a watcher holds.
+    // defaults (128 KiB each way) would cost more than everything else a
+    // watcher holds. Frames are written through at once (no write buffer),
+    // whatever their size; what waits for a slow reader is bounded by the
+    // socket's queue of frames instead.
     let ws = ws
         .protocols([Protocol::TransportWs.name(), Protocol::LegacyWs.name()])
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
-        .max_write_buffer_size(MAX_WRITE_BUFFER)
         .max_message_size(state.app.config.limits.max_body_bytes)
         .max_frame_size(state.app.config.limits.max_body_bytes);
     let protocol = ws

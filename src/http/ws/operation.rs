@@ -14,8 +14,8 @@ use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::{
-    connection::Out,
     protocol::{self, Protocol},
+    writer::Out,
 };
 use crate::{
     auth::Authn,

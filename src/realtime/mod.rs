@@ -73,7 +73,7 @@ impl Realtime {
                 let hub = Hub::new();
                 let transport = RedisTransport::connect(url, prefix, hub.clone()).await?;
                 let bus = Bus::with(hub, Arc::new(transport));
-                let connection = redis::Client::open(url)?.get_connection_manager().await?;
+                let connection = bus::redis::client(url)?.get_connection_manager().await?;
                 let presence = Presence::redis(bus.clone(), connection, prefix, &instance);
                 (bus, presence)
             }

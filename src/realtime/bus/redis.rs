@@ -22,7 +22,7 @@ use std::{
 };
 
 use futures_util::{future::BoxFuture, StreamExt};
-use redis::{aio::ConnectionManager, Client};
+use redis::{aio::ConnectionManager, Client, IntoConnectionInfo};
 use tokio::{
     sync::{mpsc, oneshot, watch},
     task::JoinHandle,
@@ -80,7 +80,7 @@ impl RedisTransport {
         prefix: &str,
         hub: Arc<Hub>,
     ) -> Result<RedisTransport, redis::RedisError> {
-        let client = Client::open(url)?;
+        let client = client(url)?;
         let (pubsub, publisher) = tokio::try_join!(
             answer(client.get_async_pubsub()),
             answer(ConnectionManager::new(client.clone()))
@@ -147,6 +147,14 @@ impl Transport for RedisTransport {
             .await;
         })
     }
+}
+
+/// A client for `url` whose connections send small writes at once (Nagle's
+/// algorithm would hold a publication back waiting for an acknowledgement).
+pub fn client(url: &str) -> redis::RedisResult<Client> {
+    let info = url.into_connection_info()?;
+    let tcp = redis::io::tcp::TcpSettings::default().set_nodelay(true);
+    Client::open(info.set_tcp_settings(tcp))
 }
 
 async fn answer<T>(

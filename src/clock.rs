@@ -22,6 +22,12 @@ impl Clock {
             .unwrap_or(now)
     }
 
+    /// How far this clock was moved from the system time (0 outside tests);
+    /// clocks kept elsewhere (Redis's) are moved by the same amount.
+    pub fn offset(&self) -> TimeDelta {
+        TimeDelta::milliseconds(self.offset_ms.load(Ordering::Relaxed))
+    }
+
     /// Moves this clock forward (for tests of expiry).
     pub fn advance(&self, by: std::time::Duration) {
         self.offset_ms

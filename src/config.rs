@@ -1,6 +1,8 @@
 //! Every setting of the server, from flags or the environment (`atelya serve --help` lists them).
 //!
-//! Secrets are wrapped in [`Secret`] so they never reach a log through `Debug`.
+//! Every setting that may hold a secret (keys, and URLs that may carry a
+//! password) is a [`Secret`], so it never reaches a log through `Debug`, and
+//! hides its environment value from `--help`.
 
 use std::{fmt, net::SocketAddr, time::Duration};
 
@@ -13,6 +15,12 @@ pub struct Secret(pub String);
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("Secret(redacted)")
+    }
+}
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
     }
 }
 
@@ -35,12 +43,13 @@ pub struct Config {
     #[arg(
         long,
         env = "DATABASE_URL",
+        hide_env_values = true,
         default_value = "sqlite://atelya.db?mode=rwc"
     )]
-    pub database_url: String,
+    pub database_url: Secret,
     /// Redis URL for live events and presence between instances; without it they stay in-process.
     #[arg(long, env = "REDIS_URL", hide_env_values = true)]
-    pub redis_url: Option<String>,
+    pub redis_url: Option<Secret>,
     /// Prefix of every Redis channel and key, so deployments can share one Redis.
     #[arg(long, env = "ATELYA_REDIS_PREFIX", default_value = "atelya")]
     pub redis_prefix: String,

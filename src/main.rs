@@ -27,9 +27,10 @@ enum Command {
         #[arg(
             long,
             env = "DATABASE_URL",
+            hide_env_values = true,
             default_value = "sqlite://atelya.db?mode=rwc"
         )]
-        database_url: String,
+        database_url: atelya::config::Secret,
     },
     /// Print the GraphQL schema (SDL).
     Schema,
@@ -48,7 +49,7 @@ async fn main() -> Result<(), atelya::startup::StartupError> {
             app.run_until(stop_requested()).await?;
         }
         Command::Migrate { database_url } => {
-            Db::connect(&database_url).await?.migrate().await?;
+            Db::connect(database_url.expose()).await?.migrate().await?;
             tracing::info!("migrations applied");
         }
         Command::Schema => print!("{}", atelya::graphql::sdl()),

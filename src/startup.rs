@@ -7,7 +7,7 @@ use tokio::net::TcpListener;
 use crate::{
     auth::{jwt::JwtKeys, password::PasswordHasherConfig},
     clock::Clock,
-    config::Config,
+    config::{Config, Secret},
     db::Db,
     engine::Engine,
     graphql::{self, AppSchema},
@@ -53,16 +53,26 @@ impl App {
             );
         }
         let jwt = JwtKeys::new(&config.effective_jwt_secret()?, config.access_token_ttl());
-        let db = Db::connect(&config.database_url).await?;
+        let db = Db::connect(config.database_url.expose()).await?;
         db.migrate().await?;
         let realtime = Realtime::start(
-            config.redis_url.as_deref(),
+            config.redis_url.as_ref().map(Secret::expose),
             &config.redis_prefix,
             &db,
             clock.clone(),
         )
         .await?;
         let db = db.publishing_to(realtime.bus.clone());
+        let limiter = match &realtime.redis {
+            Some(connection) => {
+                RateLimiter::redis(clock.clone(), connection.clone(), &config.redis_prefix)
+            }
+            None => RateLimiter::in_memory(clock.clone()),
+        };
+        let passwords = PasswordHasherConfig {
+            memory_kib: config.argon2_memory_kib,
+        };
+        passwords.prepare().await?;
         let mailer = outbox::Mailer::from_config(
             config.smtp_url.as_ref().map(|s| s.0.as_str()),
             &config.mail_from,
@@ -70,10 +80,8 @@ impl App {
         let listener = TcpListener::bind(config.bind).await?;
         let state = Arc::new(AppState {
             db,
-            passwords: PasswordHasherConfig {
-                memory_kib: config.argon2_memory_kib,
-            },
-            limiter: RateLimiter::new(clock.clone()),
+            passwords,
+            limiter,
             work: Default::default(),
             interrupted: Default::default(),
             realtime,

@@ -1,4 +1,6 @@
 //! Access tokens: HS256 JWTs with `sub`, `wid`, `iat`, `exp`, `iss`, `aud`.
+//! `sub` and `wid` are the ids the API returns (`usr_…`, `wsp_…`), so an
+//! integrator can match a token to `viewer`.
 //!
 //! The algorithm is pinned, so `alg: none` and every other algorithm are refused.
 //! Expiry is checked against the server's [`Clock`] (not the system time) with at
@@ -9,25 +11,38 @@ use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
+use crate::{
+    error::{AppError, AppResult},
+    ids::{self, Kind},
+};
 
 pub const ISSUER: &str = "atelya";
 pub const AUDIENCE: &str = "atelya-api";
 /// Clock skew tolerated between servers, on requests only (open sockets get none).
 pub const LEEWAY_SECS: i64 = 30;
 
-#[derive(Debug, Serialize, Deserialize)]
+/// What a verified token says.
+#[derive(Debug)]
 pub struct Claims {
     pub sub: Uuid,
     pub wid: Uuid,
-    pub iat: i64,
     pub exp: i64,
-    pub iss: String,
-    pub aud: String,
     /// The sign-in (refresh-token family) the token was issued to: ending the
     /// sign-in (logout, a replayed refresh token) ends its access tokens too.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<Uuid>,
+}
+
+/// The claims as they travel.
+#[derive(Serialize, Deserialize)]
+struct WireClaims {
+    sub: String,
+    wid: String,
+    iat: i64,
+    exp: i64,
+    iss: String,
+    aud: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<Uuid>,
 }
 
 pub struct JwtKeys {
@@ -63,9 +78,9 @@ impl JwtKeys {
         now: DateTime<Utc>,
     ) -> AppResult<(String, DateTime<Utc>)> {
         let expires_at = now + self.ttl;
-        let claims = Claims {
-            sub: user,
-            wid: workspace,
+        let claims = WireClaims {
+            sub: ids::encode(Kind::User, user),
+            wid: ids::encode(Kind::Workspace, workspace),
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
             iss: ISSUER.into(),
@@ -82,8 +97,10 @@ impl JwtKeys {
 
     /// Checks signature, algorithm, issuer, audience, and expiry with `leeway_secs`.
     pub fn verify(&self, token: &str, now: DateTime<Utc>, leeway_secs: i64) -> AppResult<Claims> {
-        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| AppError::Unauthenticated(format!("invalid access token: {e}")))?
+        let invalid =
+            |why: String| AppError::Unauthenticated(format!("invalid access token: {why}"));
+        let claims = decode::<WireClaims>(token, &self.decoding, &self.validation)
+            .map_err(|e| invalid(e.to_string()))?
             .claims;
         if claims.exp + leeway_secs <= now.timestamp() {
             return Err(AppError::Unauthenticated("access token expired".into()));
@@ -93,7 +110,15 @@ impl JwtKeys {
                 "access token issued in the future".into(),
             ));
         }
-        Ok(claims)
+        let id = |kind, id: &str| {
+            ids::decode(kind, id, "id").map_err(|_| invalid(format!("{id:?} is not an id")))
+        };
+        Ok(Claims {
+            sub: id(Kind::User, &claims.sub)?,
+            wid: id(Kind::Workspace, &claims.wid)?,
+            exp: claims.exp,
+            sid: claims.sid,
+        })
     }
 }
 

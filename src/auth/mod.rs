@@ -2,11 +2,13 @@
 //!
 //! - `jwt`: access tokens (HS256 pinned, every claim required).
 //! - `password`: argon2id hashing, off the async runtime.
+//! - `credentials`: the one password check, with its limits and constant cost.
 //! - `secret`: opaque random tokens (refresh, invitation) and their stored hashes.
 //! - `session`: the signed-in member of a request, read fresh from the database.
 //! - `policy`: the one table of who may do what; guards and services both ask it.
 //! - `guard`: the async-graphql guard that fronts the policy on fields and mutations.
 
+pub mod credentials;
 pub mod guard;
 pub mod jwt;
 pub mod password;

@@ -6,6 +6,8 @@ use argon2::{
     Algorithm, Argon2, Params, Version,
 };
 
+use std::sync::Mutex;
+
 use crate::error::{AppError, AppResult};
 
 pub const MIN_LENGTH: usize = 8;
@@ -46,6 +48,42 @@ impl PasswordHasherConfig {
         })
         .await
         .map_err(|e| AppError::Internal(e.to_string()))?
+    }
+}
+
+impl PasswordHasherConfig {
+    /// Costs what [`verify`](Self::verify) of a real account costs, and is
+    /// always false: the answer for an email that has no account, so that
+    /// timing does not tell which emails do.
+    pub async fn verify_nothing(self, password: String) -> AppResult<bool> {
+        let stand_in = self.stand_in_hash().await?;
+        self.verify(password, stand_in).await?;
+        Ok(false)
+    }
+
+    /// Makes the stand-in hash now, so the first unknown email costs no more than the next.
+    pub async fn prepare(self) -> AppResult<()> {
+        self.stand_in_hash().await.map(drop)
+    }
+
+    /// A hash with this configuration's parameters, made once per process.
+    async fn stand_in_hash(self) -> AppResult<String> {
+        static STAND_INS: Mutex<Vec<(u32, String)>> = Mutex::new(Vec::new());
+        let cached = |memory_kib| {
+            let made = STAND_INS.lock().expect("stand-in hashes");
+            made.iter()
+                .find(|(kib, _)| *kib == memory_kib)
+                .map(|(_, hash)| hash.clone())
+        };
+        if let Some(hash) = cached(self.memory_kib) {
+            return Ok(hash);
+        }
+        let hash = self.hash(super::secret::generate()).await?;
+        STAND_INS
+            .lock()
+            .expect("stand-in hashes")
+            .push((self.memory_kib, hash.clone()));
+        Ok(hash)
     }
 }
 

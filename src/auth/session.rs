@@ -109,3 +109,42 @@ async fn resolve(state: &AppState, token: &str, leeway_secs: i64) -> AppResult<S
         member,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_in_a_log_line_shows_no_password_hash() {
+        let now = Utc::now();
+        let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
+        let user = user::Model {
+            id: Uuid::now_v7(),
+            email: "ada@example.com".into(),
+            name: "Ada".into(),
+            password_hash: hash.into(),
+            created_at: now,
+        };
+        let member = member::Model {
+            id: Uuid::now_v7(),
+            workspace_id: Uuid::now_v7(),
+            user_id: user.id,
+            role: "OWNER".into(),
+            joined_at: now,
+        };
+        let session = Session {
+            role: Role::Owner,
+            workspace_id: member.workspace_id,
+            token_expires_at: now,
+            sign_in: None,
+            user,
+            member,
+        };
+        let printed = format!(
+            "{session:?} {:#?}",
+            Authn::Signed(Box::new(session.clone()))
+        );
+        assert!(printed.contains("ada@example.com"), "{printed}");
+        assert!(!printed.contains("argon2id"), "{printed}");
+    }
+}

@@ -9,11 +9,12 @@ use uuid::Uuid;
 
 use super::tokens::{self, Issued};
 use crate::{
-    auth::{password, Session},
+    auth::{credentials, password, Session},
     db::is_unique_violation,
     error::{AppError, AppResult},
     input::{self, Email},
     member::Role,
+    ratelimit::Limit,
     state::AppState,
     workspace,
 };
@@ -28,12 +29,14 @@ pub struct SignupInput {
 /// Creates the user, their workspace on the free trial, and signs them in.
 #[tracing::instrument(skip_all)]
 pub async fn signup(state: &AppState, client_ip: &str, input: SignupInput) -> AppResult<Issued> {
-    let per_minute = state.config.limits.auth_rate_per_minute;
-    state.limiter.attempt(
-        &format!("signup:{client_ip}"),
-        per_minute,
+    let per_minute = Limit::new(
+        state.config.limits.auth_rate_per_minute,
         TimeDelta::minutes(1),
-    )?;
+    );
+    state
+        .limiter
+        .attempt(&format!("signup:{client_ip}"), per_minute)
+        .await?;
     let email = Email::parse(&input.email)?;
     let name = input::name(&input.name, "name")?;
     input::name(&input.workspace_name, "workspace name")?;
@@ -85,38 +88,20 @@ pub async fn login(
     email: &str,
     password: &str,
 ) -> AppResult<Issued> {
-    let limits = &state.config.limits;
-    state.limiter.attempt(
-        &format!("login:{client_ip}"),
-        limits.auth_rate_per_minute,
-        TimeDelta::minutes(1),
-    )?;
-    let wrong = || AppError::Unauthenticated("wrong email or password".into());
-    let email = Email::parse(email).map_err(|_| wrong())?;
-    let failures_key = format!("login-failed:{}", email.as_str());
-    // While an email is locked out even the right password is refused, so a
-    // guesser learns nothing from the lockout window.
-    state.limiter.ensure_below(
-        &failures_key,
-        limits.failed_logins_per_15_min,
-        TimeDelta::minutes(15),
-    )?;
+    let Ok(email) = Email::parse(email) else {
+        // Not even an email: no account can match, but it costs the same.
+        let stand_in = Email::parse("nobody@invalid.invalid")?;
+        credentials::check_password(state, client_ip, &stand_in, None, password).await?;
+        return Err(credentials::wrong_credentials());
+    };
     let found = user::Entity::find()
         .filter(user::Column::Email.eq(email.as_str()))
         .one(state.db.conn())
         .await?;
-    let verified = match &found {
-        Some(user) => {
-            state
-                .passwords
-                .verify(password.to_owned(), user.password_hash.clone())
-                .await?
-        }
-        None => false,
-    };
+    let verified =
+        credentials::check_password(state, client_ip, &email, found.as_ref(), password).await?;
     let Some(user) = found.filter(|_| verified) else {
-        state.limiter.record(&failures_key);
-        return Err(wrong());
+        return Err(credentials::wrong_credentials());
     };
     let first = member::Entity::find()
         .filter(member::Column::UserId.eq(user.id))

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{service::find, InvitationState};
 use crate::{
     activity::{self, NewActivity},
-    auth::{password, secret, Authn},
+    auth::{credentials, password, secret, Authn},
     billing::Plan,
     error::{AppError, AppResult},
     identity::{
@@ -33,6 +33,8 @@ pub struct Acceptance<'a> {
     pub name: Option<String>,
     pub password: Option<String>,
     pub authn: &'a Authn,
+    /// Where the request came from: password checks are limited per address.
+    pub client_ip: &'a str,
 }
 
 #[tracing::instrument(skip_all)]
@@ -147,10 +149,9 @@ async fn prove_identity(
                     "an account exists for this email: give its password or sign in",
                 )
             })?;
-            if !state
-                .passwords
-                .verify(password, user.password_hash.clone())
-                .await?
+            let email = Email::parse(&row.email)?;
+            let client_ip = acceptance.client_ip;
+            if !credentials::check_password(state, client_ip, &email, Some(user), &password).await?
             {
                 return Err(AppError::Unauthenticated(
                     "wrong password for the invited account".into(),

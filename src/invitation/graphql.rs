@@ -94,6 +94,7 @@ impl InvitationMutation {
             name,
             password,
             authn: ctx.authn(),
+            client_ip: ctx.client_ip(),
         };
         Ok(AuthPayload(accept::accept(ctx.app(), acceptance).await?))
     }

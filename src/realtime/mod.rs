@@ -29,6 +29,7 @@ pub mod watch;
 
 use std::sync::Arc;
 
+use redis::aio::ConnectionManager;
 use tokio::{sync::Notify, task::JoinHandle};
 use uuid::Uuid;
 
@@ -51,6 +52,9 @@ pub struct Realtime {
     pub presence: Presence,
     pub feeds: Feeds,
     pub sockets: Arc<Sockets>,
+    /// A command connection to Redis when it is configured, for whatever
+    /// else the instances share there.
+    pub redis: Option<ConnectionManager>,
 }
 
 pub type StartError = Box<dyn std::error::Error + Send + Sync>;
@@ -64,18 +68,18 @@ impl Realtime {
         clock: Clock,
     ) -> Result<Realtime, StartError> {
         let instance = format!("atelya-{}", Uuid::now_v7().simple());
-        let (bus, presence) = match redis_url {
+        let (bus, presence, redis) = match redis_url {
             None => {
                 let bus = Bus::in_process();
-                (bus.clone(), Presence::in_memory(bus))
+                (bus.clone(), Presence::in_memory(bus), None)
             }
             Some(url) => {
                 let hub = Hub::new();
                 let transport = RedisTransport::connect(url, prefix, hub.clone()).await?;
                 let bus = Bus::with(hub, Arc::new(transport));
                 let connection = bus::redis::client(url)?.get_connection_manager().await?;
-                let presence = Presence::redis(bus.clone(), connection, prefix, &instance);
-                (bus, presence)
+                let presence = Presence::redis(bus.clone(), connection.clone(), prefix, &instance);
+                (bus, presence, Some(connection))
             }
         };
         let feeds = Feeds::new(FeedContext {
@@ -89,6 +93,7 @@ impl Realtime {
             presence,
             feeds,
             sockets: Sockets::new(clock),
+            redis,
         })
     }
 

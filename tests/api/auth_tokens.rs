@@ -46,6 +46,19 @@ fn sign(claims: &serde_json::Value, secret: &str) -> String {
 }
 
 db_test! {
+    async fn a_token_names_its_user_and_workspace_by_the_ids_the_api_returns(app);
+    {
+        let ann = app.signup("ann@example.com", "Acme").await;
+        let viewer = app.ok(Some(&ann.token), "{ viewer { user { id } workspace { id } } }", json!({})).await;
+        let claims = claims_of(&ann.token);
+        assert_eq!(claims["sub"], viewer["viewer"]["user"]["id"], "{claims}");
+        assert_eq!(claims["wid"], viewer["viewer"]["workspace"]["id"], "{claims}");
+        assert!(claims["sub"].as_str().unwrap().starts_with("usr_"));
+        assert!(claims["wid"].as_str().unwrap().starts_with("wsp_"));
+    }
+}
+
+db_test! {
     async fn a_refresh_token_rotates_and_its_successor_works(app);
     {
         let ann = app.signup("ann@example.com", "Acme").await;
@@ -133,7 +146,11 @@ db_test! {
         let mut wrong_aud = claims.clone();
         wrong_aud["aud"] = json!("another-api");
         let mut stranger = claims.clone();
-        stranger["sub"] = json!(uuid::Uuid::now_v7());
+        stranger["sub"] = json!(format!("usr_{}", uuid::Uuid::now_v7().simple()));
+        let mut bare_uuid = claims.clone();
+        bare_uuid["sub"] = json!(ann.user_id.trim_start_matches("usr_"));
+        let mut wrong_kind = claims.clone();
+        wrong_kind["wid"] = json!(ann.workspace_id.replace("wsp_", "usr_"));
         let forged = [
             alg_none,
             sign(&claims, "a-different-secret-of-enough-length!"),
@@ -141,6 +158,8 @@ db_test! {
             sign(&wrong_iss, TEST_SECRET),
             sign(&wrong_aud, TEST_SECRET),
             sign(&stranger, TEST_SECRET),
+            sign(&bare_uuid, TEST_SECRET),
+            sign(&wrong_kind, TEST_SECRET),
             "not.a.jwt".to_owned(),
         ];
         for token in forged {

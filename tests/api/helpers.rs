@@ -169,7 +169,7 @@ pub fn test_config(database_url: &str) -> Config {
     init_log();
     let mut config = TestCli::parse_from(["atelya"]).config;
     config.bind = "127.0.0.1:0".parse().unwrap();
-    config.database_url = database_url.to_owned();
+    config.database_url = atelya::config::Secret(database_url.to_owned());
     config.env = "test".into();
     config.jwt_secret = Some(atelya::config::Secret(
         "test-secret-test-secret-test-secret!".into(),
@@ -231,7 +231,7 @@ pub fn test_redis() -> Option<String> {
 /// sharing the server do not hear each other); no-op without `TEST_REDIS_URL`.
 pub fn use_test_redis(config: &mut Config) {
     if let Some(url) = test_redis() {
-        config.redis_url = Some(url);
+        config.redis_url = Some(atelya::config::Secret(url));
         config.redis_prefix = format!("atelya-test-{}", uuid::Uuid::now_v7().simple());
     }
 }

@@ -26,7 +26,7 @@ async fn cluster(redis_url: String, tweak: fn(&mut Config)) -> Cluster {
     let config = move |watching_only: bool| {
         let (url, prefix) = (redis_url.clone(), prefix.clone());
         move |c: &mut Config| {
-            c.redis_url = Some(url);
+            c.redis_url = Some(atelya::config::Secret(url));
             c.redis_prefix = prefix;
             if watching_only {
                 c.engine.poll_ms = 3_600_000;
@@ -357,4 +357,54 @@ async fn a_graceful_shutdown_closes_sockets_with_1001_and_hands_its_runs_over_at
     assert_eq!(events, history);
     let room = cluster.a.app.room(&owner.token, &id).await;
     assert_history(&history, &room);
+}
+
+fn strict_logins(c: &mut Config) {
+    c.limits.failed_logins_per_15_min = 3;
+    c.limits.auth_rate_per_minute = 8;
+}
+
+async fn login_as_ann(app: &TestApp, password: &str) -> Value {
+    app.gql(
+        None,
+        "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }",
+        json!({ "e": "ann@example.com", "p": password }),
+    )
+    .await
+}
+
+async fn sign_up(app: &TestApp, n: usize) -> Value {
+    app.gql(
+        None,
+        "mutation($i: SignupInput!) { signup(input: $i) { accessToken } }",
+        json!({ "i": { "email": format!("u{n}@example.com"), "password": PASSWORD, "name": "U", "workspaceName": "W" } }),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_and_sign_up_limits_hold_across_instances() {
+    let Some(redis) = services() else { return };
+    let cluster = cluster(redis, strict_logins).await;
+    let (a, b) = (&cluster.a.app, &cluster.b.app);
+    a.signup("ann@example.com", "Acme").await;
+    // Failures through either instance count toward one lockout.
+    assert_eq!(code(&login_as_ann(a, "wrong one").await), "UNAUTHENTICATED");
+    assert_eq!(code(&login_as_ann(b, "wrong two").await), "UNAUTHENTICATED");
+    assert_eq!(
+        code(&login_as_ann(a, "wrong three").await),
+        "UNAUTHENTICATED"
+    );
+    assert_eq!(code(&login_as_ann(b, PASSWORD).await), "RATE_LIMITED");
+    assert_eq!(code(&login_as_ann(a, PASSWORD).await), "RATE_LIMITED");
+    // Eight sign-ups a minute from one address, across both instances
+    // (ann's was the first).
+    let mut signed_up = 0;
+    for n in 0..12 {
+        let app = if n % 2 == 0 { a } else { b };
+        if sign_up(app, n).await.get("errors").is_none() {
+            signed_up += 1;
+        }
+    }
+    assert_eq!(signed_up, 7, "not eight on each instance");
 }

@@ -181,10 +181,10 @@ pub struct Limits {
     /// Most operations in one batched request; 0 turns batching off.
     #[arg(long, env = "ATELYA_MAX_BATCH", default_value_t = 0)]
     pub max_batch: usize,
-    /// Signups and logins allowed per client address per minute.
+    /// Sign-ups, and password checks (logins, invitations), allowed per client address per minute.
     #[arg(long, env = "ATELYA_AUTH_RATE_PER_MINUTE", default_value_t = 10)]
     pub auth_rate_per_minute: u32,
-    /// Failed logins allowed per email per 15 minutes.
+    /// Wrong passwords allowed per email per 15 minutes (logins and invitations together).
     #[arg(long, env = "ATELYA_FAILED_LOGINS_PER_15_MIN", default_value_t = 5)]
     pub failed_logins_per_15_min: u32,
 }

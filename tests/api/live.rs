@@ -446,7 +446,14 @@ db_test! {
 
 db_test! {
     async fn a_watcher_that_stops_reading_slows_nobody_and_catches_up_from_the_database(app)
-        with |c: &mut atelya::config::Config| c.sockets.queue = 2;
+        with |c: &mut atelya::config::Config| {
+            c.sockets.queue = 2;
+            // A client that reads nothing answers no ping: on a loaded
+            // machine the posting below may outlast the default liveness
+            // limits, which are not what this test is about.
+            c.sockets.idle_secs = 300;
+            c.sockets.write_timeout_secs = 300;
+        };
     {
         let ann = app.signup("ann@example.com", "Acme").await;
         let id = app.create_workroom(&ann.token, input("Busy room")).await;

@@ -5,7 +5,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
 
 use crate::{
-    auth::{jwt::JwtKeys, password::PasswordHasherConfig},
+    auth::{jwt::JwtKeys, password::PasswordHasherConfig, sealed::Sealer},
     clock::Clock,
     config::{Config, Secret},
     db::Db,
@@ -52,6 +52,12 @@ impl App {
                  Anyone can forge tokens for this server. Set JWT_SECRET before exposing it."
             );
         }
+        if config.secret_key.is_none() {
+            tracing::warn!(
+                "ATELYA_SECRET_KEY is not set: secrets at rest are sealed with the built-in \
+                 DEVELOPMENT key, which protects nothing. Set it before exposing this server."
+            );
+        }
         let jwt = JwtKeys::new(&config.effective_jwt_secret()?, config.access_token_ttl());
         let db = Db::connect(config.database_url.expose()).await?;
         db.migrate().await?;
@@ -81,6 +87,7 @@ impl App {
         let state = Arc::new(AppState {
             db,
             passwords,
+            sealer: Sealer::new(config.secret_key.as_ref().map(Secret::expose))?,
             limiter,
             work: Default::default(),
             interrupted: Default::default(),

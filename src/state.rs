@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::{
-    auth::{jwt::JwtKeys, password::PasswordHasherConfig},
+    auth::{jwt::JwtKeys, password::PasswordHasherConfig, sealed::Sealer},
     clock::Clock,
     config::Config,
     db::Db,
@@ -17,6 +17,8 @@ pub struct AppState {
     pub config: Config,
     pub jwt: JwtKeys,
     pub passwords: PasswordHasherConfig,
+    /// Seals secrets kept at rest with `ATELYA_SECRET_KEY`.
+    pub sealer: Sealer,
     pub limiter: RateLimiter,
     /// Wakes the run engine when a workroom gets work (created, resumed, approved…).
     pub work: std::sync::Arc<tokio::sync::Notify>,

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_identity;
 mod m20261121_000002_ledger_and_activity;
 mod m20261121_000003_workrooms;
+mod m20261129_000004_outbox_secrets;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_identity::Migration),
             Box::new(m20261121_000002_ledger_and_activity::Migration),
             Box::new(m20261121_000003_workrooms::Migration),
+            Box::new(m20261129_000004_outbox_secrets::Migration),
         ]
     }
 }

@@ -1,7 +1,7 @@
 //! Inviting, revoking and listing invitations (accepting is in `accept`).
 
 use chrono::{DateTime, TimeDelta, Utc};
-use entity::{invitation, member, user};
+use entity::{email_outbox::SECRET_PLACEHOLDER, invitation, member, user};
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder, QuerySelect,
@@ -87,21 +87,19 @@ pub async fn invite(
         .exec_without_returning(&*txn)
         .await?;
     let body = format!(
-        "{} invited you to join {} on Atelya as {}.\n\nYour invitation token:\n\n    {}\n\nIt can be used once, until {}.\n",
+        "{} invited you to join {} on Atelya as {}.\n\nYour invitation token:\n\n    {SECRET_PLACEHOLDER}\n\nIt can be used once, until {}.\n",
         session.user.name,
         ws.name,
         role.as_str(),
-        token,
         row.expires_at.to_rfc3339()
     );
-    outbox::enqueue(
-        &txn,
-        email.as_str(),
-        format!("Join {} on Atelya", ws.name),
+    let mail = outbox::Mail {
+        to: email.as_str(),
+        subject: format!("Join {} on Atelya", ws.name),
         body,
-        now,
-    )
-    .await?;
+        secret: Some(&token),
+    };
+    outbox::enqueue(&txn, &state.sealer, mail, now).await?;
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         action: "member.invited",

@@ -1,5 +1,6 @@
 //! Where outgoing mail goes: an SMTP server, or the log.
 
+use entity::email_outbox::SECRET_PLACEHOLDER;
 use lettre::{
     message::{header::ContentTransferEncoding, Body, Mailbox},
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
@@ -30,20 +31,30 @@ impl Mailer {
         Ok(Mailer::Smtp { transport, from })
     }
 
-    pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), String> {
+    /// Sends `body` with `secret` written where its placeholder is; the log
+    /// mailer writes the text with the secret left out.
+    pub async fn send(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+        secret: Option<&str>,
+    ) -> Result<(), String> {
         match self {
             Mailer::Log => {
+                let body = body.replace(SECRET_PLACEHOLDER, "[secret left out of the log]");
                 tracing::info!(%to, %subject, %body, "email (no SMTP server configured, so it is logged)");
                 Ok(())
             }
             Mailer::Smtp { transport, from } => {
+                let body = body.replace(SECRET_PLACEHOLDER, secret.unwrap_or_default());
                 let message = Message::builder()
                     .from(from.clone())
                     .to(to.parse().map_err(|e| format!("bad recipient {to}: {e}"))?)
                     .subject(subject)
                     // 8-bit keeps tokens intact (quoted-printable would wrap them).
                     .body(
-                        Body::new_with_encoding(body.to_owned(), ContentTransferEncoding::EightBit)
+                        Body::new_with_encoding(body, ContentTransferEncoding::EightBit)
                             .map_err(|_| "unencodable body")?,
                     )
                     .map_err(|e| e.to_string())?;
@@ -53,6 +64,50 @@ impl Mailer {
                     .map(|_| ())
                     .map_err(|e| e.to_string())
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_log_mailer_writes_the_text_without_its_secret() {
+        let written = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let sink = written.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || SharedWriter(sink.clone()))
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let body = format!("Your invitation token:\n\n    {SECRET_PLACEHOLDER}\n");
+        Mailer::Log
+            .send(
+                "bob@example.com",
+                "Join Acme",
+                &body,
+                Some("tok-3f9a-secret"),
+            )
+            .await
+            .unwrap();
+        let log = String::from_utf8(written.lock().unwrap().clone()).unwrap();
+        assert!(log.contains("bob@example.com"), "{log}");
+        assert!(log.contains("Your invitation token"), "{log}");
+        assert!(!log.contains("tok-3f9a-secret"), "{log}");
+    }
+
+    struct SharedWriter(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for SharedWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
         }
     }
 }

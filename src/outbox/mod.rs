@@ -3,6 +3,11 @@
 //! a background dispatcher then delivers it by SMTP when `ATELYA_SMTP_URL` is
 //! set, or writes it to the log otherwise.
 //!
+//! A message's secret (an invitation token) is not in its body: it is sealed
+//! with the server's key beside it, written into the text only as the
+//! message goes out, and dropped once it is delivered or given up on. The
+//! log mailer prints the text without it.
+//!
 //! A dispatcher claims a message by pushing its `next_attempt_at` forward with
 //! a conditional update, so two instances never send the same message; a
 //! failed attempt is retried with growing delays, up to [`MAX_ATTEMPTS`].
@@ -15,37 +20,55 @@ use chrono::{DateTime, TimeDelta, Utc};
 use entity::email_outbox;
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder, QuerySelect, UpdateMany,
 };
 use uuid::Uuid;
 
 pub use mailer::Mailer;
 
-use crate::{db::WriteTxn, error::AppResult, state::SharedState};
+use crate::{
+    auth::sealed::Sealer,
+    db::WriteTxn,
+    error::{AppError, AppResult},
+    state::SharedState,
+};
 
 /// After this many failed attempts a message is left undelivered (and logged).
 pub const MAX_ATTEMPTS: i32 = 8;
 /// How long a claim lasts: a dispatcher that dies mid-send frees the message after it.
 const CLAIM: TimeDelta = TimeDelta::seconds(60);
 
+/// A message to queue. Its body holds [`SECRET_PLACEHOLDER`] where `secret` goes.
+pub struct Mail<'a> {
+    pub to: &'a str,
+    pub subject: String,
+    pub body: String,
+    pub secret: Option<&'a str>,
+}
+
 /// Queues a message inside the caller's transaction.
 pub async fn enqueue(
     txn: &WriteTxn,
-    to: &str,
-    subject: String,
-    body: String,
+    sealer: &Sealer,
+    mail: Mail<'_>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    let id = Uuid::now_v7();
+    let sealed_secret = match mail.secret {
+        Some(secret) => Some(sealer.seal(id.as_bytes(), secret.as_bytes())?),
+        None => None,
+    };
     let row = email_outbox::Model {
-        id: Uuid::now_v7(),
-        to_email: to.to_owned(),
-        subject,
-        body,
+        id,
+        to_email: mail.to.to_owned(),
+        subject: mail.subject,
+        body: mail.body,
         created_at: now,
         sent_at: None,
         attempts: 0,
         next_attempt_at: now,
         last_error: None,
+        sealed_secret,
     };
     email_outbox::Entity::insert(row.into_active_model().reset_all())
         .exec_without_returning(&**txn)
@@ -108,8 +131,30 @@ async fn deliver(state: &SharedState, mailer: &Mailer, mail: email_outbox::Model
     let update = email_outbox::Entity::update_many()
         .col_expr(email_outbox::Column::Attempts, Expr::value(attempts))
         .filter(email_outbox::Column::Id.eq(mail.id));
-    let update = match mailer.send(&mail.to_email, &mail.subject, &mail.body).await {
-        Ok(()) => update.col_expr(email_outbox::Column::SentAt, Expr::value(state.clock.now())),
+    let secret = match &mail.sealed_secret {
+        Some(sealed) => {
+            let opened = state.sealer.open(mail.id.as_bytes(), sealed)?;
+            Some(String::from_utf8(opened).map_err(|e| AppError::Internal(e.to_string()))?)
+        }
+        None => None,
+    };
+    let forget_secret = |update: UpdateMany<email_outbox::Entity>| {
+        update.col_expr(
+            email_outbox::Column::SealedSecret,
+            Expr::value(None::<Vec<u8>>),
+        )
+    };
+    let update = match mailer
+        .send(&mail.to_email, &mail.subject, &mail.body, secret.as_deref())
+        .await
+    {
+        Ok(()) => forget_secret(update)
+            .col_expr(email_outbox::Column::SentAt, Expr::value(state.clock.now()))
+            .col_expr(email_outbox::Column::Body, Expr::value("")),
+        Err(err) if attempts >= MAX_ATTEMPTS => {
+            tracing::error!(to = %mail.to_email, attempts, error = %err, "email given up on");
+            forget_secret(update).col_expr(email_outbox::Column::LastError, Expr::value(err))
+        }
         Err(err) => {
             let retry_in = TimeDelta::seconds(5 * 2i64.pow(attempts as u32));
             tracing::warn!(to = %mail.to_email, attempts, error = %err, "email delivery failed");

@@ -106,6 +106,26 @@ async fn an_invitation_is_emailed_through_the_configured_smtp_server() {
         "the accept token is in the email: {message}"
     );
     assert!(message.contains("team@atelya.test"), "{message}");
+
+    // Once delivered, the database keeps neither the token nor the text.
+    use sea_orm::EntityTrait;
+    let started = std::time::Instant::now();
+    let row = loop {
+        let rows = entity::email_outbox::Entity::find()
+            .all(app.state.db.conn())
+            .await
+            .unwrap();
+        if rows[0].sent_at.is_some() {
+            break rows[0].clone();
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "never marked sent: {rows:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(row.sealed_secret, None);
+    assert_eq!(row.body, "");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -98,7 +98,7 @@ db_test! {
 }
 
 db_test! {
-    async fn the_invitation_email_carries_the_token_which_is_stored_only_hashed(app);
+    async fn the_invitation_token_is_stored_only_hashed_or_sealed_and_never_logged(app);
     {
         use sea_orm::EntityTrait;
         let owner = app.signup("owner@example.com", "Team").await;
@@ -112,7 +112,23 @@ db_test! {
         let mail = entity::email_outbox::Entity::find().all(db).await.unwrap();
         assert_eq!(mail.len(), 1, "a refused invitation sends nothing: {mail:?}");
         assert_eq!(mail[0].to_email, "bob@example.com");
-        assert!(mail[0].body.contains(&token), "{}", mail[0].body);
+        assert!(!mail[0].body.contains(&token), "{}", mail[0].body);
+        let sealed = mail[0].sealed_secret.clone().expect("the token waits sealed for the mailer");
+        assert!(!sealed.windows(token.len()).any(|w| w == token.as_bytes()));
+        let opened = app.state.sealer.open(mail[0].id.as_bytes(), &sealed).unwrap();
+        assert_eq!(opened, token.as_bytes(), "the mailer can read it back");
+        // The log mailer delivers it (no SMTP here) and the secret goes.
+        let started = std::time::Instant::now();
+        loop {
+            let row = entity::email_outbox::Entity::find_by_id(mail[0].id).one(db).await.unwrap().unwrap();
+            if row.sent_at.is_some() {
+                assert_eq!(row.sealed_secret, None);
+                assert!(!row.body.contains(&token));
+                break;
+            }
+            assert!(started.elapsed() < std::time::Duration::from_secs(10), "never delivered");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
         let stored = entity::invitation::Entity::find().all(db).await.unwrap();
         assert_eq!(stored.len(), 1);
         assert_ne!(stored[0].token_hash, token);

@@ -24,6 +24,7 @@ use crate::config::Limits;
 
 pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
 pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
 
 /// A request-level error with its code.
 pub fn request_error(message: impl Into<String>, code: &str) -> ServerError {
@@ -75,9 +76,23 @@ impl Extension for DocumentLimitsExtension {
         // Errors without a path come from before execution (such as an unknown
         // operation name): they are about the request, not a field.
         for err in &mut response.errors {
-            if err.path.is_empty() && code_of(err).is_none() {
-                *err = tag(err.clone(), VALIDATION_FAILED);
+            if code_of(err).is_some() {
+                continue;
             }
+            *err = if err.path.is_empty() {
+                tag(err.clone(), VALIDATION_FAILED)
+            } else if err.message.starts_with("Failed to parse")
+                || err.message.starts_with("Invalid value")
+            {
+                // An argument async-graphql could not coerce (an Int out of
+                // range, say): the caller's input, refused before the resolver ran.
+                tag(err.clone(), BAD_USER_INPUT)
+            } else {
+                tracing::error!(message = %err.message, path = ?err.path, "a field failed without a code");
+                let mut internal = err.clone();
+                internal.message = "internal error".into();
+                tag(internal, "INTERNAL")
+            };
         }
         response
     }
@@ -98,7 +113,7 @@ impl Extension for DocumentLimitsExtension {
         let doc = next
             .run(ctx, query, variables)
             .await
-            .map_err(|e| tag(readable_syntax_error(e), PARSE_FAILED))?;
+            .map_err(|e| refusal_of_parse(query, e))?;
         check_shape(&doc, limits)?;
         super::rules::single_root_field(&doc)?;
         if !self.introspection && selects_introspection(&doc) {
@@ -122,6 +137,22 @@ impl Extension for DocumentLimitsExtension {
                 .map(|e| tag(e, VALIDATION_FAILED))
                 .collect()
         })
+    }
+}
+
+/// Why a document did not parse. async-graphql's parse also stops valid
+/// syntax that recurses past its limit (a fragment spreading itself): that is
+/// a validation error, not a syntax one.
+fn refusal_of_parse(query: &str, err: ServerError) -> ServerError {
+    match async_graphql::parser::parse_query(query) {
+        Ok(doc) => match super::rules::fragment_cycle(&doc) {
+            Some(name) => request_error(
+                format!("Cannot spread fragment \"{name}\" within itself."),
+                VALIDATION_FAILED,
+            ),
+            None => tag(err, VALIDATION_FAILED),
+        },
+        Err(_) => tag(readable_syntax_error(err), PARSE_FAILED),
     }
 }
 

@@ -563,3 +563,44 @@ db_test! {
         assert!(body["data"]["signup"]["accessToken"].is_string(), "{body}");
     }
 }
+
+db_test! {
+    async fn an_int_argument_out_of_range_is_bad_user_input_and_changes_nothing(app);
+    {
+        let ann = app.signup("ann@example.com", "Acme").await;
+        let balance = "{ workspace { credits { balance } } }";
+        let before = app.ok(Some(&ann.token), balance, json!({})).await;
+        let literal = app
+            .gql(Some(&ann.token), r#"mutation { purchaseTopUp(credits: 99999999999, idempotencyKey: "k1") { id } }"#, json!({}))
+            .await;
+        let variable = app
+            .gql(
+                Some(&ann.token),
+                "mutation($c: Int!) { purchaseTopUp(credits: $c, idempotencyKey: \"k2\") { id } }",
+                json!({ "c": 99_999_999_999i64 }),
+            )
+            .await;
+        for body in [literal, variable] {
+            let errors = body["errors"].as_array().unwrap_or_else(|| panic!("{body}"));
+            assert!(
+                errors.iter().all(|e| e["extensions"]["code"] == "BAD_USER_INPUT"),
+                "{body}"
+            );
+        }
+        assert_eq!(app.ok(Some(&ann.token), balance, json!({})).await, before);
+    }
+}
+
+#[tokio::test]
+async fn a_fragment_cycle_is_a_validation_error_that_names_the_fragment() {
+    let app = sqlite_app().await;
+    for query in [
+        "{ ...A } fragment A on Query { ...A }",
+        "query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }",
+        "{ viewer { ...V } } fragment V on Viewer { user { id } ...W } fragment W on Viewer { ...V }",
+    ] {
+        let body = app.gql(None, query, json!({})).await;
+        let message = the_one_validation_error(&body);
+        assert!(message.contains("within itself"), "{query}: {message}");
+    }
+}

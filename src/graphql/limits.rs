@@ -4,8 +4,8 @@
 //! Runs as an async-graphql extension, so HTTP and websockets share it. A
 //! document over a limit gets exactly one error and goes no further: the token
 //! count is taken before parsing, the alias, directive and depth counts right
-//! after it, and only then is the document validated (where the complexity
-//! limit applies).
+//! after it, with the check that no string holds U+0000, and only then is the
+//! document validated (where the complexity limit applies).
 
 use std::{collections::HashSet, sync::Arc};
 
@@ -13,10 +13,11 @@ use async_graphql::{
     extensions::{
         Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
     },
-    parser::types::{ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
+    parser::types::{Directive, ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
     ErrorExtensionValues, Name, Positioned, Response, ServerError, ServerResult, ValidationResult,
     Variables,
 };
+use async_graphql_value::{ConstValue, Value};
 use std::collections::HashMap;
 
 use super::lexer::count_tokens;
@@ -115,6 +116,7 @@ impl Extension for DocumentLimitsExtension {
             .await
             .map_err(|e| refusal_of_parse(query, e))?;
         check_shape(&doc, limits)?;
+        refuse_nul(&doc, variables)?;
         super::rules::single_root_field(&doc)?;
         if !self.introspection && selects_introspection(&doc) {
             // Refused outright: async-graphql would answer `__schema` (non-null) with null.
@@ -175,6 +177,74 @@ fn readable_syntax_error(mut err: ServerError) -> ServerError {
         err.message = format!("Syntax error{position}: {expected}");
     }
     err
+}
+
+/// Refuses any string, literal or variable, holding U+0000: PostgreSQL text
+/// cannot store it, and no field has a use for it. Checked here once, so
+/// every field and both databases answer alike.
+fn refuse_nul(doc: &ExecutableDocument, variables: &Variables) -> ServerResult<()> {
+    fn holds_nul(value: &ConstValue) -> bool {
+        match value {
+            ConstValue::String(s) => s.contains('\0'),
+            ConstValue::List(items) => items.iter().any(holds_nul),
+            ConstValue::Object(fields) => {
+                fields.iter().any(|(k, v)| k.contains('\0') || holds_nul(v))
+            }
+            _ => false,
+        }
+    }
+    fn literal_holds_nul(value: &Value) -> bool {
+        let literal = value
+            .clone()
+            .into_const_with(|_| Ok::<_, std::convert::Infallible>(ConstValue::Null));
+        literal.is_ok_and(|v| holds_nul(&v))
+    }
+    fn set_holds_nul(set: &SelectionSet) -> bool {
+        set.items.iter().any(|item| match &item.node {
+            Selection::Field(field) => {
+                field
+                    .node
+                    .arguments
+                    .iter()
+                    .any(|(_, v)| literal_holds_nul(&v.node))
+                    || directives_hold_nul(&field.node.directives)
+                    || set_holds_nul(&field.node.selection_set.node)
+            }
+            Selection::InlineFragment(inline) => {
+                directives_hold_nul(&inline.node.directives)
+                    || set_holds_nul(&inline.node.selection_set.node)
+            }
+            Selection::FragmentSpread(spread) => directives_hold_nul(&spread.node.directives),
+        })
+    }
+    fn directives_hold_nul(directives: &[Positioned<Directive>]) -> bool {
+        directives.iter().any(|d| {
+            d.node
+                .arguments
+                .iter()
+                .any(|(_, v)| literal_holds_nul(&v.node))
+        })
+    }
+    let in_operations = doc.operations.iter().any(|(_, op)| {
+        directives_hold_nul(&op.node.directives)
+            || op.node.variable_definitions.iter().any(|v| {
+                v.node
+                    .default_value
+                    .as_ref()
+                    .is_some_and(|d| holds_nul(&d.node))
+            })
+            || set_holds_nul(&op.node.selection_set.node)
+    });
+    let in_fragments = doc.fragments.values().any(|f| {
+        directives_hold_nul(&f.node.directives) || set_holds_nul(&f.node.selection_set.node)
+    });
+    if in_operations || in_fragments || variables.values().any(holds_nul) {
+        return Err(request_error(
+            "strings may not contain the NUL character (U+0000)",
+            BAD_USER_INPUT,
+        ));
+    }
+    Ok(())
 }
 
 /// Checks aliases (with `__typename`), directives and depth of a parsed document.

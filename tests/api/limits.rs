@@ -604,3 +604,75 @@ async fn a_fragment_cycle_is_a_validation_error_that_names_the_fragment() {
         assert!(message.contains("within itself"), "{query}: {message}");
     }
 }
+
+/// Whether an input type (unwrapped) is text, or an input object holding text.
+fn takes_text(ty: &Value, inputs: &std::collections::HashMap<String, Vec<Value>>) -> bool {
+    let mut ty = ty;
+    while ty["ofType"].is_object() {
+        ty = &ty["ofType"];
+    }
+    let name = ty["name"].as_str().unwrap_or_default();
+    match ty["kind"].as_str() {
+        Some("SCALAR") => matches!(name, "String" | "ID"),
+        Some("INPUT_OBJECT") => inputs[name].iter().any(|f| {
+            let mut inner = &f["type"];
+            while inner["ofType"].is_object() {
+                inner = &inner["ofType"];
+            }
+            inner["name"] != name && takes_text(&f["type"], inputs)
+        }),
+        _ => false,
+    }
+}
+
+db_test! {
+    async fn a_nul_character_in_any_mutations_text_is_bad_user_input_and_changes_nothing(app);
+    {
+        let ann = app.signup("ann@example.com", "Acme").await;
+        let list = "{ workspace { agents { id name instructions } } }";
+        let agents_before = app.ok(Some(&ann.token), list, json!({})).await;
+        let schema = app
+            .ok(
+                None,
+                "{ __schema { mutationType { fields { name args { name type { ...T } } } }
+                   types { name kind inputFields { name type { ...T } } } } }
+                 fragment T on __Type { kind name ofType { kind name ofType { kind name ofType { kind name } } } }",
+                json!({}),
+            )
+            .await;
+        let inputs: std::collections::HashMap<String, Vec<Value>> = schema["__schema"]["types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|t| t["kind"] == "INPUT_OBJECT")
+            .map(|t| (t["name"].as_str().unwrap().to_owned(), t["inputFields"].as_array().unwrap().clone()))
+            .collect();
+        let mut tried = 0;
+        for field in schema["__schema"]["mutationType"]["fields"].as_array().unwrap() {
+            for arg in field["args"].as_array().unwrap() {
+                if !takes_text(&arg["type"], &inputs) {
+                    continue;
+                }
+                let (name, arg) = (field["name"].as_str().unwrap(), arg["name"].as_str().unwrap());
+                // As a literal: a string argument directly, or inside an object.
+                let literal = format!(r#"mutation {{ {name}({arg}: "a\u0000b") {{ __typename }} }}"#);
+                let body = app.gql(Some(&ann.token), &literal, json!({})).await;
+                assert_eq!(code(&body), "BAD_USER_INPUT", "{name}({arg}) literal: {body}");
+                // As a variable, nested in whatever shape.
+                let variable = format!("mutation($v: String) {{ {name}({arg}: $v) {{ __typename }} }}");
+                let body = app.gql(Some(&ann.token), &variable, json!({ "v": "a\u{0}b" })).await;
+                assert_eq!(code(&body), "BAD_USER_INPUT", "{name}({arg}) variable: {body}");
+                tried += 1;
+            }
+        }
+        assert!(tried >= 15, "only {tried} text arguments found");
+
+        // A well-formed request, on either database, with a NUL inside an input object.
+        let create = "mutation($input: AgentInput!) { createAgent(input: $input) { id } }";
+        let input = json!({ "name": "Copy", "instructions": "Write\u{0} well.", "clientName": "Northwind" });
+        let body = app.gql(Some(&ann.token), create, json!({ "input": input })).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+        let agents = app.ok(Some(&ann.token), list, json!({})).await;
+        assert_eq!(agents, agents_before, "nothing was created");
+    }
+}

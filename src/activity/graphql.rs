@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::activity_event;
 
 use super::service::{self, ActivityQuery as Filter};
+use crate::graphql::int;
 use crate::{
     auth::{policy, Action, Allowed},
     error::{AppError, AppResult},
@@ -102,7 +103,7 @@ impl ActivityQuery {
         let result = service::verify(ctx.app().db.conn(), session.workspace_id).await?;
         Ok(ActivityVerification {
             valid: result.valid,
-            checked: result.checked as i32,
+            checked: int(result.checked)?,
             first_broken_id: result
                 .first_broken
                 .map(|id| ID(ids::encode(Kind::ActivityEvent, id))),

@@ -3,8 +3,9 @@
 use chrono::{DateTime, Utc};
 use entity::{activity_event, workspace};
 use sea_orm::{
-    sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -126,11 +127,11 @@ pub async fn list(
         query = query.filter(activity_event::Column::OccurredAt.lt(until));
     }
     if let Some(workroom) = &filter.workroom_id {
-        let named = format!("%\"workroomId\":\"{workroom}\"%");
+        let named = crate::db::containing(&format!("\"workroomId\":\"{workroom}\""));
         query = query.filter(
             sea_orm::Condition::any()
                 .add(activity_event::Column::TargetId.eq(workroom.as_str()))
-                .add(activity_event::Column::Metadata.like(named)),
+                .add(Expr::col(activity_event::Column::Metadata).like(named)),
         );
     }
     if let Some(after) = page.after {

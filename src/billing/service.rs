@@ -98,9 +98,18 @@ pub async fn purchase_top_up(
     let key = crate::input::text(key, "idempotencyKey", 200)?;
     let now = state.clock.now();
     let txn = state.db.begin().await?;
-    policy::require_locked(&txn, session, Action::ManageWorkspace).await?;
+    let ws = policy::require_locked(&txn, session, Action::ManageWorkspace)
+        .await?
+        .workspace;
     if let Some(first) = ledger::find_by_idempotency_key(&*txn, session.workspace_id, &key).await? {
         return Ok(first);
+    }
+    // The API reports credits as GraphQL Ints (32 bits).
+    if ws.credit_balance + i64::from(credits) > i64::from(i32::MAX) {
+        return Err(AppError::bad_input(format!(
+            "the balance would exceed {} credits",
+            i32::MAX
+        )));
     }
     let entry = NewEntry::new(
         EntryKind::TopUp,

@@ -13,6 +13,7 @@ use crate::{
     task::graphql::Task,
     workroom::graphql::Workroom,
 };
+use crate::{error::AppResult, graphql::int};
 
 #[derive(SimpleObject)]
 pub struct Credits {
@@ -26,13 +27,13 @@ pub struct Credits {
 }
 
 impl Credits {
-    pub fn of(ws: &workspace::Model, plan: Plan) -> Credits {
-        Credits {
-            balance: ws.credit_balance as i32,
-            reserved: ws.credit_reserved as i32,
-            available: (ws.credit_balance - ws.credit_reserved) as i32,
-            monthly_allowance: plan.monthly_credits() as i32,
-        }
+    pub fn of(ws: &workspace::Model, plan: Plan) -> AppResult<Credits> {
+        Ok(Credits {
+            balance: int(ws.credit_balance)?,
+            reserved: int(ws.credit_reserved)?,
+            available: int(ws.credit_balance - ws.credit_reserved)?,
+            monthly_allowance: int(plan.monthly_credits())?,
+        })
     }
 }
 
@@ -47,11 +48,11 @@ impl CreditEntry {
         Ok(EntryKind::parse(&self.0.kind)?)
     }
     /// Signed: grants and top-ups are positive, charges negative.
-    async fn amount(&self) -> i32 {
-        self.0.amount as i32
+    async fn amount(&self) -> async_graphql::Result<i32> {
+        Ok(int(self.0.amount)?)
     }
-    async fn balance_after(&self) -> i32 {
-        self.0.balance_after as i32
+    async fn balance_after(&self) -> async_graphql::Result<i32> {
+        Ok(int(self.0.balance_after)?)
     }
     async fn description(&self) -> &str {
         &self.0.description

@@ -9,6 +9,7 @@ use entity::{agent, credit_entry, member, user, workroom};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use crate::graphql::int;
 use crate::{
     error::AppResult,
     ids::{self, Kind},
@@ -68,14 +69,14 @@ pub async fn usage(
                 .get(&raw)
                 .cloned()
                 .unwrap_or_else(|| (raw.clone(), raw.clone()));
-            UsageBucket {
+            Ok(UsageBucket {
                 key,
                 label,
-                credits: credits as i32,
-                tasks: tasks as i32,
-            }
+                credits: int(credits)?,
+                tasks: int(tasks)?,
+            })
         })
-        .collect();
+        .collect::<AppResult<_>>()?;
     buckets.sort_by(|a, b| b.credits.cmp(&a.credits).then_with(|| a.key.cmp(&b.key)));
     Ok(buckets)
 }

@@ -54,6 +54,17 @@ pub struct Subscription(RealtimeSubscription);
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema with its limits; the caller adds the shared state and finishes it.
+/// A stored number as a GraphQL Int (32 bits): one that does not fit is an
+/// error of the field, never a silently truncated figure.
+pub fn int<T>(value: T) -> crate::error::AppResult<i32>
+where
+    T: TryInto<i32> + Copy + std::fmt::Display,
+{
+    value.try_into().map_err(|_| {
+        crate::error::AppError::Internal(format!("{value} does not fit a GraphQL Int"))
+    })
+}
+
 pub fn schema_builder(
     limits: &Limits,
     production: bool,

@@ -93,7 +93,7 @@ impl RealtimeSubscription {
         let app = ctx.data_unchecked::<SharedState>();
         let changes = watch::credits(&app.realtime, &app.db, ctx.session()?).await?;
         Ok(changes
-            .map(|ws| Ok(Credits::of(&ws, Plan::parse(&ws.plan)?)))
+            .map(|ws| Ok(Credits::of(&ws, Plan::parse(&ws.plan)?)?))
             .boxed())
     }
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use entity::task;
 
 use super::{approval, depends_on, TaskKind, TaskState};
+use crate::graphql::int;
 use crate::{
     agent::graphql::Agent,
     auth::{Action, Allowed},
@@ -69,8 +70,8 @@ impl Task {
     async fn output(&self) -> Option<&str> {
         self.0.output.as_deref()
     }
-    async fn credits_used(&self) -> i32 {
-        self.0.credits_used as i32
+    async fn credits_used(&self) -> async_graphql::Result<i32> {
+        Ok(int(self.0.credits_used)?)
     }
     async fn approval(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Approval>> {
         if TaskKind::parse(&self.0.kind)? != TaskKind::Approval {

@@ -10,6 +10,7 @@ use super::{
     events::{self, WorkroomEventKind},
     model::{allowed_actions, SourceKind, WorkroomAction, WorkroomState},
 };
+use crate::graphql::int;
 use crate::{
     activity::{graphql::ActivityEvent, service::ActivityQuery},
     agent::graphql::Agent,
@@ -73,7 +74,7 @@ impl Workroom {
         };
         Ok(Constraints {
             deadline: self.0.deadline,
-            max_credits: self.0.max_credits.map(|m| m as i32),
+            max_credits: self.0.max_credits.map(int).transpose()?,
             paste_flags: serde_json::from_str(&self.0.paste_flags).unwrap_or_default(),
             approval,
         })
@@ -123,18 +124,18 @@ impl Workroom {
             .unwrap_or_default();
         Ok(rows.into_iter().map(Task).collect())
     }
-    async fn credits_spent(&self) -> i32 {
-        self.0.credits_spent as i32
+    async fn credits_spent(&self) -> async_graphql::Result<i32> {
+        Ok(int(self.0.credits_spent)?)
     }
-    async fn credits_reserved(&self) -> i32 {
-        self.0.credits_reserved as i32
+    async fn credits_reserved(&self) -> async_graphql::Result<i32> {
+        Ok(int(self.0.credits_reserved)?)
     }
     async fn revision_round(&self) -> i32 {
         self.0.revision_round
     }
     /// Sequence number of the newest event.
-    async fn last_seq(&self) -> i32 {
-        self.0.last_seq as i32
+    async fn last_seq(&self) -> async_graphql::Result<i32> {
+        Ok(int(self.0.last_seq)?)
     }
     /// The history, oldest first, after the given sequence number.
     async fn events(
@@ -263,8 +264,8 @@ pub struct WorkroomEvent(pub workroom_event::Model);
 
 #[Object]
 impl WorkroomEvent {
-    async fn seq(&self) -> i32 {
-        self.0.seq as i32
+    async fn seq(&self) -> async_graphql::Result<i32> {
+        Ok(int(self.0.seq)?)
     }
     async fn workroom_id(&self) -> ID {
         ID(ids::encode(Kind::Workroom, self.0.workroom_id))

@@ -35,9 +35,8 @@ pub async fn list(
     }
     if let Some(text) = filter.title_contains.filter(|t| !t.is_empty()) {
         crate::input::limit(&text, "titleContains", crate::input::NAME_MAX)?;
-        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
         // Against the stored lower-cased title: SQLite's lower() folds ASCII only.
-        let like = sea_orm::sea_query::LikeExpr::new(pattern).escape('\\');
+        let like = crate::db::containing(&text.to_lowercase());
         query = query.filter(Expr::col(workroom::Column::TitleKey).like(like));
     }
     if let Some(user) = filter.created_by {
@@ -53,11 +52,4 @@ pub async fn list(
         .limit(page.fetch_limit())
         .all(db)
         .await?)
-}
-
-/// Escapes LIKE wildcards so a title search matches them literally.
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }

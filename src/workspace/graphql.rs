@@ -4,6 +4,7 @@ use async_graphql::{connection::Connection, Context, Object, ID};
 use chrono::{DateTime, Utc};
 use entity::workspace;
 
+use crate::graphql::int;
 use crate::{
     activity::graphql::{ActivityEvent, ActivityFilter},
     agent::graphql::Agent,
@@ -72,12 +73,17 @@ impl Workspace {
     async fn seats_used(&self, ctx: &Context<'_>) -> async_graphql::Result<i32> {
         self.session(ctx)?;
         let app = ctx.app();
-        Ok(super::service::seats_used(app.db.conn(), self.0.id, app.clock.now()).await? as i32)
+        Ok(int(super::service::seats_used(
+            app.db.conn(),
+            self.0.id,
+            app.clock.now(),
+        )
+        .await?)?)
     }
 
     async fn credits(&self, ctx: &Context<'_>) -> async_graphql::Result<Credits> {
         self.session(ctx)?;
-        Ok(Credits::of(&self.0, self.plan_value()?))
+        Ok(Credits::of(&self.0, self.plan_value()?)?)
     }
 
     #[graphql(complexity = "pagination::complexity(child_complexity, first)")]

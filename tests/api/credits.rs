@@ -536,3 +536,26 @@ db_test! {
         assert_eq!(theirs[0]["kind"], "TRIAL_GRANT");
     }
 }
+
+db_test! {
+    async fn credits_beyond_a_graphql_int_are_refused_and_never_reported_truncated(app);
+    {
+        use sea_orm::{sea_query::Expr, EntityTrait};
+        let ann = app.signup("ann@example.com", "Acme").await;
+        let set_balance = |balance: i64| {
+            entity::workspace::Entity::update_many()
+                .col_expr(entity::workspace::Column::CreditBalance, Expr::value(balance))
+                .exec(app.state.db.conn())
+        };
+        set_balance(2_147_000_000).await.unwrap();
+        let refused = app.gql(Some(&ann.token), TOP_UP, json!({ "c": 1_000_000, "k": "big" })).await;
+        assert_eq!(code(&refused), "BAD_USER_INPUT", "{refused}");
+        let data = app.ok(Some(&ann.token), CREDITS, json!({})).await;
+        assert_eq!(data["workspace"]["credits"]["balance"], 2_147_000_000, "nothing was added");
+
+        set_balance(3_000_000_000).await.unwrap();
+        let body = app.gql(Some(&ann.token), CREDITS, json!({})).await;
+        assert_eq!(code(&body), "INTERNAL", "an error, not a truncated balance: {body}");
+        assert!(!body.to_string().contains("-1294967296"), "{body}");
+    }
+}

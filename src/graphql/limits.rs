@@ -11,7 +11,8 @@ use std::{collections::HashSet, sync::Arc};
 
 use async_graphql::{
     extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextRequest, NextValidation,
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest,
+        NextValidation,
     },
     parser::types::{Directive, ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
     ErrorExtensionValues, Name, Positioned, Response, ServerError, ServerResult, ValidationResult,
@@ -61,6 +62,7 @@ impl ExtensionFactory for DocumentLimits {
         Arc::new(DocumentLimitsExtension {
             limits: self.limits.clone(),
             introspection: self.introspection,
+            document: std::sync::Mutex::new(None),
         })
     }
 }
@@ -68,6 +70,8 @@ impl ExtensionFactory for DocumentLimits {
 struct DocumentLimitsExtension {
     limits: Limits,
     introspection: bool,
+    /// The document's text, parsed again for null propagation when a field fails.
+    document: std::sync::Mutex<Option<String>>,
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -125,7 +129,29 @@ impl Extension for DocumentLimitsExtension {
                 VALIDATION_FAILED,
             ));
         }
+        *self.document.lock().expect("document") = Some(query.to_owned());
         Ok(doc)
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        if !response.errors.is_empty() {
+            let document = self.document.lock().expect("document").take();
+            if let Some(Ok(doc)) = document.map(|q| async_graphql::parser::parse_query(q)) {
+                super::nulls::propagate(
+                    &mut response,
+                    &doc,
+                    operation_name,
+                    &ctx.schema_env.registry,
+                );
+            }
+        }
+        response
     }
 
     async fn validation(

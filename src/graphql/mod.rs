@@ -7,6 +7,7 @@ pub mod lexer;
 pub mod limits;
 pub mod loaders;
 pub mod node;
+pub mod nulls;
 pub mod pagination;
 pub mod rules;
 

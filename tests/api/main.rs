@@ -20,6 +20,7 @@ mod invitations;
 mod limits;
 mod live;
 mod members;
+mod null_propagation;
 mod pagination;
 mod password_checks;
 mod permissions;

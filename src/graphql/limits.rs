@@ -142,7 +142,7 @@ impl Extension for DocumentLimitsExtension {
         let mut response = next.run(ctx, operation_name).await;
         if !response.errors.is_empty() {
             let document = self.document.lock().expect("document").take();
-            if let Some(Ok(doc)) = document.map(|q| async_graphql::parser::parse_query(q)) {
+            if let Some(Ok(doc)) = document.map(async_graphql::parser::parse_query) {
                 super::nulls::propagate(
                     &mut response,
                     &doc,

@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::{helpers::*, rooms::input};
+use crate::rooms::input;
 
 db_test! {
     async fn a_failed_field_nulls_its_nearest_nullable_parent_and_no_key_goes_missing(app);

@@ -12,7 +12,10 @@
 //! offset). If Redis cannot be reached the attempt is let through (and
 //! logged): a cache outage must not lock every user out.
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::HashMap,
+    sync::{LazyLock, Mutex},
+};
 
 use chrono::TimeDelta;
 use redis::aio::ConnectionManager;
@@ -118,7 +121,7 @@ impl RateLimiter {
             }
             Store::Redis { connection, prefix } => {
                 let (interval, tolerance) = limit.cell();
-                let result: redis::RedisResult<i64> = redis::Script::new(GCRA_SCRIPT)
+                let result: redis::RedisResult<i64> = GCRA
                     .key(format!("{prefix}:ratelimit:{}", secret::hash(key)))
                     .arg(interval)
                     .arg(tolerance)
@@ -155,6 +158,9 @@ fn gcra(tat: Option<i64>, now: i64, limit: Limit, mode: Mode) -> (i64, Option<i6
     }
     (0, (mode == Mode::Take).then_some(next))
 }
+
+/// [`GCRA_SCRIPT`], built (and hashed) once: EVALSHA then sends only its digest.
+static GCRA: LazyLock<redis::Script> = LazyLock::new(|| redis::Script::new(GCRA_SCRIPT));
 
 /// [`gcra`] in Redis, on Redis's clock: KEYS[1] the key; ARGV the interval
 /// and tolerance in milliseconds, 1 to take, and the injectable clock's

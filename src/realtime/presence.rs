@@ -12,6 +12,7 @@
 
 use std::{
     collections::HashMap,
+    sync::LazyLock,
     sync::{Arc, Mutex, Weak},
     time::Duration,
 };
@@ -296,6 +297,28 @@ struct Store {
 /// Milliseconds on Redis's clock, so instances' clocks do not matter.
 const NOW_MS: &str = "local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) ";
 
+// The scripts, built (and hashed) once: EVALSHA then sends only their digest.
+static JOIN: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+            "{NOW_MS} local ttl = tonumber(ARGV[1]) local i = 2 local added = {{}} \
+             for k = 1, #KEYS do \
+               local n = tonumber(ARGV[i]) i = i + 1 local new = 0 \
+               for j = 1, n do new = new + redis.call('ZADD', KEYS[k], now + ttl, ARGV[i]) i = i + 1 end \
+               redis.call('PEXPIRE', KEYS[k], 2 * ttl) added[k] = new \
+             end return added"
+    ))
+});
+static LIST: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "{NOW_MS} return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')"
+    ))
+});
+static PRUNE: LazyLock<Script> = LazyLock::new(|| {
+    Script::new(&format!(
+        "{NOW_MS} return redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)"
+    ))
+});
+
 impl Store {
     fn key(&self, workroom: Uuid) -> String {
         format!("{}:watchers:{}", self.prefix, workroom.simple())
@@ -311,15 +334,7 @@ impl Store {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
-        let script = Script::new(&format!(
-            "{NOW_MS} local ttl = tonumber(ARGV[1]) local i = 2 local added = {{}} \
-             for k = 1, #KEYS do \
-               local n = tonumber(ARGV[i]) i = i + 1 local new = 0 \
-               for j = 1, n do new = new + redis.call('ZADD', KEYS[k], now + ttl, ARGV[i]) i = i + 1 end \
-               redis.call('PEXPIRE', KEYS[k], 2 * ttl) added[k] = new \
-             end return added"
-        ));
-        let mut invocation = script.prepare_invoke();
+        let mut invocation = JOIN.prepare_invoke();
         invocation.arg(TTL.as_millis() as u64);
         for (workroom, users) in entries {
             invocation.key(self.key(*workroom)).arg(users.len());
@@ -339,10 +354,7 @@ impl Store {
     }
 
     async fn list(&self, workroom: Uuid) -> redis::RedisResult<Vec<Uuid>> {
-        let script = Script::new(&format!(
-            "{NOW_MS} return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf')"
-        ));
-        let members: Vec<String> = script
+        let members: Vec<String> = LIST
             .key(self.key(workroom))
             .invoke_async(&mut self.connection.clone())
             .await?;
@@ -357,10 +369,7 @@ impl Store {
     }
 
     async fn prune(&self, workroom: Uuid) -> redis::RedisResult<u64> {
-        let script = Script::new(&format!(
-            "{NOW_MS} return redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)"
-        ));
-        script
+        PRUNE
             .key(self.key(workroom))
             .invoke_async(&mut self.connection.clone())
             .await

@@ -605,22 +605,23 @@ async fn a_fragment_cycle_is_a_validation_error_that_names_the_fragment() {
     }
 }
 
-/// Whether an input type (unwrapped) is text, or an input object holding text.
-fn takes_text(ty: &Value, inputs: &std::collections::HashMap<String, Vec<Value>>) -> bool {
-    let mut ty = ty;
+/// The named type inside a type reference's list and non-null wrappers.
+fn named(mut ty: &Value) -> &Value {
     while ty["ofType"].is_object() {
         ty = &ty["ofType"];
     }
+    ty
+}
+
+/// Whether an input type is text, or an input object holding text.
+fn takes_text(ty: &Value, inputs: &std::collections::HashMap<String, Vec<Value>>) -> bool {
+    let ty = named(ty);
     let name = ty["name"].as_str().unwrap_or_default();
     match ty["kind"].as_str() {
         Some("SCALAR") => matches!(name, "String" | "ID"),
-        Some("INPUT_OBJECT") => inputs[name].iter().any(|f| {
-            let mut inner = &f["type"];
-            while inner["ofType"].is_object() {
-                inner = &inner["ofType"];
-            }
-            inner["name"] != name && takes_text(&f["type"], inputs)
-        }),
+        Some("INPUT_OBJECT") => inputs[name]
+            .iter()
+            .any(|f| named(&f["type"])["name"] != name && takes_text(&f["type"], inputs)),
         _ => false,
     }
 }

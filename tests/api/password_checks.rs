@@ -16,6 +16,15 @@ async fn login(app: &TestApp, email: &str, password: &str) -> serde_json::Value 
         .await
 }
 
+/// Carol has an account; a team invites her. Returns the accept token.
+async fn carol_invited_to_a_team(app: &TestApp) -> String {
+    app.signup("carol@example.com", "Carol").await;
+    let owner = app.signup("owner@example.com", "Team").await;
+    app.change_plan(&owner.token, "STARTER").await;
+    app.invite(&owner.token, "carol@example.com", "MEMBER")
+        .await
+}
+
 db_test! {
     async fn guessing_a_password_through_an_invitation_locks_the_email_out_of_login_too(app)
         with |c: &mut atelya::config::Config| c.limits.failed_logins_per_15_min = 3;
@@ -38,10 +47,7 @@ db_test! {
     async fn failed_logins_lock_the_email_out_of_accepting_an_invitation(app)
         with |c: &mut atelya::config::Config| c.limits.failed_logins_per_15_min = 2;
     {
-        app.signup("carol@example.com", "Carol").await;
-        let owner = app.signup("owner@example.com", "Team").await;
-        app.change_plan(&owner.token, "STARTER").await;
-        let invitation = app.invite(&owner.token, "carol@example.com", "MEMBER").await;
+        let invitation = carol_invited_to_a_team(&app).await;
         for _ in 0..2 {
             assert_eq!(code(&login(&app, "carol@example.com", "not her password").await), "UNAUTHENTICATED");
         }
@@ -57,10 +63,7 @@ db_test! {
     async fn logins_and_invitation_passwords_share_one_allowance_per_address(app)
         with |c: &mut atelya::config::Config| c.limits.auth_rate_per_minute = 3;
     {
-        app.signup("carol@example.com", "Carol").await;
-        let owner = app.signup("owner@example.com", "Team").await;
-        app.change_plan(&owner.token, "STARTER").await;
-        let invitation = app.invite(&owner.token, "carol@example.com", "MEMBER").await;
+        let invitation = carol_invited_to_a_team(&app).await;
         for _ in 0..2 {
             let body = login(&app, "carol@example.com", PASSWORD).await;
             assert!(body.get("errors").is_none(), "{body}");

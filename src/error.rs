@@ -1,8 +1,10 @@
 //! The one error type the API speaks, and its table of codes.
 //!
 //! Every failure a client can see is an [`AppError`]; each variant's doc says what the
-//! client receives. Database and other internal errors are logged and become `INTERNAL`
-//! without their detail.
+//! client receives. Database and other internal errors become `INTERNAL`: their
+//! cause chain is in the error's `Display` (so every log line naming the error
+//! has it) and is logged once, with the request's span and id, when the error
+//! reaches a client, who sees only "internal error" and the request id.
 
 use async_graphql::ErrorExtensions;
 
@@ -32,8 +34,9 @@ pub enum AppError {
     /// `RATE_LIMITED`: too many attempts; try again later.
     #[error("{0}")]
     RateLimited(String),
-    /// `INTERNAL`: something broke on our side; the detail is only in the server log.
-    #[error("internal error")]
+    /// `INTERNAL`: something broke on our side; the detail (the whole cause
+    /// chain) is only in the server log.
+    #[error("internal error: {0}")]
     Internal(String),
 }
 
@@ -49,6 +52,19 @@ impl AppError {
             AppError::InsufficientCredits(_) => "INSUFFICIENT_CREDITS",
             AppError::RateLimited(_) => "RATE_LIMITED",
             AppError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// An internal fault caused by `err`, keeping its whole cause chain.
+    pub fn internal(err: &(dyn std::error::Error + 'static)) -> Self {
+        AppError::Internal(cause_chain(err))
+    }
+
+    /// The message a client sees: never an internal fault's detail.
+    pub fn client_message(&self) -> String {
+        match self {
+            AppError::Internal(_) => INTERNAL_MESSAGE.to_owned(),
+            other => other.to_string(),
         }
     }
 
@@ -69,10 +85,28 @@ impl AppError {
     }
 }
 
+/// What a client is told of any internal fault.
+pub const INTERNAL_MESSAGE: &str = "internal error";
+
+/// `err` and each of its sources, outermost first, joined with ": ".
+pub fn cause_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut chain = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        // Many errors repeat their source's text in their own; say it once.
+        if !chain.ends_with(&text) {
+            chain.push_str(": ");
+            chain.push_str(&text);
+        }
+        source = cause.source();
+    }
+    chain
+}
+
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
-        tracing::error!(error = %err, "database error");
-        AppError::Internal(err.to_string())
+        AppError::internal(&err)
     }
 }
 
@@ -86,8 +120,15 @@ impl From<sea_orm::TransactionError<AppError>> for AppError {
 }
 
 impl ErrorExtensions for AppError {
+    /// The error as a client receives it. An internal fault is logged here,
+    /// inside the request's span (which carries its id): the one place every
+    /// fault passes on its way to a client. The request id is added to the
+    /// error's extensions by the document limits extension.
     fn extend(&self) -> async_graphql::Error {
-        async_graphql::Error::new(self.to_string())
+        if let AppError::Internal(cause) = self {
+            tracing::error!(%cause, "internal error");
+        }
+        async_graphql::Error::new(self.client_message())
             .extend_with(|_, ext| ext.set("code", self.code()))
     }
 }
@@ -99,3 +140,33 @@ impl From<AppError> for async_graphql::Error {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("connection reset")]
+    struct Reset;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("query failed")]
+    struct QueryFailed(#[source] Reset);
+
+    #[test]
+    fn an_internal_fault_keeps_its_cause_chain_for_the_log_and_not_for_the_client() {
+        let err = AppError::internal(&QueryFailed(Reset));
+
+        assert_eq!(
+            err.to_string(),
+            "internal error: query failed: connection reset"
+        );
+        assert_eq!(err.client_message(), "internal error");
+        let client = err.extend();
+        assert_eq!(client.message, "internal error");
+        assert_eq!(
+            client.extensions.unwrap().get("code"),
+            Some(&async_graphql::Value::from("INTERNAL"))
+        );
+    }
+}

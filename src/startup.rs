@@ -6,6 +6,7 @@ use tokio::net::TcpListener;
 
 use crate::{
     auth::{jwt::JwtKeys, password::PasswordHasherConfig, sealed::Sealer},
+    billing,
     clock::Clock,
     config::{Config, Secret},
     db::Db,
@@ -122,6 +123,7 @@ impl App {
     ) -> std::io::Result<()> {
         let state = self.state.clone();
         let dispatcher = outbox::spawn_dispatcher(state.clone(), self.mailer);
+        let renewals = billing::period::spawn_renewals(state.clone());
         let background = state.realtime.spawn(state.work.clone()).await;
         let engine = Engine::new(state.clone(), self.model);
         let claiming = engine.clone().spawn();
@@ -146,6 +148,7 @@ impl App {
         state.realtime.presence.flush(BUS_FLUSH_WITHIN).await;
         state.realtime.bus.flush(BUS_FLUSH_WITHIN).await;
         dispatcher.abort();
+        renewals.abort();
         for task in background {
             task.abort();
         }

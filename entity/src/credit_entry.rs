@@ -20,6 +20,9 @@ pub struct Model {
     pub agent_id: Option<Uuid>,
     /// Unique per workspace when present: a repeated purchase returns the first entry.
     pub idempotency_key: Option<String>,
+    /// Monthly grants only: the period and the allowance level the grant
+    /// brings it to, unique per workspace, so no grant can be made twice.
+    pub period_key: Option<String>,
     pub created_at: DateTimeUtc,
 }
 

@@ -26,6 +26,8 @@ pub struct Model {
     pub revision_round: i32,
     /// How many plans have been made; tasks of older rounds are discarded.
     pub plan_round: i32,
+    /// Failed attempts at the current plan; reset when planning begins anew.
+    pub plan_failures: i32,
     /// Sequence number of the newest event.
     pub last_seq: i64,
     pub credits_spent: i64,

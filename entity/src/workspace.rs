@@ -17,6 +17,15 @@ pub struct Model {
     pub activity_seq: i64,
     /// Hash of the newest activity event: the anchor `verifyActivityLog` checks the chain against.
     pub activity_head: String,
+    /// When billing periods are counted from: period n runs from anchor + n
+    /// months to anchor + n + 1 months (a month-end anchor clamps, never drifts).
+    pub billing_anchor: DateTimeUtc,
+    /// Number of the current period, from 0 at the anchor.
+    pub billing_period: i32,
+    /// End of the current period, kept for the renewal job to find due workspaces.
+    pub period_end: DateTimeUtc,
+    /// Monthly credits granted in the current period so far.
+    pub period_granted: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -9,6 +9,8 @@ mod m20261121_000001_identity;
 mod m20261121_000002_ledger_and_activity;
 mod m20261121_000003_workrooms;
 mod m20261129_000004_outbox_secrets;
+mod m20261130_000005_billing_periods;
+mod m20261130_000006_planning_failures;
 
 pub struct Migrator;
 
@@ -20,6 +22,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_ledger_and_activity::Migration),
             Box::new(m20261121_000003_workrooms::Migration),
             Box::new(m20261129_000004_outbox_secrets::Migration),
+            Box::new(m20261130_000005_billing_periods::Migration),
+            Box::new(m20261130_000006_planning_failures::Migration),
         ]
     }
 }

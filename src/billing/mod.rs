@@ -1,6 +1,8 @@
-//! Plans and what they grant: seat caps and monthly credits; plan changes and top-ups.
+//! Plans and what they grant: seat caps and monthly credits per billing
+//! period; plan changes, period renewals and top-ups.
 
 pub mod graphql;
+pub mod period;
 pub mod plans;
 pub mod service;
 

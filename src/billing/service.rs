@@ -4,7 +4,7 @@ use entity::{credit_entry, workspace};
 use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
-use super::Plan;
+use super::{period, Plan};
 use crate::{
     activity::{self, NewActivity},
     auth::{policy, Action, Session},
@@ -18,7 +18,8 @@ use crate::{
 /// Largest single top-up, a guard against typos and overflow.
 pub const MAX_TOP_UP: i32 = 1_000_000;
 
-/// Moves the workspace to `plan` and grants that plan's monthly credits.
+/// Moves the workspace to `plan` and grants what the move earns in the
+/// current billing period (see [`period`]).
 /// A plan whose seat cap is below the member count is SEAT_LIMIT_REACHED;
 /// pending invitations do not block it (they fail at accept instead).
 pub async fn change_plan(
@@ -58,10 +59,8 @@ pub async fn change_plan(
         .filter(workspace::Column::Id.eq(ws.id))
         .exec(&*txn)
         .await?;
-    let description = format!("{} monthly credits", plan.name());
-    let grant = NewEntry::new(EntryKind::MonthlyGrant, plan.monthly_credits(), description)
-        .by(Some(session.user.id));
-    ledger::append(&txn, ws.id, grant, now).await?;
+    let granted =
+        period::grant_for_plan_change(&txn, &ws, current, plan, session.user.id, now).await?;
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         action: "billing.plan_changed",
@@ -73,7 +72,7 @@ pub async fn change_plan(
             current.name(),
             plan.name()
         ),
-        metadata: json!({ "from": current.as_str(), "to": plan.as_str(), "creditsGranted": plan.monthly_credits() }),
+        metadata: json!({ "from": current.as_str(), "to": plan.as_str(), "creditsGranted": granted }),
     };
     activity::record(&txn, ws.id, entry, now).await?;
     let ws = txn.lock_workspace(ws.id).await?;

@@ -64,20 +64,20 @@ impl CreditEntry {
         let Some(id) = self.0.workroom_id else {
             return Ok(None);
         };
-        let db = ctx.app().db.conn();
-        Ok(crate::workroom::graphql::find(db, self.0.workspace_id, id)
-            .await
-            .ok()
+        let rows = ctx.loaders().workrooms.load_one(id).await?;
+        let room = rows.and_then(|rows| rows.into_iter().next());
+        Ok(room
+            .filter(|r| r.workspace_id == self.0.workspace_id)
             .map(Workroom))
     }
     async fn task(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Task>> {
         let Some(id) = self.0.task_id else {
             return Ok(None);
         };
-        let db = ctx.app().db.conn();
-        Ok(crate::task::approval::find(db, self.0.workspace_id, id)
-            .await
-            .ok()
+        let rows = ctx.loaders().tasks.load_one(id).await?;
+        let task = rows.and_then(|rows| rows.into_iter().next());
+        Ok(task
+            .filter(|t| t.workspace_id == self.0.workspace_id)
             .map(Task))
     }
     async fn created_at(&self) -> DateTime<Utc> {

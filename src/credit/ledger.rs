@@ -50,6 +50,7 @@ pub struct NewEntry {
     pub task_id: Option<Uuid>,
     pub agent_id: Option<Uuid>,
     pub idempotency_key: Option<String>,
+    pub period_key: Option<String>,
 }
 
 impl NewEntry {
@@ -63,6 +64,7 @@ impl NewEntry {
             task_id: None,
             agent_id: None,
             idempotency_key: None,
+            period_key: None,
         }
     }
 
@@ -75,6 +77,12 @@ impl NewEntry {
     /// A repeated key makes the append a no-op (see [`find_by_idempotency_key`]).
     pub fn keyed(mut self, key: String) -> NewEntry {
         self.idempotency_key = Some(key);
+        self
+    }
+
+    /// A monthly grant's key: unique per workspace, so a grant is never made twice.
+    pub fn for_period(mut self, key: String) -> NewEntry {
+        self.period_key = Some(key);
         self
     }
 
@@ -119,6 +127,7 @@ pub async fn append(
         task_id: entry.task_id,
         agent_id: entry.agent_id,
         idempotency_key: entry.idempotency_key,
+        period_key: entry.period_key,
         created_at: now,
     };
     credit_entry::Entity::insert(row.clone().into_active_model().reset_all())

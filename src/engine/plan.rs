@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{
     context,
-    runner::{self, begin, charge, reserve_or_pause, Memory, Next},
+    runner::{self, begin, charge, reserve_or_pause, Next},
     stream::{self, Ending},
     Engine,
 };
@@ -21,14 +21,14 @@ use crate::{
     workroom::{
         events::{self, NewEvent, WorkroomEventKind},
         model::{Trigger, WorkroomState},
-        service::transition,
+        service::{save, transition},
     },
 };
 
 /// How often a running call checks that it may go on.
 pub const BATCH: Duration = Duration::from_millis(50);
 
-pub async fn run(engine: &Engine, room: workroom::Model, memory: &mut Memory) -> AppResult<Next> {
+pub async fn run(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
     let db = engine.state.db.conn();
     let planner = system(db, room.workspace_id, AgentKind::Planner).await?;
     let agents = context::custom_agents(engine, &room).await?;
@@ -94,10 +94,13 @@ pub async fn run(engine: &Engine, room: workroom::Model, memory: &mut Memory) ->
             transition(&txn, &mut room, Trigger::PlanStored, None, None, now).await?;
         }
         Err(reason) => {
-            memory.plan_failures += 1;
-            tracing::warn!(workroom = %room.id, %reason, "planning attempt failed");
-            if memory.plan_failures >= engine.settings.task_attempts.max(1) {
+            room.plan_failures += 1;
+            tracing::warn!(workroom = %room.id, attempt = room.plan_failures, %reason, "planning attempt failed");
+            let attempts = i32::try_from(engine.settings.task_attempts.max(1)).unwrap_or(i32::MAX);
+            if room.plan_failures >= attempts {
                 runner::fail(&txn, &mut room, "PLANNING_FAILED", &reason, now).await?;
+            } else {
+                save(&txn, &room).await?;
             }
         }
     }

@@ -39,21 +39,15 @@ pub enum Next {
     Stop,
 }
 
-/// What a run remembers between steps.
-#[derive(Default)]
-pub struct Memory {
-    pub plan_failures: u32,
-}
-
 pub async fn run(engine: &Arc<Engine>, id: Uuid) {
     let lost = Arc::new(AtomicBool::new(false));
     let renewer = spawn_renewer(engine.clone(), id, lost.clone());
     if let Err(err) = recover(engine, id).await {
         tracing::warn!(workroom = %id, error = %err, "could not recover the workroom's last run");
     }
-    let (mut memory, mut errors) = (Memory::default(), 0);
+    let mut errors = 0;
     while !lost.load(Ordering::Relaxed) {
-        match step(engine, id, &mut memory).await {
+        match step(engine, id).await {
             Ok(Next::Again) => errors = 0,
             Ok(Next::Stop) => break,
             Err(err) => {
@@ -97,7 +91,7 @@ fn spawn_renewer(
     })
 }
 
-async fn step(engine: &Engine, id: Uuid, memory: &mut Memory) -> AppResult<Next> {
+async fn step(engine: &Engine, id: Uuid) -> AppResult<Next> {
     let Some(room) = workroom::Entity::find_by_id(id)
         .one(engine.state.db.conn())
         .await?
@@ -108,7 +102,7 @@ async fn step(engine: &Engine, id: Uuid, memory: &mut Memory) -> AppResult<Next>
         return Ok(Next::Stop);
     }
     match WorkroomState::parse(&room.state)? {
-        WorkroomState::Planning => plan::run(engine, room, memory).await,
+        WorkroomState::Planning => plan::run(engine, room).await,
         WorkroomState::Executing => work::next(engine, room).await,
         WorkroomState::Composing | WorkroomState::AwaitingRevision => {
             compose::run(engine, room).await

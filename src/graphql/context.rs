@@ -2,7 +2,9 @@
 
 use async_graphql::{dataloader::DataLoader, Context};
 
-use super::loaders::{AgentLoader, DeliverablesLoader, PlanLoader, UserLoader};
+use entity::{approval_grant, source, task, workroom, workroom_agent};
+
+use super::loaders::{AgentLoader, DeliverablesLoader, PlanLoader, RowsBy, UserLoader};
 use crate::{
     auth::{Authn, Session},
     error::AppResult,
@@ -13,6 +15,12 @@ use crate::{
 #[derive(Clone, Debug)]
 pub struct ClientIp(pub String);
 
+/// The id of the HTTP request (or websocket) an operation came in on: on
+/// every log line of it, and in the extensions of its INTERNAL errors, so an
+/// operator can find what a client reports.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
 /// Loaders live for one request: a shared loader would serve one workspace's
 /// rows to another.
 pub struct Loaders {
@@ -20,6 +28,16 @@ pub struct Loaders {
     pub agents: DataLoader<AgentLoader>,
     pub deliverables: DataLoader<DeliverablesLoader>,
     pub plans: DataLoader<PlanLoader>,
+    /// Workrooms by id (a ledger entry's).
+    pub workrooms: DataLoader<RowsBy<workroom::Entity>>,
+    /// Tasks by id (a ledger entry's).
+    pub tasks: DataLoader<RowsBy<task::Entity>>,
+    /// A workroom's sources, oldest first, by workroom id.
+    pub sources: DataLoader<RowsBy<source::Entity>>,
+    /// A workroom's agent links, in order, by workroom id.
+    pub workroom_agents: DataLoader<RowsBy<workroom_agent::Entity>>,
+    /// An approval task's grants, oldest first, by task id.
+    pub approval_grants: DataLoader<RowsBy<approval_grant::Entity>>,
 }
 
 impl Loaders {
@@ -30,6 +48,46 @@ impl Loaders {
             agents: DataLoader::new(AgentLoader(db()), tokio::spawn),
             deliverables: DataLoader::new(DeliverablesLoader(db()), tokio::spawn),
             plans: DataLoader::new(PlanLoader(db()), tokio::spawn),
+            workrooms: DataLoader::new(
+                RowsBy::<workroom::Entity>::new(
+                    db(),
+                    workroom::Column::Id,
+                    |r| r.id,
+                    workroom::Column::Id,
+                ),
+                tokio::spawn,
+            ),
+            tasks: DataLoader::new(
+                RowsBy::<task::Entity>::new(db(), task::Column::Id, |t| t.id, task::Column::Id),
+                tokio::spawn,
+            ),
+            sources: DataLoader::new(
+                RowsBy::<source::Entity>::new(
+                    db(),
+                    source::Column::WorkroomId,
+                    |s| s.workroom_id,
+                    source::Column::Id,
+                ),
+                tokio::spawn,
+            ),
+            workroom_agents: DataLoader::new(
+                RowsBy::<workroom_agent::Entity>::new(
+                    db(),
+                    workroom_agent::Column::WorkroomId,
+                    |l| l.workroom_id,
+                    workroom_agent::Column::Position,
+                ),
+                tokio::spawn,
+            ),
+            approval_grants: DataLoader::new(
+                RowsBy::<approval_grant::Entity>::new(
+                    db(),
+                    approval_grant::Column::TaskId,
+                    |g| g.task_id,
+                    approval_grant::Column::GrantedAt,
+                ),
+                tokio::spawn,
+            ),
         }
     }
 }

@@ -4,25 +4,25 @@
 //! Runs as an async-graphql extension, so HTTP and websockets share it. A
 //! document over a limit gets exactly one error and goes no further: the token
 //! count is taken before parsing, the alias, directive and depth counts right
-//! after it, with the check that no string holds U+0000, and only then is the
-//! document validated (where the complexity limit applies).
+//! after it, then the cost (see [`super::cost`]) and the check that no string
+//! holds U+0000, and only then is the document validated.
 
 use std::{collections::HashSet, sync::Arc};
 
 use async_graphql::{
     extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest,
-        NextValidation,
+        Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
+        NextPrepareRequest, NextRequest, NextValidation,
     },
     parser::types::{Directive, ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
-    ErrorExtensionValues, Name, Positioned, Response, ServerError, ServerResult, ValidationResult,
-    Variables,
+    ErrorExtensionValues, Name, Positioned, Request, Response, ServerError, ServerResult,
+    ValidationResult, Variables,
 };
 use async_graphql_value::{ConstValue, Value};
 use std::collections::HashMap;
 
-use super::lexer::count_tokens;
-use crate::config::Limits;
+use super::{context::RequestId, lexer::count_tokens};
+use crate::{config::Limits, error::INTERNAL_MESSAGE};
 
 pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
 pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
@@ -63,6 +63,7 @@ impl ExtensionFactory for DocumentLimits {
             limits: self.limits.clone(),
             introspection: self.introspection,
             document: std::sync::Mutex::new(None),
+            request_id: std::sync::Mutex::new(None),
         })
     }
 }
@@ -72,12 +73,15 @@ struct DocumentLimitsExtension {
     introspection: bool,
     /// The document's text, parsed again for null propagation when a field fails.
     document: std::sync::Mutex<Option<String>>,
+    /// The request's id (request data is not readable from the request hook).
+    request_id: std::sync::Mutex<Option<String>>,
 }
 
 #[async_graphql::async_trait::async_trait]
 impl Extension for DocumentLimitsExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
+        let request_id = self.request_id.lock().expect("request id lock").take();
         // Errors without a path come from before execution (such as an unknown
         // operation name): they are about the request, not a field.
         for err in &mut response.errors {
@@ -95,11 +99,33 @@ impl Extension for DocumentLimitsExtension {
             } else {
                 tracing::error!(message = %err.message, path = ?err.path, "a field failed without a code");
                 let mut internal = err.clone();
-                internal.message = "internal error".into();
+                internal.message = INTERNAL_MESSAGE.into();
                 tag(internal, "INTERNAL")
             };
         }
+        if let Some(id) = request_id {
+            for err in &mut response.errors {
+                if code_of(err).as_deref() == Some("INTERNAL") {
+                    let ext = err.extensions.get_or_insert_with(Default::default);
+                    ext.set("requestId", id.as_str());
+                }
+            }
+        }
         response
+    }
+
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let id = request
+            .data
+            .get(&std::any::TypeId::of::<RequestId>())
+            .and_then(|d| d.downcast_ref::<RequestId>());
+        *self.request_id.lock().expect("request id lock") = id.map(|id| id.0.clone());
+        next.run(ctx, request).await
     }
 
     async fn parse_query(
@@ -120,6 +146,14 @@ impl Extension for DocumentLimitsExtension {
             .await
             .map_err(|e| refusal_of_parse(query, e))?;
         check_shape(&doc, limits)?;
+        let cost = super::cost::of_document(&ctx.schema_env.registry, &doc, variables);
+        if cost > limits.max_complexity {
+            let message = format!(
+                "the query is too complex: it costs {cost} and at most {} is allowed",
+                limits.max_complexity
+            );
+            return Err(request_error(message, VALIDATION_FAILED));
+        }
         refuse_nul(&doc, variables)?;
         super::rules::single_root_field(&doc)?;
         if !self.introspection && selects_introspection(&doc) {

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
 use entity::user;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::{db::Db, error::AppError};
@@ -84,6 +84,48 @@ impl Loader<Uuid> for PlanLoader {
             .await
             .map_err(AppError::from)?;
         Ok(group(rows, |t| t.workroom_id))
+    }
+}
+
+/// Rows of `E` whose `column` holds one of the keys, grouped by that key
+/// (each group in `order`): children by their parent's id, or a row by its own.
+/// Rows are not scoped to a workspace here: the resolvers check the rows
+/// they reach belong to the caller's.
+pub struct RowsBy<E: EntityTrait> {
+    db: Db,
+    column: E::Column,
+    key_of: fn(&E::Model) -> Uuid,
+    order: E::Column,
+}
+
+impl<E: EntityTrait> RowsBy<E> {
+    pub fn new(db: Db, column: E::Column, key_of: fn(&E::Model) -> Uuid, order: E::Column) -> Self {
+        RowsBy {
+            db,
+            column,
+            key_of,
+            order,
+        }
+    }
+}
+
+impl<E> Loader<Uuid> for RowsBy<E>
+where
+    E: EntityTrait + Send + Sync,
+    E::Model: Send + Sync + Clone,
+    E::Column: Send + Sync,
+{
+    type Value = Vec<E::Model>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = E::find()
+            .filter(self.column.is_in(keys.iter().copied()))
+            .order_by_asc(self.order)
+            .all(self.db.conn())
+            .await
+            .map_err(AppError::from)?;
+        Ok(group(rows, self.key_of))
     }
 }
 

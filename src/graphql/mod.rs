@@ -3,6 +3,7 @@
 //! async-graphql leaves out, and pagination.
 
 pub mod context;
+pub mod cost;
 pub mod lexer;
 pub mod limits;
 pub mod loaders;
@@ -79,7 +80,6 @@ pub fn schema_builder(
         limits: limits.clone(),
         introspection: !production,
     })
-    .limit_complexity(limits.max_complexity)
     .limit_recursive_depth(64);
     if production {
         builder.disable_introspection().disable_suggestions()

@@ -79,12 +79,6 @@ pub fn connection<R, N: OutputType, K: Display>(
     conn
 }
 
-/// GraphQL complexity of a connection field: its selection times the page size.
-pub fn complexity(child: usize, first: Option<i32>) -> usize {
-    let first = first.unwrap_or(DEFAULT_FIRST).clamp(1, MAX_FIRST) as usize;
-    child.saturating_mul(first)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,7 @@ use axum::{
     },
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
+    Extension,
 };
 use serde_json::{json, Value};
 
@@ -30,7 +31,7 @@ use super::{
 use crate::{
     auth::{jwt::LEEWAY_SECS, Authn},
     graphql::{
-        context::{ClientIp, Loaders},
+        context::{ClientIp, Loaders, RequestId},
         limits::{code_of, PARSE_FAILED, VALIDATION_FAILED},
     },
 };
@@ -38,6 +39,7 @@ use crate::{
 pub async fn post(
     State(state): State<Arc<HttpState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(request_id): Extension<RequestId>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
@@ -117,12 +119,13 @@ pub async fn post(
             }
         },
     };
-    execute(&state, peer, &headers, batch, rt).await
+    execute(&state, peer, request_id, &headers, batch, rt).await
 }
 
 pub async fn get(
     State(state): State<Arc<HttpState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(request_id): Extension<RequestId>,
     request: axum::extract::Request,
 ) -> Response {
     let (mut parts, _) = request.into_parts();
@@ -130,7 +133,7 @@ pub async fn get(
     if super::ws::is_upgrade(&headers) {
         let ip = client_ip(peer, &headers, state.app.config.trust_proxy);
         return match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
-            Ok(ws) => super::ws::upgrade(state, &headers, ws, ip),
+            Ok(ws) => super::ws::upgrade(state, &headers, ws, ip, request_id),
             Err(rejection) => rejection.into_response(),
         };
     }
@@ -157,13 +160,15 @@ pub async fn get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&state, peer, &headers, BatchRequest::Single(request), rt).await
+    let single = BatchRequest::Single(request);
+    execute(&state, peer, request_id, &headers, single, rt).await
 }
 
-/// Runs the request with its session, loaders and client address.
+/// Runs the request with its session, loaders, client address and request id.
 async fn execute(
     state: &HttpState,
     peer: SocketAddr,
+    request_id: RequestId,
     headers: &HeaderMap,
     batch: BatchRequest,
     rt: ResponseType,
@@ -175,7 +180,8 @@ async fn execute(
     let batch = batch
         .data(authn)
         .data(Arc::new(Loaders::new(app)))
-        .data(ClientIp(ip));
+        .data(ClientIp(ip))
+        .data(request_id);
     match state.schema.execute_batch(batch).await {
         BatchResponse::Single(response) => render(response, rt),
         BatchResponse::Batch(responses) => {

@@ -1,9 +1,11 @@
-//! The HTTP surface: `/graphql` (GET, POST, and websockets), `/healthz`, `/readyz`, with CORS.
+//! The HTTP surface: `/graphql` (GET, POST, and websockets), `/healthz`, `/readyz`, with CORS
+//! and a request id on every request.
 
 pub mod graphql;
 pub mod health;
 pub mod negotiate;
 pub mod request;
+pub mod request_id;
 pub mod ws;
 
 use std::{net::SocketAddr, sync::Arc};
@@ -35,6 +37,7 @@ pub fn router(app: SharedState, schema: AppSchema) -> Router {
         // The handler reads the body itself and answers an oversized one with a GraphQL error.
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(cors)
+        .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(Arc::new(HttpState { app, schema }))
 }
 

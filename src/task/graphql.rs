@@ -77,16 +77,23 @@ impl Task {
         if TaskKind::parse(&self.0.kind)? != TaskKind::Approval {
             return Ok(None);
         }
-        let grants = approval::grants(ctx.app().db.conn(), self.0.id).await?;
-        let mut out = Vec::new();
-        for grant in grants {
-            if let Some(user) = ctx.loaders().users.load_one(grant.user_id).await? {
-                out.push(ApprovalGrant {
+        let loaders = ctx.loaders();
+        let grants = loaders.approval_grants.load_one(self.0.id).await?;
+        let grants = grants.unwrap_or_default();
+        let users = loaders
+            .users
+            .load_many(grants.iter().map(|g| g.user_id))
+            .await?;
+        let out = grants
+            .into_iter()
+            .filter_map(|grant| {
+                let user = users.get(&grant.user_id)?.clone();
+                Some(ApprovalGrant {
                     user: User(user),
                     granted_at: grant.granted_at,
-                });
-            }
-        }
+                })
+            })
+            .collect();
         Ok(Some(Approval {
             required_role: Role::parse(self.0.assigned_role.as_deref().unwrap_or("MEMBER"))?,
             required_approvals: self.0.required_approvals.unwrap_or(1),

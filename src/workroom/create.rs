@@ -174,6 +174,7 @@ pub async fn create(
         style_override: new.style_override.filter(|s| !s.trim().is_empty()),
         revision_round: 0,
         plan_round: 1,
+        plan_failures: 0,
         last_seq: 0,
         credits_spent: 0,
         credits_reserved: 0,

@@ -43,8 +43,9 @@ pub struct Constraints {
 }
 
 /// Events a page holds by default, and at most.
-const EVENTS_DEFAULT: i32 = 100;
-const EVENTS_MAX: i32 = 1_000;
+/// The history's page size when `first` is not given, and its largest.
+pub const EVENTS_DEFAULT: i32 = 100;
+pub const EVENTS_MAX: i32 = 1_000;
 
 #[Object]
 impl Workroom {
@@ -83,13 +84,8 @@ impl Workroom {
         self.0.style_override.as_deref()
     }
     async fn sources(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Source>> {
-        let rows = source::Entity::find()
-            .filter(source::Column::WorkroomId.eq(self.0.id))
-            .order_by_asc(source::Column::Id)
-            .all(ctx.app().db.conn())
-            .await
-            .map_err(AppError::from)?;
-        Ok(rows.into_iter().map(Source).collect())
+        let rows = ctx.loaders().sources.load_one(self.0.id).await?;
+        Ok(rows.unwrap_or_default().into_iter().map(Source).collect())
     }
     async fn deliverables(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Deliverable>> {
         let rows = ctx
@@ -101,17 +97,18 @@ impl Workroom {
         Ok(rows.into_iter().map(Deliverable).collect())
     }
     async fn agents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agent>> {
-        let db = ctx.app().db.conn();
-        let links = entity::workroom_agent::Entity::find()
-            .filter(entity::workroom_agent::Column::WorkroomId.eq(self.0.id))
-            .order_by_asc(entity::workroom_agent::Column::Position)
-            .find_also_related(entity::agent::Entity)
-            .all(db)
-            .await
-            .map_err(AppError::from)?;
-        Ok(links
-            .into_iter()
-            .filter_map(|(_, agent)| agent.map(Agent))
+        let loaders = ctx.loaders();
+        let links = loaders.workroom_agents.load_one(self.0.id).await?;
+        let ids: Vec<_> = links
+            .unwrap_or_default()
+            .iter()
+            .map(|l| l.agent_id)
+            .collect();
+        let mut agents = loaders.agents.load_many(ids.iter().copied()).await?;
+        Ok(ids
+            .iter()
+            .filter_map(|id| agents.remove(id))
+            .map(Agent)
             .collect())
     }
     /// The current plan, in order.
@@ -154,7 +151,6 @@ impl Workroom {
         let rows = events::list(ctx.app().db.conn(), self.0.id, after, first as u64).await?;
         Ok(rows.into_iter().map(WorkroomEvent).collect())
     }
-    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
     async fn activity(
         &self,
         ctx: &Context<'_>,

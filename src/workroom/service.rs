@@ -63,6 +63,10 @@ pub async fn transition(
         .map(WorkroomState::parse)
         .transpose()?;
     let to = next_state(from, trigger, paused_from)?;
+    if to == WorkroomState::Planning && from != WorkroomState::Paused {
+        // Planning begins anew (a resumed one goes on counting).
+        room.plan_failures = 0;
+    }
     room.state = to.as_str().to_owned();
     room.paused_from = (to == WorkroomState::Paused).then(|| from.as_str().to_owned());
     room.state_reason = reason.map(str::to_owned);

@@ -9,7 +9,10 @@ use crate::{
     activity::graphql::{ActivityEvent, ActivityFilter},
     agent::graphql::Agent,
     auth::{policy, Action, Allowed, Session},
-    billing::Plan,
+    billing::{
+        period::{self, BillingPeriod},
+        Plan,
+    },
     credit::graphql::{CreditEntry, Credits},
     credit::usage::{UsageBucket, UsageGroupBy},
     error::{AppError, AppResult},
@@ -86,7 +89,11 @@ impl Workspace {
         Ok(Credits::of(&self.0, self.plan_value()?)?)
     }
 
-    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
+    /// The current billing period and the monthly credits granted in it.
+    async fn billing_period(&self, ctx: &Context<'_>) -> async_graphql::Result<BillingPeriod> {
+        self.session(ctx)?;
+        Ok(period::current(&self.0)?)
+    }
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -100,10 +107,7 @@ impl Workspace {
     }
 
     /// Owner and admin only.
-    #[graphql(
-        guard = "Allowed(Action::ManageMembers)",
-        complexity = "pagination::complexity(child_complexity, first)"
-    )]
+    #[graphql(guard = "Allowed(Action::ManageMembers)")]
     async fn invitations(
         &self,
         ctx: &Context<'_>,
@@ -129,8 +133,6 @@ impl Workspace {
         self.session(ctx)?;
         Ok(ExportProfile::load(ctx.app().db.conn(), self.0.id).await?)
     }
-
-    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
     async fn credit_ledger(
         &self,
         ctx: &Context<'_>,
@@ -142,8 +144,6 @@ impl Workspace {
         let rows = crate::credit::ledger::list(ctx.app().db.conn(), self.0.id, &page).await?;
         Ok(pagination::connection(rows, &page, |e| e.seq, CreditEntry))
     }
-
-    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
     async fn activity(
         &self,
         ctx: &Context<'_>,
@@ -166,8 +166,6 @@ impl Workspace {
             ActivityEvent,
         ))
     }
-
-    #[graphql(complexity = "pagination::complexity(child_complexity, first)")]
     async fn workrooms(
         &self,
         ctx: &Context<'_>,

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::{
     activity::{self, chain, NewActivity},
     auth::{policy, Action, Session},
-    billing::{plans::TRIAL_CREDITS, Plan},
+    billing::{period::Anchor, plans::TRIAL_CREDITS, Plan},
     credit::{ledger, EntryKind, NewEntry},
     db::WriteTxn,
     error::{AppError, AppResult},
@@ -33,6 +33,7 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> AppResult<(workspace::Model, member::Model)> {
     let name = input::name(name, "workspace name")?;
+    let billing = Anchor::at(now)?;
     let ws = workspace::Model {
         id: Uuid::now_v7(),
         name: name.clone(),
@@ -42,6 +43,10 @@ pub async fn create(
         credit_seq: 0,
         activity_seq: 0,
         activity_head: chain::GENESIS.to_owned(),
+        billing_anchor: billing.anchor,
+        billing_period: 0,
+        period_end: billing.period_end,
+        period_granted: 0,
         created_at: now,
         updated_at: now,
     };

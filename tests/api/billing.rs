@@ -62,31 +62,43 @@ db_test! {
 }
 
 db_test! {
-    async fn each_plan_change_grants_that_plans_monthly_credits_in_the_ledger(app);
+    async fn plan_changes_grant_only_the_rise_of_the_periods_highest_allowance(app);
     {
         let ann = app.signup("ann@example.com", "Acme").await;
         let (entries, balance) = ledger(&app, &ann.token).await;
         assert_eq!(entries.len(), 1);
         assert_eq!((&entries[0]["kind"], &entries[0]["amount"], balance), (&json!("TRIAL_GRANT"), &json!(500), 500));
 
-        let steps = [("SOLO", 1, 2_000), ("STARTER", 2, 5_000), ("AGENCY", -1, 150_000), ("PRO", 5, 15_000), ("GROWTH", 15, 50_000)];
+        // (plan, seat cap, allowance, credits this change grants)
+        let steps = [
+            ("SOLO", 1, 2_000, 2_000),
+            ("STARTER", 2, 5_000, 3_000),
+            ("AGENCY", -1, 150_000, 145_000),
+            ("PRO", 5, 15_000, 0),
+            ("GROWTH", 15, 50_000, 0),
+        ];
         let mut expected = 500;
-        for (plan, cap, credits) in steps {
+        let mut grants = 1;
+        for (plan, cap, allowance, granted) in steps {
             let data = app.ok(Some(&ann.token), CHANGE_PLAN, json!({ "p": plan })).await;
-            expected += credits;
+            expected += granted;
             let ws = &data["changePlan"];
             assert_eq!(ws["plan"], plan);
             assert_eq!(ws["maxUsers"], if cap < 0 { Value::Null } else { json!(cap) }, "{plan}");
-            assert_eq!(ws["credits"], json!({ "balance": expected, "monthlyAllowance": credits }), "{plan}");
+            assert_eq!(ws["credits"], json!({ "balance": expected, "monthlyAllowance": allowance }), "{plan}");
 
             let (entries, balance) = ledger(&app, &ann.token).await;
-            let grant = &entries[0];
-            assert_eq!((&grant["kind"], &grant["amount"]), (&json!("MONTHLY_GRANT"), &json!(credits)), "{plan}");
-            assert_eq!(grant["balanceAfter"], expected, "{plan}");
-            assert_eq!(grant["actor"]["id"], ann.user_id.as_str());
+            if granted > 0 {
+                grants += 1;
+                let grant = &entries[0];
+                assert_eq!((&grant["kind"], &grant["amount"]), (&json!("MONTHLY_GRANT"), &json!(granted)), "{plan}");
+                assert_eq!(grant["balanceAfter"], expected, "{plan}");
+                assert_eq!(grant["actor"]["id"], ann.user_id.as_str());
+            }
+            assert_eq!(entries.len(), grants, "{plan}: a change that earns nothing writes no entry");
             assert_consistent(&entries, balance);
         }
-        assert_eq!(ledger(&app, &ann.token).await.0.len(), 6);
+        assert_eq!(ledger(&app, &ann.token).await.1, 500 + 150_000);
     }
 }
 

@@ -199,6 +199,16 @@ pub async fn spawn_app_with_model(
         use_test_redis(&mut config);
     }
     tweak(&mut config);
+    let mut app = serve(config, model).await;
+    app._database = Some(database);
+    app
+}
+
+/// Serves `config` (its database is the caller's) until the app is dropped or shut down.
+pub async fn serve(
+    config: Config,
+    model: Option<std::sync::Arc<dyn atelya::llm::LanguageModel>>,
+) -> TestApp {
     let app = match model {
         Some(model) => App::build_with_model(config, Clock::default(), model).await,
         None => App::build(config, Clock::default()).await,
@@ -216,7 +226,7 @@ pub async fn spawn_app_with_model(
         state,
         client: reqwest::Client::new(),
         shutdown: Some(tx),
-        _database: Some(database),
+        _database: None,
     }
 }
 

@@ -414,17 +414,26 @@ db_test! {
 
 // ------------------------------------------------------------ complexity
 
-/// A page of members with their users: 1 (nodes) + 1 (id) + 4 (user and its
-/// three fields) = 6 per member, times the page size.
-const MEMBERS_WITH_USERS: &str = "nodes { id user { id name email } }";
+/// A page of members with their users, through `nodes` and `edges`: per
+/// member 1 (the member) + 1 (the `nodes` list) + 1 (the `edges` list) = 3,
+/// times the page size; scalars and single objects (a node, its user) are free.
+const MEMBERS_WITH_USERS: &str =
+    "nodes { id role user { id name email } } edges { cursor node { id user { id } } }";
 
-/// Complexity 2,000 exactly, plus `extra` fields of weight 1 on the workspace:
-/// workspace 1 + name 1 + three pages of 100 × 6 + one page of 99 × 2 (nodes, id).
+/// Cost 2,000 exactly, plus `extra` lists of cost 1 on the workspace: six
+/// pages of 100 × 3, one page of 99 × 2 (the member, `nodes`) and two lists.
 fn complexity_2000_plus(extra: usize) -> String {
+    let pages: Vec<String> = (0..6)
+        .map(|i| format!("p{i}: members(first: 100) {{ {MEMBERS_WITH_USERS} }}"))
+        .collect();
+    let extras: Vec<String> = (0..extra)
+        .map(|i| format!("e{i}: agents {{ id }}"))
+        .collect();
     format!(
-        "{{ workspace {{ name {} a: members(first: 100) {{ {MEMBERS_WITH_USERS} }} b: members(first: 100) {{ {MEMBERS_WITH_USERS} }} \
-         c: members(first: 100) {{ {MEMBERS_WITH_USERS} }} d: members(first: 99) {{ nodes {{ id }} }} }} }}",
-        repeat("id", extra)
+        "{{ workspace {{ name exportProfile {{ letterhead }} {} d: members(first: 99) {{ nodes {{ id }} }} \
+         x1: agents {{ id }} x2: agents {{ name }} {} }} }}",
+        pages.join(" "),
+        extras.join(" ")
     )
 }
 
@@ -436,7 +445,7 @@ db_test! {
         let body = app.gql(Some(&ann.token), &complexity_2000_plus(0), json!({})).await;
 
         assert_no_errors(&body);
-        assert_eq!(body["data"]["workspace"]["a"]["nodes"][0]["user"]["email"], "ann@example.com");
+        assert_eq!(body["data"]["workspace"]["p0"]["nodes"][0]["user"]["email"], "ann@example.com");
     }
 }
 
@@ -448,44 +457,247 @@ db_test! {
         let body = app.gql(Some(&ann.token), &complexity_2000_plus(1), json!({})).await;
 
         let message = the_one_validation_error(&body);
-        assert!(message.contains("complex"), "{message}");
+        assert!(message.contains("complex") && message.contains("2001"), "{message}");
     }
 }
 
-/// `count` aliased pages of members with their users, without `first`.
-fn default_pages(count: usize) -> String {
+/// A server whose cost limit is `limit`.
+async fn limited_to(limit: usize) -> TestApp {
+    spawn_app(
+        Backend::Sqlite,
+        Box::new(move |c: &mut atelya::config::Config| c.limits.max_complexity = limit),
+    )
+    .await
+}
+
+/// `count` aliased pages of members (cost 2 each per member) of `first`.
+fn member_pages(count: usize, first: &str) -> String {
     let pages: Vec<String> = (1..=count)
-        .map(|i| format!("p{i}: members {{ {MEMBERS_WITH_USERS} }}"))
+        .map(|i| format!("p{i}: members{first} {{ nodes {{ id }} }}"))
         .collect();
-    format!("{{ workspace {{ {} }} }}", pages.join(" "))
+    pages.join(" ")
 }
 
 #[tokio::test]
 async fn a_list_without_first_weighs_its_default_page_of_20() {
-    let app = sqlite_app().await;
+    let app = limited_to(200).await;
 
-    // 1 + 16 × 6 × 20 = 1,921; 1 + 17 × 6 × 20 = 2,041.
-    let under = app.gql(None, &default_pages(16), json!({})).await;
-    let over = app.gql(None, &default_pages(17), json!({})).await;
+    // 5 × 20 × 2 = 200; 6 × 20 × 2 = 240.
+    let under = app
+        .gql(
+            None,
+            &format!("{{ workspace {{ {} }} }}", member_pages(5, "")),
+            json!({}),
+        )
+        .await;
+    let over = app
+        .gql(
+            None,
+            &format!("{{ workspace {{ {} }} }}", member_pages(6, "")),
+            json!({}),
+        )
+        .await;
 
-    assert_ne!(code(&under), "GRAPHQL_VALIDATION_FAILED", "{under}");
-    assert!(the_one_validation_error(&over).contains("complex"));
+    assert_eq!(code(&under), "UNAUTHENTICATED", "{under}");
+    assert!(the_one_validation_error(&over).contains("240"), "{over}");
 }
 
 #[tokio::test]
 async fn a_page_size_given_in_a_variable_is_weighed_too() {
-    let app = sqlite_app().await;
-    let pages: Vec<String> = (1..=4)
-        .map(|i| format!("p{i}: members(first: $n) {{ {MEMBERS_WITH_USERS} }}"))
-        .collect();
-    let query = format!("query($n: Int) {{ workspace {{ {} }} }}", pages.join(" "));
+    let app = limited_to(200).await;
+    let query = format!(
+        "query($n: Int = 50) {{ workspace {{ {} }} }}",
+        member_pages(4, "(first: $n)")
+    );
 
-    // 1 + 4 × 6 × 100 = 2,401; 1 + 4 × 6 × 20 = 481.
+    // 4 × 100 × 2 = 800; 4 × 20 × 2 = 160; by default 4 × 50 × 2 = 400.
     let over = app.gql(None, &query, json!({ "n": 100 })).await;
     let under = app.gql(None, &query, json!({ "n": 20 })).await;
+    let default = app.gql(None, &query, json!({})).await;
 
-    assert!(the_one_validation_error(&over).contains("complex"));
-    assert_ne!(code(&under), "GRAPHQL_VALIDATION_FAILED", "{under}");
+    assert!(the_one_validation_error(&over).contains("800"), "{over}");
+    assert_eq!(code(&under), "UNAUTHENTICATED", "{under}");
+    assert!(
+        the_one_validation_error(&default).contains("400"),
+        "{default}"
+    );
+}
+
+/// The same selection written inline, in a named fragment, in nested
+/// fragments and in an inline fragment, with a field repeated: execution
+/// merges them all into one, and so does the cost.
+fn written_four_ways(page: &str) -> [String; 4] {
+    let fields = "id action targetType targetId summary metadata occurredAt hash actor { id name email createdAt }";
+    [
+        format!("{{ workspace {{ {page} {{ nodes {{ {fields} }} }} }} }}"),
+        format!("{{ workspace {{ {page} {{ nodes {{ ...E }} }} }} }} fragment E on ActivityEvent {{ {fields} }}"),
+        format!(
+            "{{ workspace {{ ...W }} }} fragment W on Workspace {{ {page} {{ ...C }} }} \
+             fragment C on ActivityEventConnection {{ nodes {{ ...E actor {{ id }} }} }} fragment E on ActivityEvent {{ {fields} }}"
+        ),
+        format!("{{ workspace {{ {page} {{ nodes {{ ... on ActivityEvent {{ {fields} }} id ... {{ actor {{ name }} }} }} }} }} }}"),
+    ]
+}
+
+db_test! {
+    async fn fragments_cost_what_the_same_fields_written_inline_cost(app);
+    {
+        let ann = app.signup("ann@example.com", "Acme").await;
+
+        for query in written_four_ways("activity(first: 100)") {
+            let body = app.gql(Some(&ann.token), &query, json!({})).await;
+            assert_no_errors(&body);
+            assert_eq!(body["data"]["workspace"]["activity"]["nodes"][0]["action"], "workspace.created", "{query}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_cost_does_not_depend_on_how_the_document_is_written() {
+    // 100 × (the event 1 + the `nodes` list 1) = 200; the actor comes with its event.
+    let exact = limited_to(200).await;
+    let below = limited_to(199).await;
+    for query in written_four_ways("activity(first: 100)") {
+        let runs = exact.gql(None, &query, json!({})).await;
+        let refused = below.gql(None, &query, json!({})).await;
+        assert_eq!(code(&runs), "UNAUTHENTICATED", "costs at most 200: {runs}");
+        assert!(
+            the_one_validation_error(&refused).contains("200"),
+            "{query}: {refused}"
+        );
+    }
+}
+
+const SCHEMA_TYPES: &str =
+    "{ __schema { types { name kind fields { name args { name type { kind } } \
+    type { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }";
+
+/// A field's named type and kind, through its non-null and list wrappers.
+fn named_kind(ty: &Value) -> (&str, &str) {
+    let mut ty = ty;
+    while ty["name"].is_null() {
+        ty = &ty["ofType"];
+    }
+    (ty["kind"].as_str().unwrap(), ty["name"].as_str().unwrap())
+}
+
+/// Fields that can be selected without arguments (optional ones allowed).
+fn plain_fields(ty: &Value) -> impl Iterator<Item = &Value> {
+    ty["fields"].as_array().into_iter().flatten().filter(|f| {
+        f["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["type"]["kind"] != "NON_NULL")
+    })
+}
+
+fn takes_first(field: &Value) -> bool {
+    field["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["name"] == "first")
+}
+
+/// Every scalar field of `type_name`, and every object field (no pages) with its scalars.
+fn scalars_and_one_level(types: &[Value], type_name: &str) -> String {
+    let find = |name: &str| types.iter().find(|t| t["name"] == name).unwrap();
+    let scalars = |ty: &Value| -> Vec<String> {
+        plain_fields(ty)
+            .filter(|f| matches!(named_kind(&f["type"]).0, "SCALAR" | "ENUM"))
+            .map(|f| f["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let ty = find(type_name);
+    let mut selection = scalars(ty);
+    for field in plain_fields(ty).filter(|f| !takes_first(f)) {
+        let (kind, name) = named_kind(&field["type"]);
+        if kind == "OBJECT" {
+            let inner = scalars(find(name));
+            let inner = if inner.is_empty() {
+                "__typename".to_owned()
+            } else {
+                inner.join(" ")
+            };
+            selection.push(format!("{} {{ {inner} }}", field["name"].as_str().unwrap()));
+        }
+    }
+    selection.join(" ")
+}
+
+#[tokio::test]
+async fn one_full_page_of_any_list_with_a_level_of_nested_objects_is_within_the_limit() {
+    let app = sqlite_app().await;
+    let data = app.ok(None, SCHEMA_TYPES, json!({})).await;
+    let types = data["__schema"]["types"].as_array().unwrap().clone();
+    let paged: Vec<(String, String)> = types
+        .iter()
+        .filter(|t| !t["name"].as_str().unwrap().starts_with("__"))
+        .flat_map(|t| {
+            plain_fields(t).filter(|f| takes_first(f)).map(move |f| {
+                (
+                    t["name"].as_str().unwrap().to_owned(),
+                    f["name"].as_str().unwrap().to_owned(),
+                )
+            })
+        })
+        .collect();
+    // How each type with pages is reached.
+    let roots = [
+        ("Workspace", "workspace"),
+        ("Workroom", "workroom(id: \"x\")"),
+    ];
+    assert!(paged.len() >= 7, "{paged:?}");
+
+    for (parent, field) in &paged {
+        let root = roots
+            .iter()
+            .find(|(t, _)| t == parent)
+            .unwrap_or_else(|| panic!("no way to reach {parent}.{field} in this test"))
+            .1;
+        let meta = types.iter().find(|t| t["name"] == parent.as_str()).unwrap()["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == field.as_str())
+            .unwrap();
+        let (_, list_type) = named_kind(&meta["type"]);
+        let page = if list_type.ends_with("Connection") {
+            let node = list_type.trim_end_matches("Connection");
+            let nodes = scalars_and_one_level(&types, node);
+            format!("{field}(first: 100) {{ pageInfo {{ hasNextPage endCursor }} edges {{ cursor }} nodes {{ {nodes} }} }}")
+        } else {
+            format!(
+                "{field}(first: 100) {{ {} }}",
+                scalars_and_one_level(&types, list_type)
+            )
+        };
+        let query = format!("{{ {root} {{ {page} }} }}");
+
+        let body = app.gql(None, &query, json!({})).await;
+
+        assert_ne!(
+            code(&body),
+            "GRAPHQL_VALIDATION_FAILED",
+            "{parent}.{field}: {query}\n{body}"
+        );
+        assert_eq!(code(&body), "UNAUTHENTICATED", "{parent}.{field}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn pages_nested_in_pages_are_refused() {
+    let app = sqlite_app().await;
+
+    for query in [
+        "{ workspace { workrooms(first: 100) { nodes { activity(first: 100) { nodes { id } } } } } }",
+        "{ workspace { workrooms(first: 100) { nodes { events(first: 100) { seq } } } } }",
+        "{ workspace { workrooms { nodes { ...R } } } } fragment R on Workroom { events { seq kind } }",
+    ] {
+        let body = app.gql(None, query, json!({})).await;
+        assert!(the_one_validation_error(&body).contains("complex"), "{query}: {body}");
+    }
 }
 
 // ------------------------------------------------------------ string lengths

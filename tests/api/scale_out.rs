@@ -408,3 +408,27 @@ async fn password_and_sign_up_limits_hold_across_instances() {
     }
     assert_eq!(signed_up, 7, "not eight on each instance");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flush_with_nothing_queued_returns_at_once_and_publishing_goes_on() {
+    use atelya::realtime::{Message, Signal, Topic};
+    let Some(_) = services() else { return };
+    let app = spawn_app(Backend::Sqlite, Box::new(use_test_redis)).await;
+    let bus = &app.state.realtime.bus;
+    let topic = Topic::Workspace(uuid::Uuid::now_v7());
+    let mut heard = bus.subscribe(topic).await;
+
+    let started = Instant::now();
+    bus.flush(Duration::from_secs(5)).await;
+    let flushed_in = started.elapsed();
+    bus.publish(topic, Message::Credits);
+
+    assert!(
+        flushed_in < Duration::from_secs(1),
+        "an empty flush took {flushed_in:?}"
+    );
+    let signal = tokio::time::timeout(Duration::from_secs(3), heard.recv())
+        .await
+        .expect("a publication after the flush still goes out");
+    assert!(matches!(signal, Signal::Message(m) if *m == Message::Credits));
+}

@@ -1331,3 +1331,93 @@ db_test! {
         );
     }
 }
+
+/// A Planner that never answers with a plan: each call is counted, and
+/// while `hang` is set a call never ends (as a slow provider would).
+struct NoPlans {
+    inner: BuiltinModel,
+    calls: Arc<std::sync::atomic::AtomicU32>,
+    hang_from: u32,
+}
+
+impl LanguageModel for NoPlans {
+    fn stream(&self, request: ModelRequest) -> ModelStream {
+        if request.purpose != Purpose::Plan {
+            return self.inner.stream(request);
+        }
+        let call = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        if call >= self.hang_from {
+            return Box::pin(futures_util::stream::pending());
+        }
+        Box::pin(futures_util::stream::iter([
+            Ok(atelya::llm::ModelEvent::Token("no plan today".into())),
+            Ok(atelya::llm::ModelEvent::Done(atelya::llm::Usage {
+                prompt_tokens: 10,
+                output_tokens: 3,
+            })),
+        ]))
+    }
+
+    fn count_tokens(&self, text: &str) -> u32 {
+        self.inner.count_tokens(text)
+    }
+}
+
+fn no_plans(hang_from: u32) -> (Arc<dyn LanguageModel>, Arc<std::sync::atomic::AtomicU32>) {
+    let calls = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let model = NoPlans {
+        inner: BuiltinModel::new(Duration::ZERO),
+        calls: calls.clone(),
+        hang_from,
+    };
+    (Arc::new(model), calls)
+}
+
+async fn an_instance_taking_over_planning_goes_on_counting_its_failures(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    // The first instance fails once, then hangs in its second call.
+    let (model, first_calls) = no_plans(2);
+    let mut first = serve(test_config(&database.url), Some(model)).await;
+    let ann = first.signup("ann@example.com", "Acme").await;
+    let id = first
+        .create_workroom(&ann.token, input("Q3 proposal"))
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while first_calls.load(Ordering::SeqCst) < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the Planner was not called twice"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.shut_down();
+
+    let (model, second_calls) = no_plans(u32::MAX);
+    let second = serve(test_config(&database.url), Some(model)).await;
+    let room = second.wait_for(&ann.token, &id, &["FAILED"]).await;
+
+    assert_eq!(room["stateReason"], "PLANNING_FAILED");
+    assert_eq!(
+        second_calls.load(Ordering::SeqCst),
+        2,
+        "three attempts in all: one failed before the takeover, two after (the interrupted one does not count)"
+    );
+}
+
+mod an_instance_taking_over_planning_goes_on_counting_its_failures {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::an_instance_taking_over_planning_goes_on_counting_its_failures(Backend::Sqlite)
+            .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        let Some(backend) = Backend::postgres() else {
+            return;
+        };
+        super::an_instance_taking_over_planning_goes_on_counting_its_failures(backend).await;
+    }
+}

@@ -30,11 +30,13 @@ use super::{
     protocol::{self, close, ClientFrame, Protocol},
     writer::{write, Out, Urgent, CLOSE_WITHIN},
 };
+use tracing::Instrument;
+
 use crate::{
     auth::{session, Authn},
     config::SocketSettings,
     error::AppError,
-    graphql::context::{ClientIp, Loaders},
+    graphql::context::{ClientIp, Loaders, RequestId},
     http::{request::request_from_json, HttpState},
     realtime::sockets::{flag, Registration, Signals},
 };
@@ -49,6 +51,7 @@ struct Connection {
     http: Arc<HttpState>,
     settings: SocketSettings,
     client_ip: String,
+    request_id: RequestId,
     /// Operations' results, for the writer.
     out: mpsc::Sender<Out>,
     /// The connection's own frames, written first.
@@ -68,6 +71,7 @@ pub async fn run(
     protocol: Option<Protocol>,
     http: Arc<HttpState>,
     client_ip: String,
+    request_id: RequestId,
 ) {
     let settings = http.app.config.sockets.clone();
     let (sink, mut stream) = socket.split();
@@ -87,6 +91,7 @@ pub async fn run(
         http,
         settings,
         client_ip,
+        request_id,
         out,
         urgent: urgent.clone(),
         authorization: None,
@@ -358,7 +363,8 @@ impl Connection {
         let request = request
             .data(authn.clone())
             .data(Arc::new(Loaders::new(&self.http.app)))
-            .data(ClientIp(self.client_ip.clone()));
+            .data(ClientIp(self.client_ip.clone()))
+            .data(self.request_id.clone());
         let op = Operation {
             id: id.clone(),
             protocol: self.protocol,
@@ -366,7 +372,8 @@ impl Connection {
             http: self.http.clone(),
             template: Some(template.with(authn, self.client_ip.clone())),
         };
-        let task = tokio::spawn(operation::run(op, request));
+        // The operation's log lines carry the socket's span (and request id).
+        let task = tokio::spawn(operation::run(op, request).instrument(tracing::Span::current()));
         self.operations.insert(id, task);
         Ok(())
     }

@@ -16,6 +16,8 @@ mod writer;
 
 use std::sync::Arc;
 
+use tracing::Instrument;
+
 use axum::{
     extract::ws::WebSocketUpgrade,
     http::{header, HeaderMap, StatusCode},
@@ -25,6 +27,7 @@ use axum::{
 pub use protocol::Protocol;
 
 use super::HttpState;
+use crate::graphql::context::RequestId;
 
 /// Read buffer of a socket (tungstenite fills it whole on every read); it
 /// grows for a larger message, up to the body limit.
@@ -37,6 +40,7 @@ pub fn upgrade(
     headers: &HeaderMap,
     ws: WebSocketUpgrade,
     client_ip: String,
+    request_id: RequestId,
 ) -> Response {
     if !origin_allowed(headers, &state.app.config.allowed_origins()) {
         return (StatusCode::FORBIDDEN, "this origin may not open websockets").into_response();
@@ -56,7 +60,12 @@ pub fn upgrade(
         .selected_protocol()
         .and_then(|p| p.to_str().ok())
         .and_then(Protocol::from_name);
-    ws.on_upgrade(move |socket| connection::run(socket, protocol, state, client_ip))
+    // The socket outlives the upgrade request and its span: it gets its own,
+    // with the upgrade's request id.
+    let span = tracing::error_span!("socket", request_id = %request_id.0);
+    ws.on_upgrade(move |socket| {
+        connection::run(socket, protocol, state, client_ip, request_id).instrument(span)
+    })
 }
 
 /// An Origin is allowed when it is listed in `ATELYA_CORS_ORIGINS` or is the

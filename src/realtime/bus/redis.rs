@@ -302,22 +302,23 @@ async fn publish_loop(
     while queue.recv_many(&mut batch, BATCH).await > 0 {
         let mut backoff = Backoff::default();
         let mut pipe = redis::pipe();
+        let mut commands = 0;
         for item in &batch {
             if let Outgoing::Publish { channel, payload } = item {
                 pipe.publish(channel, payload).ignore();
+                commands += 1;
             }
         }
         // Taken now: a drop while this batch is retried asks for another resync.
         if lost.swap(false, Ordering::Relaxed) {
             pipe.publish(&control, Message::Resync.encode()).ignore();
+            commands += 1;
         }
-        loop {
-            match pipe.query_async::<()>(&mut connection).await {
-                Ok(()) => break,
-                Err(err) => {
-                    tracing::warn!(error = %err, "publishing to Redis failed; retrying");
-                    sleep(backoff.next()).await;
-                }
+        // A batch of flushes alone sends nothing (Redis refuses an empty pipeline).
+        if commands > 0 {
+            while let Err(err) = pipe.query_async::<()>(&mut connection).await {
+                tracing::warn!(error = %err, "publishing to Redis failed; retrying");
+                sleep(backoff.next()).await;
             }
         }
         for item in batch.drain(..) {

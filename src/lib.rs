@@ -1,18 +1,26 @@
 //! Atelya: the GraphQL backend of an AI workspace for small agencies.
 //!
 //! # Layout
-//! - `config`, `startup`, `state`: settings, building and running the server.
-//! - `http`: the HTTP surface (GraphQL over HTTP, health, CORS).
-//! - `graphql`: the schema, request context, limits, loaders, pagination, `node`.
-//! - `auth`: tokens, passwords, sessions, and `auth::policy`, the one table of
-//!   who may do what.
-//! - Domains, each with its rules in `service` and thin resolvers in `graphql`:
+//! - `config`, `startup`, `state`: settings, building and running the server
+//!   (and its background jobs: the engine, mail, billing renewals).
+//! - `http`: the HTTP surface (GraphQL over HTTP and websockets, health,
+//!   CORS, request ids).
+//! - `graphql`: the schema, request context, limits, document cost, loaders,
+//!   pagination, null propagation, `node`.
+//! - `auth`: tokens, passwords, sessions, sealed secrets, and `auth::policy`,
+//!   the one table of who may do what.
+//! - Domains, each with its rules in services and thin resolvers in `graphql`:
 //!   `identity` (accounts and sign-in), `workspace`, `member`, `invitation`,
-//!   `billing` (plans, top-ups), `credit` (the ledger), `activity` (the
-//!   hash-chained log), `export` (branding), `outbox` (email).
+//!   `billing` (plans, billing periods, top-ups), `credit` (the ledger, holds,
+//!   usage), `activity` (the hash-chained log), `agent` (system and custom
+//!   agents), `workroom` (workrooms, their state machine and events), `task`
+//!   (plans, tasks, approvals), `export` (branding), `outbox` (email).
+//! - `engine`: runs workrooms (leases, the Planner, AGENT tasks, the
+//!   Composer); `llm`: the language-model trait and the built-in model.
 //! - `realtime`: live subscriptions: the event bus (in-process or Redis),
 //!   gap-free feeds, presence, and the control of open sockets.
-//! - `db`, `error`, `clock`, `ids`, `input`, `ratelimit`: shared plumbing.
+//! - `db`, `error`, `clock`, `ids`, `input`, `ratelimit`, `text_enum`: shared
+//!   plumbing.
 //!
 //! Every change runs in one database transaction together with its activity
 //! entry; rows that serialize writers (the workspace) are locked inside it.

@@ -91,6 +91,7 @@ impl App {
             sealer: Sealer::new(config.secret_key.as_ref().map(Secret::expose))?,
             limiter,
             work: Default::default(),
+            rounds: Default::default(),
             interrupted: Default::default(),
             realtime,
             jwt,

@@ -27,6 +27,25 @@ pub struct AppState {
     pub interrupted: std::sync::Arc<tokio::sync::Notify>,
     /// The bus, feeds, presence and open sockets.
     pub realtime: Realtime,
+    /// How many passes each background job has completed.
+    pub rounds: Rounds,
+}
+
+/// Completed passes of the background jobs: a signal that a job has looked
+/// (and found nothing more to do), for operators and for tests that assert
+/// that nothing happens.
+#[derive(Default)]
+pub struct Rounds {
+    /// The engine looking for work to claim.
+    pub engine: std::sync::atomic::AtomicU64,
+    /// The billing job looking for periods that ended.
+    pub renewals: std::sync::atomic::AtomicU64,
+}
+
+impl Rounds {
+    pub fn completed(counter: &std::sync::atomic::AtomicU64) {
+        counter.fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
 }
 
 pub type SharedState = Arc<AppState>;

@@ -129,7 +129,7 @@ mod tests {
             id: Uuid::now_v7(),
             workspace_id: Uuid::now_v7(),
             user_id: user.id,
-            role: "OWNER".into(),
+            role: crate::member::Role::Owner.as_str().into(),
             joined_at: now,
         };
         let session = Session {

@@ -186,6 +186,7 @@ pub fn spawn_renewals(state: SharedState) -> tokio::task::JoinHandle<()> {
             if let Err(err) = renew_due(&state).await {
                 tracing::warn!(error = %err, "billing renewal failed; will retry");
             }
+            crate::state::Rounds::completed(&state.rounds.renewals);
         }
     })
 }

@@ -1,6 +1,9 @@
 //! The plan table of DESIGN.md.
 
-use crate::text_enum::text_enum;
+use crate::{
+    error::{AppError, AppResult},
+    text_enum::text_enum,
+};
 use async_graphql::{Enum, SimpleObject};
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +67,19 @@ impl Plan {
     /// Whether `seats` fit under this plan's cap.
     pub fn fits(self, seats: i64) -> bool {
         self.max_users().is_none_or(|cap| seats <= cap)
+    }
+
+    /// The seat rule, for every change that takes seats: SEAT_LIMIT_REACHED
+    /// unless `seats` (those taken once the change is made: members, plus
+    /// pending invitations where they count) fit under the cap.
+    pub fn ensure_seats(self, seats: i64) -> AppResult<()> {
+        match self.max_users() {
+            Some(cap) if seats > cap => Err(AppError::SeatLimitReached(format!(
+                "the {} plan has {cap} seat(s) and this needs {seats}",
+                self.name()
+            ))),
+            _ => Ok(()),
+        }
     }
 
     pub fn info(self) -> PlanInfo {

@@ -45,14 +45,7 @@ pub async fn change_plan(
             "a workspace cannot go back to the free trial",
         ));
     }
-    let members = member_count(&*txn, ws.id).await?;
-    if !plan.fits(members) {
-        return Err(AppError::SeatLimitReached(format!(
-            "{} allows {} seat(s) and the workspace has {members} members",
-            plan.name(),
-            plan.max_users().unwrap_or_default()
-        )));
-    }
+    plan.ensure_seats(member_count(&*txn, ws.id).await?)?;
     workspace::Entity::update_many()
         .col_expr(workspace::Column::Plan, Expr::value(plan.as_str()))
         .col_expr(workspace::Column::UpdatedAt, Expr::value(now))

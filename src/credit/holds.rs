@@ -21,8 +21,21 @@ use crate::{
     db::WriteTxn,
     error::AppResult,
     realtime::{Message, Topic},
+    text_enum::text_enum,
     workroom::events::{self, NewEvent, WorkroomEventKind},
 };
+
+/// Where a hold is: reserving credits, or settled (charged or released).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HoldState {
+    Held,
+    Settled,
+}
+
+text_enum!(HoldState {
+    Held => "HELD",
+    Settled => "SETTLED",
+});
 
 /// Why a hold was not granted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +81,7 @@ pub async fn reserve(
         task_id,
         attempt_key,
         amount,
-        state: "HELD".into(),
+        state: HoldState::Held.as_str().into(),
         created_at: now,
         settled_at: None,
     };
@@ -121,10 +134,13 @@ pub async fn settle(
     now: DateTime<Utc>,
 ) -> AppResult<Option<i64>> {
     let won = credit_hold::Entity::update_many()
-        .col_expr(credit_hold::Column::State, Expr::value("SETTLED"))
+        .col_expr(
+            credit_hold::Column::State,
+            Expr::value(HoldState::Settled.as_str()),
+        )
         .col_expr(credit_hold::Column::SettledAt, Expr::value(now))
         .filter(credit_hold::Column::Id.eq(hold.id))
-        .filter(credit_hold::Column::State.eq("HELD"))
+        .filter(credit_hold::Column::State.eq(HoldState::Held.as_str()))
         .exec(&**txn)
         .await?;
     if won.rows_affected == 0 {
@@ -181,7 +197,7 @@ pub async fn release_abandoned(
 ) -> AppResult<()> {
     let held = credit_hold::Entity::find()
         .filter(credit_hold::Column::WorkroomId.eq(room.id))
-        .filter(credit_hold::Column::State.eq("HELD"))
+        .filter(credit_hold::Column::State.eq(HoldState::Held.as_str()))
         .all(&**txn)
         .await?;
     for hold in held {

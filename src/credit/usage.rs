@@ -9,6 +9,7 @@ use entity::{agent, credit_entry, member, user, workroom};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use super::EntryKind;
 use crate::graphql::int;
 use crate::{
     error::AppResult,
@@ -43,7 +44,10 @@ pub async fn usage(
 ) -> AppResult<Vec<UsageBucket>> {
     let mut query = credit_entry::Entity::find()
         .filter(credit_entry::Column::WorkspaceId.eq(workspace_id))
-        .filter(credit_entry::Column::Kind.is_in(["CHARGE", "REFUND"]));
+        .filter(
+            credit_entry::Column::Kind
+                .is_in([EntryKind::Charge.as_str(), EntryKind::Refund.as_str()]),
+        );
     if let Some(from) = from {
         query = query.filter(credit_entry::Column::CreatedAt.gte(from));
     }
@@ -58,7 +62,7 @@ pub async fn usage(
         };
         let sum = sums.entry(key).or_default();
         sum.0 -= entry.amount;
-        sum.1 += i64::from(entry.kind == "CHARGE");
+        sum.1 += i64::from(entry.kind == EntryKind::Charge.as_str());
     }
     let labels = labels(db, workspace_id, group_by, sums.keys()).await?;
     let mut buckets: Vec<UsageBucket> = sums

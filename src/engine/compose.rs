@@ -10,8 +10,8 @@ use serde_json::json;
 
 use super::{
     context,
-    plan::BATCH,
-    runner::{self, begin, Next},
+    steps::BATCH,
+    steps::{self, begin, Next},
     stream::{self, Ending, Outcome},
     work::{conclude, finish, start_attempt, Concluded},
     Engine,
@@ -32,7 +32,7 @@ pub async fn run(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
     let expected = WorkroomState::parse(&room.state)?;
     let db = engine.state.db.conn();
     let composer = system(db, room.workspace_id, AgentKind::Composer).await?;
-    let deliverables = crate::workroom::graphql::deliverables_of(db, room.id).await?;
+    let deliverables = crate::workroom::service::deliverables_of(db, room.id).await?;
     let mut base = context::base(engine, &room).await?;
     base.dependency_outputs = context::outputs(engine, &room, None).await?;
     base.revision_notes = context::revision_notes(engine, &room).await?;
@@ -47,10 +47,7 @@ pub async fn run(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
             context::request(Purpose::Compose, composer.instructions.clone(), ctx, max)
         })
         .collect();
-    let prompt: u32 = requests
-        .iter()
-        .map(|r| engine.model.count_tokens(&r.system) + engine.model.count_tokens(&r.prompt))
-        .sum();
+    let prompt: u32 = requests.iter().map(|r| engine.prompt_tokens(r)).sum();
     let estimate = engine.credits_for(prompt + max * requests.len() as u32);
 
     let Some((txn, mut room)) = begin(engine, room.id, &[expected]).await? else {
@@ -102,8 +99,7 @@ async fn compose_one(
     expected: WorkroomState,
     request: crate::llm::ModelRequest,
 ) -> AppResult<Outcome> {
-    let prompt_tokens =
-        engine.model.count_tokens(&request.system) + engine.model.count_tokens(&request.prompt);
+    let prompt_tokens = engine.prompt_tokens(&request);
     let cap = request.max_output_tokens;
     if !write(engine, room.id, expected, |e| {
         e.push(NewEvent::new(WorkroomEventKind::ComposerReset).deliverable(deliverable.id))
@@ -120,7 +116,7 @@ async fn compose_one(
     let (id, target) = (room.id, deliverable.id);
     let flush = move |text: String| async move {
         if text.is_empty() {
-            return runner::still(engine, id, expected).await;
+            return steps::still(engine, id, expected).await;
         }
         write(engine, id, expected, |e| e.push(delta(target, text))).await
     };
@@ -148,10 +144,10 @@ async fn compose_one(
 /// its latest reset add up to its content again.
 async fn restore(engine: &Engine, id: uuid::Uuid, deliverable: uuid::Uuid) -> AppResult<()> {
     let txn = engine.state.db.begin().await?;
-    let Some(mut room) = runner::lock_both(&txn, id).await? else {
+    let Some(mut room) = steps::lock_both(&txn, id).await? else {
         return Ok(());
     };
-    if room.lease_owner.as_deref() != Some(engine.instance.as_str()) {
+    if !engine.holds_lease(&room) {
         // Another instance runs this workroom now and composes it anew.
         return Ok(());
     }
@@ -252,7 +248,7 @@ async fn complete(
 ) -> AppResult<Next> {
     // One transaction: a retry after a failure here must not compose again.
     let txn = engine.state.db.begin().await?;
-    let mut room = runner::lock_both(&txn, room.id)
+    let mut room = steps::lock_both(&txn, room.id)
         .await?
         .ok_or(AppError::NotFound("workroom"))?;
     let concluded = conclude(
@@ -275,7 +271,7 @@ async fn complete(
     transition(&txn, &mut room, Trigger::Composed, None, None, now).await?;
     let summary = format!("{} is complete", room.title);
     let metadata = json!({ "revisionRound": room.revision_round });
-    runner::record(&txn, &room, "workroom.completed", summary, metadata, now).await?;
+    steps::record(&txn, &room, "workroom.completed", summary, metadata, now).await?;
     txn.commit().await?;
     Ok(Next::Stop)
 }

@@ -20,7 +20,7 @@ pub async fn base(engine: &Engine, room: &workroom::Model) -> AppResult<ModelCon
         .order_by_asc(source::Column::Id)
         .all(db)
         .await?;
-    let deliverables = crate::workroom::graphql::deliverables_of(db, room.id).await?;
+    let deliverables = crate::workroom::service::deliverables_of(db, room.id).await?;
     Ok(ModelContext {
         goal: room.goal.clone(),
         deliverables: deliverables.into_iter().map(|d| d.label).collect(),
@@ -81,7 +81,10 @@ pub async fn outputs(
 pub async fn revision_notes(engine: &Engine, room: &workroom::Model) -> AppResult<Vec<String>> {
     let rows = workroom_event::Entity::find()
         .filter(workroom_event::Column::WorkroomId.eq(room.id))
-        .filter(workroom_event::Column::Kind.eq("REVISION_REQUESTED"))
+        .filter(
+            workroom_event::Column::Kind
+                .eq(crate::workroom::events::WorkroomEventKind::RevisionRequested.as_str()),
+        )
         .order_by_asc(workroom_event::Column::Seq)
         .all(engine.state.db.conn())
         .await?;

@@ -4,7 +4,9 @@
 //!   claimed by conditional update, `FOR UPDATE SKIP LOCKED` on PostgreSQL,
 //!   and renewed while running; an expired lease is taken over).
 //! - `runner`: one workroom's run loop, a step at a time.
-//! - `plan`, `work`, `compose`: the steps (Planner, AGENT tasks, Composer).
+//! - `plan`, `work`, `compose`: the phases (Planner, AGENT tasks, Composer).
+//! - `steps`: what the phases share (the fenced transaction, holds and
+//!   charges, failing, the lease check); calls go runner → phases → steps.
 //! - `stream`: consuming a model's stream with its cap and cancellation.
 //! - `context`: what the model is told.
 //!
@@ -18,6 +20,7 @@ mod context;
 mod lease;
 mod plan;
 mod runner;
+mod steps;
 mod stream;
 mod work;
 
@@ -75,6 +78,7 @@ impl Engine {
                 if let Err(err) = self.claim_and_run().await {
                     tracing::warn!(error = %err, "engine could not claim work; will retry");
                 }
+                crate::state::Rounds::completed(&self.state.rounds.engine);
                 tokio::select! {
                     _ = woken => {}
                     _ = tokio::time::sleep(poll) => {}

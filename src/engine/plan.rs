@@ -1,15 +1,13 @@
 //! The Planner's step: one model call that answers with the plan, which is
 //! validated and stored as tasks before the workroom moves to EXECUTING.
 
-use std::time::Duration;
-
 use entity::workroom;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::{
     context,
-    runner::{self, begin, charge, reserve_or_pause, Next},
+    steps::{self, begin, charge, reserve_or_pause, Next},
     stream::{self, Ending},
     Engine,
 };
@@ -25,9 +23,6 @@ use crate::{
     },
 };
 
-/// How often a running call checks that it may go on.
-pub const BATCH: Duration = Duration::from_millis(50);
-
 pub async fn run(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
     let db = engine.state.db.conn();
     let planner = system(db, room.workspace_id, AgentKind::Planner).await?;
@@ -38,8 +33,7 @@ pub async fn run(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
     ctx.approval = approval.clone().map(|(role, n)| (role, n as u32));
     let max = engine.settings.plan_max_tokens;
     let request = context::request(Purpose::Plan, planner.instructions.clone(), ctx, max);
-    let prompt_tokens =
-        engine.model.count_tokens(&request.system) + engine.model.count_tokens(&request.prompt);
+    let prompt_tokens = engine.prompt_tokens(&request);
 
     let Some((txn, mut room)) = begin(engine, room.id, &[WorkroomState::Planning]).await? else {
         return Ok(Next::Again);
@@ -57,7 +51,7 @@ pub async fn run(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
     let outcome = stream::call(engine, request, prompt_tokens, id, WorkroomState::Planning).await?;
 
     let txn = engine.state.db.begin().await?;
-    let mut room = runner::lock_both(&txn, id)
+    let mut room = steps::lock_both(&txn, id)
         .await?
         .ok_or(crate::error::AppError::NotFound("workroom"))?;
     charge(
@@ -70,8 +64,7 @@ pub async fn run(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
         "Planning",
     )
     .await?;
-    let ours = room.lease_owner.as_deref() == Some(engine.instance.as_str())
-        && room.state == WorkroomState::Planning.as_str();
+    let ours = engine.holds_lease(&room) && room.state == WorkroomState::Planning.as_str();
     let result = match (&outcome.ending, ours) {
         (Ending::Finished, true) => parse(&outcome.text, &agents, approval.clone()),
         (Ending::Failed(err), true) => Err(err.clone()),
@@ -98,7 +91,7 @@ pub async fn run(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
             tracing::warn!(workroom = %room.id, attempt = room.plan_failures, %reason, "planning attempt failed");
             let attempts = i32::try_from(engine.settings.task_attempts.max(1)).unwrap_or(i32::MAX);
             if room.plan_failures >= attempts {
-                runner::fail(&txn, &mut room, "PLANNING_FAILED", &reason, now).await?;
+                steps::fail(&txn, &mut room, "PLANNING_FAILED", &reason, now).await?;
             } else {
                 save(&txn, &room).await?;
             }

@@ -39,13 +39,13 @@ pub async fn call(
     state: crate::workroom::model::WorkroomState,
 ) -> AppResult<Outcome> {
     let cap = request.max_output_tokens;
-    let check = move |_: String| super::runner::still(engine, workroom, state);
+    let check = move |_: String| super::steps::still(engine, workroom, state);
     let stream = engine.model.stream(request);
     consume(
         stream,
         prompt_tokens,
         cap,
-        super::plan::BATCH,
+        super::steps::BATCH,
         &engine.state.interrupted,
         check,
     )

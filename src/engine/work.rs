@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{
     context,
-    runner::{self, begin, charge, idle, reserve_or_pause, Next},
+    steps::{self, begin, charge, idle, reserve_or_pause, Next},
     stream::{self, Ending, Outcome},
     Engine,
 };
@@ -80,7 +80,8 @@ pub async fn next(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
                 .reset_all()
                 .update(&*txn)
                 .await?;
-            let needed = json!({ "requiredRole": approval.assigned_role, "requiredApprovals": approval.required_approvals });
+            let needed = crate::task::approval::Requirement::of(&approval)?;
+            let needed = json!({ "requiredRole": needed.role.as_str(), "requiredApprovals": needed.approvals });
             let event = NewEvent::new(WorkroomEventKind::ApprovalRequested)
                 .task(approval.id)
                 .data(needed);
@@ -149,8 +150,7 @@ async fn run_agent(engine: &Engine, room: workroom::Model, task: task::Model) ->
     );
     let max = engine.settings.agent_max_tokens;
     let request = context::request(Purpose::Agent, system_prompt, ctx, max);
-    let prompt_tokens =
-        engine.model.count_tokens(&request.system) + engine.model.count_tokens(&request.prompt);
+    let prompt_tokens = engine.prompt_tokens(&request);
     // Under the lock again: start the attempt only if nothing moved meanwhile.
     let Some((txn, mut room)) = begin(engine, room.id, &[WorkroomState::Executing]).await? else {
         return Ok(Next::Again);
@@ -214,7 +214,7 @@ pub async fn finish(
     expected: WorkroomState,
 ) -> AppResult<Next> {
     let txn = engine.state.db.begin().await?;
-    let mut room = runner::lock_both(&txn, room.id)
+    let mut room = steps::lock_both(&txn, room.id)
         .await?
         .ok_or(crate::error::AppError::NotFound("workroom"))?;
     let concluded = conclude(
@@ -253,7 +253,7 @@ pub async fn conclude(
         &task.title,
     )
     .await?;
-    if room.lease_owner.as_deref() != Some(engine.instance.as_str()) {
+    if !engine.holds_lease(room) {
         return Ok(Concluded::NotOurs);
     }
     // Read after charging: the charge moved the task's creditsUsed.
@@ -299,7 +299,7 @@ pub async fn conclude(
             )
             .await?;
             if final_failure {
-                runner::fail(
+                steps::fail(
                     txn,
                     room,
                     "TASK_FAILED",

@@ -75,12 +75,7 @@ pub async fn accept(state: &AppState, acceptance: Acceptance<'_>) -> AppResult<I
         ));
     }
     let plan = Plan::parse(&ws.plan)?;
-    if !plan.fits(member_count(&*txn, ws.id).await? + 1) {
-        return Err(AppError::SeatLimitReached(format!(
-            "the {} plan has no seat left",
-            plan.name()
-        )));
-    }
+    plan.ensure_seats(member_count(&*txn, ws.id).await? + 1)?;
     let role = Role::parse(&row.role)?;
     let joined = member::Model {
         id: Uuid::now_v7(),
@@ -93,7 +88,10 @@ pub async fn accept(state: &AppState, acceptance: Acceptance<'_>) -> AppResult<I
         .exec_without_returning(&*txn)
         .await?;
     invitation::Entity::update_many()
-        .col_expr(invitation::Column::State, Expr::value("ACCEPTED"))
+        .col_expr(
+            invitation::Column::State,
+            Expr::value(InvitationState::Accepted.as_str()),
+        )
         .col_expr(invitation::Column::AcceptedAt, Expr::value(now))
         .filter(invitation::Column::Id.eq(row.id))
         .exec(&*txn)
@@ -113,7 +111,7 @@ pub async fn accept(state: &AppState, acceptance: Acceptance<'_>) -> AppResult<I
 }
 
 fn ensure_pending(row: &invitation::Model, now: DateTime<Utc>) -> AppResult<()> {
-    match InvitationState::of(row, now) {
+    match InvitationState::of(row, now)? {
         InvitationState::Pending => Ok(()),
         InvitationState::Accepted => Err(AppError::conflict("this invitation was already used")),
         InvitationState::Revoked => Err(AppError::conflict("this invitation was revoked")),

@@ -26,8 +26,8 @@ impl Invitation {
     async fn role(&self) -> async_graphql::Result<Role> {
         Ok(Role::parse(&self.0.role)?)
     }
-    async fn state(&self, ctx: &Context<'_>) -> InvitationState {
-        InvitationState::of(&self.0, ctx.app().clock.now())
+    async fn state(&self, ctx: &Context<'_>) -> async_graphql::Result<InvitationState> {
+        Ok(InvitationState::of(&self.0, ctx.app().clock.now())?)
     }
     async fn invited_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         load_user(ctx, self.0.invited_by).await

@@ -10,6 +10,10 @@ pub mod service;
 
 use async_graphql::Enum;
 use chrono::{DateTime, Utc};
+use entity::invitation;
+use sea_orm::{ColumnTrait, Condition};
+
+use crate::{error::AppResult, text_enum::text_enum};
 
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum InvitationState {
@@ -19,14 +23,34 @@ pub enum InvitationState {
     Expired,
 }
 
+// EXPIRED is never stored: a PENDING row past its expiry is expired.
+text_enum!(InvitationState {
+    Pending => "PENDING",
+    Accepted => "ACCEPTED",
+    Revoked => "REVOKED",
+    Expired => "EXPIRED",
+});
+
 impl InvitationState {
-    /// The state a stored invitation is in at `now` (EXPIRED is never stored).
-    pub fn of(row: &entity::invitation::Model, now: DateTime<Utc>) -> InvitationState {
-        match row.state.as_str() {
-            "ACCEPTED" => InvitationState::Accepted,
-            "REVOKED" => InvitationState::Revoked,
-            _ if row.expires_at <= now => InvitationState::Expired,
-            _ => InvitationState::Pending,
+    /// The state a stored invitation is in at `now`.
+    pub fn of(row: &invitation::Model, now: DateTime<Utc>) -> AppResult<InvitationState> {
+        Ok(match InvitationState::parse(&row.state)? {
+            InvitationState::Pending if row.expires_at <= now => InvitationState::Expired,
+            state => state,
+        })
+    }
+
+    /// The rows in this state at `now`, as a query condition (the same rule as [`InvitationState::of`]).
+    pub fn at(self, now: DateTime<Utc>) -> Condition {
+        let stored = invitation::Column::State;
+        match self {
+            InvitationState::Pending => Condition::all()
+                .add(stored.eq(InvitationState::Pending.as_str()))
+                .add(invitation::Column::ExpiresAt.gt(now)),
+            InvitationState::Expired => Condition::all()
+                .add(stored.eq(InvitationState::Pending.as_str()))
+                .add(invitation::Column::ExpiresAt.lte(now)),
+            other => Condition::all().add(stored.eq(other.as_str())),
         }
     }
 }

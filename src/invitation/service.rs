@@ -51,8 +51,7 @@ pub async fn invite(
     let pending = invitation::Entity::find()
         .filter(invitation::Column::WorkspaceId.eq(ws.id))
         .filter(invitation::Column::Email.eq(email.as_str()))
-        .filter(invitation::Column::State.eq("PENDING"))
-        .filter(invitation::Column::ExpiresAt.gt(now))
+        .filter(InvitationState::Pending.at(now))
         .one(&*txn)
         .await?;
     if pending.is_some() {
@@ -61,14 +60,8 @@ pub async fn invite(
         ));
     }
     let plan = Plan::parse(&ws.plan)?;
-    if let Some(cap) = plan.max_users() {
-        if seats_used(&*txn, ws.id, now).await? >= cap {
-            return Err(AppError::SeatLimitReached(format!(
-                "the {} plan has {cap} seat(s) and all are taken",
-                plan.name()
-            )));
-        }
-    }
+    // The invitation takes a seat as soon as it is sent.
+    plan.ensure_seats(seats_used(&*txn, ws.id, now).await? + 1)?;
     let token = secret::generate();
     let row = invitation::Model {
         id: Uuid::now_v7(),
@@ -77,7 +70,7 @@ pub async fn invite(
         role: role.as_str().to_owned(),
         token_hash: secret::hash(&token),
         invited_by: Some(session.user.id),
-        state: "PENDING".into(),
+        state: InvitationState::Pending.as_str().into(),
         created_at: now,
         expires_at: now + TimeDelta::seconds(state.config.invitation_ttl as i64),
         accepted_at: None,
@@ -136,14 +129,17 @@ pub async fn revoke(state: &AppState, session: &Session, id: Uuid) -> AppResult<
     let txn = state.db.begin().await?;
     policy::require_locked(&txn, session, Action::ManageMembers).await?;
     let row = find(&*txn, session.workspace_id, id).await?;
-    let current = InvitationState::of(&row, now);
+    let current = InvitationState::of(&row, now)?;
     if current != InvitationState::Pending {
         return Err(AppError::conflict(format!(
             "only a pending invitation can be revoked; this one is {current:?}"
         )));
     }
     invitation::Entity::update_many()
-        .col_expr(invitation::Column::State, Expr::value("REVOKED"))
+        .col_expr(
+            invitation::Column::State,
+            Expr::value(InvitationState::Revoked.as_str()),
+        )
         .col_expr(invitation::Column::RevokedAt, Expr::value(now))
         .filter(invitation::Column::Id.eq(row.id))
         .exec(&*txn)
@@ -162,7 +158,7 @@ pub async fn revoke(state: &AppState, session: &Session, id: Uuid) -> AppResult<
     activity::record(&txn, session.workspace_id, entry, now).await?;
     txn.commit().await?;
     Ok(invitation::Model {
-        state: "REVOKED".into(),
+        state: InvitationState::Revoked.as_str().into(),
         revoked_at: Some(now),
         ..row
     })
@@ -178,17 +174,9 @@ pub async fn list(
 ) -> AppResult<Vec<invitation::Model>> {
     let mut query =
         invitation::Entity::find().filter(invitation::Column::WorkspaceId.eq(workspace_id));
-    query = match filter {
-        None => query,
-        Some(InvitationState::Pending) => query
-            .filter(invitation::Column::State.eq("PENDING"))
-            .filter(invitation::Column::ExpiresAt.gt(now)),
-        Some(InvitationState::Expired) => query
-            .filter(invitation::Column::State.eq("PENDING"))
-            .filter(invitation::Column::ExpiresAt.lte(now)),
-        Some(InvitationState::Accepted) => query.filter(invitation::Column::State.eq("ACCEPTED")),
-        Some(InvitationState::Revoked) => query.filter(invitation::Column::State.eq("REVOKED")),
-    };
+    if let Some(state) = filter {
+        query = query.filter(state.at(now));
+    }
     if let Some(after) = page.after {
         query = query.filter(invitation::Column::Id.lt(after));
     }

@@ -46,20 +46,14 @@ impl MemberMutation {
         role: Role,
     ) -> async_graphql::Result<Member> {
         let id = ids::decode(Kind::Member, &member_id, "member")?;
-        let app = ctx.app();
-        let txn = app.db.begin().await?;
-        let member = service::change_role(&txn, ctx.session()?, id, role, app.clock.now()).await?;
-        txn.commit().await?;
+        let member = service::change_role(ctx.app(), ctx.session()?, id, role).await?;
         Ok(Member(member))
     }
 
     #[graphql(guard = "Allowed(Action::ManageMembers)")]
     async fn remove_member(&self, ctx: &Context<'_>, member_id: ID) -> async_graphql::Result<bool> {
         let id = ids::decode(Kind::Member, &member_id, "member")?;
-        let app = ctx.app();
-        let txn = app.db.begin().await?;
-        service::remove(&txn, ctx.session()?, id, app.clock.now()).await?;
-        txn.commit().await?;
+        service::remove(ctx.app(), ctx.session()?, id).await?;
         Ok(true)
     }
 
@@ -70,18 +64,12 @@ impl MemberMutation {
         member_id: ID,
     ) -> async_graphql::Result<Workspace> {
         let id = ids::decode(Kind::Member, &member_id, "member")?;
-        let app = ctx.app();
-        let txn = app.db.begin().await?;
-        service::transfer_ownership(&txn, ctx.session()?, id, app.clock.now()).await?;
-        txn.commit().await?;
+        service::transfer_ownership(ctx.app(), ctx.session()?, id).await?;
         Workspace::current(ctx).await
     }
 
     async fn leave_workspace(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        let app = ctx.app();
-        let txn = app.db.begin().await?;
-        service::leave(&txn, ctx.session()?, app.clock.now()).await?;
-        txn.commit().await?;
+        service::leave(ctx.app(), ctx.session()?).await?;
         Ok(true)
     }
 }

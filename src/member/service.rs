@@ -19,6 +19,7 @@ use crate::{
     identity::tokens,
     ids::{self, Kind},
     realtime::{Message, Topic},
+    state::AppState,
 };
 
 pub async fn find(
@@ -76,7 +77,7 @@ fn target_of(member: &member::Model) -> Option<String> {
     Some(ids::encode(Kind::Member, member.id))
 }
 
-pub async fn change_role(
+async fn change_role_in(
     txn: &WriteTxn,
     session: &Session,
     member_id: Uuid,
@@ -117,7 +118,7 @@ pub async fn change_role(
     })
 }
 
-pub async fn remove(
+async fn remove_in(
     txn: &WriteTxn,
     session: &Session,
     member_id: Uuid,
@@ -159,7 +160,7 @@ async fn delete_member(
     tokens::revoke_for_member(&**txn, target.user_id, target.workspace_id, now).await
 }
 
-pub async fn leave(txn: &WriteTxn, session: &Session, now: DateTime<Utc>) -> AppResult<()> {
+async fn leave_in(txn: &WriteTxn, session: &Session, now: DateTime<Utc>) -> AppResult<()> {
     let me = policy::require_locked(txn, session, Action::Read).await?;
     if me.role == Role::Owner {
         return Err(AppError::forbidden(
@@ -179,7 +180,7 @@ pub async fn leave(txn: &WriteTxn, session: &Session, now: DateTime<Utc>) -> App
     Ok(())
 }
 
-pub async fn transfer_ownership(
+async fn transfer_ownership_in(
     txn: &WriteTxn,
     session: &Session,
     member_id: Uuid,
@@ -210,4 +211,40 @@ pub async fn transfer_ownership(
     };
     activity::record(txn, session.workspace_id, entry, now).await?;
     Ok(())
+}
+
+// Each change is one transaction, with its activity entry and its events.
+
+pub async fn change_role(
+    state: &AppState,
+    session: &Session,
+    member_id: Uuid,
+    role: Role,
+) -> AppResult<member::Model> {
+    let txn = state.db.begin().await?;
+    let member = change_role_in(&txn, session, member_id, role, state.clock.now()).await?;
+    txn.commit().await?;
+    Ok(member)
+}
+
+pub async fn remove(state: &AppState, session: &Session, member_id: Uuid) -> AppResult<()> {
+    let txn = state.db.begin().await?;
+    remove_in(&txn, session, member_id, state.clock.now()).await?;
+    txn.commit().await
+}
+
+pub async fn leave(state: &AppState, session: &Session) -> AppResult<()> {
+    let txn = state.db.begin().await?;
+    leave_in(&txn, session, state.clock.now()).await?;
+    txn.commit().await
+}
+
+pub async fn transfer_ownership(
+    state: &AppState,
+    session: &Session,
+    member_id: Uuid,
+) -> AppResult<()> {
+    let txn = state.db.begin().await?;
+    transfer_ownership_in(&txn, session, member_id, state.clock.now()).await?;
+    txn.commit().await
 }

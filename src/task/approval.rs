@@ -33,6 +33,32 @@ pub async fn find(
         .ok_or(AppError::NotFound("task"))
 }
 
+/// What an APPROVAL task needs: a role (MEMBER unless the workroom's
+/// constraints say otherwise) and a number of grants (1 unless they do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Requirement {
+    pub role: Role,
+    pub approvals: i32,
+}
+
+impl Requirement {
+    pub const DEFAULT_ROLE: Role = Role::Member;
+    pub const DEFAULT_APPROVALS: i32 = 1;
+
+    pub fn of(task: &task::Model) -> AppResult<Requirement> {
+        let role = match task.assigned_role.as_deref() {
+            Some(role) => Role::parse(role)?,
+            None => Requirement::DEFAULT_ROLE,
+        };
+        Ok(Requirement {
+            role,
+            approvals: task
+                .required_approvals
+                .unwrap_or(Requirement::DEFAULT_APPROVALS),
+        })
+    }
+}
+
 pub async fn grants(
     db: &impl ConnectionTrait,
     task_id: Uuid,
@@ -54,7 +80,8 @@ pub async fn grant(state: &AppState, session: &Session, task_id: Uuid) -> AppRes
     if TaskKind::parse(&row.kind)? != TaskKind::Approval {
         return Err(AppError::conflict("only an APPROVAL task can be granted"));
     }
-    let required_role = Role::parse(row.assigned_role.as_deref().unwrap_or("MEMBER"))?;
+    let requirement = Requirement::of(&row)?;
+    let required_role = requirement.role;
     if !policy::may_approve(me.role, required_role) {
         return Err(AppError::forbidden(format!(
             "approving this needs the role {} or higher",
@@ -86,7 +113,7 @@ pub async fn grant(state: &AppState, session: &Session, task_id: Uuid) -> AppRes
         .filter(approval_grant::Column::TaskId.eq(row.id))
         .count(&*txn)
         .await? as i32;
-    let required = row.required_approvals.unwrap_or(1);
+    let required = requirement.approvals;
     let event = NewEvent::new(WorkroomEventKind::ApprovalGranted)
         .by(Some(session.user.id))
         .task(row.id)

@@ -94,9 +94,10 @@ impl Task {
                 })
             })
             .collect();
+        let requirement = approval::Requirement::of(&self.0)?;
         Ok(Some(Approval {
-            required_role: Role::parse(self.0.assigned_role.as_deref().unwrap_or("MEMBER"))?,
-            required_approvals: self.0.required_approvals.unwrap_or(1),
+            required_role: requirement.role,
+            required_approvals: requirement.approvals,
             grants: out,
         }))
     }

@@ -3,7 +3,7 @@
 use async_graphql::{connection::Connection, Context, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use entity::{deliverable, source, workroom, workroom_event};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::{
@@ -199,17 +199,6 @@ impl Workroom {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
-}
-
-pub async fn deliverables_of(
-    db: &impl ConnectionTrait,
-    workroom_id: Uuid,
-) -> AppResult<Vec<deliverable::Model>> {
-    Ok(deliverable::Entity::find()
-        .filter(deliverable::Column::WorkroomId.eq(workroom_id))
-        .order_by_asc(deliverable::Column::Position)
-        .all(db)
-        .await?)
 }
 
 pub struct Source(pub source::Model);

@@ -24,6 +24,7 @@ use crate::{
     ids::{self, Kind},
     input,
     state::AppState,
+    task::TaskState,
 };
 
 /// An open change: the transaction and the locked workroom.
@@ -256,10 +257,13 @@ pub async fn replan(state: &AppState, session: &Session, id: Uuid) -> AppResult<
     )
     .await?;
     let discarded = task::Entity::update_many()
-        .col_expr(task::Column::State, Expr::value("DISCARDED"))
+        .col_expr(
+            task::Column::State,
+            Expr::value(TaskState::Discarded.as_str()),
+        )
         .filter(task::Column::WorkroomId.eq(change.room.id))
-        .filter(task::Column::State.ne("COMPLETED"))
-        .filter(task::Column::State.ne("DISCARDED"))
+        .filter(task::Column::State.ne(TaskState::Completed.as_str()))
+        .filter(task::Column::State.ne(TaskState::Discarded.as_str()))
         .exec(&*change.txn)
         .await?
         .rows_affected;
@@ -351,4 +355,17 @@ pub async fn post_message(
         )
         .await?;
     Ok(event)
+}
+
+/// A workroom's deliverables, in order.
+pub async fn deliverables_of(
+    db: &impl sea_orm::ConnectionTrait,
+    workroom_id: Uuid,
+) -> AppResult<Vec<entity::deliverable::Model>> {
+    use sea_orm::QueryOrder;
+    Ok(entity::deliverable::Entity::find()
+        .filter(entity::deliverable::Column::WorkroomId.eq(workroom_id))
+        .order_by_asc(entity::deliverable::Column::Position)
+        .all(db)
+        .await?)
 }

@@ -233,10 +233,7 @@ impl WorkspaceMutation {
         ctx: &Context<'_>,
         name: String,
     ) -> async_graphql::Result<Workspace> {
-        let app = ctx.app();
-        let txn = app.db.begin().await?;
-        let ws = super::service::rename(&txn, ctx.session()?, &name, app.clock.now()).await?;
-        txn.commit().await?;
+        let ws = super::service::rename(ctx.app(), ctx.session()?, &name).await?;
         Ok(Workspace(ws))
     }
 }

@@ -19,6 +19,7 @@ use crate::{
     ids::{self, Kind},
     input,
     member::Role,
+    state::AppState,
 };
 
 /// Default accent colour of a new export profile.
@@ -93,6 +94,17 @@ pub async fn create(
 
 /// Renames the session's workspace.
 pub async fn rename(
+    state: &AppState,
+    session: &Session,
+    name: &str,
+) -> AppResult<workspace::Model> {
+    let txn = state.db.begin().await?;
+    let ws = rename_in(&txn, session, name, state.clock.now()).await?;
+    txn.commit().await?;
+    Ok(ws)
+}
+
+async fn rename_in(
     txn: &WriteTxn,
     session: &Session,
     name: &str,
@@ -140,8 +152,7 @@ pub async fn seats_used(
     let members = member_count(db, workspace_id).await?;
     let pending = entity::invitation::Entity::find()
         .filter(entity::invitation::Column::WorkspaceId.eq(workspace_id))
-        .filter(entity::invitation::Column::State.eq("PENDING"))
-        .filter(entity::invitation::Column::ExpiresAt.gt(now))
+        .filter(crate::invitation::InvitationState::Pending.at(now))
         .count(db)
         .await?;
     Ok(members + pending as i64)

@@ -106,6 +106,7 @@ async fn a_run_killed_mid_compose_is_taken_over_and_completes_once_sqlite() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
 async fn a_run_killed_mid_compose_is_taken_over_and_completes_once_postgres() {
     let Some(backend) = Backend::postgres() else {
         return;
@@ -114,6 +115,7 @@ async fn a_run_killed_mid_compose_is_taken_over_and_completes_once_postgres() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
 async fn two_instances_on_one_database_never_run_the_same_workroom() {
     let Some(backend) = Backend::postgres() else {
         return;

@@ -25,6 +25,7 @@ macro_rules! db_test {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
             #[allow(unused_assignments)]
             async fn postgres() {
                 #[allow(unused_mut)]
@@ -75,6 +76,25 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// Waits until the background job counted by `counter` has completed
+    /// `passes` more passes (so whatever it would do, it has done).
+    pub async fn after_passes(
+        &self,
+        counter: impl Fn(&atelya::state::Rounds) -> &std::sync::atomic::AtomicU64,
+        passes: u64,
+    ) {
+        use std::sync::atomic::Ordering;
+        let target = counter(&self.state.rounds).load(Ordering::Acquire) + passes;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while counter(&self.state.rounds).load(Ordering::Acquire) < target {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the job stopped making passes"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
     /// Shuts the server down as SIGTERM would.
     pub fn shut_down(&mut self) {
         if let Some(tx) = self.shutdown.take() {

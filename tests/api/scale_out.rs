@@ -126,6 +126,10 @@ fn ran_and_charged_once(history: &[Value]) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(postgres_tests, redis_tests)),
+    ignore = "TEST_DATABASE_URL and TEST_REDIS_URL are not both set"
+)]
 async fn a_watcher_on_one_instance_sees_a_run_driven_through_another() {
     let Some(redis) = services() else { return };
     let cluster = cluster(redis, paced).await;
@@ -182,6 +186,10 @@ async fn a_watcher_on_one_instance_sees_a_run_driven_through_another() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(postgres_tests, redis_tests)),
+    ignore = "TEST_DATABASE_URL and TEST_REDIS_URL are not both set"
+)]
 async fn a_killed_instances_watchers_vanish_within_seconds() {
     let Some(redis) = services() else { return };
     let mut cluster = cluster(redis, paced).await;
@@ -260,6 +268,10 @@ async fn survives(fault: impl AsyncFnOnce(&mut RedisServer)) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(postgres_tests, redis_tests)),
+    ignore = "TEST_DATABASE_URL and TEST_REDIS_URL are not both set"
+)]
 async fn killing_the_pubsub_connections_mid_run_loses_and_repeats_nothing() {
     if services().is_none() {
         return;
@@ -274,6 +286,10 @@ async fn killing_the_pubsub_connections_mid_run_loses_and_repeats_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(postgres_tests, redis_tests)),
+    ignore = "TEST_DATABASE_URL and TEST_REDIS_URL are not both set"
+)]
 async fn restarting_redis_mid_run_loses_and_repeats_nothing() {
     if services().is_none() {
         return;
@@ -282,6 +298,10 @@ async fn restarting_redis_mid_run_loses_and_repeats_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(postgres_tests, redis_tests)),
+    ignore = "TEST_DATABASE_URL and TEST_REDIS_URL are not both set"
+)]
 async fn a_redis_that_goes_silent_mid_run_is_noticed_and_loses_and_repeats_nothing() {
     if services().is_none() {
         return;
@@ -291,6 +311,10 @@ async fn a_redis_that_goes_silent_mid_run_is_noticed_and_loses_and_repeats_nothi
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(postgres_tests, redis_tests)),
+    ignore = "TEST_DATABASE_URL and TEST_REDIS_URL are not both set"
+)]
 async fn each_instance_holds_exactly_one_pubsub_connection() {
     if services().is_none() {
         return;
@@ -323,6 +347,10 @@ async fn each_instance_holds_exactly_one_pubsub_connection() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(postgres_tests, redis_tests)),
+    ignore = "TEST_DATABASE_URL and TEST_REDIS_URL are not both set"
+)]
 async fn a_graceful_shutdown_closes_sockets_with_1001_and_hands_its_runs_over_at_once() {
     let Some(redis) = services() else { return };
     let mut cluster = cluster(redis, |c| {
@@ -383,6 +411,10 @@ async fn sign_up(app: &TestApp, n: usize) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(postgres_tests, redis_tests)),
+    ignore = "TEST_DATABASE_URL and TEST_REDIS_URL are not both set"
+)]
 async fn password_and_sign_up_limits_hold_across_instances() {
     let Some(redis) = services() else { return };
     let cluster = cluster(redis, strict_logins).await;
@@ -410,6 +442,10 @@ async fn password_and_sign_up_limits_hold_across_instances() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(postgres_tests, redis_tests)),
+    ignore = "TEST_DATABASE_URL and TEST_REDIS_URL are not both set"
+)]
 async fn a_flush_with_nothing_queued_returns_at_once_and_publishing_goes_on() {
     use atelya::realtime::{Message, Signal, Topic};
     let Some(_) = services() else { return };

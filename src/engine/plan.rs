@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{
     context,
-    steps::{self, begin, charge, reserve_or_pause, Next},
+    steps::{self, begin, charge, reserve_or_pause, Failure, Next},
     stream::{self, Ending},
     Engine,
 };
@@ -91,7 +91,7 @@ pub async fn run(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
             tracing::warn!(workroom = %room.id, attempt = room.plan_failures, %reason, "planning attempt failed");
             let attempts = i32::try_from(engine.settings.task_attempts.max(1)).unwrap_or(i32::MAX);
             if room.plan_failures >= attempts {
-                steps::fail(&txn, &mut room, "PLANNING_FAILED", &reason, now).await?;
+                steps::fail(&txn, &mut room, Failure::PlanningFailed, &reason, now).await?;
             } else {
                 save(&txn, &room).await?;
             }

@@ -142,14 +142,33 @@ pub async fn charge(
     Ok(())
 }
 
-/// Fails the workroom with `reason` (its stateReason) and records why.
+/// Why the engine failed a workroom (its stateReason).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Every planning attempt gave no valid plan.
+    PlanningFailed,
+    /// A task failed every attempt.
+    TaskFailed,
+}
+
+impl Failure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Failure::PlanningFailed => "PLANNING_FAILED",
+            Failure::TaskFailed => "TASK_FAILED",
+        }
+    }
+}
+
+/// Fails the workroom for `failure` and records why (`detail`).
 pub async fn fail(
     txn: &WriteTxn,
     room: &mut workroom::Model,
-    reason: &str,
+    failure: Failure,
     detail: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    let reason = failure.as_str();
     transition(txn, room, Trigger::Fail, None, Some(reason), now).await?;
     let summary = format!("{} failed: {detail}", room.title);
     record(

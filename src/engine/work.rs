@@ -8,7 +8,7 @@ use serde_json::json;
 
 use super::{
     context,
-    steps::{self, begin, charge, idle, reserve_or_pause, Next},
+    steps::{self, begin, charge, idle, reserve_or_pause, Failure, Next},
     stream::{self, Ending, Outcome},
     Engine,
 };
@@ -302,7 +302,7 @@ pub async fn conclude(
                 steps::fail(
                     txn,
                     room,
-                    "TASK_FAILED",
+                    Failure::TaskFailed,
                     &format!("{}: {reason}", task.title),
                     now,
                 )

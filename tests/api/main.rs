@@ -27,6 +27,7 @@ mod pagination;
 mod password_checks;
 mod permissions;
 mod redis_server;
+mod role_matrix;
 mod rooms;
 mod scale_out;
 mod schema;

@@ -1,0 +1,729 @@
+//! The role matrix of DESIGN.md as one table: every mutation and every root
+//! query field, with what each of OWNER, ADMIN, MEMBER and VIEWER gets when
+//! calling it. Each call runs on a fresh fixture; an allowed call succeeds, a
+//! refused one answers its code and changes nothing. Introspection proves the
+//! table names every root field of the schema and no other.
+
+use std::{
+    collections::BTreeSet,
+    time::{Duration, Instant},
+};
+
+use futures_util::future::join_all;
+use serde_json::{json, Value};
+
+use crate::{
+    helpers::*,
+    permissions::{team_of, Team},
+    rooms::input,
+};
+
+/// The roles, in the matrix's column order.
+const ROLES: [&str; 4] = ["OWNER", "ADMIN", "MEMBER", "VIEWER"];
+
+/// What a role gets when it calls an operation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Outcome {
+    /// The call succeeds.
+    Allowed,
+    /// FORBIDDEN, and nothing changes.
+    Forbidden,
+    /// Refused with this code for a reason other than the role; nothing changes.
+    #[allow(dead_code)]
+    Refused(&'static str),
+}
+
+use Outcome::{Allowed, Forbidden};
+
+const EVERY_ROLE: [Outcome; 4] = [Allowed, Allowed, Allowed, Allowed];
+const MEMBERS_AND_ABOVE: [Outcome; 4] = [Allowed, Allowed, Allowed, Forbidden];
+const OWNERS_AND_ADMINS: [Outcome; 4] = [Allowed, Allowed, Forbidden, Forbidden];
+const THE_OWNER_ALONE: [Outcome; 4] = [Allowed, Forbidden, Forbidden, Forbidden];
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Root {
+    Query,
+    Mutation,
+}
+
+/// Which test runs a row (so the rows run in a few tests side by side).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Group {
+    Account,
+    Administration,
+    Workrooms,
+    Approvals,
+    Agents,
+    Queries,
+}
+
+/// What a row needs besides the team.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Needs {
+    Team,
+    /// An invitation of another workspace addressed to the acting account.
+    ForeignInvitation,
+    /// A workroom just created, left running.
+    Workroom,
+    /// A workroom whose APPROVAL task (required role MEMBER) awaits approval.
+    AwaitingApproval,
+    /// Such a workroom, paused by the owner.
+    Paused,
+    /// A workroom whose run has completed.
+    Completed,
+    /// A custom agent made by the owner.
+    Agent,
+}
+
+/// One operation: its root field, its document, and the outcome per role.
+struct Row {
+    root: Root,
+    field: &'static str,
+    group: Group,
+    needs: Needs,
+    document: &'static str,
+    variables: fn(&Fixture, &Account) -> Value,
+    expect: [Outcome; 4],
+}
+
+/// The fixture one call acts on.
+struct Fixture {
+    prefix: String,
+    team: Team,
+    room: Option<String>,
+    task: Option<String>,
+    agent: Option<String>,
+    accept: Option<String>,
+}
+
+impl Fixture {
+    fn room(&self) -> &str {
+        self.room.as_deref().expect("a workroom in the fixture")
+    }
+    fn task(&self) -> &str {
+        self.task
+            .as_deref()
+            .expect("an approval task in the fixture")
+    }
+    fn agent(&self) -> &str {
+        self.agent.as_deref().expect("an agent in the fixture")
+    }
+    fn accept(&self) -> &str {
+        self.accept
+            .as_deref()
+            .expect("an invitation in the fixture")
+    }
+    fn actor(&self, role: &str) -> &Account {
+        match role {
+            "OWNER" => &self.team.owner,
+            "ADMIN" => &self.team.admin,
+            "MEMBER" => &self.team.member,
+            "VIEWER" => &self.team.viewer,
+            other => panic!("no role {other}"),
+        }
+    }
+}
+
+fn none(_: &Fixture, _: &Account) -> Value {
+    json!({})
+}
+
+fn agent_input(name: &str) -> Value {
+    json!({ "name": name, "instructions": format!("You write as {name}."), "clientName": "Northwind" })
+}
+
+/// Every mutation and every root query field. DESIGN.md's "Roles (field
+/// guards)": reading is for everyone; working on workrooms and editing
+/// agents for members and above; members, invitations, billing, the
+/// workspace's name and the activity log's verification for owners and
+/// admins; the transfer for the owner alone. Signing up, signing in,
+/// refreshing, signing out, accepting an invitation and creating, switching
+/// and leaving workspaces concern the caller's own account.
+const MATRIX: &[Row] = &[
+    // Account: open to every role.
+    Row {
+        root: Root::Mutation,
+        field: "signup",
+        group: Group::Account,
+        needs: Needs::Team,
+        document: "mutation($input: SignupInput!) { signup(input: $input) { accessToken } }",
+        variables: |f, _| {
+            json!({ "input": { "email": format!("{}-newcomer@example.com", f.prefix),
+                "password": PASSWORD, "name": "Newcomer", "workspaceName": "Newcomer's" } })
+        },
+        expect: EVERY_ROLE,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "login",
+        group: Group::Account,
+        needs: Needs::Team,
+        document: "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }",
+        variables: |_, actor| json!({ "e": actor.email, "p": PASSWORD }),
+        expect: EVERY_ROLE,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "refreshToken",
+        group: Group::Account,
+        needs: Needs::Team,
+        document: "mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken } }",
+        variables: |_, actor| json!({ "r": actor.refresh }),
+        expect: EVERY_ROLE,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "logout",
+        group: Group::Account,
+        needs: Needs::Team,
+        document: "mutation($r: String!) { logout(refreshToken: $r) }",
+        variables: |_, actor| json!({ "r": actor.refresh }),
+        expect: EVERY_ROLE,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "acceptInvitation",
+        group: Group::Account,
+        needs: Needs::ForeignInvitation,
+        document: "mutation($t: String!) { acceptInvitation(token: $t) { accessToken } }",
+        variables: |f, _| json!({ "t": f.accept() }),
+        expect: EVERY_ROLE,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "createWorkspace",
+        group: Group::Account,
+        needs: Needs::Team,
+        document: "mutation($n: String!) { createWorkspace(name: $n) { accessToken } }",
+        variables: |f, _| json!({ "n": format!("{} side project", f.prefix) }),
+        expect: EVERY_ROLE,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "switchWorkspace",
+        group: Group::Account,
+        needs: Needs::Team,
+        document: "mutation($id: ID!) { switchWorkspace(workspaceId: $id) { accessToken } }",
+        variables: |f, _| json!({ "id": f.team.owner.workspace_id }),
+        expect: EVERY_ROLE,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "leaveWorkspace",
+        group: Group::Account,
+        needs: Needs::Team,
+        document: "mutation { leaveWorkspace }",
+        variables: none,
+        // The owner cannot leave before transferring ownership.
+        expect: [Forbidden, Allowed, Allowed, Allowed],
+    },
+    // Workspace administration: owners and admins; the transfer for the owner.
+    Row {
+        root: Root::Mutation,
+        field: "renameWorkspace",
+        group: Group::Administration,
+        needs: Needs::Team,
+        document: "mutation { renameWorkspace(name: \"Renamed\") { name } }",
+        variables: none,
+        expect: OWNERS_AND_ADMINS,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "changeMemberRole",
+        group: Group::Administration,
+        needs: Needs::Team,
+        document: "mutation($id: ID!) { changeMemberRole(memberId: $id, role: VIEWER) { role } }",
+        variables: |f, _| json!({ "id": f.team.target_member_id }),
+        expect: OWNERS_AND_ADMINS,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "removeMember",
+        group: Group::Administration,
+        needs: Needs::Team,
+        document: "mutation($id: ID!) { removeMember(memberId: $id) }",
+        variables: |f, _| json!({ "id": f.team.target_member_id }),
+        expect: OWNERS_AND_ADMINS,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "transferOwnership",
+        group: Group::Administration,
+        needs: Needs::Team,
+        document: "mutation($id: ID!) { transferOwnership(memberId: $id) { id } }",
+        variables: |f, _| json!({ "id": f.team.target_member_id }),
+        expect: THE_OWNER_ALONE,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "inviteMember",
+        group: Group::Administration,
+        needs: Needs::Team,
+        document: "mutation($e: String!) { inviteMember(email: $e) { acceptToken } }",
+        variables: |f, _| json!({ "e": format!("{}-invitee@example.com", f.prefix) }),
+        expect: OWNERS_AND_ADMINS,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "revokeInvitation",
+        group: Group::Administration,
+        needs: Needs::Team,
+        document: "mutation($id: ID!) { revokeInvitation(id: $id) { state } }",
+        variables: |f, _| json!({ "id": f.team.pending_invitation_id }),
+        expect: OWNERS_AND_ADMINS,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "changePlan",
+        group: Group::Administration,
+        needs: Needs::Team,
+        document: "mutation { changePlan(plan: GROWTH) { plan } }",
+        variables: none,
+        expect: OWNERS_AND_ADMINS,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "purchaseTopUp",
+        group: Group::Administration,
+        needs: Needs::Team,
+        document: "mutation { purchaseTopUp(credits: 100, idempotencyKey: \"matrix\") { amount } }",
+        variables: none,
+        expect: OWNERS_AND_ADMINS,
+    },
+    // Workrooms: members and above.
+    Row {
+        root: Root::Mutation,
+        field: "createWorkroom",
+        group: Group::Workrooms,
+        needs: Needs::Team,
+        document: "mutation($input: CreateWorkroomInput!) { createWorkroom(input: $input) { id } }",
+        variables: |_, _| json!({ "input": input("Matrix") }),
+        expect: MEMBERS_AND_ABOVE,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "addSource",
+        group: Group::Workrooms,
+        needs: Needs::AwaitingApproval,
+        document: "mutation($id: ID!) { addSource(workroomId: $id, input: { kind: NOTES, content: \"Keep it short.\" }) { id } }",
+        variables: |f, _| json!({ "id": f.room() }),
+        expect: MEMBERS_AND_ABOVE,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "updateConstraints",
+        group: Group::Workrooms,
+        needs: Needs::AwaitingApproval,
+        document: "mutation($id: ID!) { updateConstraints(workroomId: $id, input: { maxCredits: 90000 }) { id } }",
+        variables: |f, _| json!({ "id": f.room() }),
+        expect: MEMBERS_AND_ABOVE,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "pauseWorkroom",
+        group: Group::Workrooms,
+        needs: Needs::AwaitingApproval,
+        document: "mutation($id: ID!) { pauseWorkroom(id: $id) { state } }",
+        variables: |f, _| json!({ "id": f.room() }),
+        expect: MEMBERS_AND_ABOVE,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "resumeWorkroom",
+        group: Group::Workrooms,
+        needs: Needs::Paused,
+        document: "mutation($id: ID!) { resumeWorkroom(id: $id) { state } }",
+        variables: |f, _| json!({ "id": f.room() }),
+        expect: MEMBERS_AND_ABOVE,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "cancelWorkroom",
+        group: Group::Workrooms,
+        needs: Needs::AwaitingApproval,
+        document: "mutation($id: ID!) { cancelWorkroom(id: $id) { state } }",
+        variables: |f, _| json!({ "id": f.room() }),
+        expect: MEMBERS_AND_ABOVE,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "replanWorkroom",
+        group: Group::Workrooms,
+        needs: Needs::AwaitingApproval,
+        document: "mutation($id: ID!) { replanWorkroom(id: $id) { state } }",
+        variables: |f, _| json!({ "id": f.room() }),
+        expect: MEMBERS_AND_ABOVE,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "requestRevision",
+        group: Group::Workrooms,
+        needs: Needs::Completed,
+        document: "mutation($id: ID!) { requestRevision(id: $id, notes: \"Shorter, please.\") { state } }",
+        variables: |f, _| json!({ "id": f.room() }),
+        expect: MEMBERS_AND_ABOVE,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "postMessage",
+        group: Group::Workrooms,
+        needs: Needs::AwaitingApproval,
+        document: "mutation($id: ID!) { postMessage(workroomId: $id, body: \"Looks good so far.\") { seq } }",
+        variables: |f, _| json!({ "id": f.room() }),
+        expect: MEMBERS_AND_ABOVE,
+    },
+    // Approvals: a role at least the task's requiredRole (MEMBER here); viewers never.
+    Row {
+        root: Root::Mutation,
+        field: "grantApproval",
+        group: Group::Approvals,
+        needs: Needs::AwaitingApproval,
+        document: "mutation($t: ID!) { grantApproval(taskId: $t) { state } }",
+        variables: |f, _| json!({ "t": f.task() }),
+        expect: MEMBERS_AND_ABOVE,
+    },
+    // Custom agents: members and above.
+    Row {
+        root: Root::Mutation,
+        field: "createAgent",
+        group: Group::Agents,
+        needs: Needs::Team,
+        document: "mutation($input: AgentInput!) { createAgent(input: $input) { id } }",
+        variables: |_, _| json!({ "input": agent_input("Copywriter") }),
+        expect: MEMBERS_AND_ABOVE,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "updateAgent",
+        group: Group::Agents,
+        needs: Needs::Agent,
+        document: "mutation($id: ID!, $input: AgentInput!) { updateAgent(id: $id, input: $input) { id } }",
+        variables: |f, _| json!({ "id": f.agent(), "input": agent_input("Senior copywriter") }),
+        expect: MEMBERS_AND_ABOVE,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "deleteAgent",
+        group: Group::Agents,
+        needs: Needs::Agent,
+        document: "mutation($id: ID!) { deleteAgent(id: $id) }",
+        variables: |f, _| json!({ "id": f.agent() }),
+        expect: MEMBERS_AND_ABOVE,
+    },
+    // Root queries: reading is for everyone; verifying the log for owners and admins.
+    Row {
+        root: Root::Query,
+        field: "viewer",
+        group: Group::Queries,
+        needs: Needs::Team,
+        document: "{ viewer { user { id } member { role } } }",
+        variables: none,
+        expect: EVERY_ROLE,
+    },
+    Row {
+        root: Root::Query,
+        field: "workspace",
+        group: Group::Queries,
+        needs: Needs::Team,
+        document: "{ workspace { id name } }",
+        variables: none,
+        expect: EVERY_ROLE,
+    },
+    Row {
+        root: Root::Query,
+        field: "node",
+        group: Group::Queries,
+        needs: Needs::Team,
+        document: "query($id: ID!) { node(id: $id) { id ... on Member { role } } }",
+        variables: |f, _| json!({ "id": f.team.target_member_id }),
+        expect: EVERY_ROLE,
+    },
+    Row {
+        root: Root::Query,
+        field: "plans",
+        group: Group::Queries,
+        needs: Needs::Team,
+        document: "{ plans { plan } }",
+        variables: none,
+        expect: EVERY_ROLE,
+    },
+    Row {
+        root: Root::Query,
+        field: "verifyActivityLog",
+        group: Group::Queries,
+        needs: Needs::Team,
+        document: "{ verifyActivityLog { valid checked } }",
+        variables: none,
+        expect: OWNERS_AND_ADMINS,
+    },
+    Row {
+        root: Root::Query,
+        field: "workroom",
+        group: Group::Queries,
+        needs: Needs::Workroom,
+        document: "query($id: ID!) { workroom(id: $id) { id title } }",
+        variables: |f, _| json!({ "id": f.room() }),
+        expect: EVERY_ROLE,
+    },
+];
+
+const ROOTS: &str =
+    "{ __schema { queryType { fields { name } } mutationType { fields { name } } } }";
+
+db_test! {
+    async fn the_matrix_has_one_row_per_root_query_field_and_mutation_and_names_no_other_field(app);
+    {
+        let data = app.ok(None, ROOTS, json!({})).await;
+        let names = |root: &str| -> BTreeSet<String> {
+            data["__schema"][root]["fields"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["name"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        for (root, kind) in [("queryType", Root::Query), ("mutationType", Root::Mutation)] {
+            let schema = names(root);
+            let rows: Vec<String> = MATRIX
+                .iter()
+                .filter(|r| r.root == kind)
+                .map(|r| r.field.to_owned())
+                .collect();
+            let table: BTreeSet<String> = rows.iter().cloned().collect();
+            assert_eq!(table.len(), rows.len(), "{kind:?}: a field has two rows: {rows:?}");
+            let missing: Vec<&String> = schema.difference(&table).collect();
+            assert!(missing.is_empty(), "{kind:?} fields without a row in the matrix: {missing:?}");
+            let unknown: Vec<&String> = table.difference(&schema).collect();
+            assert!(unknown.is_empty(), "rows naming no {kind:?} field: {unknown:?}");
+        }
+        for row in MATRIX {
+            let opens = if row.root == Root::Query { "query" } else { "mutation" };
+            let anonymous_query = row.root == Root::Query && row.document.starts_with('{');
+            assert!(
+                anonymous_query || row.document.starts_with(opens),
+                "{}: the document is not a {opens}",
+                row.field
+            );
+        }
+    }
+}
+
+/// What an operation could change: the workspace as its owner sees it, and
+/// the fixture's workroom.
+const WORKSPACE_SNAPSHOT: &str = "{ workspace { name plan credits { balance available } \
+    members(first: 100) { nodes { id role } } invitations(first: 100) { nodes { id state } } \
+    creditLedger(first: 100) { nodes { id } } activity(first: 100) { nodes { id } } \
+    workrooms(first: 100) { nodes { id state lastSeq } } \
+    agents { id name description instructions clientName } } }";
+
+const ROOM_SNAPSHOT: &str = "query($id: ID!) { workroom(id: $id) { state stateReason lastSeq \
+    creditsSpent creditsReserved revisionRound \
+    constraints { deadline maxCredits pasteFlags approval { requiredRole requiredApprovals } } \
+    sources { id } tasks { id state approval { grants { user { id } } } } } }";
+
+async fn snapshot(app: &TestApp, fixture: &Fixture) -> Value {
+    let owner = Some(fixture.team.owner.token.as_str());
+    let workspace = app.ok(owner, WORKSPACE_SNAPSHOT, json!({})).await;
+    let room = match &fixture.room {
+        Some(id) => app.ok(owner, ROOM_SNAPSHOT, json!({ "id": id })).await,
+        None => Value::Null,
+    };
+    json!({ "workspace": workspace["workspace"], "room": room })
+}
+
+/// A snapshot taken twice in a row with the same result: nothing is moving.
+async fn settled_snapshot(app: &TestApp, fixture: &Fixture) -> Value {
+    let started = Instant::now();
+    let mut last = snapshot(app, fixture).await;
+    loop {
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let now = snapshot(app, fixture).await;
+        if now == last {
+            return now;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{}: the fixture does not settle: {now}",
+            fixture.prefix
+        );
+        last = now;
+    }
+}
+
+const TASKS: &str = "query($id: ID!) { workroom(id: $id) { state creditsReserved \
+    tasks { id kind state } } }";
+
+/// Polls the workroom until `done` holds; panics after 20 seconds.
+async fn wait_until(app: &TestApp, token: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let started = Instant::now();
+    loop {
+        let room = app.ok(Some(token), TASKS, json!({ "id": id })).await["workroom"].clone();
+        if done(&room) {
+            return room;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the workroom did not get there in 20 s: {room}"
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The APPROVAL task, once it awaits approval with nothing else running.
+fn awaiting_approval(room: &Value) -> Option<String> {
+    let tasks = room["tasks"].as_array()?;
+    let approval = tasks.iter().find(|t| t["kind"] == "APPROVAL")?;
+    let idle = tasks.iter().all(|t| t["state"] != "RUNNING");
+    (approval["state"] == "AWAITING_APPROVAL" && idle && room["creditsReserved"] == 0)
+        .then(|| approval["id"].as_str().unwrap().to_owned())
+}
+
+/// Builds what `row` needs for `role`, on a team of its own.
+async fn fixture(app: &TestApp, row: &Row, role: &str) -> Fixture {
+    let prefix = format!("{}-{}", row.field, role).to_lowercase();
+    let team = team_of(app, &prefix).await;
+    let mut fixture = Fixture {
+        prefix,
+        team,
+        room: None,
+        task: None,
+        agent: None,
+        accept: None,
+    };
+    let owner = fixture.team.owner.token.clone();
+    match row.needs {
+        Needs::Team => {}
+        Needs::ForeignInvitation => {
+            let host = app
+                .signup(&format!("{}-host@example.com", fixture.prefix), "Host")
+                .await;
+            app.change_plan(&host.token, "AGENCY").await;
+            let email = fixture.actor(role).email.clone();
+            fixture.accept = Some(app.invite(&host.token, &email, "MEMBER").await);
+        }
+        Needs::Workroom => {
+            fixture.room = Some(app.create_workroom(&owner, input("Read me")).await);
+        }
+        Needs::AwaitingApproval | Needs::Paused => {
+            let mut with_approval = input("Needs a sign-off");
+            with_approval["constraints"] =
+                json!({ "approval": { "requiredRole": "MEMBER", "requiredApprovals": 1 } });
+            let id = app.create_workroom(&owner, with_approval).await;
+            let room = wait_until(app, &owner, &id, |r| awaiting_approval(r).is_some()).await;
+            fixture.task = awaiting_approval(&room);
+            if row.needs == Needs::Paused {
+                let paused = app
+                    .ok(
+                        Some(&owner),
+                        "mutation($id: ID!) { pauseWorkroom(id: $id) { state } }",
+                        json!({ "id": id }),
+                    )
+                    .await;
+                assert_eq!(paused["pauseWorkroom"]["state"], "PAUSED");
+            }
+            fixture.room = Some(id);
+        }
+        Needs::Completed => {
+            let id = app.create_workroom(&owner, input("Done already")).await;
+            wait_until(app, &owner, &id, |r| {
+                r["state"] == "COMPLETED" && r["creditsReserved"] == 0
+            })
+            .await;
+            fixture.room = Some(id);
+        }
+        Needs::Agent => {
+            let data = app
+                .ok(
+                    Some(&owner),
+                    "mutation($input: AgentInput!) { createAgent(input: $input) { id } }",
+                    json!({ "input": agent_input("Strategist") }),
+                )
+                .await;
+            fixture.agent = Some(data["createAgent"]["id"].as_str().unwrap().to_owned());
+        }
+    }
+    fixture
+}
+
+/// Runs `row` as `role` on a fresh fixture and checks the expected outcome.
+async fn check(app: &TestApp, row: &Row, role: &str, expected: Outcome) {
+    let fixture = fixture(app, row, role).await;
+    let actor = fixture.actor(role);
+    let variables = (row.variables)(&fixture, actor);
+    let field = row.field;
+    let before = match expected {
+        Allowed => Value::Null,
+        _ => settled_snapshot(app, &fixture).await,
+    };
+    let body = app.gql(Some(&actor.token), row.document, variables).await;
+    let refused_with = match expected {
+        Allowed => {
+            assert!(
+                body.get("errors").is_none(),
+                "{field} as {role} must be allowed: {body}"
+            );
+            assert!(
+                !body["data"][field].is_null(),
+                "{field} as {role} answers nothing: {body}"
+            );
+            return;
+        }
+        Forbidden => "FORBIDDEN",
+        Outcome::Refused(code) => code,
+    };
+    assert_eq!(code(&body), refused_with, "{field} as {role}: {body}");
+    assert!(
+        body["data"].is_null() || body["data"][field].is_null(),
+        "{field} as {role} was refused yet answered: {body}"
+    );
+    let after = snapshot(app, &fixture).await;
+    assert_eq!(
+        before, after,
+        "{field} refused to {role} must change nothing"
+    );
+}
+
+/// Checks every row of `group`, the four roles of a row side by side.
+async fn assert_group(app: &TestApp, group: Group) {
+    let rows: Vec<&Row> = MATRIX.iter().filter(|r| r.group == group).collect();
+    assert!(!rows.is_empty(), "{group:?} has rows");
+    for row in rows {
+        join_all(
+            ROLES
+                .iter()
+                .zip(row.expect)
+                .map(|(role, expected)| check(app, row, role, expected)),
+        )
+        .await;
+    }
+}
+
+db_test! {
+    async fn account_mutations_are_open_to_every_role_but_the_owner_cannot_leave(app);
+    { assert_group(&app, Group::Account).await; }
+}
+
+db_test! {
+    async fn administering_the_workspace_is_for_owners_and_admins_and_transferring_it_for_the_owner(app);
+    { assert_group(&app, Group::Administration).await; }
+}
+
+db_test! {
+    async fn workroom_mutations_are_for_members_and_above_and_refused_to_viewers_change_nothing(app);
+    { assert_group(&app, Group::Workrooms).await; }
+}
+
+db_test! {
+    async fn a_member_level_approval_is_granted_by_members_and_above_and_never_by_viewers(app);
+    { assert_group(&app, Group::Approvals).await; }
+}
+
+db_test! {
+    async fn custom_agents_are_edited_by_members_and_above_and_not_by_viewers(app);
+    { assert_group(&app, Group::Agents).await; }
+}
+
+db_test! {
+    async fn every_role_reads_the_root_queries_and_only_owners_and_admins_verify_the_log(app);
+    { assert_group(&app, Group::Queries).await; }
+}

@@ -9,11 +9,11 @@ use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
 use super::{
+    attempt::{conclude, finish, start_attempt, Concluded},
     context,
     steps::BATCH,
     steps::{self, begin, Next},
     stream::{self, Ending, Outcome},
-    work::{conclude, finish, start_attempt, Concluded},
     Engine,
 };
 use crate::{

@@ -5,6 +5,8 @@
 //!   and renewed while running; an expired lease is taken over).
 //! - `runner`: one workroom's run loop, a step at a time.
 //! - `plan`, `work`, `compose`: the phases (Planner, AGENT tasks, Composer).
+//! - `attempt`: a task's attempt, started and settled (its charge and how
+//!   it ended), shared by `work` and `compose`.
 //! - `steps`: what the phases share (the fenced transaction, holds and
 //!   charges, failing, the lease check); calls go runner → phases → steps.
 //! - `stream`: consuming a model's stream with its cap and cancellation.
@@ -15,6 +17,7 @@
 //! pause, cancel or replan from any instance stops it at the next token),
 //! and commits its results, events, charge and transition together.
 
+mod attempt;
 mod compose;
 mod context;
 mod lease;

@@ -1,6 +1,9 @@
 //! The GraphQL schema: roots merged from each domain, the request-scoped
 //! context (session, loaders, client address), limits, the spec's rules
 //! async-graphql leaves out, and pagination.
+//!
+//! - `limits`: the document-limits extension and the request error codes;
+//!   `shape`: its checks on a parsed document (counts, depth, U+0000).
 
 pub mod context;
 pub mod cost;
@@ -11,6 +14,7 @@ pub mod node;
 pub mod nulls;
 pub mod pagination;
 pub mod rules;
+pub mod shape;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 

@@ -1,0 +1,166 @@
+//! The lifecycle of a workroom: pause, resume, cancel, replan and revision
+//! requests, each a transition of the locked workroom with its event and
+//! activity entry, committed together.
+
+use entity::{task, workroom};
+use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{
+    events::{self, NewEvent, WorkroomEventKind},
+    model::{limits, Trigger},
+    service::{begin, save, transition},
+};
+use crate::{auth::Session, error::AppResult, input, state::AppState, task::TaskState};
+
+/// The lifecycle mutations that are one transition each.
+pub async fn pause(state: &AppState, session: &Session, id: Uuid) -> AppResult<workroom::Model> {
+    simple(
+        state,
+        session,
+        id,
+        Trigger::Pause,
+        "workroom.paused",
+        "paused",
+    )
+    .await
+}
+
+pub async fn resume(state: &AppState, session: &Session, id: Uuid) -> AppResult<workroom::Model> {
+    let room = simple(
+        state,
+        session,
+        id,
+        Trigger::Resume,
+        "workroom.resumed",
+        "resumed",
+    )
+    .await?;
+    state.work.notify_waiters();
+    Ok(room)
+}
+
+pub async fn cancel(state: &AppState, session: &Session, id: Uuid) -> AppResult<workroom::Model> {
+    simple(
+        state,
+        session,
+        id,
+        Trigger::Cancel,
+        "workroom.cancelled",
+        "cancelled",
+    )
+    .await
+}
+
+async fn simple(
+    state: &AppState,
+    session: &Session,
+    id: Uuid,
+    trigger: Trigger,
+    action: &'static str,
+    verb: &str,
+) -> AppResult<workroom::Model> {
+    let mut change = begin(state, session, id).await?;
+    let from = change.room.state.clone();
+    let to = transition(
+        &change.txn,
+        &mut change.room,
+        trigger,
+        Some(session.user.id),
+        None,
+        change.now,
+    )
+    .await?;
+    let summary = format!("{} {verb} {}", session.user.name, change.named());
+    let metadata = json!({ "from": from, "to": to.as_str() });
+    let room = change.finish(session, action, summary, metadata).await?;
+    // Running calls of this workroom stop at their next token.
+    state.interrupted.notify_waiters();
+    Ok(room)
+}
+
+/// Discards the unfinished tasks and plans again.
+pub async fn replan(state: &AppState, session: &Session, id: Uuid) -> AppResult<workroom::Model> {
+    let mut change = begin(state, session, id).await?;
+    let from = change.room.state.clone();
+    transition(
+        &change.txn,
+        &mut change.room,
+        Trigger::Replan,
+        Some(session.user.id),
+        None,
+        change.now,
+    )
+    .await?;
+    let discarded = task::Entity::update_many()
+        .col_expr(
+            task::Column::State,
+            Expr::value(TaskState::Discarded.as_str()),
+        )
+        .filter(task::Column::WorkroomId.eq(change.room.id))
+        .filter(task::Column::State.ne(TaskState::Completed.as_str()))
+        .filter(task::Column::State.ne(TaskState::Discarded.as_str()))
+        .exec(&*change.txn)
+        .await?
+        .rows_affected;
+    change.room.run_by = Some(session.user.id);
+    change.room.plan_round += 1;
+    save(&change.txn, &change.room).await?;
+    let summary = format!(
+        "{} asked for a new plan for {}",
+        session.user.name,
+        change.named()
+    );
+    let room = change
+        .finish(
+            session,
+            "workroom.replanned",
+            summary,
+            json!({ "from": from, "discardedTasks": discarded }),
+        )
+        .await?;
+    state.interrupted.notify_waiters();
+    state.work.notify_waiters();
+    Ok(room)
+}
+
+pub async fn request_revision(
+    state: &AppState,
+    session: &Session,
+    id: Uuid,
+    notes: &str,
+) -> AppResult<workroom::Model> {
+    let notes = input::text(notes, "notes", limits::MESSAGE)?;
+    let mut change = begin(state, session, id).await?;
+    transition(
+        &change.txn,
+        &mut change.room,
+        Trigger::RequestRevision,
+        Some(session.user.id),
+        None,
+        change.now,
+    )
+    .await?;
+    change.room.run_by = Some(session.user.id);
+    save(&change.txn, &change.room).await?;
+    let event = NewEvent::new(WorkroomEventKind::RevisionRequested)
+        .by(Some(session.user.id))
+        .text(notes.clone());
+    events::append(&change.txn, &mut change.room, event, change.now).await?;
+    let summary = format!(
+        "{} requested a revision of {}",
+        session.user.name,
+        change.named()
+    );
+    let room = change
+        .finish(
+            session,
+            "workroom.revision_requested",
+            summary,
+            json!({ "notes": notes }),
+        )
+        .await?;
+    state.work.notify_waiters();
+    Ok(room)
+}

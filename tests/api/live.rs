@@ -295,7 +295,13 @@ db_test! {
         let listed = app.ok(Some(&ann.token), query, json!({ "w": id })).await;
         assert_eq!(listed["workroom"]["watchers"], json!([{ "id": ann.user_id, "email": ann.email }]));
         tabs.pop();
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        // Once the server has let the closed tab's socket go, ann still watches through the other.
+        let sockets = &app.state.realtime.sockets;
+        let started = Instant::now();
+        while sockets.count() > 1 {
+            assert!(started.elapsed() < Duration::from_secs(10), "the closed tab's socket was never let go");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         let listed = app.ok(Some(&ann.token), query, json!({ "w": id })).await;
         assert_eq!(listed["workroom"]["watchers"].as_array().unwrap().len(), 1, "one tab is still open");
         tabs.pop();
@@ -410,9 +416,21 @@ db_test! {
         assert_eq!(refused["payload"][0]["extensions"]["code"], "RATE_LIMITED");
         // Completing one makes room again.
         send(&mut client.socket, json!({ "type": "complete", "id": "1" })).await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        client.subscribe("5", WATCH, json!({ "w": id })).await;
-        assert_eq!(client.next_of("5").await["workroomEvents"]["seq"], 1);
+        // The server takes the complete in its own time: a subscription sent
+        // meanwhile may still be refused, one sent after it never is.
+        let mut attempt = 5;
+        loop {
+            let op = attempt.to_string();
+            client.subscribe(&op, WATCH, json!({ "w": id })).await;
+            let frame = client.frame_of(&op).await;
+            if frame["type"] == "next" {
+                assert_eq!(frame["payload"]["data"]["workroomEvents"]["seq"], 1);
+                break;
+            }
+            assert_eq!(frame["payload"][0]["extensions"]["code"], "RATE_LIMITED", "{frame}");
+            assert!(attempt < 100, "completing an operation never made room");
+            attempt += 1;
+        }
     }
 }
 

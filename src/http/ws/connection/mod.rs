@@ -13,6 +13,14 @@
 //! its running operations, and its inbound message size. A client that sends
 //! nothing (not even a pong to the server's pings) for the idle limit is
 //! gone, and so is one whose frame cannot be written within the write timeout.
+//!
+//! This module runs the socket's loop; `frames` handles what the client
+//! sends (and signs the socket in), `access` the registry's signals and the
+//! re-checks of the member's access, `subscribe` starts an operation.
+
+mod access;
+mod frames;
+mod subscribe;
 
 use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc, time::Duration};
 
@@ -26,19 +34,15 @@ use tokio::{
 };
 
 use super::{
-    operation::{self, Operation},
-    protocol::{self, close, ClientFrame, Protocol},
+    protocol::{self, close, Protocol},
     writer::{write, Out, Urgent, CLOSE_WITHIN},
 };
-use tracing::Instrument;
 
 use crate::{
-    auth::{session, Authn},
     config::SocketSettings,
-    error::AppError,
-    graphql::context::{ClientIp, Loaders, RequestId},
-    http::{request::request_from_json, HttpState},
-    realtime::sockets::{flag, Registration, Signals},
+    graphql::context::RequestId,
+    http::HttpState,
+    realtime::sockets::{Registration, Signals},
 };
 
 /// How long a client has to send `connection_init`.
@@ -226,155 +230,5 @@ impl Connection {
     /// Sends a frame of the connection's own (never waits behind results).
     fn send(&self, value: Value) {
         self.urgent.push(Out::Text(value.to_string()));
-    }
-
-    async fn on_text(&mut self, text: &str) -> Step {
-        let Some(frame) = protocol::parse(self.protocol, text) else {
-            return Err((close::INVALID_MESSAGE, "Invalid message received".into()));
-        };
-        match frame {
-            ClientFrame::Init { payload } => self.on_init(payload).await,
-            ClientFrame::Ping { payload } => {
-                self.send(protocol::pong(payload));
-                Ok(())
-            }
-            ClientFrame::Pong => Ok(()),
-            ClientFrame::Subscribe { id, payload } => self.on_subscribe(id, payload).await,
-            ClientFrame::Complete { id } => {
-                if let Some(task) = self.operations.remove(&id) {
-                    task.abort();
-                }
-                Ok(())
-            }
-            ClientFrame::Terminate => Err((1000, "Normal closure".into())),
-        }
-    }
-
-    async fn on_init(&mut self, payload: Option<serde_json::Map<String, Value>>) -> Step {
-        if self.signed_in() {
-            return Err((
-                close::TOO_MANY_INITS,
-                "Too many initialisation requests".into(),
-            ));
-        }
-        let authorization = payload.as_ref().and_then(|p| {
-            ["authorization", "Authorization"]
-                .iter()
-                .find_map(|k| p.get(*k))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        });
-        // Open sockets get no leeway: a token is good until its `exp` and not a second longer.
-        match Authn::from_header(&self.http.app, authorization.as_deref(), 0).await {
-            Authn::Signed(session) => {
-                self.registration = Some(self.http.app.realtime.sockets.register(
-                    session.workspace_id,
-                    session.user.id,
-                    session.token_expires_at,
-                ));
-                self.authorization = authorization;
-                self.send(protocol::ack(self.protocol));
-                Ok(())
-            }
-            Authn::Rejected(reason) => self.refuse_init(reason).await,
-            Authn::Anonymous => {
-                self.refuse_init(
-                    "connection_init must carry {\"authorization\": \"Bearer <token>\"}".into(),
-                )
-                .await
-            }
-        }
-    }
-
-    async fn refuse_init(&self, reason: String) -> Step {
-        if self.protocol == Protocol::LegacyWs {
-            self.send(protocol::connection_error(&reason));
-        }
-        Err((close::FORBIDDEN, "Forbidden".into()))
-    }
-
-    async fn on_signals(&mut self, flags: u8) -> Step {
-        if flags & flag::SHUTDOWN != 0 {
-            return Err((1001, "Server shutting down".into()));
-        }
-        if flags & flag::EXPIRED != 0 {
-            return Err((close::FORBIDDEN, "Token expired".into()));
-        }
-        if flags & flag::RECHECK != 0 {
-            return self.recheck().await;
-        }
-        if flags & flag::RECHECK_SOON != 0 && self.recheck_at.is_none() {
-            // Spread over a second, so a resync does not read every socket's access at once.
-            let delay = Duration::from_millis(rand::random::<u64>() % 1000);
-            self.recheck_at = Some(Instant::now() + delay);
-        }
-        Ok(())
-    }
-
-    /// Reads the member's access again. Every operation a socket runs needs
-    /// only membership (subscriptions are readable by every role), so the
-    /// socket closes when the membership or the sign-in is gone.
-    async fn recheck(&mut self) -> Step {
-        let Some(header) = self.authorization.as_deref() else {
-            return Ok(());
-        };
-        match session::check(&self.http.app, header, 0).await {
-            Ok(_) => Ok(()),
-            Err(AppError::Unauthenticated(_)) => Err((close::FORBIDDEN, "Forbidden".into())),
-            Err(err) => {
-                tracing::warn!(error = %err, "checking a socket's access failed; trying again");
-                self.recheck_at = Some(Instant::now() + Duration::from_secs(1));
-                Ok(())
-            }
-        }
-    }
-
-    async fn on_subscribe(&mut self, id: String, payload: Value) -> Step {
-        if !self.signed_in() {
-            return Err((close::UNAUTHORIZED, "Unauthorized".into()));
-        }
-        // A finished operation's id may be used again.
-        self.operations.retain(|_, task| !task.is_finished());
-        if self.operations.contains_key(&id) {
-            return Err((
-                close::SUBSCRIBER_EXISTS,
-                format!("Subscriber for {id} already exists"),
-            ));
-        }
-        if self.operations.len() >= self.settings.max_operations {
-            let message = format!(
-                "a socket runs at most {} operations at once",
-                self.settings.max_operations
-            );
-            let errors = serde_json::json!([{ "message": message, "extensions": { "code": "RATE_LIMITED" } }]);
-            self.send(protocol::error(self.protocol, &id, errors));
-            return Ok(());
-        }
-        let template = operation::TemplateSource::of(&payload);
-        let request = match request_from_json(payload) {
-            Ok(request) => request,
-            Err(_) => return Err((close::INVALID_MESSAGE, "Invalid message received".into())),
-        };
-        // Roles are read fresh for every operation, as on HTTP.
-        let authn = Authn::from_header(&self.http.app, self.authorization.as_deref(), 0).await;
-        if !matches!(authn, Authn::Signed(_)) {
-            return Err((close::FORBIDDEN, "Forbidden".into()));
-        }
-        let request = request
-            .data(authn.clone())
-            .data(Arc::new(Loaders::new(&self.http.app)))
-            .data(ClientIp(self.client_ip.clone()))
-            .data(self.request_id.clone());
-        let op = Operation {
-            id: id.clone(),
-            protocol: self.protocol,
-            out: self.out.clone(),
-            http: self.http.clone(),
-            template: Some(template.with(authn, self.client_ip.clone())),
-        };
-        // The operation's log lines carry the socket's span (and request id).
-        let task = tokio::spawn(operation::run(op, request).instrument(tracing::Span::current()));
-        self.operations.insert(id, task);
-        Ok(())
     }
 }

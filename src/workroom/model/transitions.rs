@@ -1,11 +1,6 @@
-//! The workroom state machine: one table of every legal transition.
-//!
-//! Mutations and the engine move a workroom only through [`next_state`];
-//! anything the table does not list is CONFLICT and changes nothing.
-//! `Workroom.allowedActions` is computed from the same table and the policy,
-//! so a frontend never re-implements these rules.
+//! The transition table, [`next_state`] over it, and the actions it allows
+//! a member ([`allowed_actions`]).
 
-use crate::text_enum::text_enum;
 use async_graphql::Enum;
 
 use crate::{
@@ -14,49 +9,7 @@ use crate::{
     member::Role,
 };
 
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum WorkroomState {
-    Planning,
-    Executing,
-    Paused,
-    Composing,
-    AwaitingRevision,
-    Completed,
-    Failed,
-    Cancelled,
-}
-
-text_enum!(WorkroomState {
-    Planning => "PLANNING",
-    Executing => "EXECUTING",
-    Paused => "PAUSED",
-    Composing => "COMPOSING",
-    AwaitingRevision => "AWAITING_REVISION",
-    Completed => "COMPLETED",
-    Failed => "FAILED",
-    Cancelled => "CANCELLED",
-});
-
-impl WorkroomState {
-    /// States in which the engine has model work to do.
-    pub fn is_running(self) -> bool {
-        matches!(
-            self,
-            WorkroomState::Planning
-                | WorkroomState::Executing
-                | WorkroomState::Composing
-                | WorkroomState::AwaitingRevision
-        )
-    }
-
-    /// COMPLETED (until a revision), FAILED (until a replan) and CANCELLED.
-    pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            WorkroomState::Completed | WorkroomState::Failed | WorkroomState::Cancelled
-        )
-    }
-}
+use super::WorkroomState::{self, *};
 
 /// What moves a workroom.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,8 +43,6 @@ enum To {
     /// The state the pause was entered from.
     PausedFrom,
 }
-
-use WorkroomState::*;
 
 /// Every legal transition: (from, trigger, to).
 const TRANSITIONS: &[(WorkroomState, Trigger, To)] = &[
@@ -207,35 +158,6 @@ pub fn allowed_actions(state: WorkroomState, role: Role) -> Vec<WorkroomAction> 
         actions.extend([WorkroomAction::AddSource, WorkroomAction::PostMessage]);
     }
     actions
-}
-
-/// The kind of a source.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SourceKind {
-    Brief,
-    Sample,
-    Notes,
-    Other,
-}
-
-text_enum!(SourceKind {
-    Brief => "BRIEF",
-    Sample => "SAMPLE",
-    Notes => "NOTES",
-    Other => "OTHER",
-});
-
-/// Limits on workroom input (DESIGN.md's string limits, and sane counts).
-pub mod limits {
-    pub const GOAL: usize = 20_000;
-    pub const SOURCE: usize = 200_000;
-    pub const MESSAGE: usize = 10_000;
-    pub const STYLE_OVERRIDE: usize = 20_000;
-    pub const DELIVERABLES: usize = 20;
-    pub const SOURCES_AT_CREATION: usize = 50;
-    pub const AGENTS: usize = 10;
-    pub const PASTE_FLAGS: usize = 20;
-    pub const APPROVALS: i32 = 20;
 }
 
 #[cfg(test)]

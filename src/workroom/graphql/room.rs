@@ -1,20 +1,15 @@
-//! The `Workroom` type, its parts, and the workroom queries and mutations.
+//! The `Workroom` object type and its constraints.
 
 use async_graphql::{connection::Connection, Context, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use entity::{deliverable, source, workroom, workroom_event};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
-use uuid::Uuid;
+use entity::workroom;
 
-use super::{
-    events::{self, WorkroomEventKind},
-    model::{allowed_actions, SourceKind, WorkroomAction, WorkroomState},
-};
+use super::{Deliverable, Source, WorkroomEvent, EVENTS_DEFAULT, EVENTS_MAX};
 use crate::graphql::int;
 use crate::{
     activity::{graphql::ActivityEvent, service::ActivityQuery},
     agent::graphql::Agent,
-    error::{AppError, AppResult},
+    error::AppError,
     graphql::{
         context::ContextExt,
         pagination::{self, PageArgs},
@@ -23,6 +18,10 @@ use crate::{
     ids::{self, Kind},
     member::Role,
     task::graphql::Task,
+    workroom::{
+        events,
+        model::{allowed_actions, WorkroomAction, WorkroomState},
+    },
 };
 
 pub struct Workroom(pub workroom::Model);
@@ -41,11 +40,6 @@ pub struct Constraints {
     /// When set, the plan holds an approval task before composing.
     approval: Option<ApprovalPolicy>,
 }
-
-/// Events a page holds by default, and at most.
-/// The history's page size when `first` is not given, and its largest.
-pub const EVENTS_DEFAULT: i32 = 100;
-pub const EVENTS_MAX: i32 = 1_000;
 
 #[Object]
 impl Workroom {
@@ -199,109 +193,4 @@ impl Workroom {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
-}
-
-pub struct Source(pub source::Model);
-
-#[Object]
-impl Source {
-    pub async fn id(&self) -> ID {
-        ID(ids::encode(Kind::Source, self.0.id))
-    }
-    async fn kind(&self) -> async_graphql::Result<SourceKind> {
-        Ok(SourceKind::parse(&self.0.kind)?)
-    }
-    async fn title(&self) -> Option<&str> {
-        self.0.title.as_deref()
-    }
-    async fn content(&self) -> &str {
-        &self.0.content
-    }
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-}
-
-pub struct Deliverable(pub deliverable::Model);
-
-#[Object]
-impl Deliverable {
-    pub async fn id(&self) -> ID {
-        ID(ids::encode(Kind::Deliverable, self.0.id))
-    }
-    async fn label(&self) -> &str {
-        &self.0.label
-    }
-    /// The composed output, Markdown; null until composed.
-    async fn content(&self) -> Option<&str> {
-        self.0.content.as_deref()
-    }
-    async fn version(&self) -> i32 {
-        self.0.version
-    }
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
-    }
-}
-
-/// One entry of a workroom's history. seq is gap-free and strictly increasing per workroom.
-pub struct WorkroomEvent(pub workroom_event::Model);
-
-#[Object]
-impl WorkroomEvent {
-    async fn seq(&self) -> async_graphql::Result<i32> {
-        Ok(int(self.0.seq)?)
-    }
-    async fn workroom_id(&self) -> ID {
-        ID(ids::encode(Kind::Workroom, self.0.workroom_id))
-    }
-    async fn kind(&self) -> async_graphql::Result<WorkroomEventKind> {
-        Ok(WorkroomEventKind::parse(&self.0.kind)?)
-    }
-    async fn at(&self) -> DateTime<Utc> {
-        self.0.at
-    }
-    async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        load_user(ctx, self.0.actor_id).await
-    }
-    async fn state(&self) -> async_graphql::Result<Option<WorkroomState>> {
-        Ok(self
-            .0
-            .state
-            .as_deref()
-            .map(WorkroomState::parse)
-            .transpose()?)
-    }
-    async fn task_id(&self) -> Option<ID> {
-        self.0.task_id.map(|id| ID(ids::encode(Kind::Task, id)))
-    }
-    async fn deliverable_id(&self) -> Option<ID> {
-        self.0
-            .deliverable_id
-            .map(|id| ID(ids::encode(Kind::Deliverable, id)))
-    }
-    /// Message body, or the text a COMPOSER_DELTA appends to its deliverable (COMPOSER_RESET empties it).
-    async fn text(&self) -> Option<&str> {
-        self.0.text.as_deref()
-    }
-    async fn data(&self) -> Option<async_graphql::Json<serde_json::Value>> {
-        self.0
-            .data
-            .as_deref()
-            .and_then(|d| serde_json::from_str(d).ok())
-            .map(async_graphql::Json)
-    }
-}
-
-/// Finds a workroom of the caller's workspace; another workspace's is NOT_FOUND.
-pub async fn find(
-    db: &impl ConnectionTrait,
-    workspace_id: Uuid,
-    id: Uuid,
-) -> AppResult<workroom::Model> {
-    workroom::Entity::find_by_id(id)
-        .filter(workroom::Column::WorkspaceId.eq(workspace_id))
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("workroom"))
 }

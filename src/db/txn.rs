@@ -1,0 +1,164 @@
+//! Write transactions: [`Db::begin`] (through the SQLite write gate),
+//! [`WriteTxn`] with its row locks and commit, rollback of an abandoned one,
+//! and publishing what a committed one collected.
+
+use std::ops::Deref;
+
+use sea_orm::{
+    ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, PrimaryKeyTrait,
+    QuerySelect, TransactionTrait,
+};
+use tokio::sync::OwnedMutexGuard;
+use uuid::Uuid;
+
+use super::Db;
+use crate::{
+    error::{AppError, AppResult},
+    realtime::{Bus, Message, Topic},
+};
+
+impl Db {
+    /// Opens a write transaction. Dropping it without [`WriteTxn::commit`] rolls back.
+    pub async fn begin(&self) -> AppResult<WriteTxn> {
+        let gate = match &self.write_gate {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        };
+        let txn = self.conn.begin().await?;
+        Ok(WriteTxn {
+            txn: Some(txn),
+            gate,
+            bus: self.bus.clone(),
+            published: Default::default(),
+        })
+    }
+}
+
+/// A database transaction that holds the SQLite write gate while it lives.
+///
+/// A transaction dropped without commit (an error path) is rolled back before
+/// the gate opens: the driver on its own only queues the rollback, and until it
+/// runs the connection keeps its locks (SQLite's write lock, PostgreSQL's row
+/// locks), which the next writer would wait on.
+pub struct WriteTxn {
+    /// Always `Some` until commit or drop.
+    txn: Option<DatabaseTransaction>,
+    gate: Option<OwnedMutexGuard<()>>,
+    bus: Option<Bus>,
+    /// Messages to publish once the transaction commits, in order.
+    published: std::sync::Mutex<Vec<(Topic, Message)>>,
+}
+
+impl WriteTxn {
+    /// Commits, then publishes what the transaction collected. Both run in a
+    /// task of their own, so a caller that is dropped meanwhile (a client
+    /// that went away) cannot leave a commit that happened unpublished. When
+    /// the commit's outcome is unknown (it failed as it was sent), the
+    /// subscribers of every topic it would have published on re-read the
+    /// database instead (`Message::Resync`): a row that may not exist is
+    /// never published.
+    pub async fn commit(mut self) -> AppResult<()> {
+        let txn = self.txn.take().expect("a live transaction");
+        let gate = self.gate.take();
+        let bus = self.bus.take();
+        let published = std::mem::take(&mut *self.published.lock().expect("publish list"));
+        let committing = tokio::spawn(async move {
+            let committed = txn.commit().await;
+            drop(gate);
+            if let Some(bus) = bus {
+                announce(&bus, published, committed.is_ok());
+            }
+            committed
+        });
+        match committing.await {
+            Ok(committed) => Ok(committed?),
+            Err(err) => Err(AppError::Internal(format!("committing failed: {err}"))),
+        }
+    }
+
+    /// Publishes `message` on `topic` once this transaction commits (and never
+    /// if it does not). A notice already queued (credits changed, access
+    /// changed…) is not queued twice; events and activity entries always are.
+    pub fn publish(&self, topic: Topic, message: Message) {
+        let mut published = self.published.lock().expect("publish list");
+        let notice = !matches!(message, Message::Event(_) | Message::Activity(_));
+        if notice && published.iter().any(|(t, m)| *t == topic && *m == message) {
+            return;
+        }
+        published.push((topic, message));
+    }
+
+    fn txn(&self) -> &DatabaseTransaction {
+        self.txn.as_ref().expect("a live transaction")
+    }
+
+    /// Reads a workspace row and locks it until commit, so changes that must see
+    /// a settled workspace (seats, credits, the activity chain) run one at a time.
+    pub async fn lock_workspace(&self, id: Uuid) -> AppResult<entity::workspace::Model> {
+        self.lock_by_id::<entity::workspace::Entity>(id)
+            .await?
+            .ok_or(AppError::NotFound("workspace"))
+    }
+
+    /// Reads a row by id and locks it until commit (`FOR UPDATE` on PostgreSQL;
+    /// on SQLite the write gate already serializes writers).
+    pub async fn lock_by_id<E>(&self, id: Uuid) -> AppResult<Option<E::Model>>
+    where
+        E: EntityTrait,
+        <E::PrimaryKey as PrimaryKeyTrait>::ValueType: From<Uuid>,
+    {
+        let query = E::find_by_id(id);
+        let query = match self.txn().get_database_backend() {
+            DatabaseBackend::Postgres => query.lock_exclusive(),
+            _ => query,
+        };
+        Ok(query.one(self.txn()).await?)
+    }
+}
+
+impl Deref for WriteTxn {
+    type Target = DatabaseTransaction;
+    fn deref(&self) -> &DatabaseTransaction {
+        self.txn()
+    }
+}
+
+impl Drop for WriteTxn {
+    fn drop(&mut self) {
+        let (Some(txn), gate) = (self.txn.take(), self.gate.take()) else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if let Err(err) = txn.rollback().await {
+                        tracing::warn!(error = %err, "rolling back an abandoned transaction failed");
+                    }
+                    drop(gate);
+                });
+            }
+            // Outside a runtime (shutdown): the driver's own deferred rollback applies.
+            Err(_) => drop((txn, gate)),
+        }
+    }
+}
+
+/// Publishes a committed transaction's messages, or after a commit whose
+/// outcome is unknown, a resync on each of their topics.
+fn announce(bus: &Bus, published: Vec<(Topic, Message)>, committed: bool) {
+    if committed {
+        for (topic, message) in published {
+            bus.publish(topic, message);
+        }
+        return;
+    }
+    let mut topics: Vec<Topic> = Vec::new();
+    for (topic, _) in published {
+        if !topics.contains(&topic) {
+            topics.push(topic);
+        }
+    }
+    for topic in topics {
+        bus.publish(topic, Message::Resync);
+    }
+}

@@ -1,0 +1,80 @@
+//! A signed-in socket's frames: parsing what the client sends, and
+//! `connection_init` (signing the socket in, or refusing it).
+
+use serde_json::Value;
+
+use super::{Connection, Step};
+use crate::{
+    auth::Authn,
+    http::ws::protocol::{self, close, ClientFrame, Protocol},
+};
+
+impl Connection {
+    pub(super) async fn on_text(&mut self, text: &str) -> Step {
+        let Some(frame) = protocol::parse(self.protocol, text) else {
+            return Err((close::INVALID_MESSAGE, "Invalid message received".into()));
+        };
+        match frame {
+            ClientFrame::Init { payload } => self.on_init(payload).await,
+            ClientFrame::Ping { payload } => {
+                self.send(protocol::pong(payload));
+                Ok(())
+            }
+            ClientFrame::Pong => Ok(()),
+            ClientFrame::Subscribe { id, payload } => self.on_subscribe(id, payload).await,
+            ClientFrame::Complete { id } => {
+                if let Some(task) = self.operations.remove(&id) {
+                    task.abort();
+                }
+                Ok(())
+            }
+            ClientFrame::Terminate => Err((1000, "Normal closure".into())),
+        }
+    }
+
+    pub(super) async fn on_init(
+        &mut self,
+        payload: Option<serde_json::Map<String, Value>>,
+    ) -> Step {
+        if self.signed_in() {
+            return Err((
+                close::TOO_MANY_INITS,
+                "Too many initialisation requests".into(),
+            ));
+        }
+        let authorization = payload.as_ref().and_then(|p| {
+            ["authorization", "Authorization"]
+                .iter()
+                .find_map(|k| p.get(*k))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        });
+        // Open sockets get no leeway: a token is good until its `exp` and not a second longer.
+        match Authn::from_header(&self.http.app, authorization.as_deref(), 0).await {
+            Authn::Signed(session) => {
+                self.registration = Some(self.http.app.realtime.sockets.register(
+                    session.workspace_id,
+                    session.user.id,
+                    session.token_expires_at,
+                ));
+                self.authorization = authorization;
+                self.send(protocol::ack(self.protocol));
+                Ok(())
+            }
+            Authn::Rejected(reason) => self.refuse_init(reason).await,
+            Authn::Anonymous => {
+                self.refuse_init(
+                    "connection_init must carry {\"authorization\": \"Bearer <token>\"}".into(),
+                )
+                .await
+            }
+        }
+    }
+
+    async fn refuse_init(&self, reason: String) -> Step {
+        if self.protocol == Protocol::LegacyWs {
+            self.send(protocol::connection_error(&reason));
+        }
+        Err((close::FORBIDDEN, "Forbidden".into()))
+    }
+}

@@ -1,0 +1,89 @@
+//! The workroom state machine: one table of every legal transition.
+//!
+//! Mutations and the engine move a workroom only through [`next_state`];
+//! anything the table does not list is CONFLICT and changes nothing.
+//! `Workroom.allowedActions` is computed from the same table and the policy,
+//! so a frontend never re-implements these rules.
+//!
+//! `transitions` holds the table, [`next_state`] and [`allowed_actions`];
+//! this module the states, source kinds and input limits.
+
+mod transitions;
+
+use crate::text_enum::text_enum;
+use async_graphql::Enum;
+
+pub use transitions::{accepts_input, allowed_actions, next_state, Trigger, WorkroomAction};
+
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WorkroomState {
+    Planning,
+    Executing,
+    Paused,
+    Composing,
+    AwaitingRevision,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+text_enum!(WorkroomState {
+    Planning => "PLANNING",
+    Executing => "EXECUTING",
+    Paused => "PAUSED",
+    Composing => "COMPOSING",
+    AwaitingRevision => "AWAITING_REVISION",
+    Completed => "COMPLETED",
+    Failed => "FAILED",
+    Cancelled => "CANCELLED",
+});
+
+impl WorkroomState {
+    /// States in which the engine has model work to do.
+    pub fn is_running(self) -> bool {
+        matches!(
+            self,
+            WorkroomState::Planning
+                | WorkroomState::Executing
+                | WorkroomState::Composing
+                | WorkroomState::AwaitingRevision
+        )
+    }
+
+    /// COMPLETED (until a revision), FAILED (until a replan) and CANCELLED.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            WorkroomState::Completed | WorkroomState::Failed | WorkroomState::Cancelled
+        )
+    }
+}
+
+/// The kind of a source.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    Brief,
+    Sample,
+    Notes,
+    Other,
+}
+
+text_enum!(SourceKind {
+    Brief => "BRIEF",
+    Sample => "SAMPLE",
+    Notes => "NOTES",
+    Other => "OTHER",
+});
+
+/// Limits on workroom input (DESIGN.md's string limits, and sane counts).
+pub mod limits {
+    pub const GOAL: usize = 20_000;
+    pub const SOURCE: usize = 200_000;
+    pub const MESSAGE: usize = 10_000;
+    pub const STYLE_OVERRIDE: usize = 20_000;
+    pub const DELIVERABLES: usize = 20;
+    pub const SOURCES_AT_CREATION: usize = 50;
+    pub const AGENTS: usize = 10;
+    pub const PASTE_FLAGS: usize = 20;
+    pub const APPROVALS: i32 = 20;
+}

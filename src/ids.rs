@@ -19,10 +19,11 @@ pub enum Kind {
     Task,
     Deliverable,
     Source,
+    Integration,
 }
 
 impl Kind {
-    const ALL: [Kind; 11] = [
+    const ALL: [Kind; 12] = [
         Kind::User,
         Kind::Workspace,
         Kind::Member,
@@ -34,6 +35,7 @@ impl Kind {
         Kind::Task,
         Kind::Deliverable,
         Kind::Source,
+        Kind::Integration,
     ];
 
     fn prefix(self) -> &'static str {
@@ -49,6 +51,7 @@ impl Kind {
             Kind::Task => "tsk",
             Kind::Deliverable => "dlv",
             Kind::Source => "src",
+            Kind::Integration => "itg",
         }
     }
 }

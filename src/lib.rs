@@ -14,7 +14,8 @@
 //!   `billing` (plans, billing periods, top-ups), `credit` (the ledger, holds,
 //!   usage), `activity` (the hash-chained log), `agent` (system and custom
 //!   agents), `workroom` (workrooms, their state machine and events), `task`
-//!   (plans, tasks, approvals), `export` (branding), `outbox` (email).
+//!   (plans, tasks, approvals), `export` (branding), `integration`
+//!   (outside services, their tokens sealed), `outbox` (email).
 //! - `engine`: runs workrooms (leases, the Planner, AGENT tasks, the
 //!   Composer); `llm`: the language-model trait and the built-in model.
 //! - `realtime`: live subscriptions: the event bus (in-process or Redis),
@@ -41,6 +42,7 @@ pub mod http;
 pub mod identity;
 pub mod ids;
 pub mod input;
+pub mod integration;
 pub mod invitation;
 pub mod llm;
 pub mod member;

@@ -9,6 +9,7 @@
 //!   `approval_grant`s and `workroom_event`s (its gap-free history).
 //! - `credit_hold`: credits reserved for one task or planning attempt.
 //! - `export_profile`: each workspace's branding.
+//! - `integration`: connections to outside services, their tokens sealed.
 //! - `email_outbox`: mail waiting to go out.
 //!
 //! Enumerations (roles, plans, kinds, states) are stored as their GraphQL names in
@@ -22,6 +23,7 @@ pub mod credit_hold;
 pub mod deliverable;
 pub mod email_outbox;
 pub mod export_profile;
+pub mod integration;
 pub mod invitation;
 pub mod member;
 pub mod refresh_token;

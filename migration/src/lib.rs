@@ -11,6 +11,7 @@ mod m20261121_000003_workrooms;
 mod m20261129_000004_outbox_secrets;
 mod m20261130_000005_billing_periods;
 mod m20261130_000006_planning_failures;
+mod m20261130_000007_integrations;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000004_outbox_secrets::Migration),
             Box::new(m20261130_000005_billing_periods::Migration),
             Box::new(m20261130_000006_planning_failures::Migration),
+            Box::new(m20261130_000007_integrations::Migration),
         ]
     }
 }

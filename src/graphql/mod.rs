@@ -23,7 +23,9 @@ use crate::{
     agent::graphql::AgentMutation,
     billing::graphql::{BillingMutation, BillingQuery},
     config::Limits,
+    export::graphql::ExportMutation,
     identity::graphql::{IdentityMutation, IdentityQuery},
+    integration::graphql::IntegrationMutation,
     invitation::graphql::InvitationMutation,
     member::graphql::MemberMutation,
     realtime::graphql::RealtimeSubscription,
@@ -52,6 +54,8 @@ pub struct Mutation(
     WorkroomMutation,
     TaskMutation,
     AgentMutation,
+    ExportMutation,
+    IntegrationMutation,
 );
 
 #[derive(MergedSubscription, Default)]
@@ -59,7 +63,6 @@ pub struct Subscription(RealtimeSubscription);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
-/// The schema with its limits; the caller adds the shared state and finishes it.
 /// A stored number as a GraphQL Int (32 bits): one that does not fit is an
 /// error of the field, never a silently truncated figure.
 pub fn int<T>(value: T) -> crate::error::AppResult<i32>
@@ -71,6 +74,7 @@ where
     })
 }
 
+/// The schema with its limits; the caller adds the shared state and finishes it.
 pub fn schema_builder(
     limits: &Limits,
     production: bool,

@@ -17,6 +17,7 @@ use crate::{
     error::{AppError, AppResult},
     identity::graphql::User,
     ids::{self, Kind},
+    integration::graphql::Integration,
     invitation::graphql::Invitation,
     member::graphql::Member,
     task::graphql::Task,
@@ -38,6 +39,7 @@ pub enum Node {
     Task(Task),
     Deliverable(Deliverable),
     Source(Source),
+    Integration(Integration),
 }
 
 #[derive(Default)]
@@ -111,6 +113,13 @@ async fn resolve(ctx: &Context<'_>, id: &str) -> AppResult<Option<Node>> {
         Kind::Source => scoped::<entity::source::Entity>(db, uuid, ws)
             .await?
             .map(|s| Node::Source(Source(s))),
+        Kind::Integration => {
+            let found = scoped::<entity::integration::Entity>(db, uuid, ws).await?;
+            if found.is_some() {
+                policy::require(session, Action::Administer)?;
+            }
+            found.map(|i| Node::Integration(Integration(i)))
+        }
     })
 }
 
@@ -146,7 +155,7 @@ macro_rules! workspace_scoped {
     };
 }
 
-workspace_scoped!(agent, workroom, task, deliverable, source);
+workspace_scoped!(agent, workroom, task, deliverable, source, integration);
 
 /// NOT_FOUND becomes "no node"; other errors stay errors.
 fn not_found_is_none<T>(result: AppResult<T>) -> AppResult<Option<T>> {

@@ -22,6 +22,7 @@ use crate::{
         pagination::{self, PageArgs},
     },
     ids::{self, Kind},
+    integration::graphql::Integration,
     invitation::{graphql::Invitation, InvitationState},
     member::graphql::Member,
     workroom::{graphql::Workroom, list::WorkroomFilter},
@@ -132,6 +133,14 @@ impl Workspace {
     async fn export_profile(&self, ctx: &Context<'_>) -> async_graphql::Result<ExportProfile> {
         self.session(ctx)?;
         Ok(ExportProfile::load(ctx.app().db.conn(), self.0.id).await?)
+    }
+
+    /// Owner and admin only.
+    #[graphql(guard = "Allowed(Action::Administer)")]
+    async fn integrations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Integration>> {
+        self.session(ctx)?;
+        let rows = crate::integration::service::list(ctx.app().db.conn(), self.0.id).await?;
+        Ok(rows.into_iter().map(Integration).collect())
     }
     async fn credit_ledger(
         &self,

@@ -13,7 +13,7 @@ use crate::helpers::*;
 
 /// Everything the server logs at WARN and above in this test process, from
 /// the first call on; `None` when `ATELYA_TEST_LOG` already sent logs to stderr.
-fn captured_logs() -> Option<Arc<Mutex<Vec<u8>>>> {
+pub fn captured_logs() -> Option<Arc<Mutex<Vec<u8>>>> {
     if std::env::var_os("ATELYA_TEST_LOG").is_some() {
         eprintln!("ATELYA_TEST_LOG is set: the log assertions are skipped");
         return None;

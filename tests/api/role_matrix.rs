@@ -73,6 +73,8 @@ enum Needs {
     Completed,
     /// A custom agent made by the owner.
     Agent,
+    /// An integration the owner connected.
+    Integration,
 }
 
 /// One operation: its root field, its document, and the outcome per role.
@@ -94,6 +96,7 @@ struct Fixture {
     task: Option<String>,
     agent: Option<String>,
     accept: Option<String>,
+    integration: Option<String>,
 }
 
 impl Fixture {
@@ -107,6 +110,11 @@ impl Fixture {
     }
     fn agent(&self) -> &str {
         self.agent.as_deref().expect("an agent in the fixture")
+    }
+    fn integration(&self) -> &str {
+        self.integration
+            .as_deref()
+            .expect("an integration in the fixture")
     }
     fn accept(&self) -> &str {
         self.accept
@@ -410,6 +418,34 @@ const MATRIX: &[Row] = &[
         variables: |f, _| json!({ "id": f.agent() }),
         expect: MEMBERS_AND_ABOVE,
     },
+    // Branding and integrations: owners and admins.
+    Row {
+        root: Root::Mutation,
+        field: "updateExportProfile",
+        group: Group::Administration,
+        needs: Needs::Team,
+        document: "mutation($input: ExportProfileInput!) { updateExportProfile(input: $input) { accentColor } }",
+        variables: |_, _| json!({ "input": { "letterhead": "Rebranded", "accentColor": "#0A7E8C" } }),
+        expect: OWNERS_AND_ADMINS,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "connectIntegration",
+        group: Group::Administration,
+        needs: Needs::Team,
+        document: "mutation($input: IntegrationInput!) { connectIntegration(input: $input) { id } }",
+        variables: |_, _| json!({ "input": { "provider": "slack", "accessToken": "xoxb-matrix", "scopes": ["chat:write"] } }),
+        expect: OWNERS_AND_ADMINS,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "disconnectIntegration",
+        group: Group::Administration,
+        needs: Needs::Integration,
+        document: "mutation($id: ID!) { disconnectIntegration(id: $id) }",
+        variables: |f, _| json!({ "id": f.integration() }),
+        expect: OWNERS_AND_ADMINS,
+    },
     // Root queries: reading is for everyone; verifying the log for owners and admins.
     Row {
         root: Root::Query,
@@ -514,7 +550,9 @@ const WORKSPACE_SNAPSHOT: &str = "{ workspace { name plan credits { balance avai
     members(first: 100) { nodes { id role } } invitations(first: 100) { nodes { id state } } \
     creditLedger(first: 100) { nodes { id } } activity(first: 100) { nodes { id } } \
     workrooms(first: 100) { nodes { id state lastSeq } } \
-    agents { id name description instructions clientName } } }";
+    agents { id name description instructions clientName } \
+    exportProfile { letterhead accentColor contactBlock font updatedAt } \
+    integrations { id provider scopes } } }";
 
 const ROOM_SNAPSHOT: &str = "query($id: ID!) { workroom(id: $id) { state stateReason lastSeq \
     creditsSpent creditsReserved revisionRound \
@@ -589,6 +627,7 @@ async fn fixture(app: &TestApp, row: &Row, role: &str) -> Fixture {
         task: None,
         agent: None,
         accept: None,
+        integration: None,
     };
     let owner = fixture.team.owner.token.clone();
     match row.needs {
@@ -640,6 +679,21 @@ async fn fixture(app: &TestApp, row: &Row, role: &str) -> Fixture {
                 )
                 .await;
             fixture.agent = Some(data["createAgent"]["id"].as_str().unwrap().to_owned());
+        }
+        Needs::Integration => {
+            let data = app
+                .ok(
+                    Some(&owner),
+                    "mutation { connectIntegration(input: { provider: \"hubspot\", accessToken: \"pat-matrix\" }) { id } }",
+                    json!({}),
+                )
+                .await;
+            fixture.integration = Some(
+                data["connectIntegration"]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
         }
     }
     fixture

@@ -1,0 +1,38 @@
+use sea_orm::entity::prelude::*;
+
+/// A workspace's connection to an outside service (one per provider).
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "integrations")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    /// Lower-case name of the service, e.g. `google-drive`.
+    pub provider: String,
+    /// JSON array of the granted scopes.
+    pub scopes: String,
+    /// The OAuth access token, sealed with `ATELYA_SECRET_KEY` (the row id as
+    /// associated data); never returned by the API.
+    pub sealed_access_token: Vec<u8>,
+    pub sealed_refresh_token: Option<Vec<u8>>,
+    pub connected_by: Option<Uuid>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+/// Written by hand so that not even the sealed tokens reach a log.
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Integration")
+            .field("id", &self.id)
+            .field("workspace_id", &self.workspace_id)
+            .field("provider", &self.provider)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,79 @@
+//! The `Integration` type and `connectIntegration` / `disconnectIntegration`.
+//! No field exposes a token.
+
+use async_graphql::{Context, InputObject, Object, ID};
+use chrono::{DateTime, Utc};
+use entity::integration;
+
+use super::service;
+use crate::{
+    auth::{Action, Allowed},
+    graphql::context::ContextExt,
+    identity::graphql::{load_user, User},
+    ids::{self, Kind},
+};
+
+pub struct Integration(pub integration::Model);
+
+#[Object]
+impl Integration {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(Kind::Integration, self.0.id))
+    }
+    async fn provider(&self) -> &str {
+        &self.0.provider
+    }
+    async fn scopes(&self) -> async_graphql::Result<Vec<String>> {
+        Ok(service::scopes_of(&self.0)?)
+    }
+    async fn connected_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        load_user(ctx, self.0.connected_by).await
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+#[derive(InputObject)]
+pub struct IntegrationInput {
+    provider: String,
+    access_token: String,
+    refresh_token: Option<String>,
+    scopes: Option<Vec<String>>,
+}
+
+#[derive(Default)]
+pub struct IntegrationMutation;
+
+#[Object]
+impl IntegrationMutation {
+    /// Owner and admin only. Connecting a provider again replaces its tokens and scopes.
+    #[graphql(guard = "Allowed(Action::Administer)")]
+    async fn connect_integration(
+        &self,
+        ctx: &Context<'_>,
+        input: IntegrationInput,
+    ) -> async_graphql::Result<Integration> {
+        let connection = service::Connection {
+            provider: input.provider,
+            access_token: input.access_token,
+            refresh_token: input.refresh_token,
+            scopes: input.scopes.unwrap_or_default(),
+        };
+        Ok(Integration(
+            service::connect(ctx.app(), ctx.session()?, connection).await?,
+        ))
+    }
+
+    /// Owner and admin only. Deletes the integration and its tokens.
+    #[graphql(guard = "Allowed(Action::Administer)")]
+    async fn disconnect_integration(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<bool> {
+        let id = ids::decode(Kind::Integration, &id, "integration")?;
+        service::disconnect(ctx.app(), ctx.session()?, id).await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,8 @@
+//! Integrations: a workspace's connections to outside services (one per
+//! provider). Their OAuth tokens are sealed at rest with `ATELYA_SECRET_KEY`
+//! (the row id as associated data, so a token copied into another row does
+//! not open); no API returns them and no log prints them. Reconnecting a
+//! provider replaces its tokens and scopes.
+
+pub mod graphql;
+pub mod service;

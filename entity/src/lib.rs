@@ -4,7 +4,8 @@
 //! - `user`, `workspace`, `member`, `invitation`, `refresh_token`: identity and tenancy.
 //! - `credit_entry`: the append-only credit ledger (the running balance lives on `workspace`).
 //! - `activity_event`: the hash-chained activity log (its head lives on `workspace`).
-//! - `agent`: the system Planner and Composer and custom agents.
+//! - `agent`: the system Planner and Composer and custom agents, with the
+//!   `style_sample`s they learn from and their `style_memory_version`s.
 //! - `workroom` with its `workroom_agent`s, `source`s, `deliverable`s, `task`s,
 //!   `approval_grant`s and `workroom_event`s (its gap-free history).
 //! - `credit_hold`: credits reserved for one task or planning attempt.
@@ -28,6 +29,8 @@ pub mod invitation;
 pub mod member;
 pub mod refresh_token;
 pub mod source;
+pub mod style_memory_version;
+pub mod style_sample;
 pub mod task;
 pub mod user;
 pub mod workroom;

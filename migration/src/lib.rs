@@ -12,6 +12,7 @@ mod m20261129_000004_outbox_secrets;
 mod m20261130_000005_billing_periods;
 mod m20261130_000006_planning_failures;
 mod m20261130_000007_integrations;
+mod m20261130_000008_style_memory;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_billing_periods::Migration),
             Box::new(m20261130_000006_planning_failures::Migration),
             Box::new(m20261130_000007_integrations::Migration),
+            Box::new(m20261130_000008_style_memory::Migration),
         ]
     }
 }

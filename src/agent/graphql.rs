@@ -4,7 +4,7 @@ use async_graphql::{Context, InputObject, Object, ID};
 use chrono::{DateTime, Utc};
 use entity::agent;
 
-use super::{service, AgentKind};
+use super::{service, style::graphql::StyleMemory, AgentKind};
 use crate::{
     auth::{Action, Allowed},
     graphql::context::ContextExt,
@@ -33,6 +33,12 @@ impl Agent {
     }
     async fn client_name(&self) -> Option<&str> {
         self.0.client_name.as_deref()
+    }
+    /// What the agent has learned from its style samples; null before the first.
+    async fn style_memory(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<StyleMemory>> {
+        let current =
+            super::style::current(ctx.app().db.conn(), self.0.workspace_id, self.0.id).await?;
+        Ok(current.map(StyleMemory))
     }
     async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         load_user(ctx, self.0.created_by).await
@@ -87,6 +93,21 @@ impl AgentMutation {
         let id = ids::decode(Kind::Agent, &id, "agent")?;
         Ok(Agent(
             service::update(ctx.app(), ctx.session()?, id, input.into()).await?,
+        ))
+    }
+
+    /// Teaches a custom agent from a sample of writing: its style memory is
+    /// derived again from all its samples, as a new version.
+    #[graphql(guard = "Allowed(Action::EditAgents)")]
+    async fn add_style_sample(
+        &self,
+        ctx: &Context<'_>,
+        agent_id: ID,
+        text: String,
+    ) -> async_graphql::Result<Agent> {
+        let id = ids::decode(Kind::Agent, &agent_id, "agent")?;
+        Ok(Agent(
+            super::style::add_sample(ctx.app(), ctx.session()?, id, &text).await?,
         ))
     }
 

@@ -1,8 +1,10 @@
 //! Agents: the system Planner and Composer every workspace has, and custom
-//! agents that take part in workrooms (an AGENT task each).
+//! agents that take part in workrooms (an AGENT task each) and learn a voice
+//! from writing samples (`style`).
 
 pub mod graphql;
 pub mod service;
+pub mod style;
 
 use crate::text_enum::text_enum;
 use async_graphql::Enum;

@@ -147,7 +147,7 @@ impl AgentFields {
 }
 
 /// Opens a change to the workspace's agents, checking the caller may make it.
-async fn begin(
+pub(super) async fn begin(
     state: &AppState,
     session: &Session,
 ) -> AppResult<(WriteTxn, chrono::DateTime<Utc>)> {
@@ -158,7 +158,7 @@ async fn begin(
 }
 
 /// Finds a custom agent of the workspace that is not deleted.
-async fn find_custom(
+pub(super) async fn find_custom(
     db: &impl ConnectionTrait,
     workspace_id: Uuid,
     id: Uuid,

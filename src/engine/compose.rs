@@ -36,6 +36,7 @@ pub async fn run(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
     let mut base = context::base(engine, &room).await?;
     base.dependency_outputs = context::outputs(engine, &room, None).await?;
     base.revision_notes = context::revision_notes(engine, &room).await?;
+    base.voice = context::voice(engine, &context::custom_agents(engine, &room).await?).await?;
     let max = engine.settings.compose_max_tokens;
     let requests: Vec<_> = deliverables
         .iter()

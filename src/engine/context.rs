@@ -8,7 +8,7 @@ use super::Engine;
 use crate::{
     error::AppResult,
     ids::{self, Kind},
-    llm::{AgentBrief, ModelContext, ModelRequest, Purpose, SourceBrief},
+    llm::{AgentBrief, ModelContext, ModelRequest, Purpose, SourceBrief, StyleBrief},
     task::{TaskKind, TaskState},
 };
 
@@ -44,6 +44,26 @@ pub fn brief(agent: &agent::Model) -> AgentBrief {
         instructions: agent.instructions.clone(),
         client_name: agent.client_name.clone(),
     }
+}
+
+/// The voice of the first of `agents` that has learned one.
+pub async fn voice(engine: &Engine, agents: &[agent::Model]) -> AppResult<Option<StyleBrief>> {
+    let db = engine.state.db.conn();
+    for agent in agents {
+        if let Some(current) =
+            crate::agent::style::current(db, agent.workspace_id, agent.id).await?
+        {
+            let traits = serde_json::from_str(&current.traits).map_err(|e| {
+                crate::error::AppError::Internal(format!("stored traits are not JSON: {e}"))
+            })?;
+            return Ok(Some(StyleBrief {
+                agent: agent.name.clone(),
+                summary: current.summary,
+                traits,
+            }));
+        }
+    }
+    Ok(None)
 }
 
 /// The workroom's custom agents, in order.
@@ -127,6 +147,12 @@ fn render(purpose: Purpose, c: &ModelContext) -> String {
     }
     for (title, output) in &c.dependency_outputs {
         out.push_str(&format!("\nFrom \"{title}\":\n{output}\n"));
+    }
+    if let Some(voice) = &c.voice {
+        out.push_str(&format!(
+            "\nVoice (learned from {}'s writing samples): {}\nVoice traits: {}\n",
+            voice.agent, voice.summary, voice.traits
+        ));
     }
     if let Some(style) = &c.style_override {
         out.push_str(&format!("\nStyle: {style}\n"));

@@ -114,6 +114,7 @@ async fn run_agent(engine: &Engine, room: workroom::Model, task: task::Model) ->
     };
     let mut ctx = context::base(engine, &room).await?;
     ctx.agent = agent.as_ref().map(context::brief);
+    ctx.voice = context::voice(engine, agent.as_slice()).await?;
     ctx.task_title = Some(task.title.clone());
     ctx.dependency_outputs = context::outputs(engine, &room, Some(&depends_on(&task))).await?;
     let system_prompt = agent.as_ref().map_or(

@@ -42,6 +42,16 @@ pub struct SourceBrief {
 }
 
 /// Everything a call may draw on, structured.
+/// The voice an agent learned from its style samples (its current Style Memory).
+#[derive(Debug, Clone)]
+pub struct StyleBrief {
+    /// The agent whose voice it is.
+    pub agent: String,
+    pub summary: String,
+    /// The traits as stored (see `agent::style::traits::Traits`).
+    pub traits: serde_json::Value,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct ModelContext {
     pub goal: String,
@@ -59,6 +69,9 @@ pub struct ModelContext {
     /// Outputs of the tasks this one depends on: (title, output).
     pub dependency_outputs: Vec<(String, String)>,
     pub style_override: Option<String>,
+    /// The voice to write in, when the agent (or, composing, the first of the
+    /// workroom's agents) has a style memory.
+    pub voice: Option<StyleBrief>,
     /// Compose: notes of every revision requested so far, oldest first.
     pub revision_notes: Vec<String>,
     /// Plan: the approval the constraints ask for before composing, as

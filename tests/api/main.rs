@@ -35,6 +35,7 @@ mod scale_out;
 mod schema;
 mod secrets;
 mod signup_login;
+mod style_memory;
 mod websocket;
 mod workroom_lists;
 mod workrooms;

@@ -411,6 +411,15 @@ const MATRIX: &[Row] = &[
     },
     Row {
         root: Root::Mutation,
+        field: "addStyleSample",
+        group: Group::Agents,
+        needs: Needs::Agent,
+        document: "mutation($id: ID!) { addStyleSample(agentId: $id, text: \"We write plainly. We keep it short.\") { id } }",
+        variables: |f, _| json!({ "id": f.agent() }),
+        expect: MEMBERS_AND_ABOVE,
+    },
+    Row {
+        root: Root::Mutation,
         field: "deleteAgent",
         group: Group::Agents,
         needs: Needs::Agent,
@@ -550,7 +559,7 @@ const WORKSPACE_SNAPSHOT: &str = "{ workspace { name plan credits { balance avai
     members(first: 100) { nodes { id role } } invitations(first: 100) { nodes { id state } } \
     creditLedger(first: 100) { nodes { id } } activity(first: 100) { nodes { id } } \
     workrooms(first: 100) { nodes { id state lastSeq } } \
-    agents { id name description instructions clientName } \
+    agents { id name description instructions clientName styleMemory { version } } \
     exportProfile { letterhead accentColor contactBlock font updatedAt } \
     integrations { id provider scopes } } }";
 

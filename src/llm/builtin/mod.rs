@@ -19,6 +19,7 @@ mod phrases;
 mod plan;
 mod text;
 mod tokens;
+mod voice;
 
 use std::time::Duration;
 
@@ -108,8 +109,8 @@ fn render(purpose: Purpose, ctx: &ModelContext) -> String {
     match purpose {
         // Serializing plain strings and vectors cannot fail.
         Purpose::Plan => serde_json::to_string(&plan::plan(ctx)).unwrap_or_default(),
-        Purpose::Agent => notes::agent_notes(ctx),
-        Purpose::Compose => compose::compose(ctx),
+        Purpose::Agent => voice::apply(&notes::agent_notes(ctx), ctx.voice.as_ref()),
+        Purpose::Compose => voice::apply(&compose::compose(ctx), ctx.voice.as_ref()),
     }
 }
 

@@ -105,6 +105,35 @@ pub struct Config {
     pub engine: EngineSettings,
     #[command(flatten)]
     pub sockets: SocketSettings,
+    #[command(flatten)]
+    pub llm: LlmSettings,
+}
+
+/// The language model: the built-in offline one, or any OpenAI-compatible
+/// chat-completions endpoint (OpenAI, vLLM, llama.cpp's server, Ollama).
+#[derive(Args, Debug, Clone)]
+pub struct LlmSettings {
+    /// `builtin` (offline, the default) or `openai` (an OpenAI-compatible endpoint).
+    #[arg(long, env = "LLM_PROVIDER", default_value = "builtin")]
+    pub provider: String,
+    /// Base URL of the endpoint, up to `/v1` (e.g. `https://api.openai.com/v1`, `http://localhost:11434/v1`).
+    #[arg(long, env = "LLM_BASE_URL")]
+    pub base_url: Option<String>,
+    /// Bearer key of the endpoint (none for a local server that needs none).
+    #[arg(long, env = "LLM_API_KEY", hide_env_values = true)]
+    pub api_key: Option<Secret>,
+    /// Model name sent with each request.
+    #[arg(long, env = "LLM_MODEL")]
+    pub model: Option<String>,
+    /// Seconds to connect to the endpoint.
+    #[arg(long, env = "LLM_CONNECT_TIMEOUT_SECS", default_value_t = 10)]
+    pub connect_timeout_secs: u64,
+    /// Seconds to wait for the next bytes of an answer.
+    #[arg(long, env = "LLM_READ_TIMEOUT_SECS", default_value_t = 60)]
+    pub read_timeout_secs: u64,
+    /// Retries of a call refused with 429 or 5xx (or not connected) before any output.
+    #[arg(long, env = "LLM_MAX_RETRIES", default_value_t = 3)]
+    pub max_retries: u32,
 }
 
 /// Websockets: liveness, and what one socket may hold.
@@ -224,6 +253,19 @@ impl Config {
             }
         } else if self.is_production() {
             return Err("ATELYA_SECRET_KEY is required when ATELYA_ENV=production".into());
+        }
+        match self.llm.provider.as_str() {
+            "builtin" => {}
+            "openai" => {
+                if self.llm.base_url.is_none() || self.llm.model.is_none() {
+                    return Err("LLM_PROVIDER=openai needs LLM_BASE_URL and LLM_MODEL".into());
+                }
+            }
+            other => {
+                return Err(format!(
+                    "LLM_PROVIDER must be builtin or openai, not {other:?}"
+                ))
+            }
         }
         if !matches!(
             self.env.to_ascii_lowercase().as_str(),

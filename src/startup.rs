@@ -13,7 +13,7 @@ use crate::{
     engine::Engine,
     graphql::{self, AppSchema},
     http,
-    llm::{builtin::BuiltinModel, LanguageModel},
+    llm::{builtin::BuiltinModel, openai::OpenAiModel, LanguageModel},
     outbox,
     ratelimit::RateLimiter,
     realtime::Realtime,
@@ -36,8 +36,14 @@ impl App {
     /// the listener (port 0 picks a free port; see [`App::local_addr`]).
     #[tracing::instrument(skip_all, fields(bind = %config.bind))]
     pub async fn build(config: Config, clock: Clock) -> Result<App, StartupError> {
-        let delay = std::time::Duration::from_millis(config.engine.builtin_token_delay_ms);
-        App::build_with_model(config, clock, Arc::new(BuiltinModel::new(delay))).await
+        let model: Arc<dyn LanguageModel> = match config.llm.provider.as_str() {
+            "openai" => Arc::new(OpenAiModel::new(&config.llm)?),
+            _ => {
+                let delay = std::time::Duration::from_millis(config.engine.builtin_token_delay_ms);
+                Arc::new(BuiltinModel::new(delay))
+            }
+        };
+        App::build_with_model(config, clock, model).await
     }
 
     /// Like [`App::build`], with another language model (a real one, or a test double).

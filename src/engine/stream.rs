@@ -92,6 +92,9 @@ where
                 Some(Ok(ModelEvent::Done(usage))) => {
                     let mut outcome = end(text, tail, output, Ending::Finished);
                     outcome.usage.prompt_tokens = usage.prompt_tokens;
+                    // The model's own count of its output (one chunk may hold
+                    // several tokens), never past the cap the hold paid for.
+                    outcome.usage.output_tokens = usage.output_tokens.min(cap);
                     return Ok(outcome);
                 }
                 Some(Err(err)) => return Ok(end(text, tail, output, Ending::Failed(err.0))),

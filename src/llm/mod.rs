@@ -1,5 +1,6 @@
-//! Language models: the [`LanguageModel`] trait the engine calls, and the
-//! built-in deterministic offline model that is the default.
+//! Language models: the [`LanguageModel`] trait the engine calls, the
+//! built-in deterministic offline model that is the default, and `openai`,
+//! any OpenAI-compatible chat-completions endpoint.
 //!
 //! A call streams text tokens and ends with its [`Usage`]. Every request
 //! carries both a rendered prompt (for real chat models) and the structured
@@ -7,6 +8,7 @@
 //! from directly, so its output is readable and reproducible).
 
 pub mod builtin;
+pub mod openai;
 
 use std::{fmt, pin::Pin};
 

@@ -25,6 +25,7 @@ mod limits;
 mod live;
 mod members;
 mod null_propagation;
+mod openai_provider;
 mod pagination;
 mod password_checks;
 mod permissions;

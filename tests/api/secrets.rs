@@ -3,7 +3,7 @@
 use std::process::Command;
 
 /// Each secret-bearing setting, with a value whose password must not show.
-const SECRET_SETTINGS: [(&str, &str); 5] = [
+const SECRET_SETTINGS: [(&str, &str); 6] = [
     (
         "DATABASE_URL",
         "postgres://atelya:db-pass-7f3a@db.internal/atelya",
@@ -18,6 +18,7 @@ const SECRET_SETTINGS: [(&str, &str); 5] = [
         "ATELYA_SMTP_URL",
         "smtp://mailer:smtp-pass-7f3a@mail.internal:587",
     ),
+    ("LLM_API_KEY", "sk-llm-pass-7f3a"),
 ];
 
 fn help_of(args: &[&str]) -> String {

@@ -1,0 +1,239 @@
+//! Any OpenAI-compatible chat-completions endpoint, streamed (OpenAI, vLLM,
+//! llama.cpp's server, Ollama).
+//!
+//! - Connect and read timeouts come from the settings; a call refused with
+//!   429 or 5xx, or that could not connect, is retried with exponential
+//!   backoff a bounded number of times, but never once output has started
+//!   (the tokens already handed on cannot be taken back).
+//! - Usage is read from the stream (`stream_options.include_usage`); a
+//!   provider that omits it is counted here, the same way holds are sized.
+//! - The call runs in a task that stops at the next chunk once the stream is
+//!   dropped, which is how a pause or cancel reaches the provider.
+//! - `max_tokens` is the task's output cap, so the provider stops there too.
+
+use std::time::Duration;
+
+use eventsource_stream::Eventsource;
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use super::{LanguageModel, ModelError, ModelEvent, ModelRequest, ModelStream, Usage};
+use crate::config::LlmSettings;
+
+/// The first retry's wait; each further one doubles it.
+const BACKOFF: Duration = Duration::from_millis(500);
+/// Events buffered between the call's task and the engine.
+const BUFFER: usize = 64;
+
+pub struct OpenAiModel {
+    client: reqwest::Client,
+    url: String,
+    api_key: Option<String>,
+    model: String,
+    max_retries: u32,
+    backoff: Duration,
+}
+
+impl OpenAiModel {
+    pub fn new(settings: &LlmSettings) -> Result<OpenAiModel, String> {
+        let (Some(base), Some(model)) = (&settings.base_url, &settings.model) else {
+            return Err("LLM_BASE_URL and LLM_MODEL are required".into());
+        };
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(settings.connect_timeout_secs.max(1)))
+            .read_timeout(Duration::from_secs(settings.read_timeout_secs.max(1)))
+            .build()
+            .map_err(|e| format!("the HTTP client does not build: {e}"))?;
+        Ok(OpenAiModel {
+            client,
+            url: format!("{}/chat/completions", base.trim_end_matches('/')),
+            api_key: settings.api_key.as_ref().map(|k| k.expose().to_owned()),
+            model: model.clone(),
+            max_retries: settings.max_retries,
+            backoff: BACKOFF,
+        })
+    }
+
+    /// The same model waiting `backoff` before its first retry (tests shorten it).
+    pub fn with_backoff(mut self, backoff: Duration) -> OpenAiModel {
+        self.backoff = backoff;
+        self
+    }
+
+    fn body(&self, request: &ModelRequest) -> serde_json::Value {
+        json!({
+            "model": self.model,
+            "messages": [
+                { "role": "system", "content": request.system },
+                { "role": "user", "content": request.prompt },
+            ],
+            "stream": true,
+            "stream_options": { "include_usage": true },
+            "max_tokens": request.max_output_tokens,
+        })
+    }
+
+    /// Sends the request, retrying what may be retried; the response is a stream to read.
+    async fn connect(&self, body: &serde_json::Value) -> Result<reqwest::Response, ModelError> {
+        let mut attempt = 0;
+        loop {
+            let mut call = self.client.post(&self.url).json(body);
+            if let Some(key) = &self.api_key {
+                call = call.bearer_auth(key);
+            }
+            let failure = match call.send().await {
+                Ok(response) if response.status().is_success() => return Ok(response),
+                Ok(response) => {
+                    let status = response.status();
+                    let retry = status.as_u16() == 429 || status.is_server_error();
+                    let detail = response.text().await.unwrap_or_default();
+                    let message = format!(
+                        "the model answered {status}: {}",
+                        detail.chars().take(300).collect::<String>()
+                    );
+                    (retry, message)
+                }
+                Err(err) => (
+                    err.is_connect() || err.is_timeout(),
+                    format!("the model could not be reached: {err}"),
+                ),
+            };
+            if !failure.0 || attempt >= self.max_retries {
+                return Err(ModelError(failure.1));
+            }
+            tracing::warn!(attempt, error = %failure.1, "model call failed; retrying");
+            tokio::time::sleep(self.backoff * 2u32.saturating_pow(attempt)).await;
+            attempt += 1;
+        }
+    }
+
+    /// Runs one call, sending its events to `out` until it ends or `out` is dropped.
+    async fn run(&self, request: ModelRequest, out: mpsc::Sender<Result<ModelEvent, ModelError>>) {
+        let response = match self.connect(&self.body(&request)).await {
+            Ok(response) => response,
+            Err(err) => {
+                let _ = out.send(Err(err)).await;
+                return;
+            }
+        };
+        let mut events = response.bytes_stream().eventsource();
+        let (mut text, mut usage, mut done) = (String::new(), None, false);
+        while let Some(event) = events.next().await {
+            let event = match event {
+                Ok(event) => event,
+                Err(err) => {
+                    let _ = out
+                        .send(Err(ModelError(format!("the model's stream broke: {err}"))))
+                        .await;
+                    return;
+                }
+            };
+            if event.data.trim() == "[DONE]" {
+                done = true;
+                break;
+            }
+            let chunk: Chunk = match serde_json::from_str(&event.data) {
+                Ok(chunk) => chunk,
+                Err(err) => {
+                    let _ = out
+                        .send(Err(ModelError(format!(
+                            "the model sent an unreadable chunk: {err}"
+                        ))))
+                        .await;
+                    return;
+                }
+            };
+            if let Some(u) = chunk.usage {
+                usage = Some(Usage {
+                    prompt_tokens: u.prompt_tokens,
+                    output_tokens: u.completion_tokens,
+                });
+            }
+            for choice in chunk.choices {
+                let Some(content) = choice.delta.content.filter(|c| !c.is_empty()) else {
+                    continue;
+                };
+                text.push_str(&content);
+                // The engine dropped the stream (a pause, a cancel): stop here.
+                if out.send(Ok(ModelEvent::Token(content))).await.is_err() {
+                    return;
+                }
+            }
+        }
+        // A stream cut before `[DONE]` is a broken answer, not a short one.
+        if !done {
+            let _ = out
+                .send(Err(ModelError(
+                    "the model's stream ended before [DONE]".into(),
+                )))
+                .await;
+            return;
+        }
+        let usage = usage.unwrap_or_else(|| Usage {
+            prompt_tokens: self.count_tokens(&request.system) + self.count_tokens(&request.prompt),
+            output_tokens: self.count_tokens(&text),
+        });
+        let _ = out.send(Ok(ModelEvent::Done(usage))).await;
+    }
+}
+
+impl LanguageModel for OpenAiModel {
+    fn stream(&self, request: ModelRequest) -> ModelStream {
+        let (tx, mut rx) = mpsc::channel(BUFFER);
+        let model = OpenAiModel {
+            client: self.client.clone(),
+            url: self.url.clone(),
+            api_key: self.api_key.clone(),
+            model: self.model.clone(),
+            max_retries: self.max_retries,
+            backoff: self.backoff,
+        };
+        let task = tokio::spawn(async move { model.run(request, tx).await });
+        let abort = task.abort_handle();
+        // Dropping the stream aborts the call at once (and the connection with it).
+        let guard = AbortOnDrop(abort);
+        Box::pin(futures_util::stream::poll_fn(move |cx| {
+            let _keep = &guard;
+            rx.poll_recv(cx)
+        }))
+    }
+
+    /// About four characters a token, as OpenAI's tokenizers average on English.
+    fn count_tokens(&self, text: &str) -> u32 {
+        u32::try_from(text.chars().count().div_ceil(4)).unwrap_or(u32::MAX)
+    }
+}
+
+struct AbortOnDrop(tokio::task::AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+#[derive(Deserialize)]
+struct Chunk {
+    #[serde(default)]
+    choices: Vec<Choice>,
+    usage: Option<WireUsage>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    #[serde(default)]
+    delta: Delta,
+}
+
+#[derive(Deserialize, Default)]
+struct Delta {
+    content: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct WireUsage {
+    prompt_tokens: u32,
+    completion_tokens: u32,
+}

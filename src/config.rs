@@ -62,6 +62,12 @@ pub struct Config {
     /// Key for data encrypted at rest: 64 hex characters.
     #[arg(long, env = "ATELYA_SECRET_KEY", hide_env_values = true)]
     pub secret_key: Option<Secret>,
+    /// Version of `ATELYA_SECRET_KEY`, written into what it seals (raise it when rotating the key).
+    #[arg(long, env = "ATELYA_SECRET_KEY_VERSION", default_value_t = 1)]
+    pub secret_key_version: u8,
+    /// Earlier keys, which only open what they sealed: `version:hex`, comma-separated.
+    #[arg(long, env = "ATELYA_SECRET_KEY_PREVIOUS", hide_env_values = true)]
+    pub secret_key_previous: Option<Secret>,
     /// Access token lifetime in seconds.
     #[arg(long, env = "ATELYA_ACCESS_TOKEN_TTL", default_value_t = 900)]
     pub access_token_ttl: u64,

@@ -94,7 +94,11 @@ impl App {
         let state = Arc::new(AppState {
             db,
             passwords,
-            sealer: Sealer::new(config.secret_key.as_ref().map(Secret::expose))?,
+            sealer: Sealer::versioned(
+                config.secret_key.as_ref().map(Secret::expose),
+                config.secret_key_version,
+                config.secret_key_previous.as_ref().map(Secret::expose),
+            )?,
             limiter,
             work: Default::default(),
             rounds: Default::default(),
@@ -131,6 +135,18 @@ impl App {
         let state = self.state.clone();
         let dispatcher = outbox::spawn_dispatcher(state.clone(), self.mailer);
         let renewals = billing::period::spawn_renewals(state.clone());
+        let resealing = {
+            let state = state.clone();
+            tokio::spawn(async move {
+                match crate::auth::reseal::reseal_stale(&state).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(values = n, "sealed again with the current key"),
+                    Err(err) => {
+                        tracing::warn!(error = %err, "sealing again with the current key failed")
+                    }
+                }
+            })
+        };
         let background = state.realtime.spawn(state.work.clone()).await;
         let engine = Engine::new(state.clone(), self.model);
         let claiming = engine.clone().spawn();
@@ -156,6 +172,7 @@ impl App {
         state.realtime.bus.flush(BUS_FLUSH_WITHIN).await;
         dispatcher.abort();
         renewals.abort();
+        resealing.abort();
         for task in background {
             task.abort();
         }

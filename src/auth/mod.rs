@@ -4,7 +4,8 @@
 //! - `password`: argon2id hashing, off the async runtime.
 //! - `credentials`: the one password check, with its limits and constant cost.
 //! - `secret`: opaque random tokens (refresh, invitation) and their stored hashes.
-//! - `sealed`: secrets kept at rest that must be read back, encrypted with the server's key.
+//! - `sealed`: secrets kept at rest that must be read back, encrypted with the server's key;
+//!   `reseal`: sealing them again with the current key after a rotation.
 //! - `session`: the signed-in member of a request, read fresh from the database.
 //! - `policy`: the one table of who may do what; guards and services both ask it.
 //! - `guard`: the async-graphql guard that fronts the policy on fields and mutations.
@@ -14,6 +15,7 @@ pub mod guard;
 pub mod jwt;
 pub mod password;
 pub mod policy;
+pub mod reseal;
 pub mod sealed;
 pub mod secret;
 pub mod session;

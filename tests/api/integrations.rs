@@ -188,3 +188,65 @@ async fn a_sealed_token_copied_into_another_row_does_not_open() {
         .open(moved.id.as_bytes(), &moved.sealed_access_token)
         .is_err());
 }
+
+const OLD_KEY: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
+const NEW_KEY: &str = "1f1e1d1c1b1a191817161514131211100f0e0d0c0b0a09080706050403020100";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_key_rotation_tokens_are_sealed_again_with_the_new_key() {
+    use atelya::{auth::sealed::Sealer, config::Secret};
+    let database = TestDatabase::create(Backend::Sqlite).await;
+    let mut before = test_config(&database.url);
+    before.secret_key = Some(Secret(OLD_KEY.into()));
+    let mut first = serve(before, None).await;
+    let ann = first.signup("ann@example.com", "Acme").await;
+    let id = first.ok(Some(&ann.token), CONNECT, slack(ACCESS)).await["connectIntegration"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(stored(&first, &id).await.sealed_access_token[0], 1);
+    first.shut_down();
+
+    let mut after = test_config(&database.url);
+    after.secret_key = Some(Secret(NEW_KEY.into()));
+    after.secret_key_version = 2;
+    after.secret_key_previous = Some(Secret(format!("1:{OLD_KEY}")));
+    let second = serve(after, None).await;
+
+    // Starting with the rotated keys seals every old value again.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let row = loop {
+        let row = stored(&second, &id).await;
+        if row.sealed_access_token[0] == 2 && row.sealed_refresh_token.as_ref().unwrap()[0] == 2 {
+            break row;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the tokens were not sealed again"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    let new_key_alone = Sealer::versioned(Some(NEW_KEY), 2, None).unwrap();
+    assert_eq!(
+        new_key_alone
+            .open(row.id.as_bytes(), &row.sealed_access_token)
+            .unwrap(),
+        ACCESS.as_bytes()
+    );
+    assert_eq!(
+        new_key_alone
+            .open(
+                row.id.as_bytes(),
+                row.sealed_refresh_token.as_ref().unwrap()
+            )
+            .unwrap(),
+        REFRESH.as_bytes()
+    );
+    assert_eq!(
+        atelya::auth::reseal::reseal_stale(&second.state)
+            .await
+            .unwrap(),
+        0,
+        "nothing is left to seal again"
+    );
+}

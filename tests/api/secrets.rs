@@ -3,7 +3,7 @@
 use std::process::Command;
 
 /// Each secret-bearing setting, with a value whose password must not show.
-const SECRET_SETTINGS: [(&str, &str); 6] = [
+const SECRET_SETTINGS: [(&str, &str); 7] = [
     (
         "DATABASE_URL",
         "postgres://atelya:db-pass-7f3a@db.internal/atelya",
@@ -19,6 +19,10 @@ const SECRET_SETTINGS: [(&str, &str); 6] = [
         "smtp://mailer:smtp-pass-7f3a@mail.internal:587",
     ),
     ("LLM_API_KEY", "sk-llm-pass-7f3a"),
+    (
+        "ATELYA_SECRET_KEY_PREVIOUS",
+        "1:7f3a7f3a7f3a7f3a7f3a7f3a7f3a7f3a7f3a7f3a7f3a7f3a7f3a7f3a7f3a7f3a",
+    ),
 ];
 
 fn help_of(args: &[&str]) -> String {

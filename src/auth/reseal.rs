@@ -11,12 +11,10 @@ use crate::{error::AppResult, state::AppState};
 /// Seals again what an earlier key sealed; returns how many values changed.
 pub async fn reseal_stale(state: &AppState) -> AppResult<usize> {
     let db = state.db.conn();
-    let sealer = &state.sealer;
     let mut changed = 0;
     for row in integration::Entity::find().all(db).await? {
         let id = row.id.as_bytes();
-        if sealer.is_stale(&row.sealed_access_token) {
-            let fresh = sealer.seal(id, &sealer.open(id, &row.sealed_access_token)?)?;
+        if let Some(fresh) = fresh(state, id, Some(&row.sealed_access_token))? {
             changed += swap(
                 state,
                 integration::Entity::update_many()
@@ -28,8 +26,8 @@ pub async fn reseal_stale(state: &AppState) -> AppResult<usize> {
             )
             .await?;
         }
-        if let Some(old) = row.sealed_refresh_token.filter(|s| sealer.is_stale(s)) {
-            let fresh = sealer.seal(id, &sealer.open(id, &old)?)?;
+        if let Some(fresh) = fresh(state, id, row.sealed_refresh_token.as_ref())? {
+            let old = row.sealed_refresh_token.clone();
             changed += swap(
                 state,
                 integration::Entity::update_many()
@@ -45,11 +43,10 @@ pub async fn reseal_stale(state: &AppState) -> AppResult<usize> {
         .all(db)
         .await?;
     for mail in waiting {
-        let Some(old) = mail.sealed_secret.filter(|s| sealer.is_stale(s)) else {
+        let Some(fresh) = fresh(state, mail.id.as_bytes(), mail.sealed_secret.as_ref())? else {
             continue;
         };
-        let id = mail.id.as_bytes();
-        let fresh = sealer.seal(id, &sealer.open(id, &old)?)?;
+        let old = mail.sealed_secret;
         changed += swap(
             state,
             email_outbox::Entity::update_many()
@@ -60,6 +57,15 @@ pub async fn reseal_stale(state: &AppState) -> AppResult<usize> {
         .await?;
     }
     Ok(changed)
+}
+
+/// `sealed` sealed again with the current key, when an earlier key sealed it.
+fn fresh(state: &AppState, id: &[u8], sealed: Option<&Vec<u8>>) -> AppResult<Option<Vec<u8>>> {
+    let sealer = &state.sealer;
+    match sealed.filter(|s| sealer.is_stale(s)) {
+        Some(old) => Ok(Some(sealer.seal(id, &sealer.open(id, old)?)?)),
+        None => Ok(None),
+    }
 }
 
 async fn swap<E: EntityTrait>(

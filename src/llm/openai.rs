@@ -27,7 +27,12 @@ const BACKOFF: Duration = Duration::from_millis(500);
 /// Events buffered between the call's task and the engine.
 const BUFFER: usize = 64;
 
+/// The endpoint and how to call it; shared by every call's task.
 pub struct OpenAiModel {
+    inner: std::sync::Arc<Endpoint>,
+}
+
+struct Endpoint {
     client: reqwest::Client,
     url: String,
     api_key: Option<String>,
@@ -46,22 +51,30 @@ impl OpenAiModel {
             .read_timeout(Duration::from_secs(settings.read_timeout_secs.max(1)))
             .build()
             .map_err(|e| format!("the HTTP client does not build: {e}"))?;
-        Ok(OpenAiModel {
+        let endpoint = Endpoint {
             client,
             url: format!("{}/chat/completions", base.trim_end_matches('/')),
             api_key: settings.api_key.as_ref().map(|k| k.expose().to_owned()),
             model: model.clone(),
             max_retries: settings.max_retries,
             backoff: BACKOFF,
+        };
+        Ok(OpenAiModel {
+            inner: std::sync::Arc::new(endpoint),
         })
     }
 
     /// The same model waiting `backoff` before its first retry (tests shorten it).
-    pub fn with_backoff(mut self, backoff: Duration) -> OpenAiModel {
-        self.backoff = backoff;
-        self
+    pub fn with_backoff(self, backoff: Duration) -> OpenAiModel {
+        let mut endpoint = std::sync::Arc::into_inner(self.inner).expect("not yet shared");
+        endpoint.backoff = backoff;
+        OpenAiModel {
+            inner: std::sync::Arc::new(endpoint),
+        }
     }
+}
 
+impl Endpoint {
     fn body(&self, request: &ModelRequest) -> serde_json::Value {
         json!({
             "model": self.model,
@@ -172,8 +185,9 @@ impl OpenAiModel {
             return;
         }
         let usage = usage.unwrap_or_else(|| Usage {
-            prompt_tokens: self.count_tokens(&request.system) + self.count_tokens(&request.prompt),
-            output_tokens: self.count_tokens(&text),
+            prompt_tokens: approximate_tokens(&request.system)
+                + approximate_tokens(&request.prompt),
+            output_tokens: approximate_tokens(&text),
         });
         let _ = out.send(Ok(ModelEvent::Done(usage))).await;
     }
@@ -182,15 +196,8 @@ impl OpenAiModel {
 impl LanguageModel for OpenAiModel {
     fn stream(&self, request: ModelRequest) -> ModelStream {
         let (tx, mut rx) = mpsc::channel(BUFFER);
-        let model = OpenAiModel {
-            client: self.client.clone(),
-            url: self.url.clone(),
-            api_key: self.api_key.clone(),
-            model: self.model.clone(),
-            max_retries: self.max_retries,
-            backoff: self.backoff,
-        };
-        let task = tokio::spawn(async move { model.run(request, tx).await });
+        let endpoint = self.inner.clone();
+        let task = tokio::spawn(async move { endpoint.run(request, tx).await });
         let abort = task.abort_handle();
         // Dropping the stream aborts the call at once (and the connection with it).
         let guard = AbortOnDrop(abort);
@@ -200,10 +207,14 @@ impl LanguageModel for OpenAiModel {
         }))
     }
 
-    /// About four characters a token, as OpenAI's tokenizers average on English.
     fn count_tokens(&self, text: &str) -> u32 {
-        u32::try_from(text.chars().count().div_ceil(4)).unwrap_or(u32::MAX)
+        approximate_tokens(text)
     }
+}
+
+/// About four characters a token, as OpenAI's tokenizers average on English.
+fn approximate_tokens(text: &str) -> u32 {
+    u32::try_from(text.chars().count().div_ceil(4)).unwrap_or(u32::MAX)
 }
 
 struct AbortOnDrop(tokio::task::AbortHandle);

@@ -102,6 +102,14 @@ pub struct Config {
         default_value = "Atelya <no-reply@atelya.local>"
     )]
     pub mail_from: String,
+    /// The server's public address, e.g. `https://api.example.com`, for the
+    /// absolute URLs it hands out (export downloads). Without it they are made
+    /// from the request's Host (and, behind a trusted proxy, X-Forwarded-Proto/Host).
+    #[arg(long, env = "ATELYA_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Largest export file in bytes; a deliverable that renders larger is refused.
+    #[arg(long, env = "ATELYA_EXPORT_MAX_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub export_max_bytes: usize,
     /// argon2id memory cost in KiB (lower it only for tests).
     #[arg(long, env = "ATELYA_ARGON2_MEMORY_KIB", default_value_t = 19_456)]
     pub argon2_memory_kib: u32,

@@ -20,10 +20,11 @@ pub enum Kind {
     Deliverable,
     Source,
     Integration,
+    Export,
 }
 
 impl Kind {
-    const ALL: [Kind; 12] = [
+    const ALL: [Kind; 13] = [
         Kind::User,
         Kind::Workspace,
         Kind::Member,
@@ -36,6 +37,7 @@ impl Kind {
         Kind::Deliverable,
         Kind::Source,
         Kind::Integration,
+        Kind::Export,
     ];
 
     fn prefix(self) -> &'static str {
@@ -52,6 +54,7 @@ impl Kind {
             Kind::Deliverable => "dlv",
             Kind::Source => "src",
             Kind::Integration => "itg",
+            Kind::Export => "exp",
         }
     }
 }

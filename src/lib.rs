@@ -3,8 +3,8 @@
 //! # Layout
 //! - `config`, `startup`, `state`: settings, building and running the server
 //!   (and its background jobs: the engine, mail, billing renewals).
-//! - `http`: the HTTP surface (GraphQL over HTTP and websockets, health,
-//!   CORS, request ids).
+//! - `http`: the HTTP surface (GraphQL over HTTP and websockets, export
+//!   downloads, health, CORS, request ids).
 //! - `graphql`: the schema, request context, limits, document cost, loaders,
 //!   pagination, null propagation, `node`.
 //! - `auth`: tokens, passwords, sessions, sealed secrets, and `auth::policy`,
@@ -14,10 +14,11 @@
 //!   `billing` (plans, billing periods, top-ups), `credit` (the ledger, holds,
 //!   usage), `activity` (the hash-chained log), `agent` (system and custom
 //!   agents), `workroom` (workrooms, their state machine and events), `task`
-//!   (plans, tasks, approvals), `export` (branding), `integration`
+//!   (plans, tasks, approvals), `export` (branding, and deliverables rendered as Markdown, DOCX and PDF), `integration`
 //!   (outside services, their tokens sealed), `outbox` (email).
 //! - `engine`: runs workrooms (leases, the Planner, AGENT tasks, the
-//!   Composer); `llm`: the language-model trait and the built-in model.
+//!   Composer); `llm`: the language-model trait, the built-in model and an
+//!   OpenAI-compatible provider.
 //! - `realtime`: live subscriptions: the event bus (in-process or Redis),
 //!   gap-free feeds, presence, and the control of open sockets.
 //! - `db`, `error`, `clock`, `ids`, `input`, `ratelimit`, `text_enum`: shared

@@ -9,7 +9,8 @@
 //! - `workroom` with its `workroom_agent`s, `source`s, `deliverable`s, `task`s,
 //!   `approval_grant`s and `workroom_event`s (its gap-free history).
 //! - `credit_hold`: credits reserved for one task or planning attempt.
-//! - `export_profile`: each workspace's branding.
+//! - `export_profile`: each workspace's branding; `export`: a deliverable rendered
+//!   as a branded file, its bytes in `export_file`.
 //! - `integration`: connections to outside services, their tokens sealed.
 //! - `email_outbox`: mail waiting to go out.
 //!
@@ -23,6 +24,8 @@ pub mod credit_entry;
 pub mod credit_hold;
 pub mod deliverable;
 pub mod email_outbox;
+pub mod export;
+pub mod export_file;
 pub mod export_profile;
 pub mod integration;
 pub mod invitation;

@@ -13,6 +13,7 @@ mod m20261130_000005_billing_periods;
 mod m20261130_000006_planning_failures;
 mod m20261130_000007_integrations;
 mod m20261130_000008_style_memory;
+mod m20261130_000009_exports;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_planning_failures::Migration),
             Box::new(m20261130_000007_integrations::Migration),
             Box::new(m20261130_000008_style_memory::Migration),
+            Box::new(m20261130_000009_exports::Migration),
         ]
     }
 }

@@ -1,17 +1,59 @@
-//! `ExportProfile` and `updateExportProfile`.
+//! `ExportProfile` and `updateExportProfile`; `Export` and `exportDeliverable`.
 
-use async_graphql::{Context, InputObject, MaybeUndefined, Object, SimpleObject};
+use async_graphql::{Context, InputObject, MaybeUndefined, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
-use entity::export_profile;
+use entity::{export, export_profile};
 use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
-use super::profile::{self, ProfileChange};
+use super::{
+    format::ExportFormat,
+    profile::{self, ProfileChange},
+    service,
+};
 use crate::{
     auth::{Action, Allowed},
     error::AppResult,
-    graphql::context::ContextExt,
+    graphql::{
+        context::{ContextExt, PublicBase},
+        int,
+    },
+    identity::graphql::{load_user, User},
+    ids::{self, Kind},
 };
+
+/// A deliverable rendered as a branded file.
+pub struct Export(pub export::Model);
+
+#[Object]
+impl Export {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(Kind::Export, self.0.id))
+    }
+    async fn format(&self) -> async_graphql::Result<ExportFormat> {
+        Ok(ExportFormat::parse(&self.0.format)?)
+    }
+    async fn filename(&self) -> &str {
+        &self.0.filename
+    }
+    async fn byte_size(&self) -> async_graphql::Result<i32> {
+        Ok(int(self.0.byte_size)?)
+    }
+    /// GET with the same bearer token; each download is recorded in the activity log.
+    async fn download_url(&self, ctx: &Context<'_>) -> String {
+        let base = match ctx.data_opt::<PublicBase>() {
+            Some(base) => base.0.clone(),
+            None => PublicBase::configured(&ctx.app().config).0,
+        };
+        format!("{base}/exports/{}", ids::encode(Kind::Export, self.0.id))
+    }
+    async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        load_user(ctx, self.0.created_by).await
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
 
 #[derive(SimpleObject)]
 pub struct ExportProfile {
@@ -74,5 +116,20 @@ impl ExportMutation {
         };
         let row = profile::update(ctx.app(), ctx.session()?, change).await?;
         Ok(ExportProfile::from(row))
+    }
+
+    /// Renders a composed deliverable as a file branded with the export
+    /// profile. Members and up; viewers may download, not export.
+    #[graphql(guard = "Allowed(Action::Work)")]
+    async fn export_deliverable(
+        &self,
+        ctx: &Context<'_>,
+        deliverable_id: ID,
+        format: ExportFormat,
+    ) -> async_graphql::Result<Export> {
+        let id = ids::decode(Kind::Deliverable, &deliverable_id, "deliverable")?;
+        Ok(Export(
+            service::create(ctx.app(), ctx.session()?, id, format).await?,
+        ))
     }
 }

@@ -2,7 +2,7 @@
 
 use async_graphql::{dataloader::DataLoader, Context};
 
-use entity::{approval_grant, source, task, workroom, workroom_agent};
+use entity::{approval_grant, export, source, task, workroom, workroom_agent};
 
 use super::loaders::{AgentLoader, DeliverablesLoader, PlanLoader, RowsBy, UserLoader};
 use crate::{
@@ -21,6 +21,59 @@ pub struct ClientIp(pub String);
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
 
+/// Where this server is reached from the outside, without a trailing slash
+/// (`https://api.example.com`), for the absolute URLs it hands out.
+#[derive(Clone, Debug)]
+pub struct PublicBase(pub String);
+
+impl PublicBase {
+    /// `ATELYA_PUBLIC_URL`, or the address the server listens on.
+    pub fn configured(config: &crate::config::Config) -> PublicBase {
+        match &config.public_url {
+            Some(url) => PublicBase(url.trim_end_matches('/').to_owned()),
+            None => PublicBase(format!("http://{}", config.bind)),
+        }
+    }
+
+    /// The configured address, or the one the request was sent to: its Host
+    /// (behind a trusted proxy, X-Forwarded-Host and X-Forwarded-Proto).
+    pub fn of_request(
+        config: &crate::config::Config,
+        headers: &axum::http::HeaderMap,
+    ) -> PublicBase {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        if config.public_url.is_some() {
+            return PublicBase::configured(config);
+        }
+        let forwarded = |name| header(name).filter(|_| config.trust_proxy);
+        let host = forwarded("x-forwarded-host").or_else(|| header("host"));
+        let scheme = match forwarded("x-forwarded-proto") {
+            Some("https") => "https",
+            _ => "http",
+        };
+        match host.filter(|h| valid_host(h)) {
+            Some(host) => PublicBase(format!("{scheme}://{host}")),
+            None => PublicBase::configured(config),
+        }
+    }
+}
+
+/// A host and optional port: letters, digits, dots, dashes, and brackets and
+/// colons for IPv6, nothing that could turn a URL into another.
+fn valid_host(host: &str) -> bool {
+    host.len() <= 255
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+}
+
 /// Loaders live for one request: a shared loader would serve one workspace's
 /// rows to another.
 pub struct Loaders {
@@ -38,6 +91,8 @@ pub struct Loaders {
     pub workroom_agents: DataLoader<RowsBy<workroom_agent::Entity>>,
     /// An approval task's grants, oldest first, by task id.
     pub approval_grants: DataLoader<RowsBy<approval_grant::Entity>>,
+    /// A deliverable's exports, oldest first, by deliverable id.
+    pub exports: DataLoader<RowsBy<export::Entity>>,
 }
 
 impl Loaders {
@@ -85,6 +140,15 @@ impl Loaders {
                     approval_grant::Column::TaskId,
                     |g| g.task_id,
                     approval_grant::Column::GrantedAt,
+                ),
+                tokio::spawn,
+            ),
+            exports: DataLoader::new(
+                RowsBy::<export::Entity>::new(
+                    db(),
+                    export::Column::DeliverableId,
+                    |e| e.deliverable_id,
+                    export::Column::CreatedAt,
                 ),
                 tokio::spawn,
             ),

@@ -15,6 +15,7 @@ use crate::{
     auth::{policy, Action},
     credit::graphql::CreditEntry,
     error::{AppError, AppResult},
+    export::Export,
     identity::graphql::User,
     ids::{self, Kind},
     integration::graphql::Integration,
@@ -40,6 +41,7 @@ pub enum Node {
     Deliverable(Deliverable),
     Source(Source),
     Integration(Integration),
+    Export(Export),
 }
 
 #[derive(Default)]
@@ -120,6 +122,9 @@ async fn resolve(ctx: &Context<'_>, id: &str) -> AppResult<Option<Node>> {
             }
             found.map(|i| Node::Integration(Integration(i)))
         }
+        Kind::Export => scoped::<entity::export::Entity>(db, uuid, ws)
+            .await?
+            .map(|e| Node::Export(Export(e))),
     })
 }
 
@@ -155,7 +160,15 @@ macro_rules! workspace_scoped {
     };
 }
 
-workspace_scoped!(agent, workroom, task, deliverable, source, integration);
+workspace_scoped!(
+    agent,
+    workroom,
+    task,
+    deliverable,
+    source,
+    integration,
+    export
+);
 
 /// NOT_FOUND becomes "no node"; other errors stay errors.
 fn not_found_is_none<T>(result: AppResult<T>) -> AppResult<Option<T>> {

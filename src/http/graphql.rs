@@ -31,7 +31,7 @@ use super::{
 use crate::{
     auth::{jwt::LEEWAY_SECS, Authn},
     graphql::{
-        context::{ClientIp, Loaders, RequestId},
+        context::{ClientIp, Loaders, PublicBase, RequestId},
         limits::{code_of, PARSE_FAILED, VALIDATION_FAILED},
     },
 };
@@ -181,6 +181,7 @@ async fn execute(
         .data(authn)
         .data(Arc::new(Loaders::new(app)))
         .data(ClientIp(ip))
+        .data(PublicBase::of_request(&app.config, headers))
         .data(request_id);
     match state.schema.execute_batch(batch).await {
         BatchResponse::Single(response) => render(response, rt),

@@ -1,6 +1,7 @@
-//! The HTTP surface: `/graphql` (GET, POST, and websockets), `/healthz`, `/readyz`, with CORS
-//! and a request id on every request.
+//! The HTTP surface: `/graphql` (GET, POST, and websockets), `/exports/{id}`
+//! (downloads), `/healthz`, `/readyz`, with CORS and a request id on every request.
 
+pub mod download;
 pub mod graphql;
 pub mod health;
 pub mod negotiate;
@@ -32,6 +33,7 @@ pub fn router(app: SharedState, schema: AppSchema) -> Router {
     let cors = cors(&app.config.allowed_origins());
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/exports/{id}", get(download::export))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         // The handler reads the body itself and answers an oversized one with a GraphQL error.
@@ -52,6 +54,8 @@ fn cors(origins: &[String]) -> CorsLayer {
         .allow_origin(AllowOrigin::list(allowed))
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        // A frontend that downloads an export with fetch reads its file name here.
+        .expose_headers([header::CONTENT_DISPOSITION])
         .max_age(std::time::Duration::from_secs(600))
 }
 

@@ -17,6 +17,7 @@ mod credits;
 mod email;
 mod engine;
 mod export_profile;
+mod exports;
 mod faults;
 mod http_protocol;
 mod integrations;

@@ -93,6 +93,8 @@ struct Fixture {
     prefix: String,
     team: Team,
     room: Option<String>,
+    /// The completed workroom's deliverable.
+    deliverable: Option<String>,
     task: Option<String>,
     agent: Option<String>,
     accept: Option<String>,
@@ -102,6 +104,11 @@ struct Fixture {
 impl Fixture {
     fn room(&self) -> &str {
         self.room.as_deref().expect("a workroom in the fixture")
+    }
+    fn deliverable(&self) -> &str {
+        self.deliverable
+            .as_deref()
+            .expect("a composed deliverable in the fixture")
     }
     fn task(&self) -> &str {
         self.task
@@ -380,6 +387,15 @@ const MATRIX: &[Row] = &[
         variables: |f, _| json!({ "id": f.room() }),
         expect: MEMBERS_AND_ABOVE,
     },
+    Row {
+        root: Root::Mutation,
+        field: "exportDeliverable",
+        group: Group::Workrooms,
+        needs: Needs::Completed,
+        document: "mutation($d: ID!) { exportDeliverable(deliverableId: $d, format: MARKDOWN) { id } }",
+        variables: |f, _| json!({ "d": f.deliverable() }),
+        expect: MEMBERS_AND_ABOVE,
+    },
     // Approvals: a role at least the task's requiredRole (MEMBER here); viewers never.
     Row {
         root: Root::Mutation,
@@ -566,7 +582,8 @@ const WORKSPACE_SNAPSHOT: &str = "{ workspace { name plan credits { balance avai
 const ROOM_SNAPSHOT: &str = "query($id: ID!) { workroom(id: $id) { state stateReason lastSeq \
     creditsSpent creditsReserved revisionRound \
     constraints { deadline maxCredits pasteFlags approval { requiredRole requiredApprovals } } \
-    sources { id } tasks { id state approval { grants { user { id } } } } } }";
+    sources { id } tasks { id state approval { grants { user { id } } } } \
+    deliverables { id version exports { id } } } }";
 
 async fn snapshot(app: &TestApp, fixture: &Fixture) -> Value {
     let owner = Some(fixture.team.owner.token.as_str());
@@ -598,7 +615,7 @@ async fn settled_snapshot(app: &TestApp, fixture: &Fixture) -> Value {
 }
 
 const TASKS: &str = "query($id: ID!) { workroom(id: $id) { state creditsReserved \
-    tasks { id kind state } } }";
+    tasks { id kind state } deliverables { id } } }";
 
 /// Polls the workroom until `done` holds; panics after 20 seconds.
 async fn wait_until(app: &TestApp, token: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
@@ -633,6 +650,7 @@ async fn fixture(app: &TestApp, row: &Row, role: &str) -> Fixture {
         prefix,
         team,
         room: None,
+        deliverable: None,
         task: None,
         agent: None,
         accept: None,
@@ -673,10 +691,11 @@ async fn fixture(app: &TestApp, row: &Row, role: &str) -> Fixture {
         }
         Needs::Completed => {
             let id = app.create_workroom(&owner, input("Done already")).await;
-            wait_until(app, &owner, &id, |r| {
+            let room = wait_until(app, &owner, &id, |r| {
                 r["state"] == "COMPLETED" && r["creditsReserved"] == 0
             })
             .await;
+            fixture.deliverable = room["deliverables"][0]["id"].as_str().map(str::to_owned);
             fixture.room = Some(id);
         }
         Needs::Agent => {

@@ -5,8 +5,9 @@ use async_graphql::{Context, Object, ID};
 use chrono::{DateTime, Utc};
 use entity::{deliverable, source, workroom_event};
 
-use crate::graphql::int;
+use crate::graphql::{context::ContextExt, int};
 use crate::{
+    export::Export,
     identity::graphql::{load_user, User},
     ids::{self, Kind},
     workroom::{
@@ -52,6 +53,11 @@ impl Deliverable {
     }
     async fn version(&self) -> i32 {
         self.0.version
+    }
+    /// Its exports, oldest first.
+    async fn exports(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Export>> {
+        let rows = ctx.loaders().exports.load_one(self.0.id).await?;
+        Ok(rows.unwrap_or_default().into_iter().map(Export).collect())
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at

@@ -179,9 +179,15 @@ impl Workroom {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<WorkroomAction>> {
+        let deliverables = ctx.loaders().deliverables.load_one(self.0.id).await?;
+        let composed = deliverables
+            .unwrap_or_default()
+            .iter()
+            .any(|d| d.content.is_some());
         Ok(allowed_actions(
             WorkroomState::parse(&self.0.state)?,
             ctx.session()?.role,
+            composed,
         ))
     }
     async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {

@@ -132,9 +132,10 @@ pub fn accepts_input(state: WorkroomState) -> bool {
     state != Cancelled
 }
 
-/// What `role` may do to a workroom in `state` now. EXPORT is listed only
-/// once exports exist in the API.
-pub fn allowed_actions(state: WorkroomState, role: Role) -> Vec<WorkroomAction> {
+/// What `role` may do to a workroom in `state` now. EXPORT is there once
+/// a deliverable has content (`composed`), in any state: a cancelled or
+/// failed workroom's last composed text can still be exported.
+pub fn allowed_actions(state: WorkroomState, role: Role, composed: bool) -> Vec<WorkroomAction> {
     if !policy::allows(role, Action::Work) {
         return Vec::new();
     }
@@ -156,6 +157,9 @@ pub fn allowed_actions(state: WorkroomState, role: Role) -> Vec<WorkroomAction> 
         .collect();
     if accepts_input(state) {
         actions.extend([WorkroomAction::AddSource, WorkroomAction::PostMessage]);
+    }
+    if composed {
+        actions.push(WorkroomAction::Export);
     }
     actions
 }
@@ -214,11 +218,11 @@ mod tests {
     fn allowed_actions_follow_the_table_and_the_role() {
         use WorkroomAction as A;
         assert_eq!(
-            allowed_actions(Executing, Role::Member),
+            allowed_actions(Executing, Role::Member, false),
             vec![A::Pause, A::Cancel, A::Replan, A::AddSource, A::PostMessage]
         );
         assert_eq!(
-            allowed_actions(Paused, Role::Owner),
+            allowed_actions(Paused, Role::Owner, false),
             vec![
                 A::Resume,
                 A::Cancel,
@@ -228,14 +232,29 @@ mod tests {
             ]
         );
         assert_eq!(
-            allowed_actions(Completed, Role::Admin),
+            allowed_actions(Completed, Role::Admin, false),
             vec![A::RequestRevision, A::AddSource, A::PostMessage]
         );
         assert_eq!(
-            allowed_actions(Failed, Role::Member),
+            allowed_actions(Failed, Role::Member, false),
             vec![A::Replan, A::AddSource, A::PostMessage]
         );
-        assert!(allowed_actions(Cancelled, Role::Owner).is_empty());
-        assert!(allowed_actions(Executing, Role::Viewer).is_empty());
+        assert!(allowed_actions(Cancelled, Role::Owner, false).is_empty());
+        assert!(allowed_actions(Executing, Role::Viewer, false).is_empty());
+    }
+
+    #[test]
+    fn export_needs_composed_content_and_a_working_role() {
+        use WorkroomAction as A;
+        assert_eq!(
+            allowed_actions(Completed, Role::Member, true),
+            vec![A::RequestRevision, A::AddSource, A::PostMessage, A::Export]
+        );
+        assert_eq!(
+            allowed_actions(Cancelled, Role::Owner, true),
+            vec![A::Export]
+        );
+        assert!(!allowed_actions(Executing, Role::Owner, false).contains(&A::Export));
+        assert!(allowed_actions(Completed, Role::Viewer, true).is_empty());
     }
 }

@@ -153,6 +153,16 @@ db_test! {
         assert!(content.contains("🎉") && content.contains("Trail Voice's voice"), "written in the agent's voice: {content}");
         let heading = content.lines().find_map(|l| l.strip_prefix("## ")).expect("the deliverable has a section heading");
         let heading = heading.trim_end_matches(['🚀', ' ']);
+        // The first words of a plain list item: short enough not to wrap in the PDF.
+        let words: Vec<&str> = content
+            .lines()
+            .filter_map(|l| l.strip_prefix("- "))
+            .find(|l| !l.contains(['*', '_', '`', '“']))
+            .expect("a plain list item")
+            .split(' ')
+            .take(4)
+            .collect();
+        let text = words.join(" ");
 
         let md = export(&app, &ann.token, deliverable, "MARKDOWN").await;
         let docx = export(&app, &ann.token, deliverable, "DOCX").await;
@@ -175,6 +185,7 @@ db_test! {
         let headers = zip_parts(&file, "word/header");
         assert!(headers.contains(LETTERHEAD) || body.contains(LETTERHEAD), "the letterhead is in the DOCX");
         assert!(body.contains(heading), "the heading {heading:?} is in the DOCX");
+        assert!(body.contains(&text), "the text {text:?} is in the DOCX");
         assert!(body.contains("0E7490"), "the accent colour is in the DOCX");
         assert!(body.contains("Georgia") || zip_parts(&file, "word/").contains("Georgia"), "the profile's font is in the DOCX");
         for line in CONTACT.lines() {
@@ -183,10 +194,11 @@ db_test! {
 
         let file = download(&app, &ann.token, &pdf, "application/pdf").await;
         assert!(file.starts_with(b"%PDF-"));
-        let text = pdf_text(&file);
-        assert!(text.contains(LETTERHEAD), "{text}");
-        assert!(text.contains(heading), "{text}");
-        assert!(text.contains("hello@northwind.example"), "{text}");
+        let extracted = pdf_text(&file);
+        for expected in [LETTERHEAD, heading, &text, "hello@northwind.example"] {
+            assert!(extracted.contains(expected), "{expected:?} is in the PDF's text: {extracted}");
+        }
+        assert!(!extracted.contains('🎉'), "the PDF leaves out what its fonts cannot draw");
 
         let listed = app.ok(Some(&ann.token), "query($id: ID!) { workroom(id: $id) { deliverables { exports { id format } } } }", json!({ "id": room["id"] })).await;
         let exports = &listed["workroom"]["deliverables"][0]["exports"];

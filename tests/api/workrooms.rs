@@ -896,13 +896,14 @@ db_test! {
         viewer_sees_none(id.clone()).await;
 
         let room = app.wait_for(&owner.token, &id, &["COMPLETED"]).await;
-        assert_eq!(actions_of(&room), ["REQUEST_REVISION", "ADD_SOURCE", "POST_MESSAGE"]);
+        // Composed content can be exported from then on, whatever the state.
+        assert_eq!(actions_of(&room), ["REQUEST_REVISION", "ADD_SOURCE", "POST_MESSAGE", "EXPORT"]);
         viewer_sees_none(id.clone()).await;
 
         let revising = app.request_revision(&owner.token, &id, "Shorter, please").await;
         let revising = &revising["data"]["requestRevision"];
         assert_eq!(revising["state"], "AWAITING_REVISION");
-        assert_eq!(actions_of(revising), ["CANCEL", "ADD_SOURCE", "POST_MESSAGE"]);
+        assert_eq!(actions_of(revising), ["CANCEL", "ADD_SOURCE", "POST_MESSAGE", "EXPORT"]);
         viewer_sees_none(id.clone()).await;
         app.wait_for(&owner.token, &id, &["COMPLETED"]).await;
 

@@ -102,6 +102,11 @@ pub struct Config {
         default_value = "Atelya <no-reply@atelya.local>"
     )]
     pub mail_from: String,
+    /// Address of a separate listener serving only `/metrics` (Prometheus).
+    /// Without it `/metrics` is on the main port, except in production, where
+    /// it is then not served at all.
+    #[arg(long, env = "ATELYA_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
     /// The server's public address, e.g. `https://api.example.com`, for the
     /// absolute URLs it hands out (export downloads). Without it they are made
     /// from the request's Host (and, behind a trusted proxy, X-Forwarded-Proto/Host).

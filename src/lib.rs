@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //! - `config`, `startup`, `state`: settings, building and running the server
-//!   (and its background jobs: the engine, mail, billing renewals).
+//!   (and its background jobs: the engine, mail, billing renewals);
+//!   `logging`: the log's format and filter; `telemetry`: Prometheus metrics.
 //! - `http`: the HTTP surface (GraphQL over HTTP and websockets, export
 //!   downloads, health, CORS, request ids).
 //! - `graphql`: the schema, request context, limits, document cost, loaders,
@@ -46,6 +47,7 @@ pub mod input;
 pub mod integration;
 pub mod invitation;
 pub mod llm;
+pub mod logging;
 pub mod member;
 pub mod outbox;
 pub mod ratelimit;
@@ -53,6 +55,7 @@ pub mod realtime;
 pub mod startup;
 pub mod state;
 pub mod task;
+pub mod telemetry;
 mod text_enum;
 pub mod workroom;
 pub mod workspace;

@@ -1,6 +1,5 @@
-use atelya::{clock::Clock, config::Config, db::Db, startup::App};
+use atelya::{clock::Clock, config::Config, db::Db, logging::LogFormat, startup::App};
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
 /// jemalloc, configured in `.cargo/config.toml`: measured with 10,000 idle
 /// watchers (BENCHMARKS.md), it holds less per socket than the system
@@ -13,6 +12,15 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 #[derive(Parser)]
 #[command(name = "atelya", version)]
 struct Cli {
+    /// How log lines are written: `text`, or `json` (one object per line).
+    #[arg(
+        long,
+        env = "ATELYA_LOG_FORMAT",
+        global = true,
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
 }
@@ -38,12 +46,9 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> Result<(), atelya::startup::StartupError> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
-    match Cli::parse().command {
+    let cli = Cli::parse();
+    atelya::logging::init(cli.log_format);
+    match cli.command {
         Command::Serve(config) => {
             let app = App::build(*config, Clock::default()).await?;
             app.run_until(stop_requested()).await?;

@@ -139,6 +139,7 @@ impl RateLimiter {
             }
         };
         if wait_ms > 0 {
+            crate::telemetry::rate_limited("auth");
             let seconds = (wait_ms + 999) / 1000;
             return Err(AppError::RateLimited(format!(
                 "too many attempts; try again in {seconds} s"

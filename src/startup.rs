@@ -27,6 +27,8 @@ pub struct App {
     pub state: SharedState,
     pub schema: AppSchema,
     listener: TcpListener,
+    /// The separate `/metrics` address, when configured.
+    metrics_listener: Option<TcpListener>,
     mailer: outbox::Mailer,
     model: Arc<dyn LanguageModel>,
 }
@@ -91,6 +93,11 @@ impl App {
             &config.mail_from,
         )?;
         let listener = TcpListener::bind(config.bind).await?;
+        let metrics_listener = match config.metrics_bind {
+            Some(addr) => Some(TcpListener::bind(addr).await?),
+            None => None,
+        };
+        crate::telemetry::handle();
         let state = Arc::new(AppState {
             db,
             passwords,
@@ -115,6 +122,7 @@ impl App {
             state,
             schema,
             listener,
+            metrics_listener,
             mailer,
             model,
         })
@@ -122,6 +130,13 @@ impl App {
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The address serving `/metrics` alone, when `ATELYA_METRICS_BIND` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// Serves until `shutdown` resolves, then shuts down gracefully: stops
@@ -150,6 +165,14 @@ impl App {
         let background = state.realtime.spawn(state.work.clone()).await;
         let engine = Engine::new(state.clone(), self.model);
         let claiming = engine.clone().spawn();
+        let metrics = self.metrics_listener.map(|listener| {
+            let router = http::metrics_router(state.clone());
+            tokio::spawn(async move {
+                if let Err(err) = axum::serve(listener, router).await {
+                    tracing::error!(error = %err, "the metrics listener stopped");
+                }
+            })
+        });
         let router = http::router(state.clone(), self.schema);
         tracing::info!(addr = %self.listener.local_addr()?, "atelya is serving");
         let sockets = state.realtime.sockets.clone();
@@ -173,6 +196,9 @@ impl App {
         dispatcher.abort();
         renewals.abort();
         resealing.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         for task in background {
             task.abort();
         }

@@ -155,6 +155,9 @@ pub async fn settle(
     if charge == 0 {
         return Ok(Some(0));
     }
+    txn.count_on_commit(move || {
+        metrics::counter!(crate::telemetry::CREDITS_CHARGED).increment(charge as u64)
+    });
     let entry = NewEntry::new(EntryKind::Charge, -charge, who.description)
         .by(who.member_user)
         .keyed(format!("charge:{}", hold.attempt_key))

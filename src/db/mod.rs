@@ -36,6 +36,13 @@ use crate::realtime::Bus;
 pub use sql::{containing, is_unique_violation};
 pub use txn::WriteTxn;
 
+/// The connection pool at one moment.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStatus {
+    pub idle: u32,
+    pub in_use: u32,
+}
+
 #[derive(Clone)]
 pub struct Db {
     conn: DatabaseConnection,
@@ -90,6 +97,25 @@ impl Db {
 
     pub async fn migrate(&self) -> Result<(), DbErr> {
         Migrator::up(&self.conn, None).await
+    }
+
+    /// How many pooled connections are idle and how many are in use.
+    pub fn pool_status(&self) -> PoolStatus {
+        let (size, idle) = match self.conn.get_database_backend() {
+            DatabaseBackend::Postgres => {
+                let pool = self.conn.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => {
+                let pool = self.conn.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+        };
+        let idle = idle as u32;
+        PoolStatus {
+            idle,
+            in_use: size.saturating_sub(idle),
+        }
     }
 
     /// The connection, for reads. Every write goes through [`Db::begin`]: on

@@ -30,6 +30,7 @@ impl Db {
             gate,
             bus: self.bus.clone(),
             published: Default::default(),
+            on_commit: Default::default(),
         })
     }
 }
@@ -47,6 +48,8 @@ pub struct WriteTxn {
     bus: Option<Bus>,
     /// Messages to publish once the transaction commits, in order.
     published: std::sync::Mutex<Vec<(Topic, Message)>>,
+    /// What to count once the transaction has committed (metrics of what it did).
+    on_commit: std::sync::Mutex<Vec<Box<dyn FnOnce() + Send>>>,
 }
 
 impl WriteTxn {
@@ -62,11 +65,15 @@ impl WriteTxn {
         let gate = self.gate.take();
         let bus = self.bus.take();
         let published = std::mem::take(&mut *self.published.lock().expect("publish list"));
+        let on_commit = std::mem::take(&mut *self.on_commit.lock().expect("commit hooks"));
         let committing = tokio::spawn(async move {
             let committed = txn.commit().await;
             drop(gate);
             if let Some(bus) = bus {
                 announce(&bus, published, committed.is_ok());
+            }
+            if committed.is_ok() {
+                on_commit.into_iter().for_each(|count| count());
             }
             committed
         });
@@ -74,6 +81,15 @@ impl WriteTxn {
             Ok(committed) => Ok(committed?),
             Err(err) => Err(AppError::Internal(format!("committing failed: {err}"))),
         }
+    }
+
+    /// Runs `count` once this transaction has committed (never if it does
+    /// not): metrics of what the transaction did, so a rollback counts nothing.
+    pub fn count_on_commit(&self, count: impl FnOnce() + Send + 'static) {
+        self.on_commit
+            .lock()
+            .expect("commit hooks")
+            .push(Box::new(count));
     }
 
     /// Publishes `message` on `topic` once this transaction commits (and never

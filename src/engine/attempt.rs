@@ -119,6 +119,7 @@ pub async fn conclude(
     let still_expected = room.state == expected.as_str();
     match outcome.ending {
         Ending::Finished if still_expected => {
+            steps::count_step(txn, &task.kind, "completed");
             task.state = TaskState::Completed.as_str().to_owned();
             task.output = Some(outcome.text);
             task.error = None;
@@ -144,6 +145,11 @@ pub async fn conclude(
             .as_str()
             .to_owned();
             task.error = Some(reason.clone());
+            steps::count_step(
+                txn,
+                &task.kind,
+                if final_failure { "failed" } else { "retried" },
+            );
             save_task(txn, &task).await?;
             let data = json!({ "error": reason, "attempt": task.attempts, "final": final_failure });
             events::append(

@@ -270,6 +270,7 @@ async fn complete(
         save(&txn, &room).await?;
     }
     transition(&txn, &mut room, Trigger::Composed, None, None, now).await?;
+    steps::count_step(&txn, "compose", "completed");
     let summary = format!("{} is complete", room.title);
     let metadata = json!({ "revisionRound": room.revision_round });
     steps::record(&txn, &room, "workroom.completed", summary, metadata, now).await?;

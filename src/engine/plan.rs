@@ -85,9 +85,11 @@ pub async fn run(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
                 .data(json!({ "round": room.plan_round, "tasks": summary }));
             events::append(&txn, &mut room, event, now).await?;
             transition(&txn, &mut room, Trigger::PlanStored, None, None, now).await?;
+            steps::count_step(&txn, "planning", "completed");
         }
         Err(reason) => {
             room.plan_failures += 1;
+            steps::count_step(&txn, "planning", "failed");
             tracing::warn!(workroom = %room.id, attempt = room.plan_failures, %reason, "planning attempt failed");
             let attempts = i32::try_from(engine.settings.task_attempts.max(1)).unwrap_or(i32::MAX);
             if room.plan_failures >= attempts {

@@ -142,6 +142,16 @@ pub async fn charge(
     Ok(())
 }
 
+/// Counts one engine step (`planning`, or a task's kind) and how it ended,
+/// once `txn` has committed.
+pub fn count_step(txn: &WriteTxn, kind: &str, outcome: &'static str) {
+    let kind = kind.to_lowercase();
+    txn.count_on_commit(move || {
+        metrics::counter!(crate::telemetry::ENGINE_STEPS, "kind" => kind, "outcome" => outcome)
+            .increment(1)
+    });
+}
+
 /// Why the engine failed a workroom (its stateReason).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Failure {

@@ -54,8 +54,29 @@ pub async fn call(
 
 /// Reads `stream` to its end, at most `cap` output tokens. Every `interval`
 /// it hands `flush` the text produced since the last call; `flush` answers
-/// whether the run may go on.
+/// whether the run may go on. The tokens used count in the metrics, however
+/// the call ended.
 pub async fn consume<F, Fut>(
+    stream: ModelStream,
+    prompt_tokens: u32,
+    cap: u32,
+    interval: Duration,
+    interrupted: &tokio::sync::Notify,
+    flush: F,
+) -> AppResult<Outcome>
+where
+    F: FnMut(String) -> Fut,
+    Fut: std::future::Future<Output = AppResult<bool>>,
+{
+    let outcome = read(stream, prompt_tokens, cap, interval, interrupted, flush).await?;
+    let tokens =
+        |direction| metrics::counter!(crate::telemetry::MODEL_TOKENS, "direction" => direction);
+    tokens("prompt").increment(outcome.usage.prompt_tokens.into());
+    tokens("output").increment(outcome.usage.output_tokens.into());
+    Ok(outcome)
+}
+
+async fn read<F, Fut>(
     mut stream: ModelStream,
     prompt_tokens: u32,
     cap: u32,

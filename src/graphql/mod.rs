@@ -4,6 +4,7 @@
 //!
 //! - `limits`: the document-limits extension and the request error codes;
 //!   `shape`: its checks on a parsed document (counts, depth, U+0000).
+//! - `observe`: each operation's name on its span, its metrics and its errors' codes.
 
 pub mod context;
 pub mod cost;
@@ -12,6 +13,7 @@ pub mod limits;
 pub mod loaders;
 pub mod node;
 pub mod nulls;
+pub mod observe;
 pub mod pagination;
 pub mod rules;
 pub mod shape;
@@ -84,6 +86,8 @@ pub fn schema_builder(
         Mutation::default(),
         Subscription::default(),
     )
+    // First, so it sees every other extension's final word (the error codes).
+    .extension(observe::Observe)
     .extension(limits::DocumentLimits {
         limits: limits.clone(),
         introspection: !production,

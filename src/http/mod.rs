@@ -1,5 +1,6 @@
 //! The HTTP surface: `/graphql` (GET, POST, and websockets), `/exports/{id}`
-//! (downloads), `/healthz`, `/readyz`, with CORS and a request id on every request.
+//! (downloads), `/healthz`, `/readyz` and, outside production, `/metrics`,
+//! with CORS, a request id and request metrics on every request.
 
 pub mod download;
 pub mod graphql;
@@ -19,7 +20,7 @@ use axum::{
 };
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use crate::{graphql::AppSchema, state::SharedState};
+use crate::{graphql::AppSchema, state::SharedState, telemetry};
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -31,16 +32,28 @@ pub struct HttpState {
 pub fn router(app: SharedState, schema: AppSchema) -> Router {
     let body_limit = app.config.limits.max_body_bytes;
     let cors = cors(&app.config.allowed_origins());
-    Router::new()
+    let mut router = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/exports/{id}", get(download::export))
         .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+        .route("/readyz", get(health::readyz));
+    if app.config.metrics_bind.is_none() && !app.config.is_production() {
+        router = router.route("/metrics", get(telemetry::metrics).with_state(app.clone()));
+    }
+    router
+        .route_layer(axum::middleware::from_fn(telemetry::track_http))
         // The handler reads the body itself and answers an oversized one with a GraphQL error.
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(cors)
         .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(Arc::new(HttpState { app, schema }))
+}
+
+/// The router of the separate metrics address (`ATELYA_METRICS_BIND`).
+pub fn metrics_router(app: SharedState) -> Router {
+    Router::new()
+        .route("/metrics", get(telemetry::metrics))
+        .with_state(app)
 }
 
 /// CORS for SPA frontends: exactly the configured origins, with the

@@ -1,7 +1,9 @@
 //! Request ids: every request gets one (a client's own `x-request-id` is
 //! kept when it is reasonable), returned in the `x-request-id` response
 //! header, recorded on the request's span so it is on every log line of that
-//! request, and handed to GraphQL for its INTERNAL errors.
+//! request, and handed to GraphQL for its INTERNAL errors. The span also
+//! gets the GraphQL operation's name once it is known, and a DEBUG line
+//! closes each request with its status and duration.
 
 use axum::{
     extract::Request,
@@ -34,9 +36,18 @@ pub async fn assign(mut request: Request, next: Next) -> Response {
         request_id = %id,
         method = %request.method(),
         path = %request.uri().path(),
+        operation = tracing::field::Empty,
     );
     request.extensions_mut().insert(RequestId(id.clone()));
-    let mut response = next.run(request).instrument(span).await;
+    let started = std::time::Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::debug!(
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request finished"
+        )
+    });
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(X_REQUEST_ID.clone(), value);
     }

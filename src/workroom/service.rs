@@ -67,6 +67,11 @@ pub async fn transition(
         // Planning begins anew (a resumed one goes on counting).
         room.plan_failures = 0;
     }
+    if to.is_terminal() && !from.is_terminal() {
+        txn.count_on_commit(move || {
+            metrics::counter!(crate::telemetry::ENGINE_RUNS, "outcome" => to.as_str()).increment(1)
+        });
+    }
     room.state = to.as_str().to_owned();
     room.paused_from = (to == WorkroomState::Paused).then(|| from.as_str().to_owned());
     room.state_reason = reason.map(str::to_owned);

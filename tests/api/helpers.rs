@@ -68,6 +68,8 @@ struct TestCli {
 pub struct TestApp {
     pub url: String,
     pub addr: std::net::SocketAddr,
+    /// The separate `/metrics` address, when the configuration asks for one.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     pub state: SharedState,
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
@@ -235,6 +237,7 @@ pub async fn serve(
     }
     .expect("the app builds");
     let addr = app.local_addr().unwrap();
+    let metrics_addr = app.metrics_addr();
     let state = app.state.clone();
     let (tx, rx) = oneshot::channel();
     tokio::spawn(app.run_until(async {
@@ -243,6 +246,7 @@ pub async fn serve(
     TestApp {
         url: format!("http://{addr}/graphql"),
         addr,
+        metrics_addr,
         state,
         client: reqwest::Client::new(),
         shutdown: Some(tx),
@@ -314,6 +318,7 @@ impl Instance {
         let app = TestApp {
             url: format!("http://{addr}/graphql"),
             addr,
+            metrics_addr: None,
             state,
             client: reqwest::Client::new(),
             shutdown: None,

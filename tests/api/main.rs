@@ -26,6 +26,7 @@ mod limits;
 mod live;
 mod members;
 mod null_propagation;
+mod observability;
 mod openai_provider;
 mod pagination;
 mod password_checks;

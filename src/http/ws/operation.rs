@@ -128,6 +128,8 @@ async fn through_schema(op: &Operation, request: Request, takeover: &Takeover) -
 
 /// Delivers a watcher's events with payloads shared by its shape.
 async fn shared(op: &mut Operation, mut watch: EventWatch) -> Ended {
+    // The schema's stream (which counted this subscription) has ended: count it here.
+    let _live = crate::telemetry::Live::new(crate::telemetry::SUBSCRIPTIONS_LIVE);
     let parts = op
         .template
         .take()

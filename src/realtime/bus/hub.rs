@@ -84,6 +84,7 @@ impl Hub {
 
     /// Hands a message to this instance's subscribers of `topic`.
     pub fn deliver(&self, topic: Topic, message: Arc<Message>) {
+        metrics::counter!(crate::telemetry::BUS_DELIVERED).increment(1);
         let topics = self.topics.lock().expect("hub lock");
         if let Some(entry) = topics.get(&topic) {
             let _ = entry.tx.send(Signal::Message(message));

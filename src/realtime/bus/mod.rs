@@ -60,6 +60,7 @@ impl Bus {
     }
 
     pub fn publish(&self, topic: Topic, message: Message) {
+        metrics::counter!(crate::telemetry::BUS_PUBLISHED).increment(1);
         self.transport.publish(topic, Arc::new(message));
     }
 

@@ -50,6 +50,7 @@ impl<L: Log> Fanout<L> {
             return;
         }
         if row.seq() > head + 1 {
+            metrics::counter!(crate::telemetry::BUS_GAPS_FILLED).increment(1);
             self.catch_up(row.seq() - 1).await;
         }
         self.push(Arc::new(row));

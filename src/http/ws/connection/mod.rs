@@ -77,6 +77,7 @@ pub async fn run(
     client_ip: String,
     request_id: RequestId,
 ) {
+    let _open = crate::telemetry::Live::new(crate::telemetry::WEBSOCKETS_OPEN);
     let settings = http.app.config.sockets.clone();
     let (sink, mut stream) = socket.split();
     let (out, results) = mpsc::channel::<Out>(settings.queue.max(1));

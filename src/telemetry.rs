@@ -1,0 +1,164 @@
+//! Prometheus metrics: the process's one recorder (the `metrics` facade with
+//! `metrics-exporter-prometheus`), the names every part of the server counts
+//! under, and the HTTP side: a middleware counting requests by route and
+//! status, and the `/metrics` handler.
+//!
+//! Where `/metrics` is served: on its own address when `ATELYA_METRICS_BIND`
+//! is set, else on the main port outside production (in production without
+//! that address, nowhere: the public port never shows it).
+
+use std::{sync::OnceLock, time::Instant};
+
+use axum::{
+    extract::{MatchedPath, Request, State},
+    http::header,
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use metrics::{counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::state::SharedState;
+
+pub const HTTP_REQUESTS: &str = "atelya_http_requests_total";
+pub const HTTP_DURATION: &str = "atelya_http_request_duration_seconds";
+pub const GRAPHQL_OPERATIONS: &str = "atelya_graphql_operations_total";
+pub const GRAPHQL_DURATION: &str = "atelya_graphql_operation_duration_seconds";
+pub const GRAPHQL_ERRORS: &str = "atelya_graphql_errors_total";
+pub const WEBSOCKETS_OPEN: &str = "atelya_websockets_open";
+pub const SUBSCRIPTIONS_LIVE: &str = "atelya_subscriptions_live";
+pub const BUS_PUBLISHED: &str = "atelya_bus_messages_published_total";
+pub const BUS_DELIVERED: &str = "atelya_bus_messages_delivered_total";
+pub const BUS_GAPS_FILLED: &str = "atelya_bus_gaps_filled_total";
+pub const ENGINE_RUNS: &str = "atelya_engine_runs_total";
+pub const ENGINE_STEPS: &str = "atelya_engine_steps_total";
+pub const CREDITS_CHARGED: &str = "atelya_credits_charged_total";
+pub const MODEL_TOKENS: &str = "atelya_model_tokens_total";
+pub const DB_CONNECTIONS: &str = "atelya_db_pool_connections";
+pub const RATE_LIMITED: &str = "atelya_rate_limited_total";
+
+/// Seconds; from a cache hit to a slow page.
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// The process's recorder, installed on first use. Several servers in one
+/// process (the tests) share it, as they share the process.
+pub fn handle() -> &'static PrometheusHandle {
+    HANDLE.get_or_init(|| {
+        let recorder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &LATENCY_BUCKETS)
+            .expect("the latency buckets are not empty")
+            .build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!(
+                "a metrics recorder was already installed; /metrics shows only this one's"
+            );
+        }
+        describe();
+        handle
+    })
+}
+
+fn describe() {
+    describe_counter!(HTTP_REQUESTS, "HTTP requests by route, method and status");
+    describe_histogram!(
+        HTTP_DURATION,
+        metrics::Unit::Seconds,
+        "HTTP request latency by route and method"
+    );
+    describe_counter!(
+        GRAPHQL_OPERATIONS,
+        "GraphQL operations by operation name and type"
+    );
+    describe_histogram!(
+        GRAPHQL_DURATION,
+        metrics::Unit::Seconds,
+        "GraphQL operation latency by operation name and type"
+    );
+    describe_counter!(GRAPHQL_ERRORS, "GraphQL errors by code");
+    describe_gauge!(WEBSOCKETS_OPEN, "Open websockets");
+    describe_gauge!(SUBSCRIPTIONS_LIVE, "Live subscriptions");
+    describe_counter!(BUS_PUBLISHED, "Messages published on the event bus");
+    describe_counter!(
+        BUS_DELIVERED,
+        "Bus messages delivered to this instance's subscribers"
+    );
+    describe_counter!(
+        BUS_GAPS_FILLED,
+        "Gaps in a live feed filled from the database"
+    );
+    describe_counter!(ENGINE_RUNS, "Workroom runs ended, by outcome");
+    describe_counter!(
+        ENGINE_STEPS,
+        "Engine steps (planning, tasks) by kind and outcome"
+    );
+    describe_counter!(CREDITS_CHARGED, "Credits charged for model and tool use");
+    describe_counter!(
+        MODEL_TOKENS,
+        "Language-model tokens, by direction (prompt, output)"
+    );
+    describe_gauge!(
+        DB_CONNECTIONS,
+        "Database pool connections by state (idle, in_use)"
+    );
+    describe_counter!(RATE_LIMITED, "Requests refused by a rate limit, by limit");
+}
+
+/// Middleware (on matched routes): counts each request and its latency
+/// under its route pattern, never its concrete path.
+pub async fn track_http(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = request.method().as_str().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    histogram!(HTTP_DURATION, "route" => route.clone(), "method" => method.clone())
+        .record(started.elapsed().as_secs_f64());
+    counter!(HTTP_REQUESTS, "route" => route, "method" => method, "status" => status).increment(1);
+    response
+}
+
+/// `GET /metrics`: the Prometheus text format.
+pub async fn metrics(State(state): State<SharedState>) -> Response {
+    let pool = state.db.pool_status();
+    gauge!(DB_CONNECTIONS, "state" => "idle").set(pool.idle as f64);
+    gauge!(DB_CONNECTIONS, "state" => "in_use").set(pool.in_use as f64);
+    let handle = handle();
+    handle.run_upkeep();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        handle.render(),
+    )
+        .into_response()
+}
+
+/// A request refused by the limit named `limit`.
+pub fn rate_limited(limit: &'static str) {
+    counter!(RATE_LIMITED, "limit" => limit).increment(1);
+}
+
+/// Counted in a gauge for as long as it lives (an open websocket, a live subscription).
+pub struct Live(&'static str);
+
+impl Live {
+    pub fn new(gauge_name: &'static str) -> Live {
+        gauge!(gauge_name).increment(1.0);
+        Live(gauge_name)
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        gauge!(self.0).decrement(1.0);
+    }
+}

@@ -107,6 +107,14 @@ pub struct Config {
     /// it is then not served at all.
     #[arg(long, env = "ATELYA_METRICS_BIND")]
     pub metrics_bind: Option<SocketAddr>,
+    /// Run only the documents of the manifest `ATELYA_PERSISTED_DOCUMENTS`
+    /// (trusted documents), by hash or in full; anything else is refused.
+    #[arg(long, env = "ATELYA_PERSISTED_ONLY", default_value_t = false)]
+    pub persisted_only: bool,
+    /// Manifest of trusted documents (Apollo's persisted query manifest, or a
+    /// JSON object of SHA-256 to document), for `ATELYA_PERSISTED_ONLY`.
+    #[arg(long, env = "ATELYA_PERSISTED_DOCUMENTS")]
+    pub persisted_documents: Option<std::path::PathBuf>,
     /// The server's public address, e.g. `https://api.example.com`, for the
     /// absolute URLs it hands out (export downloads). Without it they are made
     /// from the request's Host (and, behind a trusted proxy, X-Forwarded-Proto/Host).

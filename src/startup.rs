@@ -29,6 +29,7 @@ pub struct App {
     listener: TcpListener,
     /// The separate `/metrics` address, when configured.
     metrics_listener: Option<TcpListener>,
+    persisted: http::persisted::PersistedDocuments,
     mailer: outbox::Mailer,
     model: Arc<dyn LanguageModel>,
 }
@@ -78,6 +79,8 @@ impl App {
         )
         .await?;
         let db = db.publishing_to(realtime.bus.clone());
+        let persisted =
+            http::persisted::PersistedDocuments::configured(&config, realtime.redis.clone())?;
         let limiter = match &realtime.redis {
             Some(connection) => {
                 RateLimiter::redis(clock.clone(), connection.clone(), &config.redis_prefix)
@@ -123,6 +126,7 @@ impl App {
             schema,
             listener,
             metrics_listener,
+            persisted,
             mailer,
             model,
         })
@@ -173,7 +177,7 @@ impl App {
                 }
             })
         });
-        let router = http::router(state.clone(), self.schema);
+        let router = http::router(state.clone(), self.schema, self.persisted);
         tracing::info!(addr = %self.listener.local_addr()?, "atelya is serving");
         let sockets = state.realtime.sockets.clone();
         let served = axum::serve(

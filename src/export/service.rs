@@ -25,6 +25,7 @@ use crate::{
 };
 
 /// Renders a deliverable as `format` with the workspace's export profile and stores the file.
+#[tracing::instrument(skip_all, fields(deliverable = %deliverable_id, format = format.as_str()))]
 pub async fn create(
     state: &AppState,
     session: &Session,
@@ -107,6 +108,7 @@ pub async fn create(
 
 /// An export's row and file, for any member of its workspace; the download is
 /// recorded before the file is handed out. Another workspace's export is NOT_FOUND.
+#[tracing::instrument(skip_all, fields(export = %export_id))]
 pub async fn download(
     state: &AppState,
     session: &Session,

@@ -25,6 +25,7 @@ use serde_json::{json, Value};
 use super::{
     client_ip,
     negotiate::{is_json, negotiate, ResponseType},
+    persisted::Refusal,
     request::{is_mutation, request_from_json, request_from_params},
     HttpState,
 };
@@ -86,6 +87,18 @@ pub async fn post(
             )
         }
     };
+    let mut json = json;
+    let items: Vec<&mut Value> = match &mut json {
+        Value::Array(items) => items.iter_mut().collect(),
+        single => vec![single],
+    };
+    for item in items {
+        if let Value::Object(map) = item {
+            if let Err(refusal) = state.persisted.resolve(map).await {
+                return refused(rt, &refusal);
+            }
+        }
+    }
     let batch = match json {
         Value::Array(items) => {
             let max = state.app.config.limits.max_batch;
@@ -140,11 +153,14 @@ pub async fn get(
     let Some(rt) = negotiate(header_str(&headers, header::ACCEPT)) else {
         return not_acceptable();
     };
-    let params = Query::<Vec<(String, String)>>::try_from_uri(&parts.uri);
-    let request = match params
-        .map_err(|e| e.body_text())
-        .and_then(|Query(p)| request_from_params(p))
-    {
+    let mut params = match Query::<Vec<(String, String)>>::try_from_uri(&parts.uri) {
+        Ok(Query(params)) => params,
+        Err(e) => return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, &e.body_text()),
+    };
+    if let Err(refusal) = state.persisted.resolve_params(&mut params).await {
+        return refused(rt, &refusal);
+    }
+    let request = match request_from_params(params) {
         Ok(request) => request,
         Err(message) => return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, &message),
     };
@@ -232,6 +248,17 @@ fn request_error(status: StatusCode, rt: ResponseType, code: &str, message: &str
         rt,
         json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }),
     )
+}
+
+/// A persisted query that cannot run. An unknown hash is not a bad request
+/// (the client sends the document next), so it is a 200, as clients of the
+/// Automatic Persisted Queries protocol expect.
+fn refused(rt: ResponseType, refusal: &Refusal) -> Response {
+    let status = match refusal {
+        Refusal::NotFound => StatusCode::OK,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    request_error(status, rt, refusal.code(), &refusal.message())
 }
 
 fn not_acceptable() -> Response {

@@ -6,6 +6,7 @@ pub mod download;
 pub mod graphql;
 pub mod health;
 pub mod negotiate;
+pub mod persisted;
 pub mod request;
 pub mod request_id;
 pub mod ws;
@@ -27,9 +28,15 @@ use crate::{graphql::AppSchema, state::SharedState, telemetry};
 pub struct HttpState {
     pub app: SharedState,
     pub schema: AppSchema,
+    /// Documents clients may send by hash.
+    pub persisted: Arc<persisted::PersistedDocuments>,
 }
 
-pub fn router(app: SharedState, schema: AppSchema) -> Router {
+pub fn router(
+    app: SharedState,
+    schema: AppSchema,
+    persisted: persisted::PersistedDocuments,
+) -> Router {
     let body_limit = app.config.limits.max_body_bytes;
     let cors = cors(&app.config.allowed_origins());
     let mut router = Router::new()
@@ -46,7 +53,11 @@ pub fn router(app: SharedState, schema: AppSchema) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(cors)
         .layer(axum::middleware::from_fn(request_id::assign))
-        .with_state(Arc::new(HttpState { app, schema }))
+        .with_state(Arc::new(HttpState {
+            app,
+            schema,
+            persisted: Arc::new(persisted),
+        }))
 }
 
 /// The router of the separate metrics address (`ATELYA_METRICS_BIND`).

@@ -31,6 +31,7 @@ pub struct Connection {
 }
 
 /// Connects `provider`, or reconnects it with new tokens and scopes.
+#[tracing::instrument(skip_all, fields(provider = %connection.provider))]
 pub async fn connect(
     state: &AppState,
     session: &Session,
@@ -90,6 +91,7 @@ pub async fn connect(
 }
 
 /// Disconnects an integration: its row, tokens included, is deleted.
+#[tracing::instrument(skip_all, fields(integration = %id))]
 pub async fn disconnect(state: &AppState, session: &Session, id: Uuid) -> AppResult<()> {
     policy::require(session, Action::Administer)?;
     let now = state.clock.now();

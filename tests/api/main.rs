@@ -31,6 +31,7 @@ mod openai_provider;
 mod pagination;
 mod password_checks;
 mod permissions;
+mod persisted_queries;
 mod redis_server;
 mod role_matrix;
 mod rooms;

@@ -13,13 +13,13 @@ use crate::{helpers::*, redis_server::RedisServer, rooms::*, ws_client::*};
 
 /// Two instances on a fresh PostgreSQL database and the Redis at `redis_url`.
 /// Instance A never claims work unless told to, so runs happen on B.
-struct Cluster {
-    a: Instance,
-    b: Instance,
+pub(crate) struct Cluster {
+    pub a: Instance,
+    pub b: Instance,
     _database: TestDatabase,
 }
 
-async fn cluster(redis_url: String, tweak: fn(&mut Config)) -> Cluster {
+pub(crate) async fn cluster(redis_url: String, tweak: fn(&mut Config)) -> Cluster {
     let admin = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
     let database = TestDatabase::create(Backend::Postgres(admin)).await;
     let prefix = format!("atelya-test-{}", uuid::Uuid::now_v7().simple());
@@ -44,7 +44,7 @@ async fn cluster(redis_url: String, tweak: fn(&mut Config)) -> Cluster {
 }
 
 /// Whether the scale-out tests can run here; says why not when they cannot.
-fn services() -> Option<String> {
+pub(crate) fn services() -> Option<String> {
     match (std::env::var("TEST_DATABASE_URL"), test_redis()) {
         (Ok(_), Some(redis)) => Some(redis),
         _ => {

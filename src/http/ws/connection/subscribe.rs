@@ -41,6 +41,14 @@ impl Connection {
             self.send(protocol::error(self.protocol, &id, errors));
             return Ok(());
         }
+        let mut payload = payload;
+        if let Value::Object(map) = &mut payload {
+            if let Err(refusal) = self.http.persisted.resolve(map).await {
+                let errors = serde_json::json!([{ "message": refusal.message(), "extensions": { "code": refusal.code() } }]);
+                self.send(protocol::error(self.protocol, &id, errors));
+                return Ok(());
+            }
+        }
         let template = operation::TemplateSource::of(&payload);
         let request = match request_from_json(payload) {
             Ok(request) => request,

@@ -234,6 +234,10 @@ pub struct Limits {
     /// Highest query complexity, list fields weighted by their `first`.
     #[arg(long, env = "ATELYA_MAX_COMPLEXITY", default_value_t = 2_000)]
     pub max_complexity: usize,
+    /// Cost each member may spend per hour in a workspace (each document
+    /// costs its complexity, at least 1); 0 turns cost budgets off.
+    #[arg(long, env = "ATELYA_COST_BUDGET_PER_HOUR", default_value_t = 500_000)]
+    pub cost_budget_per_hour: u64,
     /// Most operations in one batched request; 0 turns batching off.
     #[arg(long, env = "ATELYA_MAX_BATCH", default_value_t = 0)]
     pub max_batch: usize,

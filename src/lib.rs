@@ -22,8 +22,8 @@
 //!   OpenAI-compatible provider.
 //! - `realtime`: live subscriptions: the event bus (in-process or Redis),
 //!   gap-free feeds, presence, and the control of open sockets.
-//! - `db`, `error`, `clock`, `ids`, `input`, `ratelimit`, `text_enum`: shared
-//!   plumbing.
+//! - `db`, `error`, `clock`, `ids`, `input`, `ratelimit`, `budget` (cost
+//!   budgets per member), `text_enum`: shared plumbing.
 //!
 //! Every change runs in one database transaction together with its activity
 //! entry; rows that serialize writers (the workspace) are locked inside it.
@@ -32,6 +32,7 @@ pub mod activity;
 pub mod agent;
 pub mod auth;
 pub mod billing;
+pub mod budget;
 pub mod clock;
 pub mod config;
 pub mod credit;

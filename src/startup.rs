@@ -81,6 +81,12 @@ impl App {
         let db = db.publishing_to(realtime.bus.clone());
         let persisted =
             http::persisted::PersistedDocuments::configured(&config, realtime.redis.clone())?;
+        let budget = crate::budget::CostBudget::new(
+            config.limits.cost_budget_per_hour,
+            clock.clone(),
+            realtime.redis.clone(),
+            &config.redis_prefix,
+        );
         let limiter = match &realtime.redis {
             Some(connection) => {
                 RateLimiter::redis(clock.clone(), connection.clone(), &config.redis_prefix)
@@ -110,6 +116,7 @@ impl App {
                 config.secret_key_previous.as_ref().map(Secret::expose),
             )?,
             limiter,
+            budget,
             work: Default::default(),
             rounds: Default::default(),
             interrupted: Default::default(),

@@ -20,6 +20,8 @@ pub struct AppState {
     /// Seals secrets kept at rest with `ATELYA_SECRET_KEY`.
     pub sealer: Sealer,
     pub limiter: RateLimiter,
+    /// Each member's hourly budget of document cost.
+    pub budget: crate::budget::CostBudget,
     /// Wakes the run engine when a workroom gets work (created, resumed, approved…).
     pub work: std::sync::Arc<tokio::sync::Notify>,
     /// Tells running calls a workroom was paused, cancelled or replanned, so

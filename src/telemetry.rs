@@ -35,6 +35,7 @@ pub const ENGINE_STEPS: &str = "atelya_engine_steps_total";
 pub const CREDITS_CHARGED: &str = "atelya_credits_charged_total";
 pub const MODEL_TOKENS: &str = "atelya_model_tokens_total";
 pub const DB_CONNECTIONS: &str = "atelya_db_pool_connections";
+pub const DB_STATEMENTS: &str = "atelya_db_statements_total";
 pub const RATE_LIMITED: &str = "atelya_rate_limited_total";
 
 /// Seconds; from a cache hit to a slow page.

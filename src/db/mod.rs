@@ -76,6 +76,7 @@ impl Db {
         let counter = statements.clone();
         conn.set_metric_callback(move |_| {
             counter.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!(crate::telemetry::DB_STATEMENTS).increment(1);
         });
         let write_gate = match conn.get_database_backend() {
             DatabaseBackend::Sqlite => Some(Arc::new(Mutex::new(()))),

@@ -26,7 +26,7 @@ use super::{
     lexer::count_tokens,
     shape::{refuse_nul, selects_introspection, within},
 };
-use crate::{config::Limits, error::INTERNAL_MESSAGE};
+use crate::{auth::Authn, budget::Charge, config::Limits, error::INTERNAL_MESSAGE};
 
 pub const PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
 pub const VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
@@ -55,6 +55,66 @@ pub fn code_of(err: &ServerError) -> Option<String> {
     }
 }
 
+impl DocumentLimitsExtension {
+    /// Charges a signed-in caller's cost budget; RATE_LIMITED when it is spent.
+    async fn charge_budget(&self, ctx: &ExtensionContext<'_>, cost: usize) -> ServerResult<()> {
+        let (Some(state), Some(Authn::Signed(session))) = (
+            ctx.data_opt::<crate::state::SharedState>(),
+            ctx.data_opt::<Authn>(),
+        ) else {
+            return Ok(());
+        };
+        if !state.budget.enabled() {
+            return Ok(());
+        }
+        let charge = state
+            .budget
+            .charge(session.workspace_id, session.user.id, cost as u64)
+            .await;
+        *self.charge.lock().expect("charge lock") = Some(charge);
+        if charge.allowed {
+            return Ok(());
+        }
+        crate::telemetry::rate_limited("cost");
+        let reset_at = charge
+            .reset_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let mut err = request_error(
+            format!(
+                "this document costs {} and {} of your hourly budget of {} is left; it resets at {reset_at}",
+                charge.requested, charge.remaining, charge.limit
+            ),
+            "RATE_LIMITED",
+        );
+        if let Some(ext) = err.extensions.as_mut() {
+            ext.set("resetAt", reset_at);
+        }
+        Err(err)
+    }
+}
+
+/// `extensions.cost` of a response: `{ requested, remaining, limit, resetAt }`.
+fn cost_extension(charge: &Charge) -> async_graphql::Value {
+    let mut cost = async_graphql::indexmap::IndexMap::new();
+    cost.insert(
+        async_graphql::Name::new("requested"),
+        charge.requested.into(),
+    );
+    cost.insert(
+        async_graphql::Name::new("remaining"),
+        charge.remaining.into(),
+    );
+    cost.insert(async_graphql::Name::new("limit"), charge.limit.into());
+    cost.insert(
+        async_graphql::Name::new("resetAt"),
+        charge
+            .reset_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            .into(),
+    );
+    async_graphql::Value::Object(cost)
+}
+
 /// The limits, and whether introspection is allowed (it is not in production).
 pub struct DocumentLimits {
     pub limits: Limits,
@@ -68,6 +128,7 @@ impl ExtensionFactory for DocumentLimits {
             introspection: self.introspection,
             document: std::sync::Mutex::new(None),
             request_id: std::sync::Mutex::new(None),
+            charge: std::sync::Mutex::new(None),
         })
     }
 }
@@ -79,6 +140,8 @@ struct DocumentLimitsExtension {
     document: std::sync::Mutex<Option<String>>,
     /// The request's id (request data is not readable from the request hook).
     request_id: std::sync::Mutex<Option<String>>,
+    /// What the document drew from the caller's cost budget.
+    charge: std::sync::Mutex<Option<Charge>>,
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -106,6 +169,11 @@ impl Extension for DocumentLimitsExtension {
                 internal.message = INTERNAL_MESSAGE.into();
                 tag(internal, "INTERNAL")
             };
+        }
+        if let Some(charge) = self.charge.lock().expect("charge lock").take() {
+            response
+                .extensions
+                .insert("cost".into(), cost_extension(&charge));
         }
         if let Some(id) = request_id {
             for err in &mut response.errors {
@@ -160,6 +228,7 @@ impl Extension for DocumentLimitsExtension {
         }
         refuse_nul(&doc, variables)?;
         super::rules::single_root_field(&doc)?;
+        self.charge_budget(ctx, cost).await?;
         if !self.introspection && selects_introspection(&doc) {
             // Refused outright: async-graphql would answer `__schema` (non-null) with null.
             return Err(request_error(

@@ -208,15 +208,54 @@ async fn execute(
     }
 }
 
-/// A response, as a request error (no `data`) when nothing was executed.
+/// A response, as a request error (no `data`) when nothing was executed;
+/// 429 when the caller's cost budget is spent. A signed-in caller's budget is
+/// in the `RateLimit-*` headers too.
 fn render(response: async_graphql::Response, rt: ResponseType) -> Response {
+    let cost = response
+        .extensions
+        .get("cost")
+        .and_then(|c| c.clone().into_json().ok());
+    let limited = response.data == async_graphql::Value::Null
+        && response
+            .errors
+            .iter()
+            .any(|e| code_of(e).as_deref() == Some("RATE_LIMITED"));
     let (request_failed, body) = body_of(response);
-    let status = if request_failed && rt == ResponseType::GraphqlResponse {
+    let status = if limited {
+        StatusCode::TOO_MANY_REQUESTS
+    } else if request_failed && rt == ResponseType::GraphqlResponse {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
     };
-    reply(status, rt, body)
+    let mut response = reply(status, rt, body);
+    if let Some(cost) = cost {
+        budget_headers(response.headers_mut(), &cost, limited);
+    }
+    response
+}
+
+/// `RateLimit-Limit`, `-Remaining` and `-Reset` (seconds to the window's
+/// end), `RateLimit-Policy` (the budget per hour), and `Retry-After` on a refusal.
+fn budget_headers(headers: &mut HeaderMap, cost: &Value, limited: bool) {
+    let reset_in = cost["resetAt"]
+        .as_str()
+        .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok())
+        .map(|at| (at.timestamp() - chrono::Utc::now().timestamp()).max(0))
+        .unwrap_or(0);
+    let mut set = |name: &'static str, value: String| {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(header::HeaderName::from_static(name), value);
+        }
+    };
+    set("ratelimit-limit", cost["limit"].to_string());
+    set("ratelimit-remaining", cost["remaining"].to_string());
+    set("ratelimit-reset", reset_in.to_string());
+    set("ratelimit-policy", format!("{};w=3600", cost["limit"]));
+    if limited {
+        set("retry-after", reset_in.to_string());
+    }
 }
 
 pub(crate) fn body_of(response: async_graphql::Response) -> (bool, Value) {

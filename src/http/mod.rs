@@ -78,8 +78,16 @@ fn cors(origins: &[String]) -> CorsLayer {
         .allow_origin(AllowOrigin::list(allowed))
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-        // A frontend that downloads an export with fetch reads its file name here.
-        .expose_headers([header::CONTENT_DISPOSITION])
+        // What a frontend reads: an export's file name, the request id, the cost budget.
+        .expose_headers([
+            header::CONTENT_DISPOSITION,
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("x-request-id"),
+            header::HeaderName::from_static("ratelimit-limit"),
+            header::HeaderName::from_static("ratelimit-remaining"),
+            header::HeaderName::from_static("ratelimit-reset"),
+            header::HeaderName::from_static("ratelimit-policy"),
+        ])
         .max_age(std::time::Duration::from_secs(600))
 }
 

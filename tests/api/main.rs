@@ -13,6 +13,7 @@ mod auth_tokens;
 mod billing;
 mod billing_periods;
 mod cors;
+mod cost_budget;
 mod credits;
 mod email;
 mod engine;

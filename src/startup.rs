@@ -173,7 +173,10 @@ impl App {
                 }
             })
         };
-        let background = state.realtime.spawn(state.work.clone()).await;
+        let background = state
+            .realtime
+            .spawn(state.work.clone(), state.db.sessions().clone())
+            .await;
         let engine = Engine::new(state.clone(), self.model);
         let claiming = engine.clone().spawn();
         let metrics = self.metrics_listener.map(|listener| {

@@ -6,7 +6,8 @@
 //! - `secret`: opaque random tokens (refresh, invitation) and their stored hashes.
 //! - `sealed`: secrets kept at rest that must be read back, encrypted with the server's key;
 //!   `reseal`: sealing them again with the current key after a rotation.
-//! - `session`: the signed-in member of a request, read fresh from the database.
+//! - `session`: the signed-in member of a request, read from the database or,
+//!   within a second and until their access changes, from `session_cache`.
 //! - `policy`: the one table of who may do what; guards and services both ask it.
 //! - `guard`: the async-graphql guard that fronts the policy on fields and mutations.
 
@@ -19,6 +20,7 @@ pub mod reseal;
 pub mod sealed;
 pub mod secret;
 pub mod session;
+pub mod session_cache;
 
 pub use guard::Allowed;
 pub use policy::Action;

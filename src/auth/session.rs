@@ -1,8 +1,12 @@
 //! The caller of one request, resolved once from its bearer token.
 //!
-//! The role is read from the database on every request, so a demotion takes
-//! effect at once, and a removed member's token stops working immediately,
-//! as does the token of a sign-in that ended (logout, a replayed refresh token).
+//! The member and their role are read from the database, or from the
+//! instance's [`SessionCache`](super::session_cache::SessionCache) when read
+//! there less than a second ago. A demotion, a removal or an ended sign-in
+//! (logout, a replayed refresh token) drops the cached session when it
+//! commits, and on other instances when the bus brings it, so it takes
+//! effect at once where it was made and within a second everywhere; every
+//! change checks the role again under its row lock anyway.
 
 use chrono::{DateTime, Utc};
 use entity::{member, refresh_token, user};
@@ -73,7 +77,27 @@ pub async fn check(state: &AppState, header: &str, leeway_secs: i64) -> AppResul
 }
 
 async fn resolve(state: &AppState, token: &str, leeway_secs: i64) -> AppResult<Session> {
+    // The token's signature and expiry are checked on every request, cached or not.
     let claims = state.jwt.verify(token, state.clock.now(), leeway_secs)?;
+    let token_expires_at = DateTime::from_timestamp(claims.exp, 0).unwrap_or_default();
+    let cache = state.db.sessions();
+    let key = (claims.sub, claims.wid, claims.sid);
+    if let Some(mut session) = cache.get(&key) {
+        session.token_expires_at = token_expires_at;
+        return Ok(session);
+    }
+    let (read_at, generation) = (std::time::Instant::now(), cache.generation());
+    let session = read(state, &claims).await?;
+    let session = Session {
+        token_expires_at,
+        ..session
+    };
+    cache.put(key, session.clone(), read_at, generation);
+    Ok(session)
+}
+
+/// The member a token names, read from the database.
+async fn read(state: &AppState, claims: &crate::auth::jwt::Claims) -> AppResult<Session> {
     let mut query = member::Entity::find()
         .filter(member::Column::WorkspaceId.eq(claims.wid))
         .filter(member::Column::UserId.eq(claims.sub));

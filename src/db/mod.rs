@@ -31,7 +31,7 @@ use sea_orm::{
 };
 use tokio::sync::Mutex;
 
-use crate::realtime::Bus;
+use crate::{auth::session_cache::SessionCache, realtime::Bus};
 
 pub use sql::{containing, is_unique_violation};
 pub use txn::WriteTxn;
@@ -52,6 +52,8 @@ pub struct Db {
     statements: Arc<AtomicU64>,
     /// Where committed transactions publish their messages (none for `atelya migrate`).
     bus: Option<Bus>,
+    /// Sessions recently read; a committed access change drops its member's.
+    sessions: Arc<SessionCache>,
 }
 
 impl Db {
@@ -87,6 +89,7 @@ impl Db {
             write_gate,
             statements,
             bus: None,
+            sessions: Default::default(),
         })
     }
 
@@ -98,6 +101,11 @@ impl Db {
 
     pub async fn migrate(&self) -> Result<(), DbErr> {
         Migrator::up(&self.conn, None).await
+    }
+
+    /// The sessions this instance read recently.
+    pub fn sessions(&self) -> &Arc<SessionCache> {
+        &self.sessions
     }
 
     /// How many pooled connections are idle and how many are in use.

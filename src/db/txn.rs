@@ -13,6 +13,7 @@ use uuid::Uuid;
 
 use super::Db;
 use crate::{
+    auth::session_cache::SessionCache,
     error::{AppError, AppResult},
     realtime::{Bus, Message, Topic},
 };
@@ -31,6 +32,7 @@ impl Db {
             bus: self.bus.clone(),
             published: Default::default(),
             on_commit: Default::default(),
+            sessions: self.sessions.clone(),
         })
     }
 }
@@ -50,6 +52,8 @@ pub struct WriteTxn {
     published: std::sync::Mutex<Vec<(Topic, Message)>>,
     /// What to count once the transaction has committed (metrics of what it did).
     on_commit: std::sync::Mutex<Vec<Box<dyn FnOnce() + Send>>>,
+    /// The instance's cached sessions, which a committed access change clears.
+    sessions: std::sync::Arc<SessionCache>,
 }
 
 impl WriteTxn {
@@ -66,8 +70,20 @@ impl WriteTxn {
         let bus = self.bus.take();
         let published = std::mem::take(&mut *self.published.lock().expect("publish list"));
         let on_commit = std::mem::take(&mut *self.on_commit.lock().expect("commit hooks"));
+        let sessions = self.sessions.clone();
         let committing = tokio::spawn(async move {
             let committed = txn.commit().await;
+            // Before anyone hears of the commit: this instance serves no
+            // session its change ended (whatever the commit's outcome).
+            for (_, message) in &published {
+                if let Message::AccessChanged {
+                    workspace_id,
+                    user_id,
+                } = message
+                {
+                    sessions.forget(*workspace_id, *user_id);
+                }
+            }
             drop(gate);
             if let Some(bus) = bus {
                 announce(&bus, published, committed.is_ok());

@@ -99,7 +99,12 @@ impl Realtime {
 
     /// Starts the background work: token expiry, and the control topic
     /// (`work` is woken when another instance has work to claim).
-    pub async fn spawn(&self, work: Arc<Notify>) -> Vec<JoinHandle<()>> {
+    /// `sessions` are the instance's cached sessions, dropped as access changes.
+    pub async fn spawn(
+        &self,
+        work: Arc<Notify>,
+        sessions: Arc<crate::auth::session_cache::SessionCache>,
+    ) -> Vec<JoinHandle<()>> {
         let control = self.bus.subscribe(Topic::Control).await;
         vec![
             tokio::spawn(self.sockets.clone().watch_expiry()),
@@ -108,6 +113,7 @@ impl Realtime {
                 self.bus.clone(),
                 self.sockets.clone(),
                 work,
+                sessions,
             )),
         ]
     }
@@ -118,6 +124,7 @@ async fn follow_control(
     bus: Bus,
     sockets: Arc<Sockets>,
     work: Arc<Notify>,
+    sessions: Arc<crate::auth::session_cache::SessionCache>,
 ) {
     loop {
         match control.recv().await {
@@ -125,8 +132,12 @@ async fn follow_control(
                 Message::AccessChanged {
                     workspace_id,
                     user_id,
-                } => sockets.signal_member(*workspace_id, *user_id, flag::RECHECK),
+                } => {
+                    sessions.forget(*workspace_id, *user_id);
+                    sockets.signal_member(*workspace_id, *user_id, flag::RECHECK)
+                }
                 Message::Resync => {
+                    sessions.clear();
                     bus.hub().resync_all();
                     sockets.signal_all(flag::RECHECK_SOON);
                 }
@@ -134,7 +145,10 @@ async fn follow_control(
                 _ => {}
             },
             // Access changes may have been missed.
-            Signal::Resync => sockets.signal_all(flag::RECHECK_SOON),
+            Signal::Resync => {
+                sessions.clear();
+                sockets.signal_all(flag::RECHECK_SOON)
+            }
         }
     }
 }

@@ -39,6 +39,7 @@ mod rooms;
 mod scale_out;
 mod schema;
 mod secrets;
+mod session_cache;
 mod signup_login;
 mod style_memory;
 mod websocket;

@@ -123,6 +123,11 @@ pub struct Config {
     /// Largest export file in bytes; a deliverable that renders larger is refused.
     #[arg(long, env = "ATELYA_EXPORT_MAX_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub export_max_bytes: usize,
+    /// Milliseconds a signed-in member's session is reused without reading
+    /// the database (at most 1000; access changes drop it at once); 0 reads
+    /// it on every request.
+    #[arg(long, env = "ATELYA_SESSION_CACHE_MS", default_value_t = 1_000)]
+    pub session_cache_ms: u64,
     /// argon2id memory cost in KiB (lower it only for tests).
     #[arg(long, env = "ATELYA_ARGON2_MEMORY_KIB", default_value_t = 19_456)]
     pub argon2_memory_kib: u32,

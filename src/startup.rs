@@ -78,7 +78,9 @@ impl App {
             clock.clone(),
         )
         .await?;
-        let db = db.publishing_to(realtime.bus.clone());
+        let db = db
+            .publishing_to(realtime.bus.clone())
+            .caching_sessions_for(Duration::from_millis(config.session_cache_ms));
         let persisted =
             http::persisted::PersistedDocuments::configured(&config, realtime.redis.clone())?;
         let budget = crate::budget::CostBudget::new(

@@ -22,7 +22,8 @@ use uuid::Uuid;
 
 use super::Session;
 
-/// How long an entry is used: the backstop should a bus message be lost.
+/// How long an entry is used by default: the backstop should a bus message
+/// be lost (`ATELYA_SESSION_CACHE_MS`; at most a second, as DESIGN.md allows).
 pub const FRESH_FOR: Duration = Duration::from_secs(1);
 /// Entries kept at most; past it the stale ones are swept, then all.
 const MAX_ENTRIES: usize = 50_000;
@@ -30,19 +31,35 @@ const MAX_ENTRIES: usize = 50_000;
 /// A sign-in of a user in a workspace.
 pub type Key = (Uuid, Uuid, Option<Uuid>);
 
-#[derive(Default)]
 pub struct SessionCache {
     entries: Mutex<HashMap<Key, (Session, Instant)>>,
     /// Moves on every forget: a read that began before one is not kept.
     generation: AtomicU64,
+    /// How long an entry is used; zero turns the cache off.
+    fresh_for: Duration,
+}
+
+impl Default for SessionCache {
+    fn default() -> SessionCache {
+        SessionCache::new(FRESH_FOR)
+    }
 }
 
 impl SessionCache {
-    /// The session read for `key` less than [`FRESH_FOR`] ago.
+    /// Entries used for `fresh_for` (capped at [`FRESH_FOR`]); zero keeps none.
+    pub fn new(fresh_for: Duration) -> SessionCache {
+        SessionCache {
+            entries: Mutex::default(),
+            generation: AtomicU64::new(0),
+            fresh_for: fresh_for.min(FRESH_FOR),
+        }
+    }
+
+    /// The session read for `key` less than `fresh_for` ago.
     pub fn get(&self, key: &Key) -> Option<Session> {
         let entries = self.entries.lock().expect("session cache");
         let (session, read_at) = entries.get(key)?;
-        (read_at.elapsed() < FRESH_FOR).then(|| session.clone())
+        (read_at.elapsed() < self.fresh_for).then(|| session.clone())
     }
 
     /// Where the cache stands; take it before reading a session to [`put`](Self::put).
@@ -54,12 +71,16 @@ impl SessionCache {
     /// `generation`, unless access changed since: a change that committed
     /// during the read must not be hidden by what the read found.
     pub fn put(&self, key: Key, session: Session, read_at: Instant, generation: u64) {
+        if self.fresh_for.is_zero() {
+            return;
+        }
         let mut entries = self.entries.lock().expect("session cache");
         if self.generation.load(Ordering::Acquire) != generation {
             return;
         }
         if entries.len() >= MAX_ENTRIES {
-            entries.retain(|_, (_, at)| at.elapsed() < FRESH_FOR);
+            let fresh_for = self.fresh_for;
+            entries.retain(|_, (_, at)| at.elapsed() < fresh_for);
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
             }

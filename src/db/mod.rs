@@ -103,6 +103,12 @@ impl Db {
         Migrator::up(&self.conn, None).await
     }
 
+    /// This handle, keeping sessions for `fresh_for` (zero: not at all).
+    pub fn caching_sessions_for(mut self, fresh_for: Duration) -> Db {
+        self.sessions = Arc::new(SessionCache::new(fresh_for));
+        self
+    }
+
     /// The sessions this instance read recently.
     pub fn sessions(&self) -> &Arc<SessionCache> {
         &self.sessions

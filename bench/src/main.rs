@@ -9,14 +9,20 @@
 //! one, the run driven through the other). It prints the median of each
 //! figure, and each figure's ratio to the baseline's median of the same run.
 //!
+//! `atelya-bench http` measures the HTTP hot path the same way: requests per
+//! second, latency and SQL statements per request of GraphQL requests
+//! against plain axum and a hand-written axum + sea-orm endpoint (`http`).
+//!
 //! - `process`: starting servers, reading their CPU time and memory.
 //! - `api`: the GraphQL calls that prepare and drive a run.
 //! - `watch`: opening watchers and measuring what they receive.
 //! - `baseline`: the plain axum websocket broadcast server.
 //! - `report`: figures, medians, the table.
+//! - `http`: the HTTP hot-path benchmark and its baseline server.
 
 mod api;
 mod baseline;
+mod http;
 mod process;
 mod report;
 mod watch;
@@ -40,6 +46,16 @@ enum Command {
     BaselineServer {
         #[arg(long, default_value = "127.0.0.1:0")]
         bind: std::net::SocketAddr,
+    },
+    /// Measures the HTTP hot path (GraphQL requests against plain axum) and prints the figures.
+    Http(http::HttpSettings),
+    /// The HTTP baselines: `GET /plaintext`, and with a database the hand-written workroom page on `POST /page`.
+    HttpBaselineServer {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        bind: std::net::SocketAddr,
+        /// Atelya's SQLite database, e.g. `sqlite:///tmp/x/bench.db?mode=ro`.
+        #[arg(long)]
+        database: Option<String>,
     },
 }
 
@@ -107,5 +123,9 @@ fn main() {
     match cli.command {
         Command::BaselineServer { bind } => runtime.block_on(baseline::serve(bind)),
         Command::Run(settings) => runtime.block_on(report::run(settings)),
+        Command::Http(settings) => runtime.block_on(http::run(settings)),
+        Command::HttpBaselineServer { bind, database } => {
+            runtime.block_on(http::serve_baseline(bind, database))
+        }
     }
 }

@@ -28,6 +28,11 @@ impl Server {
         format!("ws://{}{path}", self.addr)
     }
 
+    /// The temporary directory holding an Atelya server's database and log.
+    pub fn dir(&self) -> Option<&Path> {
+        self._dir.as_ref().map(|d| d.path())
+    }
+
     /// Resident memory, KiB.
     pub fn rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
@@ -124,8 +129,13 @@ pub async fn start_atelya(binary: &Path, env: &[(&str, String)]) -> Server {
 
 /// Starts this binary's baseline server.
 pub async fn start_baseline() -> Server {
+    start_own(&["baseline-server", "--bind", "127.0.0.1:0"])
+}
+
+/// Starts a subcommand of this binary that prints `listening <addr>` first.
+pub fn start_own(args: &[&str]) -> Server {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["baseline-server", "--bind", "127.0.0.1:0"])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

@@ -32,8 +32,8 @@ pub struct Room {
     pub last_seq: i64,
 }
 
-/// Signs up, creates a workroom of `deliverables` deliverables that waits for an approval.
-pub async fn prepare(url: &str, deliverables: usize) -> Room {
+/// Signs up a new bench account with a workspace of its own; returns its access token.
+pub async fn sign_up(url: &str) -> String {
     let email = format!("bench-{}@example.com", uuid::Uuid::now_v7().simple());
     let signup = gql(
         url,
@@ -42,7 +42,12 @@ pub async fn prepare(url: &str, deliverables: usize) -> Room {
         json!({ "i": { "email": email, "password": "a long bench passphrase", "name": "Bench", "workspaceName": "Bench" } }),
     )
     .await;
-    let token = signup["signup"]["accessToken"].as_str().unwrap().to_owned();
+    signup["signup"]["accessToken"].as_str().unwrap().to_owned()
+}
+
+/// Signs up, creates a workroom of `deliverables` deliverables that waits for an approval.
+pub async fn prepare(url: &str, deliverables: usize) -> Room {
+    let token = sign_up(url).await;
     gql(
         url,
         Some(&token),

@@ -30,15 +30,7 @@ pub struct Prepared {
 
 /// Makes a completed workroom of each task count (2 to 50) in `tasks`.
 pub async fn prepare(url: &str, database: &Path, tasks: &[usize]) -> Prepared {
-    let email = format!("bench-{}@example.com", uuid::Uuid::now_v7().simple());
-    let signup = gql(
-        url,
-        None,
-        "mutation($i: SignupInput!) { signup(input: $i) { accessToken } }",
-        json!({ "i": { "email": email, "password": "a long bench passphrase", "name": "Bench", "workspaceName": "Bench" } }),
-    )
-    .await;
-    let token = signup["signup"]["accessToken"].as_str().unwrap().to_owned();
+    let token = crate::api::sign_up(url).await;
     let token = token.as_str();
     gql(
         url,

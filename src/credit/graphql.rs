@@ -64,7 +64,7 @@ impl CreditEntry {
         let Some(id) = self.0.workroom_id else {
             return Ok(None);
         };
-        let rows = ctx.loaders().workrooms.load_one(id).await?;
+        let rows = ctx.loaders().workrooms().load_one(id).await?;
         let room = rows.and_then(|rows| rows.into_iter().next());
         Ok(room
             .filter(|r| r.workspace_id == self.0.workspace_id)
@@ -74,7 +74,7 @@ impl CreditEntry {
         let Some(id) = self.0.task_id else {
             return Ok(None);
         };
-        let rows = ctx.loaders().tasks.load_one(id).await?;
+        let rows = ctx.loaders().tasks().load_one(id).await?;
         let task = rows.and_then(|rows| rows.into_iter().next());
         Ok(task
             .filter(|t| t.workspace_id == self.0.workspace_id)

@@ -1,5 +1,7 @@
 //! What a resolver reads from the request context.
 
+use std::sync::OnceLock;
+
 use async_graphql::{dataloader::DataLoader, Context};
 
 use entity::{approval_grant, export, source, task, workroom, workroom_agent};
@@ -7,6 +9,7 @@ use entity::{approval_grant, export, source, task, workroom, workroom_agent};
 use super::loaders::{AgentLoader, DeliverablesLoader, PlanLoader, RowsBy, UserLoader};
 use crate::{
     auth::{Authn, Session},
+    db::Db,
     error::AppResult,
     state::AppState,
 };
@@ -75,84 +78,132 @@ fn valid_host(host: &str) -> bool {
 }
 
 /// Loaders live for one request: a shared loader would serve one workspace's
-/// rows to another.
+/// rows to another. Each is built the first time a resolver asks for it, so
+/// a request pays only for the loaders it uses.
 pub struct Loaders {
-    pub users: DataLoader<UserLoader>,
-    pub agents: DataLoader<AgentLoader>,
-    pub deliverables: DataLoader<DeliverablesLoader>,
-    pub plans: DataLoader<PlanLoader>,
-    /// Workrooms by id (a ledger entry's).
-    pub workrooms: DataLoader<RowsBy<workroom::Entity>>,
-    /// Tasks by id (a ledger entry's).
-    pub tasks: DataLoader<RowsBy<task::Entity>>,
-    /// A workroom's sources, oldest first, by workroom id.
-    pub sources: DataLoader<RowsBy<source::Entity>>,
-    /// A workroom's agent links, in order, by workroom id.
-    pub workroom_agents: DataLoader<RowsBy<workroom_agent::Entity>>,
-    /// An approval task's grants, oldest first, by task id.
-    pub approval_grants: DataLoader<RowsBy<approval_grant::Entity>>,
-    /// A deliverable's exports, oldest first, by deliverable id.
-    pub exports: DataLoader<RowsBy<export::Entity>>,
+    db: Db,
+    users: OnceLock<DataLoader<UserLoader>>,
+    agents: OnceLock<DataLoader<AgentLoader>>,
+    deliverables: OnceLock<DataLoader<DeliverablesLoader>>,
+    plans: OnceLock<DataLoader<PlanLoader>>,
+    workrooms: OnceLock<DataLoader<RowsBy<workroom::Entity>>>,
+    tasks: OnceLock<DataLoader<RowsBy<task::Entity>>>,
+    sources: OnceLock<DataLoader<RowsBy<source::Entity>>>,
+    workroom_agents: OnceLock<DataLoader<RowsBy<workroom_agent::Entity>>>,
+    approval_grants: OnceLock<DataLoader<RowsBy<approval_grant::Entity>>>,
+    exports: OnceLock<DataLoader<RowsBy<export::Entity>>>,
+}
+
+/// The loader in `cell`, made by `make` from the request's database handle on first use.
+fn loader<'a, L>(
+    cell: &'a OnceLock<DataLoader<L>>,
+    db: &Db,
+    make: impl FnOnce(Db) -> L,
+) -> &'a DataLoader<L>
+where
+    L: async_graphql::dataloader::Loader<uuid::Uuid>,
+{
+    cell.get_or_init(|| DataLoader::new(make(db.clone()), tokio::spawn))
 }
 
 impl Loaders {
     pub fn new(state: &crate::state::SharedState) -> Loaders {
-        let db = || state.db.clone();
         Loaders {
-            users: DataLoader::new(UserLoader(db()), tokio::spawn),
-            agents: DataLoader::new(AgentLoader(db()), tokio::spawn),
-            deliverables: DataLoader::new(DeliverablesLoader(db()), tokio::spawn),
-            plans: DataLoader::new(PlanLoader(db()), tokio::spawn),
-            workrooms: DataLoader::new(
-                RowsBy::<workroom::Entity>::new(
-                    db(),
-                    workroom::Column::Id,
-                    |r| r.id,
-                    workroom::Column::Id,
-                ),
-                tokio::spawn,
-            ),
-            tasks: DataLoader::new(
-                RowsBy::<task::Entity>::new(db(), task::Column::Id, |t| t.id, task::Column::Id),
-                tokio::spawn,
-            ),
-            sources: DataLoader::new(
-                RowsBy::<source::Entity>::new(
-                    db(),
-                    source::Column::WorkroomId,
-                    |s| s.workroom_id,
-                    source::Column::Id,
-                ),
-                tokio::spawn,
-            ),
-            workroom_agents: DataLoader::new(
-                RowsBy::<workroom_agent::Entity>::new(
-                    db(),
-                    workroom_agent::Column::WorkroomId,
-                    |l| l.workroom_id,
-                    workroom_agent::Column::Position,
-                ),
-                tokio::spawn,
-            ),
-            approval_grants: DataLoader::new(
-                RowsBy::<approval_grant::Entity>::new(
-                    db(),
-                    approval_grant::Column::TaskId,
-                    |g| g.task_id,
-                    approval_grant::Column::GrantedAt,
-                ),
-                tokio::spawn,
-            ),
-            exports: DataLoader::new(
-                RowsBy::<export::Entity>::new(
-                    db(),
-                    export::Column::DeliverableId,
-                    |e| e.deliverable_id,
-                    export::Column::CreatedAt,
-                ),
-                tokio::spawn,
-            ),
+            db: state.db.clone(),
+            users: OnceLock::new(),
+            agents: OnceLock::new(),
+            deliverables: OnceLock::new(),
+            plans: OnceLock::new(),
+            workrooms: OnceLock::new(),
+            tasks: OnceLock::new(),
+            sources: OnceLock::new(),
+            workroom_agents: OnceLock::new(),
+            approval_grants: OnceLock::new(),
+            exports: OnceLock::new(),
         }
+    }
+
+    pub fn users(&self) -> &DataLoader<UserLoader> {
+        loader(&self.users, &self.db, UserLoader)
+    }
+
+    pub fn agents(&self) -> &DataLoader<AgentLoader> {
+        loader(&self.agents, &self.db, AgentLoader)
+    }
+
+    pub fn deliverables(&self) -> &DataLoader<DeliverablesLoader> {
+        loader(&self.deliverables, &self.db, DeliverablesLoader)
+    }
+
+    pub fn plans(&self) -> &DataLoader<PlanLoader> {
+        loader(&self.plans, &self.db, PlanLoader)
+    }
+
+    /// Workrooms by id (a ledger entry's).
+    pub fn workrooms(&self) -> &DataLoader<RowsBy<workroom::Entity>> {
+        loader(&self.workrooms, &self.db, |db| {
+            RowsBy::<workroom::Entity>::new(
+                db,
+                workroom::Column::Id,
+                |r| r.id,
+                workroom::Column::Id,
+            )
+        })
+    }
+
+    /// Tasks by id (a ledger entry's).
+    pub fn tasks(&self) -> &DataLoader<RowsBy<task::Entity>> {
+        loader(&self.tasks, &self.db, |db| {
+            RowsBy::<task::Entity>::new(db, task::Column::Id, |t| t.id, task::Column::Id)
+        })
+    }
+
+    /// A workroom's sources, oldest first, by workroom id.
+    pub fn sources(&self) -> &DataLoader<RowsBy<source::Entity>> {
+        loader(&self.sources, &self.db, |db| {
+            RowsBy::<source::Entity>::new(
+                db,
+                source::Column::WorkroomId,
+                |s| s.workroom_id,
+                source::Column::Id,
+            )
+        })
+    }
+
+    /// A workroom's agent links, in order, by workroom id.
+    pub fn workroom_agents(&self) -> &DataLoader<RowsBy<workroom_agent::Entity>> {
+        loader(&self.workroom_agents, &self.db, |db| {
+            RowsBy::<workroom_agent::Entity>::new(
+                db,
+                workroom_agent::Column::WorkroomId,
+                |l| l.workroom_id,
+                workroom_agent::Column::Position,
+            )
+        })
+    }
+
+    /// An approval task's grants, oldest first, by task id.
+    pub fn approval_grants(&self) -> &DataLoader<RowsBy<approval_grant::Entity>> {
+        loader(&self.approval_grants, &self.db, |db| {
+            RowsBy::<approval_grant::Entity>::new(
+                db,
+                approval_grant::Column::TaskId,
+                |g| g.task_id,
+                approval_grant::Column::GrantedAt,
+            )
+        })
+    }
+
+    /// A deliverable's exports, oldest first, by deliverable id.
+    pub fn exports(&self) -> &DataLoader<RowsBy<export::Entity>> {
+        loader(&self.exports, &self.db, |db| {
+            RowsBy::<export::Entity>::new(
+                db,
+                export::Column::DeliverableId,
+                |e| e.deliverable_id,
+                export::Column::CreatedAt,
+            )
+        })
     }
 }
 

@@ -60,7 +60,7 @@ pub async fn load_user(
     id: Option<uuid::Uuid>,
 ) -> async_graphql::Result<Option<User>> {
     let Some(id) = id else { return Ok(None) };
-    Ok(ctx.loaders().users.load_one(id).await?.map(User))
+    Ok(ctx.loaders().users().load_one(id).await?.map(User))
 }
 
 pub struct AuthPayload(pub Issued);

@@ -22,7 +22,7 @@ impl Member {
         ID(ids::encode(Kind::Member, self.0.id))
     }
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
-        let user = ctx.loaders().users.load_one(self.0.user_id).await?;
+        let user = ctx.loaders().users().load_one(self.0.user_id).await?;
         Ok(User(user.ok_or(AppError::NotFound("user"))?))
     }
     async fn role(&self) -> async_graphql::Result<Role> {

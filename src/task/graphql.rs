@@ -51,7 +51,7 @@ impl Task {
         let Some(id) = self.0.agent_id else {
             return Ok(None);
         };
-        Ok(ctx.loaders().agents.load_one(id).await?.map(Agent))
+        Ok(ctx.loaders().agents().load_one(id).await?.map(Agent))
     }
     async fn assigned_role(&self) -> async_graphql::Result<Option<Role>> {
         Ok(self
@@ -78,10 +78,10 @@ impl Task {
             return Ok(None);
         }
         let loaders = ctx.loaders();
-        let grants = loaders.approval_grants.load_one(self.0.id).await?;
+        let grants = loaders.approval_grants().load_one(self.0.id).await?;
         let grants = grants.unwrap_or_default();
         let users = loaders
-            .users
+            .users()
             .load_many(grants.iter().map(|g| g.user_id))
             .await?;
         let out = grants

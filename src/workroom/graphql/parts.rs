@@ -56,7 +56,7 @@ impl Deliverable {
     }
     /// Its exports, oldest first.
     async fn exports(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Export>> {
-        let rows = ctx.loaders().exports.load_one(self.0.id).await?;
+        let rows = ctx.loaders().exports().load_one(self.0.id).await?;
         Ok(rows.unwrap_or_default().into_iter().map(Export).collect())
     }
     async fn updated_at(&self) -> DateTime<Utc> {

@@ -78,13 +78,13 @@ impl Workroom {
         self.0.style_override.as_deref()
     }
     async fn sources(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Source>> {
-        let rows = ctx.loaders().sources.load_one(self.0.id).await?;
+        let rows = ctx.loaders().sources().load_one(self.0.id).await?;
         Ok(rows.unwrap_or_default().into_iter().map(Source).collect())
     }
     async fn deliverables(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Deliverable>> {
         let rows = ctx
             .loaders()
-            .deliverables
+            .deliverables()
             .load_one(self.0.id)
             .await?
             .unwrap_or_default();
@@ -92,13 +92,13 @@ impl Workroom {
     }
     async fn agents(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Agent>> {
         let loaders = ctx.loaders();
-        let links = loaders.workroom_agents.load_one(self.0.id).await?;
+        let links = loaders.workroom_agents().load_one(self.0.id).await?;
         let ids: Vec<_> = links
             .unwrap_or_default()
             .iter()
             .map(|l| l.agent_id)
             .collect();
-        let mut agents = loaders.agents.load_many(ids.iter().copied()).await?;
+        let mut agents = loaders.agents().load_many(ids.iter().copied()).await?;
         Ok(ids
             .iter()
             .filter_map(|id| agents.remove(id))
@@ -109,7 +109,7 @@ impl Workroom {
     async fn tasks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Task>> {
         let rows = ctx
             .loaders()
-            .plans
+            .plans()
             .load_one(self.0.id)
             .await?
             .unwrap_or_default();
@@ -179,7 +179,7 @@ impl Workroom {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<WorkroomAction>> {
-        let deliverables = ctx.loaders().deliverables.load_one(self.0.id).await?;
+        let deliverables = ctx.loaders().deliverables().load_one(self.0.id).await?;
         let composed = deliverables
             .unwrap_or_default()
             .iter()

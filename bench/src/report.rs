@@ -323,7 +323,8 @@ async fn figures(
     }
 }
 
-fn median(mut values: Vec<f64>) -> f64 {
+/// The median of the values that are numbers (NaN when there are none).
+pub(crate) fn median(mut values: Vec<f64>) -> f64 {
     values.retain(|v| !v.is_nan());
     values.sort_by(f64::total_cmp);
     match values.len() {

@@ -30,9 +30,7 @@ pub async fn export(
     headers: HeaderMap,
 ) -> Response {
     let app = &state.app;
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    let authorization = super::graphql::header_str(&headers, header::AUTHORIZATION);
     let authn = Authn::from_header(app, authorization, LEEWAY_SECS).await;
     let session = match authn.session() {
         Ok(session) => session,

@@ -277,7 +277,7 @@ pub(crate) fn body_of(response: async_graphql::Response) -> (bool, Value) {
     )
 }
 
-fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
+pub(super) fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 

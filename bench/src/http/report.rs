@@ -3,6 +3,7 @@
 use serde_json::{json, Value};
 
 use super::HttpSettings;
+use crate::report::median;
 
 /// One scenario measured once.
 #[derive(Debug, Clone)]
@@ -30,16 +31,6 @@ impl Figures {
             "statementsPerRequest": self.statements_per_request,
             "non2xx": self.non_2xx, "socketErrors": self.socket_errors,
         })
-    }
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.retain(|v| !v.is_nan());
-    values.sort_by(f64::total_cmp);
-    match values.len() {
-        0 => f64::NAN,
-        n if n % 2 == 1 => values[n / 2],
-        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
     }
 }
 

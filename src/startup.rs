@@ -119,6 +119,7 @@ impl App {
             )?,
             limiter,
             budget,
+            documents: Default::default(),
             work: Default::default(),
             rounds: Default::default(),
             interrupted: Default::default(),

@@ -22,6 +22,8 @@ pub struct AppState {
     pub limiter: RateLimiter,
     /// Each member's hourly budget of document cost.
     pub budget: crate::budget::CostBudget,
+    /// Parsed documents kept by their text.
+    pub documents: crate::graphql::documents::DocumentCache,
     /// Wakes the run engine when a workroom gets work (created, resumed, approved…).
     pub work: std::sync::Arc<tokio::sync::Notify>,
     /// Tells running calls a workroom was paused, cancelled or replanned, so

@@ -5,6 +5,13 @@
 //! The algorithm is pinned, so `alg: none` and every other algorithm are refused.
 //! Expiry is checked against the server's [`Clock`] (not the system time) with at
 //! most [`LEEWAY_SECS`] of leeway.
+//!
+//! A token's signature and claims are verified once: what a token's exact text
+//! says cannot change, so it is kept (bounded, and dropped once expired) and
+//! a client sending the same token again skips the HMAC and the decoding.
+//! Its expiry is still checked on every request.
+
+use std::{collections::HashMap, sync::Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
@@ -22,7 +29,7 @@ pub const AUDIENCE: &str = "atelya-api";
 pub const LEEWAY_SECS: i64 = 30;
 
 /// What a verified token says.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct Claims {
     pub sub: Uuid,
     pub wid: Uuid,
@@ -50,7 +57,12 @@ pub struct JwtKeys {
     decoding: DecodingKey,
     validation: Validation,
     ttl: TimeDelta,
+    /// Tokens already verified, by their text, with their claims and issue time.
+    verified: Mutex<HashMap<Box<str>, (Claims, i64)>>,
 }
+
+/// Verified tokens kept at most.
+const MAX_VERIFIED: usize = 10_000;
 
 impl JwtKeys {
     pub fn new(secret: &str, ttl: std::time::Duration) -> JwtKeys {
@@ -65,6 +77,7 @@ impl JwtKeys {
             decoding: DecodingKey::from_secret(secret.as_bytes()),
             validation,
             ttl: TimeDelta::from_std(ttl).unwrap_or(TimeDelta::minutes(15)),
+            verified: Mutex::default(),
         }
     }
 
@@ -97,28 +110,62 @@ impl JwtKeys {
 
     /// Checks signature, algorithm, issuer, audience, and expiry with `leeway_secs`.
     pub fn verify(&self, token: &str, now: DateTime<Utc>, leeway_secs: i64) -> AppResult<Claims> {
+        let remembered = self
+            .verified
+            .lock()
+            .expect("verified tokens")
+            .get(token)
+            .copied();
+        let (claims, issued_at) = match remembered {
+            Some(verified) => verified,
+            None => {
+                let verified = self.decode(token)?;
+                self.remember(token, verified, now);
+                verified
+            }
+        };
+        if claims.exp + leeway_secs <= now.timestamp() {
+            return Err(AppError::Unauthenticated("access token expired".into()));
+        }
+        if issued_at > now.timestamp() + LEEWAY_SECS {
+            return Err(AppError::Unauthenticated(
+                "access token issued in the future".into(),
+            ));
+        }
+        Ok(claims)
+    }
+
+    /// The claims and issue time of a token whose signature and claims hold.
+    fn decode(&self, token: &str) -> AppResult<(Claims, i64)> {
         let invalid =
             |why: String| AppError::Unauthenticated(format!("invalid access token: {why}"));
         let claims = decode::<WireClaims>(token, &self.decoding, &self.validation)
             .map_err(|e| invalid(e.to_string()))?
             .claims;
-        if claims.exp + leeway_secs <= now.timestamp() {
-            return Err(AppError::Unauthenticated("access token expired".into()));
-        }
-        if claims.iat > now.timestamp() + LEEWAY_SECS {
-            return Err(AppError::Unauthenticated(
-                "access token issued in the future".into(),
-            ));
-        }
         let id = |kind, id: &str| {
             ids::decode(kind, id, "id").map_err(|_| invalid(format!("{id:?} is not an id")))
         };
-        Ok(Claims {
+        let verified = Claims {
             sub: id(Kind::User, &claims.sub)?,
             wid: id(Kind::Workspace, &claims.wid)?,
             exp: claims.exp,
             sid: claims.sid,
-        })
+        };
+        Ok((verified, claims.iat))
+    }
+
+    /// Keeps a verified token until it expires; when the cache is full the
+    /// expired ones go, and if that is not enough, all of them.
+    fn remember(&self, token: &str, verified: (Claims, i64), now: DateTime<Utc>) {
+        let mut tokens = self.verified.lock().expect("verified tokens");
+        if tokens.len() >= MAX_VERIFIED {
+            let now = now.timestamp();
+            tokens.retain(|_, (claims, _)| claims.exp + LEEWAY_SECS > now);
+            if tokens.len() >= MAX_VERIFIED {
+                tokens.clear();
+            }
+        }
+        tokens.insert(token.into(), verified);
     }
 }
 
@@ -172,5 +219,45 @@ mod tests {
             .issue(Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), now)
             .unwrap();
         assert!(keys.verify(&forged, now, LEEWAY_SECS).is_err());
+    }
+
+    #[test]
+    fn a_remembered_token_does_not_vouch_for_a_changed_one() {
+        let keys = keys();
+        let now = Utc::now();
+        let (token, _) = keys
+            .issue(Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), now)
+            .unwrap();
+        assert!(keys.verify(&token, now, LEEWAY_SECS).is_ok());
+        let (head, signature) = token.rsplit_once('.').unwrap();
+        let flipped = if signature.starts_with('A') { "B" } else { "A" };
+        let tampered = format!("{head}.{flipped}{}", &signature[1..]);
+        assert!(keys.verify(&tampered, now, LEEWAY_SECS).is_err());
+        assert!(keys.verify(&token, now, LEEWAY_SECS).is_ok());
+    }
+
+    #[test]
+    fn remembered_tokens_are_bounded_and_expired_ones_go_first() {
+        let keys = keys();
+        let now = Utc::now();
+        let issue = |at| {
+            keys.issue(Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), at)
+                .unwrap()
+                .0
+        };
+        let old = now - TimeDelta::hours(1);
+        for _ in 0..MAX_VERIFIED - 1 {
+            keys.verify(&issue(old), old, LEEWAY_SECS).unwrap();
+        }
+        let fresh = issue(now);
+        keys.verify(&fresh, now, LEEWAY_SECS).unwrap();
+        keys.verify(&issue(now), now, LEEWAY_SECS).unwrap();
+        let kept = keys.verified.lock().unwrap();
+        assert_eq!(
+            kept.len(),
+            2,
+            "the expired tokens were dropped, the live ones kept"
+        );
+        assert!(kept.contains_key(fresh.as_str()));
     }
 }

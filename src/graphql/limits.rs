@@ -136,8 +136,8 @@ impl ExtensionFactory for DocumentLimits {
 struct DocumentLimitsExtension {
     limits: Limits,
     introspection: bool,
-    /// The document's text, parsed again for null propagation when a field fails.
-    document: std::sync::Mutex<Option<String>>,
+    /// The parsed document, for null propagation when a field fails.
+    document: std::sync::Mutex<Option<Arc<ExecutableDocument>>>,
     /// The request's id (request data is not readable from the request hook).
     request_id: std::sync::Mutex<Option<String>>,
     /// What the document drew from the caller's cost budget.
@@ -208,16 +208,29 @@ impl Extension for DocumentLimitsExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         let limits = &self.limits;
-        within(
-            count_tokens(query, limits.max_tokens),
-            limits.max_tokens,
-            "tokens or more",
-        )?;
-        let doc = next
-            .run(ctx, query, variables)
-            .await
-            .map_err(|e| refusal_of_parse(query, e))?;
-        check_shape(&doc, limits)?;
+        let documents = ctx
+            .data_opt::<crate::state::SharedState>()
+            .map(|state| &state.documents);
+        let doc = match documents.and_then(|cache| cache.get(query)) {
+            Some(doc) => doc,
+            None => {
+                within(
+                    count_tokens(query, limits.max_tokens),
+                    limits.max_tokens,
+                    "tokens or more",
+                )?;
+                let doc = next
+                    .run(ctx, query, variables)
+                    .await
+                    .map_err(|e| refusal_of_parse(query, e))?;
+                check_shape(&doc, limits)?;
+                let doc = Arc::new(doc);
+                if let Some(cache) = documents {
+                    cache.put(query, doc.clone());
+                }
+                doc
+            }
+        };
         let cost = super::cost::of_document(&ctx.schema_env.registry, &doc, variables);
         if cost > limits.max_complexity {
             let message = format!(
@@ -236,8 +249,8 @@ impl Extension for DocumentLimitsExtension {
                 VALIDATION_FAILED,
             ));
         }
-        *self.document.lock().expect("document") = Some(query.to_owned());
-        Ok(doc)
+        *self.document.lock().expect("document") = Some(doc.clone());
+        Ok(ExecutableDocument::clone(&doc))
     }
 
     async fn execute(
@@ -249,7 +262,7 @@ impl Extension for DocumentLimitsExtension {
         let mut response = next.run(ctx, operation_name).await;
         if !response.errors.is_empty() {
             let document = self.document.lock().expect("document").take();
-            if let Some(Ok(doc)) = document.map(async_graphql::parser::parse_query) {
+            if let Some(doc) = document {
                 super::nulls::propagate(
                     &mut response,
                     &doc,

@@ -3,11 +3,13 @@
 //! async-graphql leaves out, and pagination.
 //!
 //! - `limits`: the document-limits extension and the request error codes;
-//!   `shape`: its checks on a parsed document (counts, depth, U+0000).
+//!   `shape`: its checks on a parsed document (counts, depth, U+0000);
+//!   `documents`: parsed documents kept by their text.
 //! - `observe`: each operation's name on its span, its metrics and its errors' codes.
 
 pub mod context;
 pub mod cost;
+pub mod documents;
 pub mod lexer;
 pub mod limits;
 pub mod loaders;

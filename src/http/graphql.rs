@@ -164,7 +164,11 @@ pub async fn get(
         Ok(request) => request,
         Err(message) => return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, &message),
     };
-    if is_mutation(&request, state.app.config.limits.max_tokens) {
+    if is_mutation(
+        &request,
+        state.app.config.limits.max_tokens,
+        &state.app.documents,
+    ) {
         let mut response = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
             rt,
@@ -203,7 +207,7 @@ async fn execute(
         BatchResponse::Single(response) => render(response, rt),
         BatchResponse::Batch(responses) => {
             let bodies: Vec<Value> = responses.into_iter().map(|r| body_of(r).1).collect();
-            reply(StatusCode::OK, rt, Value::Array(bodies))
+            reply(StatusCode::OK, rt, encode(&bodies))
         }
     }
 }
@@ -221,7 +225,7 @@ fn render(response: async_graphql::Response, rt: ResponseType) -> Response {
             .errors
             .iter()
             .any(|e| code_of(e).as_deref() == Some("RATE_LIMITED"));
-    let (request_failed, body) = body_of(response);
+    let (request_failed, body) = encoded_body_of(response);
     let status = if limited {
         StatusCode::TOO_MANY_REQUESTS
     } else if request_failed && rt == ResponseType::GraphqlResponse {
@@ -259,15 +263,7 @@ fn budget_headers(headers: &mut HeaderMap, cost: &Value, limited: bool) {
 }
 
 pub(crate) fn body_of(response: async_graphql::Response) -> (bool, Value) {
-    let request_failed = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|e| {
-            matches!(
-                code_of(e).as_deref(),
-                Some(PARSE_FAILED | VALIDATION_FAILED)
-            )
-        });
-    if request_failed {
+    if failed_before_execution(&response) {
         return (true, json!({ "errors": response.errors }));
     }
     (
@@ -277,16 +273,39 @@ pub(crate) fn body_of(response: async_graphql::Response) -> (bool, Value) {
     )
 }
 
+/// [`body_of`], written straight to the bytes of the JSON body.
+fn encoded_body_of(response: async_graphql::Response) -> (bool, Vec<u8>) {
+    if failed_before_execution(&response) {
+        return (true, encode(&json!({ "errors": response.errors })));
+    }
+    (false, encode(&response))
+}
+
+/// A request error: nothing was executed, because the document did not
+/// parse or validate.
+fn failed_before_execution(response: &async_graphql::Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| {
+            matches!(
+                code_of(e).as_deref(),
+                Some(PARSE_FAILED | VALIDATION_FAILED)
+            )
+        })
+}
+
+fn encode(body: &impl serde::Serialize) -> Vec<u8> {
+    serde_json::to_vec(body)
+        .unwrap_or_else(|_| br#"{"errors":[{"message":"internal error"}]}"#.to_vec())
+}
+
 pub(super) fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 fn request_error(status: StatusCode, rt: ResponseType, code: &str, message: &str) -> Response {
-    reply(
-        status,
-        rt,
-        json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }),
-    )
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    reply(status, rt, encode(&body))
 }
 
 /// A persisted query that cannot run. An unknown hash is not a bad request
@@ -305,14 +324,13 @@ fn not_acceptable() -> Response {
         "message": "Accept must allow application/graphql-response+json or application/json",
         "extensions": { "code": "BAD_USER_INPUT" }
     }] });
-    reply(StatusCode::NOT_ACCEPTABLE, ResponseType::Json, body)
+    reply(
+        StatusCode::NOT_ACCEPTABLE,
+        ResponseType::Json,
+        encode(&body),
+    )
 }
 
-fn reply(status: StatusCode, rt: ResponseType, body: Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, rt.content_type())],
-        body.to_string(),
-    )
-        .into_response()
+fn reply(status: StatusCode, rt: ResponseType, body: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, rt.content_type())], body).into_response()
 }

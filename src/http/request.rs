@@ -10,7 +10,7 @@ use async_graphql::{
 };
 use serde_json::{Map, Value};
 
-use crate::graphql::lexer::count_tokens;
+use crate::graphql::{documents::DocumentCache, lexer::count_tokens};
 
 pub(crate) fn request_from_json(value: Value) -> Result<Request, String> {
     let Value::Object(mut map) = value else {
@@ -85,13 +85,20 @@ fn build_request(
 }
 
 /// Whether the operation a GET would run is a mutation. A document that does
-/// not parse is left to the executor, which reports it properly.
-pub(crate) fn is_mutation(request: &Request, max_tokens: usize) -> bool {
-    if count_tokens(&request.query, max_tokens) > max_tokens {
-        return false;
-    }
-    let Ok(doc) = parse_query(&request.query) else {
-        return false;
+/// not parse is left to the executor, which reports it properly; one parsed
+/// before comes from `documents`.
+pub(crate) fn is_mutation(request: &Request, max_tokens: usize, documents: &DocumentCache) -> bool {
+    let doc = match documents.get(&request.query) {
+        Some(doc) => doc,
+        None => {
+            if count_tokens(&request.query, max_tokens) > max_tokens {
+                return false;
+            }
+            let Ok(doc) = parse_query(&request.query) else {
+                return false;
+            };
+            std::sync::Arc::new(doc)
+        }
     };
     let operation = match (&doc.operations, request.operation_name.as_deref()) {
         (DocumentOperations::Single(op), _) => Some(op),

@@ -154,3 +154,43 @@ db_test! {
         assert_eq!(close_code(&mut refused).await, 4403);
     }
 }
+
+db_test! {
+    async fn fields_come_in_the_order_they_were_selected_over_http_and_websockets(app);
+    {
+        let ann = app.signup("ann@example.com", "Acme").await;
+        let query = "{ viewer { user { name id email } member { role } } workspace { plan name id } }";
+        let keys = |data: &serde_json::Value| -> Vec<Vec<String>> {
+            [&data["viewer"]["user"], &data["viewer"], &data["workspace"]]
+                .iter()
+                .map(|o| o.as_object().unwrap().keys().cloned().collect())
+                .collect()
+        };
+        let expected = vec![
+            vec!["name".to_owned(), "id".into(), "email".into()],
+            vec!["user".into(), "member".into()],
+            vec!["plan".into(), "name".into(), "id".into()],
+        ];
+        // Twice: the second request runs the document parsed by the first.
+        for _ in 0..2 {
+            let body = app
+                .client
+                .post(&app.url)
+                .bearer_auth(&ann.token)
+                .json(&json!({ "query": query }))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(body.starts_with(r#"{"data":{"viewer":{"user":{"name":"#), "{body}");
+            let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+            assert_eq!(keys(&body["data"]), expected);
+        }
+        let mut socket = initialised(&app, &ann.token).await;
+        send(&mut socket, json!({ "type": "subscribe", "id": "q", "payload": { "query": query } })).await;
+        let next = recv(&mut socket).await;
+        assert_eq!(keys(&next["payload"]["data"]), expected);
+    }
+}

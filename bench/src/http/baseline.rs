@@ -91,7 +91,7 @@ struct PageVariables {
     id: String,
 }
 
-// Fields in sorted order, as Atelya's JSON has them.
+// Fields in the order the page selects them, as Atelya's JSON has them.
 #[derive(Serialize)]
 struct Body {
     data: Data,
@@ -104,28 +104,28 @@ struct Data {
 
 #[derive(Serialize)]
 struct Room {
-    deliverables: Vec<Deliverable>,
     id: String,
+    title: String,
     state: String,
     tasks: Vec<Task>,
-    title: String,
+    deliverables: Vec<Deliverable>,
 }
 
 #[derive(Serialize)]
 struct Task {
     id: String,
-    kind: String,
-    output: Option<String>,
-    state: String,
     title: String,
+    kind: String,
+    state: String,
+    output: Option<String>,
 }
 
 #[derive(Serialize)]
 struct Deliverable {
-    content: Option<String>,
     id: String,
     label: String,
     version: i32,
+    content: Option<String>,
 }
 
 async fn workroom_page(State(page): State<Page>, Json(request): Json<PageRequest>) -> Response {

@@ -13,8 +13,9 @@ use std::sync::Arc;
 use async_graphql::{
     extensions::{
         Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
-        NextPrepareRequest, NextRequest, NextValidation,
+        NextPrepareRequest, NextRequest, NextSubscribe, NextValidation,
     },
+    futures_util::stream::{BoxStream, StreamExt},
     parser::types::ExecutableDocument,
     ErrorExtensionValues, Request, Response, ServerError, ServerResult, ValidationResult,
     Variables,
@@ -126,7 +127,8 @@ impl ExtensionFactory for DocumentLimits {
         Arc::new(DocumentLimitsExtension {
             limits: self.limits.clone(),
             introspection: self.introspection,
-            document: std::sync::Mutex::new(None),
+            document: Default::default(),
+            operation_name: Default::default(),
             request_id: std::sync::Mutex::new(None),
             charge: std::sync::Mutex::new(None),
         })
@@ -136,8 +138,10 @@ impl ExtensionFactory for DocumentLimits {
 struct DocumentLimitsExtension {
     limits: Limits,
     introspection: bool,
-    /// The parsed document, for null propagation when a field fails.
-    document: std::sync::Mutex<Option<Arc<ExecutableDocument>>>,
+    /// The parsed document, for null propagation and the order of fields.
+    document: Arc<std::sync::Mutex<Option<Arc<ExecutableDocument>>>>,
+    /// The request's `operationName`, for a subscription's events.
+    operation_name: Arc<std::sync::Mutex<Option<String>>>,
     /// The request's id (request data is not readable from the request hook).
     request_id: std::sync::Mutex<Option<String>>,
     /// What the document drew from the caller's cost budget.
@@ -186,6 +190,28 @@ impl Extension for DocumentLimitsExtension {
         response
     }
 
+    /// A subscription's events (and a query's one response over a socket,
+    /// unless [`execute`](Self::execute) ordered it) in the selection's order.
+    fn subscribe<'s>(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        stream: BoxStream<'s, Response>,
+        next: NextSubscribe<'_>,
+    ) -> BoxStream<'s, Response> {
+        let document = self.document.clone();
+        let operation_name = self.operation_name.clone();
+        next.run(ctx, stream)
+            .map(move |mut response| {
+                let doc = document.lock().expect("document").clone();
+                if let Some(doc) = doc {
+                    let name = operation_name.lock().expect("operation name lock");
+                    super::order::order(&mut response.data, &doc, name.as_deref());
+                }
+                response
+            })
+            .boxed()
+    }
+
     async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -197,6 +223,7 @@ impl Extension for DocumentLimitsExtension {
             .get(&std::any::TypeId::of::<RequestId>())
             .and_then(|d| d.downcast_ref::<RequestId>());
         *self.request_id.lock().expect("request id lock") = id.map(|id| id.0.clone());
+        *self.operation_name.lock().expect("operation name lock") = request.operation_name.clone();
         next.run(ctx, request).await
     }
 
@@ -260,9 +287,9 @@ impl Extension for DocumentLimitsExtension {
         next: NextExecute<'_>,
     ) -> Response {
         let mut response = next.run(ctx, operation_name).await;
-        if !response.errors.is_empty() {
-            let document = self.document.lock().expect("document").take();
-            if let Some(doc) = document {
+        let document = self.document.lock().expect("document").take();
+        if let Some(doc) = document {
+            if !response.errors.is_empty() {
                 super::nulls::propagate(
                     &mut response,
                     &doc,
@@ -270,6 +297,7 @@ impl Extension for DocumentLimitsExtension {
                     &ctx.schema_env.registry,
                 );
             }
+            super::order::order(&mut response.data, &doc, operation_name);
         }
         response
     }

@@ -4,7 +4,8 @@
 //!
 //! - `limits`: the document-limits extension and the request error codes;
 //!   `shape`: its checks on a parsed document (counts, depth, U+0000);
-//!   `documents`: parsed documents kept by their text.
+//!   `documents`: parsed documents kept by their text; `order`: response
+//!   fields in the order they were selected.
 //! - `observe`: each operation's name on its span, its metrics and its errors' codes.
 
 pub mod context;
@@ -16,6 +17,7 @@ pub mod loaders;
 pub mod node;
 pub mod nulls;
 pub mod observe;
+pub mod order;
 pub mod pagination;
 pub mod rules;
 pub mod shape;

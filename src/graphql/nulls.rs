@@ -54,7 +54,7 @@ pub fn propagate(
 }
 
 /// The operation run, and its selection set.
-fn operation<'d>(
+pub(super) fn operation<'d>(
     doc: &'d ExecutableDocument,
     name: Option<&str>,
 ) -> Option<(OperationType, &'d SelectionSet)> {

@@ -192,5 +192,27 @@ db_test! {
         send(&mut socket, json!({ "type": "subscribe", "id": "q", "payload": { "query": query } })).await;
         let next = recv(&mut socket).await;
         assert_eq!(keys(&next["payload"]["data"]), expected);
+        assert_eq!(recv(&mut socket).await["type"], "complete");
+
+        // A page whose lists come from loaders that finish in their own order.
+        let id = app.create_workroom(&ann.token, crate::rooms::input("Ordered")).await;
+        app.wait_for(&ann.token, &id, &["COMPLETED"]).await;
+        let page = "query($id: ID!) { workroom(id: $id) { title tasks { title id } state deliverables { label id } id } }";
+        let room = app.ok(Some(&ann.token), page, json!({ "id": id })).await["workroom"].clone();
+        let room_keys: Vec<&String> = room.as_object().unwrap().keys().collect();
+        assert_eq!(room_keys, ["title", "tasks", "state", "deliverables", "id"]);
+        let task_keys: Vec<&String> = room["tasks"][0].as_object().unwrap().keys().collect();
+        assert_eq!(task_keys, ["title", "id"]);
+        let deliverable_keys: Vec<&String> = room["deliverables"][0].as_object().unwrap().keys().collect();
+        assert_eq!(deliverable_keys, ["label", "id"]);
+
+        // A subscription's events, replayed and then live, the same.
+        let watch = "subscription($w: ID!) { workroomEvents(workroomId: $w) { workroomId seq actor { name id } kind } }";
+        send(&mut socket, json!({ "type": "subscribe", "id": "s", "payload": { "query": watch, "variables": { "w": id } } })).await;
+        for _ in 0..3 {
+            let event = recv(&mut socket).await["payload"]["data"]["workroomEvents"].clone();
+            let event_keys: Vec<&String> = event.as_object().unwrap().keys().collect();
+            assert_eq!(event_keys, ["workroomId", "seq", "actor", "kind"]);
+        }
     }
 }

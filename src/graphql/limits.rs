@@ -24,6 +24,7 @@ use async_graphql::{
 pub use super::shape::check_shape;
 use super::{
     context::RequestId,
+    documents::Parsed,
     lexer::count_tokens,
     shape::{refuse_nul, selects_introspection, within},
 };
@@ -139,7 +140,7 @@ struct DocumentLimitsExtension {
     limits: Limits,
     introspection: bool,
     /// The parsed document, for null propagation and the order of fields.
-    document: Arc<std::sync::Mutex<Option<Arc<ExecutableDocument>>>>,
+    document: Arc<std::sync::Mutex<Option<Arc<Parsed>>>>,
     /// The request's `operationName`, for a subscription's events.
     operation_name: Arc<std::sync::Mutex<Option<String>>>,
     /// The request's id (request data is not readable from the request hook).
@@ -205,7 +206,7 @@ impl Extension for DocumentLimitsExtension {
                 let doc = document.lock().expect("document").clone();
                 if let Some(doc) = doc {
                     let name = operation_name.lock().expect("operation name lock");
-                    super::order::order(&mut response.data, &doc, name.as_deref());
+                    super::order::order(&mut response.data, &doc.document, name.as_deref());
                 }
                 response
             })
@@ -251,14 +252,15 @@ impl Extension for DocumentLimitsExtension {
                     .await
                     .map_err(|e| refusal_of_parse(query, e))?;
                 check_shape(&doc, limits)?;
-                let doc = Arc::new(doc);
+                let doc = Arc::new(Parsed::new(query, doc));
                 if let Some(cache) = documents {
                     cache.put(query, doc.clone());
                 }
                 doc
             }
         };
-        let cost = super::cost::of_document(&ctx.schema_env.registry, &doc, variables);
+        let cost = doc
+            .cost(|| super::cost::of_document(&ctx.schema_env.registry, &doc.document, variables));
         if cost > limits.max_complexity {
             let message = format!(
                 "the query is too complex: it costs {cost} and at most {} is allowed",
@@ -266,10 +268,10 @@ impl Extension for DocumentLimitsExtension {
             );
             return Err(request_error(message, VALIDATION_FAILED));
         }
-        refuse_nul(&doc, variables)?;
-        super::rules::single_root_field(&doc)?;
+        refuse_nul(&doc.document, variables)?;
+        super::rules::single_root_field(&doc.document)?;
         self.charge_budget(ctx, cost).await?;
-        if !self.introspection && selects_introspection(&doc) {
+        if !self.introspection && selects_introspection(&doc.document) {
             // Refused outright: async-graphql would answer `__schema` (non-null) with null.
             return Err(request_error(
                 "introspection is disabled",
@@ -277,7 +279,7 @@ impl Extension for DocumentLimitsExtension {
             ));
         }
         *self.document.lock().expect("document") = Some(doc.clone());
-        Ok(ExecutableDocument::clone(&doc))
+        Ok(doc.document.clone())
     }
 
     async fn execute(
@@ -292,12 +294,12 @@ impl Extension for DocumentLimitsExtension {
             if !response.errors.is_empty() {
                 super::nulls::propagate(
                     &mut response,
-                    &doc,
+                    &doc.document,
                     operation_name,
                     &ctx.schema_env.registry,
                 );
             }
-            super::order::order(&mut response.data, &doc, operation_name);
+            super::order::order(&mut response.data, &doc.document, operation_name);
         }
         response
     }
@@ -307,12 +309,20 @@ impl Extension for DocumentLimitsExtension {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
+        let document = self.document.lock().expect("document").clone();
+        if let Some(result) = document.as_ref().and_then(|doc| doc.validated()) {
+            return Ok(result);
+        }
+        let result = next.run(ctx).await.map_err(|errors| {
             errors
                 .into_iter()
                 .map(|e| tag(e, VALIDATION_FAILED))
-                .collect()
-        })
+                .collect::<Vec<_>>()
+        })?;
+        if let Some(doc) = document {
+            doc.passed(result);
+        }
+        Ok(result)
     }
 }
 

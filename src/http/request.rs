@@ -10,7 +10,10 @@ use async_graphql::{
 };
 use serde_json::{Map, Value};
 
-use crate::graphql::{documents::DocumentCache, lexer::count_tokens};
+use crate::graphql::{
+    documents::{DocumentCache, Parsed},
+    lexer::count_tokens,
+};
 
 pub(crate) fn request_from_json(value: Value) -> Result<Request, String> {
     let Value::Object(mut map) = value else {
@@ -89,7 +92,7 @@ fn build_request(
 /// before comes from `documents`.
 pub(crate) fn is_mutation(request: &Request, max_tokens: usize, documents: &DocumentCache) -> bool {
     let doc = match documents.get(&request.query) {
-        Some(doc) => doc,
+        Some(parsed) => parsed,
         None => {
             if count_tokens(&request.query, max_tokens) > max_tokens {
                 return false;
@@ -97,9 +100,10 @@ pub(crate) fn is_mutation(request: &Request, max_tokens: usize, documents: &Docu
             let Ok(doc) = parse_query(&request.query) else {
                 return false;
             };
-            std::sync::Arc::new(doc)
+            std::sync::Arc::new(Parsed::new(&request.query, doc))
         }
     };
+    let doc = &doc.document;
     let operation = match (&doc.operations, request.operation_name.as_deref()) {
         (DocumentOperations::Single(op), _) => Some(op),
         (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),

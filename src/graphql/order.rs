@@ -34,6 +34,19 @@ fn order_by(value: &mut Value, sets: &[&SelectionSet], doc: &ExecutableDocument)
             for set in sets {
                 collect(set, doc, &mut keys, &mut Vec::new());
             }
+            let in_order = fields.keys().map(Name::as_str).eq(keys
+                .iter()
+                .map(|(k, _)| *k)
+                .filter(|k| fields.contains_key(*k)));
+            if in_order {
+                // The common case: fields that finished in order stay where they are.
+                for (key, sub) in keys {
+                    if let (Some(value), false) = (fields.get_mut(key), sub.is_empty()) {
+                        order_by(value, &sub, doc);
+                    }
+                }
+                return;
+            }
             let mut unordered = std::mem::take(fields);
             let mut ordered = IndexMap::with_capacity(unordered.len());
             for (key, sub) in keys {

@@ -31,18 +31,21 @@ pub async fn assign(mut request: Request, next: Next) -> Response {
         .map_or_else(|| Uuid::now_v7().simple().to_string(), str::to_owned);
     // At ERROR level so that the span (and its id) is there whenever
     // anything is logged at all: a filter of `warn` would drop an INFO span.
+    // Only the id and the operation: the span's fields are formatted when it
+    // is made, on every request, so the method and path are on the closing line.
     let span = tracing::error_span!(
         "request",
         request_id = %id,
-        method = %request.method(),
-        path = %request.uri().path(),
         operation = tracing::field::Empty,
     );
+    let (method, path) = (request.method().clone(), request.uri().path().to_owned());
     request.extensions_mut().insert(RequestId(id.clone()));
     let started = std::time::Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     span.in_scope(|| {
         tracing::debug!(
+            %method,
+            path,
             status = response.status().as_u16(),
             elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
             "request finished"

@@ -92,6 +92,7 @@ impl CostBudget {
     }
 
     /// Charges `cost` (at least 1) to the member's budget in `workspace`.
+    #[tracing::instrument(level = "debug", skip_all, fields(workspace = %workspace, user = %user, cost = cost))]
     pub async fn charge(&self, workspace: Uuid, user: Uuid, cost: u64) -> Charge {
         let cost = cost.max(1);
         let now = self.clock.now().timestamp();

@@ -105,6 +105,7 @@ impl RateLimiter {
         let _ = self.check(key, limit, Mode::Take).await;
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(mode = ?mode))]
     async fn check(&self, key: &str, limit: Limit, mode: Mode) -> AppResult<()> {
         let wait_ms = match &self.store {
             Store::Memory(cells) => {

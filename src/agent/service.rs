@@ -188,6 +188,7 @@ fn entry(session: &Session, action: &'static str, row: &agent::Model, verb: &str
     }
 }
 
+#[tracing::instrument(name = "create_agent", skip_all, fields(workspace = %session.workspace_id))]
 pub async fn create(
     state: &AppState,
     session: &Session,
@@ -222,6 +223,7 @@ pub async fn create(
     Ok(row)
 }
 
+#[tracing::instrument(name = "update_agent", skip_all, fields(workspace = %session.workspace_id, agent = %id))]
 pub async fn update(
     state: &AppState,
     session: &Session,
@@ -265,6 +267,7 @@ async fn save(
 
 /// Deletes a custom agent. Workrooms and tasks that used it keep referring to
 /// it (their history stays whole); new workrooms cannot pick it.
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, agent = %id))]
 pub async fn delete(state: &AppState, session: &Session, id: Uuid) -> AppResult<()> {
     let (txn, now) = begin(state, session).await?;
     let mut row = find_custom(&*txn, session.workspace_id, id).await?;

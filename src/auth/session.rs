@@ -97,6 +97,7 @@ async fn resolve(state: &AppState, token: &str, leeway_secs: i64) -> AppResult<S
 }
 
 /// The member a token names, read from the database.
+#[tracing::instrument(level = "debug", skip_all, fields(workspace = %claims.wid, user = %claims.sub))]
 async fn read(state: &AppState, claims: &crate::auth::jwt::Claims) -> AppResult<Session> {
     let mut query = member::Entity::find()
         .filter(member::Column::WorkspaceId.eq(claims.wid))

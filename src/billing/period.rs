@@ -106,6 +106,7 @@ pub async fn grant_for_plan_change(
 
 /// Renews every period of the workspace that has ended by `now`, granting
 /// each new period its plan's allowance. Returns how many periods began.
+#[tracing::instrument(level = "debug", skip_all, fields(workspace = %workspace_id))]
 pub async fn renew(txn: &WriteTxn, workspace_id: Uuid, now: DateTime<Utc>) -> AppResult<u32> {
     let mut ws = txn.lock_workspace(workspace_id).await?;
     let plan = Plan::parse(&ws.plan)?;
@@ -157,6 +158,7 @@ pub async fn renew(txn: &WriteTxn, workspace_id: Uuid, now: DateTime<Utc>) -> Ap
 }
 
 /// Renews the periods that have ended, a batch at a time, one transaction per workspace.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn renew_due(state: &SharedState) -> AppResult<u32> {
     let now = state.clock.now();
     let due: Vec<Uuid> = workspace::Entity::find()

@@ -22,6 +22,7 @@ pub const MAX_TOP_UP: i32 = 1_000_000;
 /// current billing period (see [`period`]).
 /// A plan whose seat cap is below the member count is SEAT_LIMIT_REACHED;
 /// pending invitations do not block it (they fail at accept instead).
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, plan = plan.as_str()))]
 pub async fn change_plan(
     state: &AppState,
     session: &Session,
@@ -75,6 +76,7 @@ pub async fn change_plan(
 
 /// Adds `credits` to the pool. A repeated `idempotency_key` returns the first
 /// purchase's entry and adds nothing.
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, credits = credits))]
 pub async fn purchase_top_up(
     state: &AppState,
     session: &Session,

@@ -57,6 +57,7 @@ impl Shortfall {
 }
 
 /// Reserves `amount` for one attempt of a workroom whose row the caller locked.
+#[tracing::instrument(level = "debug", skip_all, fields(workroom = %room.id, amount = amount))]
 pub async fn reserve(
     txn: &WriteTxn,
     room: &mut workroom::Model,
@@ -125,6 +126,7 @@ pub struct Attribution {
 /// Settles a hold: charges `used` credits (never more than held), releases
 /// the rest, and records CREDITS_CHARGED. Returns the credits charged, or
 /// `None` when the hold was already settled.
+#[tracing::instrument(level = "debug", skip_all, fields(hold = %hold.id, used = used))]
 pub async fn settle(
     txn: &WriteTxn,
     room: &mut workroom::Model,
@@ -193,6 +195,7 @@ pub async fn settle(
 
 /// Releases, charging nothing, every hold of a workroom still HELD: what an
 /// instance that died mid-attempt reserved. Its partial usage is unknown.
+#[tracing::instrument(level = "debug", skip_all, fields(workroom = %room.id))]
 pub async fn release_abandoned(
     txn: &WriteTxn,
     room: &mut workroom::Model,

@@ -35,6 +35,7 @@ pub struct UsageBucket {
 }
 
 /// Buckets of a workspace's spend between `from` (inclusive) and `to` (exclusive), largest first.
+#[tracing::instrument(level = "debug", skip_all, fields(workspace = %workspace_id, group_by = ?group_by))]
 pub async fn usage(
     db: &impl ConnectionTrait,
     workspace_id: Uuid,

@@ -23,6 +23,7 @@ use crate::{
 };
 
 /// Starts an attempt of `task`: marks it RUNNING and reserves its hold (or pauses for credits).
+#[tracing::instrument(level = "debug", skip_all, fields(task = %task.id))]
 pub async fn start_attempt(
     engine: &Engine,
     txn: &WriteTxn,
@@ -61,6 +62,7 @@ pub enum Concluded {
 }
 
 /// Settles an attempt in its own transaction and records how it ended.
+#[tracing::instrument(level = "debug", skip_all, fields(task = %task.id))]
 pub async fn finish(
     engine: &Engine,
     room: workroom::Model,

@@ -28,6 +28,7 @@ use crate::{
     },
 };
 
+#[tracing::instrument(level = "debug", name = "compose", skip_all)]
 pub async fn run(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
     let expected = WorkroomState::parse(&room.state)?;
     let db = engine.state.db.conn();

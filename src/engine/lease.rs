@@ -14,6 +14,7 @@ use super::Engine;
 use crate::error::AppResult;
 
 /// Claims up to a few runnable workrooms whose lease is free or expired.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn claim(engine: &Engine, running: &HashSet<Uuid>) -> AppResult<Vec<Uuid>> {
     let state = &engine.state;
     let now = state.clock.now();
@@ -63,6 +64,7 @@ fn ttl(engine: &Engine) -> TimeDelta {
 }
 
 /// Extends this instance's lease; false when it is no longer ours.
+#[tracing::instrument(level = "debug", name = "renew_lease", skip_all, fields(workroom = %id))]
 pub async fn renew(engine: &Engine, id: Uuid) -> AppResult<bool> {
     let now = engine.state.clock.now();
     let txn = engine.state.db.begin().await?;
@@ -77,11 +79,13 @@ pub async fn renew(engine: &Engine, id: Uuid) -> AppResult<bool> {
 }
 
 /// Gives the lease up so any instance may claim the workroom when it has work again.
+#[tracing::instrument(level = "debug", skip_all, fields(workroom = %id))]
 pub async fn release(engine: &Engine, id: Uuid) -> AppResult<()> {
     release_where(engine, Some(id)).await.map(|_| ())
 }
 
 /// Gives up every lease this instance holds (shutdown); returns how many.
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn release_all(engine: &Engine) -> AppResult<u64> {
     release_where(engine, None).await
 }

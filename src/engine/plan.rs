@@ -23,6 +23,7 @@ use crate::{
     },
 };
 
+#[tracing::instrument(level = "debug", name = "plan", skip_all)]
 pub async fn run(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
     let db = engine.state.db.conn();
     let planner = system(db, room.workspace_id, AgentKind::Planner).await?;

@@ -23,6 +23,7 @@ use super::{
 };
 use crate::{credit::holds, error::AppResult, task::TaskState, workroom::model::WorkroomState};
 
+#[tracing::instrument(level = "debug", skip_all, fields(workroom = %id))]
 pub async fn run(engine: &Arc<Engine>, id: Uuid) {
     let lost = Arc::new(AtomicBool::new(false));
     let renewer = spawn_renewer(engine.clone(), id, lost.clone());
@@ -97,6 +98,7 @@ async fn step(engine: &Engine, id: Uuid) -> AppResult<Next> {
 
 /// After a takeover: release what the dead instance held (its partial usage
 /// is unknown, so nothing is charged) and put its interrupted task back.
+#[tracing::instrument(level = "debug", skip_all)]
 async fn recover(engine: &Engine, id: Uuid) -> AppResult<()> {
     let Some((txn, mut room)) = begin(engine, id, &[]).await? else {
         return Ok(());

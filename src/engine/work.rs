@@ -98,6 +98,7 @@ pub async fn next(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
     }
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(task = %task.id))]
 async fn run_agent(engine: &Engine, room: workroom::Model, task: task::Model) -> AppResult<Next> {
     let db = engine.state.db.conn();
     let agent = match task.agent_id {

@@ -40,6 +40,7 @@ pub async fn load(
 }
 
 /// Applies `change`, all checked before anything is written, with its activity entry.
+#[tracing::instrument(name = "update_export_profile", skip_all, fields(workspace = %session.workspace_id))]
 pub async fn update(
     state: &AppState,
     session: &Session,

@@ -173,6 +173,7 @@ impl PersistedDocuments {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn find(&self, hash: &str) -> Option<Arc<str>> {
         if let Some(trusted) = &self.trusted {
             return trusted.get(hash).cloned();
@@ -202,6 +203,7 @@ impl PersistedDocuments {
         }
     }
 
+    #[tracing::instrument(level = "debug", skip_all)]
     async fn register(&self, hash: String, document: &str) {
         let document: Arc<str> = document.into();
         self.cache

@@ -166,6 +166,7 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<Issued>
 }
 
 /// Ends the sign-in the refresh token belongs to. True when a live session ended.
+#[tracing::instrument(skip_all)]
 pub async fn logout(state: &AppState, refresh_token: &str) -> AppResult<bool> {
     let row = entity::refresh_token::Entity::find()
         .filter(
@@ -181,6 +182,7 @@ pub async fn logout(state: &AppState, refresh_token: &str) -> AppResult<bool> {
 }
 
 /// Creates another workspace owned by the caller and signs in to it.
+#[tracing::instrument(skip_all, fields(user = %session.user.id))]
 pub async fn create_workspace(
     state: &AppState,
     session: &Session,
@@ -196,6 +198,7 @@ pub async fn create_workspace(
 }
 
 /// Signs in to another workspace the caller belongs to; any other id is NOT_FOUND.
+#[tracing::instrument(skip_all, fields(workspace = %workspace_id, user = %session.user.id))]
 pub async fn switch_workspace(
     state: &AppState,
     session: &Session,

@@ -25,6 +25,7 @@ use crate::{
 };
 
 /// Invites `email`; returns the invitation and its one-time accept token.
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, role = role.map(Role::as_str)))]
 pub async fn invite(
     state: &AppState,
     session: &Session,
@@ -123,6 +124,7 @@ pub async fn find(
         .ok_or(AppError::NotFound("invitation"))
 }
 
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, invitation = %id))]
 pub async fn revoke(state: &AppState, session: &Session, id: Uuid) -> AppResult<invitation::Model> {
     policy::require(session, Action::ManageMembers)?;
     let now = state.clock.now();

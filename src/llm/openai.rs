@@ -18,6 +18,7 @@ use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::mpsc;
+use tracing::Instrument;
 
 use super::{LanguageModel, ModelError, ModelEvent, ModelRequest, ModelStream, Usage};
 use crate::config::LlmSettings;
@@ -123,6 +124,7 @@ impl Endpoint {
     }
 
     /// Runs one call, sending its events to `out` until it ends or `out` is dropped.
+    #[tracing::instrument(level = "debug", name = "model_call", skip_all, fields(purpose = ?request.purpose))]
     async fn run(&self, request: ModelRequest, out: mpsc::Sender<Result<ModelEvent, ModelError>>) {
         let response = match self.connect(&self.body(&request)).await {
             Ok(response) => response,
@@ -197,7 +199,8 @@ impl LanguageModel for OpenAiModel {
     fn stream(&self, request: ModelRequest) -> ModelStream {
         let (tx, mut rx) = mpsc::channel(BUFFER);
         let endpoint = self.inner.clone();
-        let task = tokio::spawn(async move { endpoint.run(request, tx).await });
+        // In the caller's span, so the call's log lines name the workroom it is for.
+        let task = tokio::spawn(async move { endpoint.run(request, tx).await }.in_current_span());
         let abort = task.abort_handle();
         // Dropping the stream aborts the call at once (and the connection with it).
         let guard = AbortOnDrop(abort);

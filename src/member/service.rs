@@ -215,6 +215,7 @@ async fn transfer_ownership_in(
 
 // Each change is one transaction, with its activity entry and its events.
 
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, member = %member_id, role = role.as_str()))]
 pub async fn change_role(
     state: &AppState,
     session: &Session,
@@ -227,18 +228,21 @@ pub async fn change_role(
     Ok(member)
 }
 
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, member = %member_id))]
 pub async fn remove(state: &AppState, session: &Session, member_id: Uuid) -> AppResult<()> {
     let txn = state.db.begin().await?;
     remove_in(&txn, session, member_id, state.clock.now()).await?;
     txn.commit().await
 }
 
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, user = %session.user.id))]
 pub async fn leave(state: &AppState, session: &Session) -> AppResult<()> {
     let txn = state.db.begin().await?;
     leave_in(&txn, session, state.clock.now()).await?;
     txn.commit().await
 }
 
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, member = %member_id))]
 pub async fn transfer_ownership(
     state: &AppState,
     session: &Session,

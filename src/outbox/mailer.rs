@@ -33,6 +33,7 @@ impl Mailer {
 
     /// Sends `body` with `secret` written where its placeholder is; the log
     /// mailer writes the text with the secret left out.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn send(
         &self,
         to: &str,

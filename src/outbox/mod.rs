@@ -89,6 +89,7 @@ pub fn spawn_dispatcher(state: SharedState, mailer: Mailer) -> tokio::task::Join
     })
 }
 
+#[tracing::instrument(level = "debug", skip_all)]
 async fn dispatch_due(state: &SharedState, mailer: &Mailer) -> AppResult<()> {
     let now = state.clock.now();
     let due = email_outbox::Entity::find()
@@ -126,6 +127,7 @@ async fn claim(
     Ok(claimed.rows_affected == 1)
 }
 
+#[tracing::instrument(level = "debug", skip_all, fields(mail = %mail.id, attempt = mail.attempts + 1))]
 async fn deliver(state: &SharedState, mailer: &Mailer, mail: email_outbox::Model) -> AppResult<()> {
     let attempts = mail.attempts + 1;
     let update = email_outbox::Entity::update_many()

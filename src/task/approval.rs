@@ -70,6 +70,7 @@ pub async fn grants(
         .await?)
 }
 
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, task = %task_id))]
 pub async fn grant(state: &AppState, session: &Session, task_id: Uuid) -> AppResult<task::Model> {
     let found = find(state.db.conn(), session.workspace_id, task_id).await?;
     let now = state.clock.now();

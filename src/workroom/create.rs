@@ -146,6 +146,7 @@ fn validate(new: &NewWorkroom) -> AppResult<(String, String, Vec<String>)> {
 }
 
 /// Creates a workroom in PLANNING with seq 1 STATE_CHANGED(PLANNING).
+#[tracing::instrument(name = "create_workroom", skip_all, fields(workspace = %session.workspace_id))]
 pub async fn create(
     state: &AppState,
     session: &Session,

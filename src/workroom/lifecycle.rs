@@ -15,6 +15,7 @@ use super::{
 use crate::{auth::Session, error::AppResult, input, state::AppState, task::TaskState};
 
 /// The lifecycle mutations that are one transition each.
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, workroom = %id))]
 pub async fn pause(state: &AppState, session: &Session, id: Uuid) -> AppResult<workroom::Model> {
     simple(
         state,
@@ -27,6 +28,7 @@ pub async fn pause(state: &AppState, session: &Session, id: Uuid) -> AppResult<w
     .await
 }
 
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, workroom = %id))]
 pub async fn resume(state: &AppState, session: &Session, id: Uuid) -> AppResult<workroom::Model> {
     let room = simple(
         state,
@@ -41,6 +43,7 @@ pub async fn resume(state: &AppState, session: &Session, id: Uuid) -> AppResult<
     Ok(room)
 }
 
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, workroom = %id))]
 pub async fn cancel(state: &AppState, session: &Session, id: Uuid) -> AppResult<workroom::Model> {
     simple(
         state,
@@ -81,6 +84,7 @@ async fn simple(
 }
 
 /// Discards the unfinished tasks and plans again.
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, workroom = %id))]
 pub async fn replan(state: &AppState, session: &Session, id: Uuid) -> AppResult<workroom::Model> {
     let mut change = begin(state, session, id).await?;
     let from = change.room.state.clone();
@@ -125,6 +129,7 @@ pub async fn replan(state: &AppState, session: &Session, id: Uuid) -> AppResult<
     Ok(room)
 }
 
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, workroom = %id))]
 pub async fn request_revision(
     state: &AppState,
     session: &Session,

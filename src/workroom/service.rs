@@ -126,6 +126,7 @@ impl Change {
     }
 }
 
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, workroom = %id))]
 pub async fn add_source(
     state: &AppState,
     session: &Session,
@@ -154,6 +155,7 @@ fn ensure_accepts_input(room: &workroom::Model) -> AppResult<()> {
     }
 }
 
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, workroom = %id))]
 pub async fn update_constraints(
     state: &AppState,
     session: &Session,
@@ -181,6 +183,7 @@ pub async fn update_constraints(
         .await
 }
 
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, workroom = %id))]
 pub async fn post_message(
     state: &AppState,
     session: &Session,

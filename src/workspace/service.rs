@@ -93,6 +93,7 @@ pub async fn create(
 }
 
 /// Renames the session's workspace.
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id))]
 pub async fn rename(
     state: &AppState,
     session: &Session,

@@ -34,6 +34,7 @@ pub const SAMPLE_MAX: usize = 100_000;
 pub const SAMPLE_ADDED: &str = "sample added";
 
 /// Adds a sample to a custom agent and derives its next profile version.
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, agent = %agent_id))]
 pub async fn add_sample(
     state: &AppState,
     session: &Session,

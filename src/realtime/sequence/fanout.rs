@@ -58,6 +58,7 @@ impl<L: Log> Fanout<L> {
 
     /// Broadcasts what the database holds after the head, up to `until`
     /// (after a resync, `i64::MAX`: everything).
+    #[tracing::instrument(level = "debug", skip_all, fields(until = until))]
     pub async fn catch_up(&self, until: i64) {
         loop {
             let head = self.head();

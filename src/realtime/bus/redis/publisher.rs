@@ -29,6 +29,7 @@ pub(super) enum Outgoing {
 
 /// Publishes queued messages in order, in pipelined batches, retrying a
 /// failed batch until Redis takes it.
+#[tracing::instrument(level = "debug", skip_all)]
 pub(super) async fn publish_loop(
     mut connection: ConnectionManager,
     mut queue: mpsc::Receiver<Outgoing>,

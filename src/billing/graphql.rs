@@ -16,6 +16,8 @@ pub struct BillingQuery;
 #[Object]
 impl BillingQuery {
     /// Public.
+    // The plans change only with a release: a CDN may keep them for five minutes.
+    #[graphql(cache_control(max_age = 300))]
     async fn plans(&self) -> Vec<PlanInfo> {
         Plan::ALL.iter().copied().map(Plan::info).collect()
     }

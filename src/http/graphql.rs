@@ -132,7 +132,7 @@ pub async fn post(
             }
         },
     };
-    execute(&state, peer, request_id, &headers, batch, rt).await
+    execute(&state, peer, request_id, &headers, batch, rt, false).await
 }
 
 pub async fn get(
@@ -181,10 +181,11 @@ pub async fn get(
         return response;
     }
     let single = BatchRequest::Single(request);
-    execute(&state, peer, request_id, &headers, single, rt).await
+    execute(&state, peer, request_id, &headers, single, rt, true).await
 }
 
-/// Runs the request with its session, loaders, client address and request id.
+/// Runs the request with its session, loaders, client address and request
+/// id; a GET's answer says how it may be cached.
 async fn execute(
     state: &HttpState,
     peer: SocketAddr,
@@ -192,6 +193,7 @@ async fn execute(
     headers: &HeaderMap,
     batch: BatchRequest,
     rt: ResponseType,
+    get: bool,
 ) -> Response {
     let app = &state.app;
     let authn =
@@ -204,6 +206,17 @@ async fn execute(
         .data(PublicBase::of_request(&app.config, headers))
         .data(request_id);
     match state.schema.execute_batch(batch).await {
+        BatchResponse::Single(response) if get => {
+            let cache_control = cache_control(&response, headers);
+            let mut response = render(response, rt);
+            let out = response.headers_mut();
+            out.insert(header::CACHE_CONTROL, cache_control);
+            out.insert(
+                header::VARY,
+                HeaderValue::from_static("Accept, Authorization"),
+            );
+            response
+        }
         BatchResponse::Single(response) => render(response, rt),
         BatchResponse::Batch(responses) => {
             let bodies: Vec<Value> = responses.into_iter().map(|r| body_of(r).1).collect();
@@ -238,6 +251,24 @@ fn render(response: async_graphql::Response, rt: ResponseType) -> Response {
         budget_headers(response.headers_mut(), &cost, limited);
     }
     response
+}
+
+/// How a GET's answer may be kept. Only an anonymous answer without errors,
+/// of fields that all say how long they stay fresh (`cache_control` in the
+/// schema, such as `plans`), may be shared by a CDN; anything a token
+/// asked for is private and not stored.
+fn cache_control(response: &async_graphql::Response, headers: &HeaderMap) -> HeaderValue {
+    let signed =
+        headers.contains_key(header::AUTHORIZATION) || headers.contains_key(header::COOKIE);
+    let cache = response.cache_control;
+    if signed {
+        HeaderValue::from_static("private, no-store")
+    } else if response.errors.is_empty() && cache.public && cache.max_age > 0 {
+        HeaderValue::from_str(&format!("public, max-age={}", cache.max_age))
+            .unwrap_or(HeaderValue::from_static("no-store"))
+    } else {
+        HeaderValue::from_static("no-store")
+    }
 }
 
 /// `RateLimit-Limit`, `-Remaining` and `-Reset` (seconds to the window's

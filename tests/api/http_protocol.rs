@@ -559,6 +559,43 @@ async fn a_query_over_get_runs() {
 }
 
 #[tokio::test]
+async fn only_an_anonymous_get_of_fields_that_say_so_may_be_cached_by_others() {
+    let app = sqlite_app().await;
+    let cache_control = |response: &Response| {
+        let headers = response.headers();
+        assert_eq!(headers[header::VARY], "Accept, Authorization");
+        headers[header::CACHE_CONTROL].to_str().unwrap().to_owned()
+    };
+
+    // `plans` stays fresh for five minutes, for anyone.
+    let response = get(&app, &[("query", PLANS)]).await;
+    assert_eq!(cache_control(&response), "public, max-age=300");
+    // Fields that say nothing are not kept, nor is an answer with errors.
+    let response = get(&app, &[("query", "{ __typename }")]).await;
+    assert_eq!(cache_control(&response), "no-store");
+    let response = get(
+        &app,
+        &[("query", "{ plans { plan } viewer { user { id } } }")],
+    )
+    .await;
+    assert_eq!(cache_control(&response), "no-store");
+    // What a token asked for is private, even the plans.
+    let token = app.signup("ann@example.com", "Acme").await.token;
+    let response = app
+        .client
+        .get(&app.url)
+        .bearer_auth(&token)
+        .query(&[("query", PLANS)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cache_control(&response), "private, no-store");
+    // POST answers are not cached by anyone, and say nothing.
+    let response = post_json(&app, None, &json!({ "query": PLANS })).await;
+    assert!(response.headers().get(header::CACHE_CONTROL).is_none());
+}
+
+#[tokio::test]
 async fn a_query_over_get_takes_variables_and_an_operation_name() {
     let app = sqlite_app().await;
     let document = "query A { plans { plan } } query B($n: String!) { __type(name: $n) { name } }";

@@ -21,10 +21,11 @@ pub enum Kind {
     Source,
     Integration,
     Export,
+    ApiKey,
 }
 
 impl Kind {
-    const ALL: [Kind; 13] = [
+    const ALL: [Kind; 14] = [
         Kind::User,
         Kind::Workspace,
         Kind::Member,
@@ -38,6 +39,7 @@ impl Kind {
         Kind::Source,
         Kind::Integration,
         Kind::Export,
+        Kind::ApiKey,
     ];
 
     fn prefix(self) -> &'static str {
@@ -55,6 +57,7 @@ impl Kind {
             Kind::Source => "src",
             Kind::Integration => "itg",
             Kind::Export => "exp",
+            Kind::ApiKey => "apk",
         }
     }
 }

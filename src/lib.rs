@@ -16,7 +16,8 @@
 //!   usage), `activity` (the hash-chained log), `agent` (system and custom
 //!   agents), `workroom` (workrooms, their state machine and events), `task`
 //!   (plans, tasks, approvals), `export` (branding, and deliverables rendered as Markdown, DOCX and PDF), `integration`
-//!   (outside services, their tokens sealed), `outbox` (email).
+//!   (outside services, their tokens sealed), `api_key` (machine credentials),
+//!   `outbox` (email).
 //! - `engine`: runs workrooms (leases, the Planner, AGENT tasks, the
 //!   Composer); `llm`: the language-model trait, the built-in model and an
 //!   OpenAI-compatible provider.
@@ -30,6 +31,7 @@
 
 pub mod activity;
 pub mod agent;
+pub mod api_key;
 pub mod auth;
 pub mod billing;
 pub mod budget;

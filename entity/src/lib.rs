@@ -13,12 +13,14 @@
 //!   as a branded file, its bytes in `export_file`.
 //! - `integration`: connections to outside services, their tokens sealed.
 //! - `email_outbox`: mail waiting to go out.
+//! - `api_key`: machine credentials, their secrets stored only hashed.
 //!
 //! Enumerations (roles, plans, kinds, states) are stored as their GraphQL names in
 //! text columns and parsed by the server's domain types.
 
 pub mod activity_event;
 pub mod agent;
+pub mod api_key;
 pub mod approval_grant;
 pub mod credit_entry;
 pub mod credit_hold;

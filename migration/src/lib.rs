@@ -14,6 +14,7 @@ mod m20261130_000006_planning_failures;
 mod m20261130_000007_integrations;
 mod m20261130_000008_style_memory;
 mod m20261130_000009_exports;
+mod m20261130_000010_api_keys;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_integrations::Migration),
             Box::new(m20261130_000008_style_memory::Migration),
             Box::new(m20261130_000009_exports::Migration),
+            Box::new(m20261130_000010_api_keys::Migration),
         ]
     }
 }

@@ -15,12 +15,15 @@ use crate::{
     db::WriteTxn,
     error::AppResult,
     graphql::pagination::PageArgs,
+    ids::{self, Kind},
     realtime::{Message, Topic},
 };
 
 /// One entry to append.
 pub struct NewActivity {
     pub actor_id: Option<Uuid>,
+    /// The API key the actor acted through, if any: named in the metadata as `apiKey`.
+    pub api_key: Option<Uuid>,
     pub action: &'static str,
     pub target_type: &'static str,
     pub target_id: Option<String>,
@@ -39,7 +42,11 @@ pub async fn record(
     let ws = txn.lock_workspace(workspace_id).await?;
     let seq = ws.activity_seq + 1;
     let id = Uuid::now_v7();
-    let metadata = entry.metadata.to_string();
+    let mut metadata = entry.metadata;
+    if let (Some(key), Value::Object(fields)) = (entry.api_key, &mut metadata) {
+        fields.insert("apiKey".into(), ids::encode(Kind::ApiKey, key).into());
+    }
+    let metadata = metadata.to_string();
     let hash = chain::hash(
         &ws.activity_head,
         &chain::Content {

@@ -180,6 +180,7 @@ pub(super) async fn find_custom(
 fn entry(session: &Session, action: &'static str, row: &agent::Model, verb: &str) -> NewActivity {
     NewActivity {
         actor_id: Some(session.user.id),
+        api_key: session.api_key_id(),
         action,
         target_type: "Agent",
         target_id: Some(ids::encode(Kind::Agent, row.id)),

@@ -81,7 +81,12 @@ pub async fn require_locked(
         .ok_or_else(|| {
             AppError::Unauthenticated("you are no longer a member of this workspace".into())
         })?;
-    let role = Role::parse(&member.role)?;
+    let mut role = Role::parse(&member.role)?;
+    if let Some(key) = &session.api_key {
+        // A key acts with the lower of its role and its creator's, while it is live.
+        crate::api_key::service::require_unrevoked(&**txn, key.id).await?;
+        role = role.min(key.role);
+    }
     if !allows(role, action) {
         return Err(AppError::forbidden(format!(
             "your role ({}) does not allow this",

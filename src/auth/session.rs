@@ -29,6 +29,30 @@ pub struct Session {
     pub token_expires_at: DateTime<Utc>,
     /// The sign-in (refresh-token family) the token belongs to.
     pub sign_in: Option<Uuid>,
+    /// Set when the caller is an API key: the member is the key's creator,
+    /// and `role` is the lower of the key's and the creator's.
+    pub api_key: Option<KeyAccess>,
+}
+
+/// The API key a request came with.
+#[derive(Debug, Clone)]
+pub struct KeyAccess {
+    pub id: Uuid,
+    pub name: String,
+    /// The role the key was given (the session's role never exceeds it).
+    pub role: Role,
+}
+
+impl Session {
+    /// Whose budget a request draws on: the key's, or the member's.
+    pub fn principal(&self) -> Uuid {
+        self.api_key.as_ref().map_or(self.user.id, |key| key.id)
+    }
+
+    /// The key acting, for the activity log.
+    pub fn api_key_id(&self) -> Option<Uuid> {
+        self.api_key.as_ref().map(|key| key.id)
+    }
 }
 
 /// What the request's Authorization header amounts to.
@@ -73,7 +97,11 @@ pub async fn check(state: &AppState, header: &str, leeway_secs: i64) -> AppResul
             "the Authorization header must be `Bearer <token>`".into(),
         ));
     };
-    resolve(state, token.trim(), leeway_secs).await
+    let token = token.trim();
+    if token.starts_with(crate::api_key::SECRET_PREFIX) {
+        return crate::api_key::service::authenticate(state, token).await;
+    }
+    resolve(state, token, leeway_secs).await
 }
 
 async fn resolve(state: &AppState, token: &str, leeway_secs: i64) -> AppResult<Session> {
@@ -130,6 +158,7 @@ async fn read(state: &AppState, claims: &crate::auth::jwt::Claims) -> AppResult<
         workspace_id: member.workspace_id,
         token_expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or_default(),
         sign_in: claims.sid,
+        api_key: None,
         user,
         member,
     })
@@ -162,6 +191,7 @@ mod tests {
             workspace_id: member.workspace_id,
             token_expires_at: now,
             sign_in: None,
+            api_key: None,
             user,
             member,
         };

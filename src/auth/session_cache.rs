@@ -127,6 +127,7 @@ mod tests {
             role: crate::member::Role::Member,
             workspace_id: member.workspace_id,
             token_expires_at: now,
+            api_key: None,
             sign_in: None,
             user,
             member,

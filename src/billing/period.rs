@@ -135,6 +135,7 @@ pub async fn renew(txn: &WriteTxn, workspace_id: Uuid, now: DateTime<Utc>) -> Ap
             .balance_after;
         let entry = NewActivity {
             actor_id: None,
+            api_key: None,
             action: "billing.period_renewed",
             target_type: "Workspace",
             target_id: Some(ids::encode(Kind::Workspace, workspace_id)),

@@ -57,6 +57,7 @@ pub async fn change_plan(
         period::grant_for_plan_change(&txn, &ws, current, plan, session.user.id, now).await?;
     let entry = NewActivity {
         actor_id: Some(session.user.id),
+        api_key: session.api_key_id(),
         action: "billing.plan_changed",
         target_type: "Workspace",
         target_id: Some(ids::encode(Kind::Workspace, ws.id)),
@@ -115,6 +116,7 @@ pub async fn purchase_top_up(
     let row = ledger::append(&txn, session.workspace_id, entry, now).await?;
     let activity = NewActivity {
         actor_id: Some(session.user.id),
+        api_key: session.api_key_id(),
         action: "billing.top_up",
         target_type: "CreditEntry",
         target_id: Some(ids::encode(Kind::CreditEntry, row.id)),

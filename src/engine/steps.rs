@@ -203,6 +203,7 @@ pub async fn record(
 ) -> AppResult<()> {
     let entry = NewActivity {
         actor_id: None,
+        api_key: None,
         action,
         target_type: "Workroom",
         target_id: Some(ids::encode(Kind::Workroom, room.id)),

@@ -98,6 +98,7 @@ pub async fn update(
         .await?;
     let entry = NewActivity {
         actor_id: Some(session.user.id),
+        api_key: session.api_key_id(),
         action: "export_profile.updated",
         target_type: "Workspace",
         target_id: Some(ids::encode(Kind::Workspace, session.workspace_id)),

@@ -90,6 +90,7 @@ pub async fn create(
         .await?;
     let entry = NewActivity {
         actor_id: Some(session.user.id),
+        api_key: session.api_key_id(),
         action: "export.created",
         target_type: "Export",
         target_id: Some(ids::encode(Kind::Export, row.id)),
@@ -126,6 +127,7 @@ pub async fn download(
     policy::require_locked(&txn, session, Action::Read).await?;
     let entry = NewActivity {
         actor_id: Some(session.user.id),
+        api_key: session.api_key_id(),
         action: "export.downloaded",
         target_type: "Export",
         target_id: Some(ids::encode(Kind::Export, row.id)),

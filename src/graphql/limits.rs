@@ -71,7 +71,7 @@ impl DocumentLimitsExtension {
         }
         let charge = state
             .budget
-            .charge(session.workspace_id, session.user.id, cost as u64)
+            .charge(session.workspace_id, session.principal(), cost as u64)
             .await;
         *self.charge.lock().expect("charge lock") = Some(charge);
         if charge.allowed {

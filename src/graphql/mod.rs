@@ -27,6 +27,7 @@ use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 use crate::{
     activity::graphql::ActivityQuery,
     agent::graphql::AgentMutation,
+    api_key::graphql::ApiKeyMutation,
     billing::graphql::{BillingMutation, BillingQuery},
     config::Limits,
     export::graphql::ExportMutation,
@@ -62,6 +63,7 @@ pub struct Mutation(
     AgentMutation,
     ExportMutation,
     IntegrationMutation,
+    ApiKeyMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -12,6 +12,7 @@ use super::context::ContextExt;
 use crate::{
     activity::graphql::ActivityEvent,
     agent::graphql::Agent,
+    api_key::graphql::ApiKey,
     auth::{policy, Action},
     credit::graphql::CreditEntry,
     error::{AppError, AppResult},
@@ -42,6 +43,7 @@ pub enum Node {
     Source(Source),
     Integration(Integration),
     Export(Export),
+    ApiKey(ApiKey),
 }
 
 #[derive(Default)]
@@ -125,6 +127,13 @@ async fn resolve(ctx: &Context<'_>, id: &str) -> AppResult<Option<Node>> {
         Kind::Export => scoped::<entity::export::Entity>(db, uuid, ws)
             .await?
             .map(|e| Node::Export(Export(e))),
+        Kind::ApiKey => {
+            let found = scoped::<entity::api_key::Entity>(db, uuid, ws).await?;
+            if found.is_some() {
+                policy::require(session, Action::Administer)?;
+            }
+            found.map(|k| Node::ApiKey(ApiKey(k)))
+        }
     })
 }
 
@@ -167,7 +176,8 @@ workspace_scoped!(
     deliverable,
     source,
     integration,
-    export
+    export,
+    api_key
 );
 
 /// NOT_FOUND becomes "no node"; other errors stay errors.

@@ -79,6 +79,7 @@ pub async fn connect(
     }
     let entry = NewActivity {
         actor_id: Some(session.user.id),
+        api_key: session.api_key_id(),
         action: "integration.connected",
         target_type: "Integration",
         target_id: Some(ids::encode(Kind::Integration, id)),
@@ -103,6 +104,7 @@ pub async fn disconnect(state: &AppState, session: &Session, id: Uuid) -> AppRes
         .await?;
     let entry = NewActivity {
         actor_id: Some(session.user.id),
+        api_key: session.api_key_id(),
         action: "integration.disconnected",
         target_type: "Integration",
         target_id: Some(ids::encode(Kind::Integration, id)),

@@ -98,6 +98,7 @@ pub async fn accept(state: &AppState, acceptance: Acceptance<'_>) -> AppResult<I
         .await?;
     let entry = NewActivity {
         actor_id: Some(user.id),
+        api_key: None,
         action: "member.joined",
         target_type: "Member",
         target_id: Some(ids::encode(Kind::Member, joined.id)),

@@ -96,6 +96,7 @@ pub async fn invite(
     outbox::enqueue(&txn, &state.sealer, mail, now).await?;
     let entry = NewActivity {
         actor_id: Some(session.user.id),
+        api_key: session.api_key_id(),
         action: "member.invited",
         target_type: "Invitation",
         target_id: Some(ids::encode(Kind::Invitation, row.id)),
@@ -148,6 +149,7 @@ pub async fn revoke(state: &AppState, session: &Session, id: Uuid) -> AppResult<
         .await?;
     let entry = NewActivity {
         actor_id: Some(session.user.id),
+        api_key: session.api_key_id(),
         action: "invitation.revoked",
         target_type: "Invitation",
         target_id: Some(ids::encode(Kind::Invitation, row.id)),

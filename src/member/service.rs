@@ -100,6 +100,7 @@ async fn change_role_in(
     set_role(txn, &target, role).await?;
     let entry = NewActivity {
         actor_id: Some(session.user.id),
+        api_key: session.api_key_id(),
         action: "member.role_changed",
         target_type: "Member",
         target_id: target_of(&target),
@@ -138,6 +139,7 @@ async fn remove_in(
     delete_member(txn, &target, now).await?;
     let entry = NewActivity {
         actor_id: Some(session.user.id),
+        api_key: session.api_key_id(),
         action: "member.removed",
         target_type: "Member",
         target_id: target_of(&target),
@@ -170,6 +172,7 @@ async fn leave_in(txn: &WriteTxn, session: &Session, now: DateTime<Utc>) -> AppR
     delete_member(txn, &me.member, now).await?;
     let entry = NewActivity {
         actor_id: Some(session.user.id),
+        api_key: session.api_key_id(),
         action: "member.left",
         target_type: "Member",
         target_id: target_of(&me.member),
@@ -196,6 +199,7 @@ async fn transfer_ownership_in(
     set_role(txn, &target, Role::Owner).await?;
     let entry = NewActivity {
         actor_id: Some(session.user.id),
+        api_key: session.api_key_id(),
         action: "ownership.transferred",
         target_type: "Member",
         target_id: target_of(&target),

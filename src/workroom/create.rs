@@ -201,6 +201,7 @@ pub async fn create(
     .await?;
     let entry = NewActivity {
         actor_id: Some(session.user.id),
+        api_key: session.api_key_id(),
         action: "workroom.created",
         target_type: "Workroom",
         target_id: Some(ids::encode(Kind::Workroom, room.id)),

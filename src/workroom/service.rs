@@ -110,6 +110,7 @@ impl Change {
     ) -> AppResult<workroom::Model> {
         let entry = NewActivity {
             actor_id: Some(session.user.id),
+            api_key: session.api_key_id(),
             action,
             target_type: "Workroom",
             target_id: Some(ids::encode(Kind::Workroom, self.room.id)),

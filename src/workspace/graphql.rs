@@ -8,6 +8,7 @@ use crate::graphql::int;
 use crate::{
     activity::graphql::{ActivityEvent, ActivityFilter},
     agent::graphql::Agent,
+    api_key::graphql::ApiKey,
     auth::{policy, Action, Allowed, Session},
     billing::{
         period::{self, BillingPeriod},
@@ -141,6 +142,13 @@ impl Workspace {
         self.session(ctx)?;
         let rows = crate::integration::service::list(ctx.app().db.conn(), self.0.id).await?;
         Ok(rows.into_iter().map(Integration).collect())
+    }
+    /// Owner and admin only.
+    #[graphql(guard = "Allowed(Action::Administer)")]
+    async fn api_keys(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiKey>> {
+        self.session(ctx)?;
+        let rows = crate::api_key::service::list(ctx.app().db.conn(), self.0.id).await?;
+        Ok(rows.into_iter().map(ApiKey).collect())
     }
     async fn credit_ledger(
         &self,

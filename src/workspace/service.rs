@@ -81,6 +81,7 @@ pub async fn create(
     ledger::append(txn, ws.id, grant, now).await?;
     let entry = NewActivity {
         actor_id: Some(owner.id),
+        api_key: None,
         action: "workspace.created",
         target_type: "Workspace",
         target_id: Some(ids::encode(Kind::Workspace, ws.id)),
@@ -124,6 +125,7 @@ async fn rename_in(
         .await?;
     let entry = NewActivity {
         actor_id: Some(session.user.id),
+        api_key: session.api_key_id(),
         action: "workspace.renamed",
         target_type: "Workspace",
         target_id: Some(ids::encode(Kind::Workspace, ws.id)),

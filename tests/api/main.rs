@@ -8,6 +8,7 @@ mod helpers;
 
 mod activity;
 mod agents;
+mod api_keys;
 mod approvals;
 mod auth_tokens;
 mod billing;

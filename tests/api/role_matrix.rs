@@ -75,6 +75,8 @@ enum Needs {
     Agent,
     /// An integration the owner connected.
     Integration,
+    /// An API key the owner created.
+    ApiKey,
 }
 
 /// One operation: its root field, its document, and the outcome per role.
@@ -99,6 +101,7 @@ struct Fixture {
     agent: Option<String>,
     accept: Option<String>,
     integration: Option<String>,
+    api_key: Option<String>,
 }
 
 impl Fixture {
@@ -117,6 +120,9 @@ impl Fixture {
     }
     fn agent(&self) -> &str {
         self.agent.as_deref().expect("an agent in the fixture")
+    }
+    fn api_key(&self) -> &str {
+        self.api_key.as_deref().expect("an API key in the fixture")
     }
     fn integration(&self) -> &str {
         self.integration
@@ -471,6 +477,24 @@ const MATRIX: &[Row] = &[
         variables: |f, _| json!({ "id": f.integration() }),
         expect: OWNERS_AND_ADMINS,
     },
+    Row {
+        root: Root::Mutation,
+        field: "createApiKey",
+        group: Group::Administration,
+        needs: Needs::Team,
+        document: "mutation($input: ApiKeyInput!) { createApiKey(input: $input) { secret } }",
+        variables: |_, _| json!({ "input": { "name": "matrix", "role": "VIEWER" } }),
+        expect: OWNERS_AND_ADMINS,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "revokeApiKey",
+        group: Group::Administration,
+        needs: Needs::ApiKey,
+        document: "mutation($id: ID!) { revokeApiKey(id: $id) { id } }",
+        variables: |f, _| json!({ "id": f.api_key() }),
+        expect: OWNERS_AND_ADMINS,
+    },
     // Root queries: reading is for everyone; verifying the log for owners and admins.
     Row {
         root: Root::Query,
@@ -655,6 +679,7 @@ async fn fixture(app: &TestApp, row: &Row, role: &str) -> Fixture {
         agent: None,
         accept: None,
         integration: None,
+        api_key: None,
     };
     let owner = fixture.team.owner.token.clone();
     match row.needs {
@@ -707,6 +732,18 @@ async fn fixture(app: &TestApp, row: &Row, role: &str) -> Fixture {
                 )
                 .await;
             fixture.agent = Some(data["createAgent"]["id"].as_str().unwrap().to_owned());
+        }
+        Needs::ApiKey => {
+            let data = app
+                .ok(
+                    Some(&owner),
+                    "mutation { createApiKey(input: { name: \"matrix\", role: VIEWER }) { apiKey { id } } }",
+                    json!({}),
+                )
+                .await;
+            fixture.api_key = data["createApiKey"]["apiKey"]["id"]
+                .as_str()
+                .map(str::to_owned);
         }
         Needs::Integration => {
             let data = app

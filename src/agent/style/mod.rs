@@ -79,6 +79,7 @@ pub async fn add_sample(
         .await?;
     let entry = NewActivity {
         actor_id: Some(session.user.id),
+        api_key: session.api_key_id(),
         action: "agent.style_memory_updated",
         target_type: "Agent",
         target_id: Some(ids::encode(Kind::Agent, agent.id)),

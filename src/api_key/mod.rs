@@ -1,0 +1,19 @@
+//! API keys: a workspace's machine credentials for integrators, used as
+//! bearer tokens on HTTP, websockets and SSE.
+//!
+//! - A secret is `atk_` and 32 random bytes (256 bits) in URL-safe base64,
+//!   shown once; only its SHA-256 is stored, with its first characters to
+//!   recognise it.
+//! - A key acts for one workspace as its creator, with the lower of the
+//!   key's role (at most the creator's when made, never OWNER) and the
+//!   creator's current role; when the creator leaves, the key stops working.
+//! - It is read fresh on every request (no cache): revoked or expired, the
+//!   next request is refused, and its sockets close.
+//! - What a key does is logged under its creator with `metadata.apiKey`,
+//!   and its cost budget is its own.
+
+pub mod graphql;
+pub mod service;
+
+/// How every secret begins, so a leaked one is recognisable (and scannable).
+pub const SECRET_PREFIX: &str = "atk_";

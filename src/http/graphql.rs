@@ -44,6 +44,9 @@ pub async fn post(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    if super::sse::wanted(&headers) {
+        return post_stream(&state, peer, request_id, &headers, body).await;
+    }
     let Some(rt) = negotiate(header_str(&headers, header::ACCEPT)) else {
         return not_acceptable();
     };
@@ -150,6 +153,9 @@ pub async fn get(
             Err(rejection) => rejection.into_response(),
         };
     }
+    if super::sse::wanted(&headers) {
+        return get_stream(&state, peer, request_id, &headers, &parts.uri).await;
+    }
     let Some(rt) = negotiate(header_str(&headers, header::ACCEPT)) else {
         return not_acceptable();
     };
@@ -169,19 +175,82 @@ pub async fn get(
         state.app.config.limits.max_tokens,
         &state.app.documents,
     ) {
-        let mut response = request_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            rt,
-            VALIDATION_FAILED,
-            "mutations must use POST",
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
+        return mutation_over_get(rt);
     }
     let single = BatchRequest::Single(request);
     execute(&state, peer, request_id, &headers, single, rt, true).await
+}
+
+/// A POST asking for an event stream: one operation (no batches), its
+/// errors before execution reported on the stream.
+async fn post_stream(
+    state: &HttpState,
+    peer: SocketAddr,
+    request_id: RequestId,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    if !is_json(header_str(headers, header::CONTENT_TYPE)) {
+        return request_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ResponseType::Json,
+            PARSE_FAILED,
+            "requests must be application/json",
+        );
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return super::sse::refused("BAD_USER_INPUT", &rejection.body_text()),
+    };
+    let mut json: Value = match serde_json::from_slice(&body) {
+        Ok(json) => json,
+        Err(err) => {
+            let message = format!("the body is not valid JSON: {err}");
+            return super::sse::refused(PARSE_FAILED, &message);
+        }
+    };
+    if let Value::Object(map) = &mut json {
+        if let Err(refusal) = state.persisted.resolve(map).await {
+            return super::sse::refused(refusal.code(), &refusal.message());
+        }
+    }
+    match request_from_json(json) {
+        Ok(request) => {
+            let request = with_context(&state.app, peer, headers, &request_id, request);
+            super::sse::stream(state, headers, request).await
+        }
+        Err(message) => super::sse::refused(PARSE_FAILED, &message),
+    }
+}
+
+/// A GET asking for an event stream; a mutation is still 405.
+async fn get_stream(
+    state: &HttpState,
+    peer: SocketAddr,
+    request_id: RequestId,
+    headers: &HeaderMap,
+    uri: &axum::http::Uri,
+) -> Response {
+    let mut params = match Query::<Vec<(String, String)>>::try_from_uri(uri) {
+        Ok(Query(params)) => params,
+        Err(e) => return super::sse::refused(PARSE_FAILED, &e.body_text()),
+    };
+    if let Err(refusal) = state.persisted.resolve_params(&mut params).await {
+        return super::sse::refused(refusal.code(), &refusal.message());
+    }
+    let request = match request_from_params(params) {
+        Ok(request) => request,
+        Err(message) => return super::sse::refused(PARSE_FAILED, &message),
+    };
+    if is_mutation(
+        &request,
+        state.app.config.limits.max_tokens,
+        &state.app.documents,
+    ) {
+        return mutation_over_get(ResponseType::Json);
+    }
+    let request = with_context(&state.app, peer, headers, &request_id, request);
+    super::sse::stream(state, headers, request).await
 }
 
 /// Runs the request with its session, loaders, client address and request
@@ -198,14 +267,14 @@ async fn execute(
     let app = &state.app;
     let authn =
         Authn::from_header(app, header_str(headers, header::AUTHORIZATION), LEEWAY_SECS).await;
-    let ip = client_ip(peer, headers, app.config.trust_proxy);
-    let batch = batch
-        .data(authn)
-        .data(Arc::new(Loaders::new(app)))
-        .data(ClientIp(ip))
-        .data(PublicBase::of_request(&app.config, headers))
-        .data(request_id);
-    match state.schema.execute_batch(batch).await {
+    let context = |request| with_context(app, peer, headers, &request_id, request);
+    let batch = match batch {
+        BatchRequest::Single(request) => BatchRequest::Single(context(request)),
+        BatchRequest::Batch(requests) => {
+            BatchRequest::Batch(requests.into_iter().map(context).collect())
+        }
+    };
+    match state.schema.execute_batch(batch.data(authn)).await {
         BatchResponse::Single(response) if get => {
             let cache_control = cache_control(&response, headers);
             let mut response = render(response, rt);
@@ -251,6 +320,22 @@ fn render(response: async_graphql::Response, rt: ResponseType) -> Response {
         budget_headers(response.headers_mut(), &cost, limited);
     }
     response
+}
+
+/// A request with what its resolvers read besides the session: loaders,
+/// the client's address, the public base URL and the request id.
+fn with_context(
+    app: &crate::state::SharedState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    request_id: &RequestId,
+    request: async_graphql::Request,
+) -> async_graphql::Request {
+    request
+        .data(Arc::new(Loaders::new(app)))
+        .data(ClientIp(client_ip(peer, headers, app.config.trust_proxy)))
+        .data(PublicBase::of_request(&app.config, headers))
+        .data(request_id.clone())
 }
 
 /// How a GET's answer may be kept. Only an anonymous answer without errors,
@@ -348,6 +433,20 @@ fn refused(rt: ResponseType, refusal: &Refusal) -> Response {
         _ => StatusCode::BAD_REQUEST,
     };
     request_error(status, rt, refusal.code(), &refusal.message())
+}
+
+/// 405: a GET never changes anything.
+fn mutation_over_get(rt: ResponseType) -> Response {
+    let mut response = request_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        rt,
+        VALIDATION_FAILED,
+        "mutations must use POST",
+    );
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("POST"));
+    response
 }
 
 fn not_acceptable() -> Response {

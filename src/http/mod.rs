@@ -1,4 +1,4 @@
-//! The HTTP surface: `/graphql` (GET, POST, and websockets), `/exports/{id}`
+//! The HTTP surface: `/graphql` (GET, POST, websockets and server-sent events), `/exports/{id}`
 //! (downloads), `/healthz`, `/readyz` and, outside production, `/metrics`,
 //! with CORS, a request id and request metrics on every request.
 
@@ -9,6 +9,7 @@ pub mod negotiate;
 pub mod persisted;
 pub mod request;
 pub mod request_id;
+pub mod sse;
 pub mod ws;
 
 use std::{net::SocketAddr, sync::Arc};

@@ -9,7 +9,7 @@ use crate::{helpers::*, rooms::*, ws_client::*};
 
 /// A workroom whose plan waits for the owner's approval before composing,
 /// so watchers can join before the Composer writes.
-fn gated(title: &str) -> Value {
+pub(crate) fn gated(title: &str) -> Value {
     let mut input = input(title);
     input["constraints"] =
         json!({ "approval": { "requiredRole": "OWNER", "requiredApprovals": 1 } });
@@ -18,7 +18,7 @@ fn gated(title: &str) -> Value {
 }
 
 /// The approval task of a workroom waiting for it.
-async fn approval_task(app: &TestApp, token: &str, id: &str) -> String {
+pub(crate) async fn approval_task(app: &TestApp, token: &str, id: &str) -> String {
     app.wait_for(token, id, &["EXECUTING"]).await;
     let started = Instant::now();
     loop {
@@ -39,7 +39,7 @@ async fn approval_task(app: &TestApp, token: &str, id: &str) -> String {
     }
 }
 
-async fn approve(app: &TestApp, token: &str, task: &str) {
+pub(crate) async fn approve(app: &TestApp, token: &str, task: &str) {
     app.ok(
         Some(token),
         "mutation($t: ID!) { grantApproval(taskId: $t) { id } }",

@@ -42,6 +42,7 @@ mod schema;
 mod secrets;
 mod session_cache;
 mod signup_login;
+mod sse;
 mod style_memory;
 mod websocket;
 mod workroom_lists;

@@ -83,6 +83,9 @@ pub struct Config {
     /// Take the client address from X-Forwarded-For (only behind a proxy you run).
     #[arg(long, env = "ATELYA_TRUST_PROXY", default_value_t = false)]
     pub trust_proxy: bool,
+    /// Let webhook endpoints be on loopback, private or link-local addresses (for tests and private networks).
+    #[arg(long, env = "ATELYA_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
+    pub webhook_allow_private: bool,
     /// Comma-separated origins allowed by CORS and on websocket upgrades; empty means same origin only.
     #[arg(
         long,

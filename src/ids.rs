@@ -22,10 +22,12 @@ pub enum Kind {
     Integration,
     Export,
     ApiKey,
+    WebhookEndpoint,
+    WebhookDelivery,
 }
 
 impl Kind {
-    const ALL: [Kind; 14] = [
+    const ALL: [Kind; 16] = [
         Kind::User,
         Kind::Workspace,
         Kind::Member,
@@ -40,6 +42,8 @@ impl Kind {
         Kind::Integration,
         Kind::Export,
         Kind::ApiKey,
+        Kind::WebhookEndpoint,
+        Kind::WebhookDelivery,
     ];
 
     fn prefix(self) -> &'static str {
@@ -58,6 +62,8 @@ impl Kind {
             Kind::Integration => "itg",
             Kind::Export => "exp",
             Kind::ApiKey => "apk",
+            Kind::WebhookEndpoint => "whe",
+            Kind::WebhookDelivery => "whd",
         }
     }
 }

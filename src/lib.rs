@@ -17,7 +17,7 @@
 //!   agents), `workroom` (workrooms, their state machine and events), `task`
 //!   (plans, tasks, approvals), `export` (branding, and deliverables rendered as Markdown, DOCX and PDF), `integration`
 //!   (outside services, their tokens sealed), `api_key` (machine credentials),
-//!   `outbox` (email).
+//!   `webhook` (signed outgoing webhooks), `outbox` (email).
 //! - `engine`: runs workrooms (leases, the Planner, AGENT tasks, the
 //!   Composer); `llm`: the language-model trait, the built-in model and an
 //!   OpenAI-compatible provider.
@@ -60,5 +60,6 @@ pub mod state;
 pub mod task;
 pub mod telemetry;
 mod text_enum;
+pub mod webhook;
 pub mod workroom;
 pub mod workspace;

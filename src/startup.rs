@@ -163,6 +163,7 @@ impl App {
     ) -> std::io::Result<()> {
         let state = self.state.clone();
         let dispatcher = outbox::spawn_dispatcher(state.clone(), self.mailer);
+        let webhooks = crate::webhook::dispatch::spawn_dispatcher(state.clone());
         let renewals = billing::period::spawn_renewals(state.clone());
         let resealing = {
             let state = state.clone();
@@ -212,6 +213,7 @@ impl App {
         state.realtime.bus.flush(BUS_FLUSH_WITHIN).await;
         dispatcher.abort();
         renewals.abort();
+        webhooks.abort();
         resealing.abort();
         if let Some(metrics) = metrics {
             metrics.abort();

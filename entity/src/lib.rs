@@ -14,6 +14,8 @@
 //! - `integration`: connections to outside services, their tokens sealed.
 //! - `email_outbox`: mail waiting to go out.
 //! - `api_key`: machine credentials, their secrets stored only hashed.
+//! - `webhook_endpoint`: integrators' endpoints, their signing secrets sealed;
+//!   `webhook_delivery`: the outbox of signed events and their delivery log.
 //!
 //! Enumerations (roles, plans, kinds, states) are stored as their GraphQL names in
 //! text columns and parsed by the server's domain types.
@@ -38,6 +40,8 @@ pub mod style_memory_version;
 pub mod style_sample;
 pub mod task;
 pub mod user;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
 pub mod workroom;
 pub mod workroom_agent;
 pub mod workroom_event;

@@ -15,6 +15,7 @@ mod m20261130_000007_integrations;
 mod m20261130_000008_style_memory;
 mod m20261130_000009_exports;
 mod m20261130_000010_api_keys;
+mod m20261130_000011_webhooks;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000008_style_memory::Migration),
             Box::new(m20261130_000009_exports::Migration),
             Box::new(m20261130_000010_api_keys::Migration),
+            Box::new(m20261130_000011_webhooks::Migration),
         ]
     }
 }

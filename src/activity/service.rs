@@ -79,6 +79,7 @@ pub async fn record(
     activity_event::Entity::insert(row.clone().into_active_model().reset_all())
         .exec_without_returning(&**txn)
         .await?;
+    crate::webhook::outbox::enqueue_activity(txn, &row).await?;
     workspace::Entity::update_many()
         .col_expr(workspace::Column::ActivitySeq, Expr::value(seq))
         .col_expr(workspace::Column::ActivityHead, Expr::value(hash))

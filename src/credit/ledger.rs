@@ -140,6 +140,9 @@ pub async fn append(
         .exec(&**txn)
         .await?;
     txn.publish(Topic::Workspace(workspace_id), Message::Credits);
+    if row.amount < 0 {
+        super::low::check(txn, &ws, balance_after, now).await?;
+    }
     Ok(row)
 }
 

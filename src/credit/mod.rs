@@ -8,6 +8,7 @@
 pub mod graphql;
 pub mod holds;
 pub mod ledger;
+pub mod low;
 pub mod usage;
 
 pub use ledger::{EntryKind, NewEntry};

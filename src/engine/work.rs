@@ -16,6 +16,7 @@ use super::{
 use crate::{
     agent::{service::system, AgentKind},
     error::AppResult,
+    ids::{self, Kind},
     llm::Purpose,
     task::{depends_on, TaskKind, TaskState},
     workroom::{
@@ -84,8 +85,27 @@ pub async fn next(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
             let needed = json!({ "requiredRole": needed.role.as_str(), "requiredApprovals": needed.approvals });
             let event = NewEvent::new(WorkroomEventKind::ApprovalRequested)
                 .task(approval.id)
-                .data(needed);
+                .data(needed.clone());
             events::append(&txn, &mut room, event, now).await?;
+            let mut hook = serde_json::Map::new();
+            hook.insert(
+                "workroomId".into(),
+                ids::encode(Kind::Workroom, room.id).into(),
+            );
+            hook.insert("taskId".into(), ids::encode(Kind::Task, approval.id).into());
+            hook.insert("requiredRole".into(), needed["requiredRole"].clone());
+            hook.insert(
+                "requiredApprovals".into(),
+                needed["requiredApprovals"].clone(),
+            );
+            crate::webhook::outbox::enqueue(
+                &txn,
+                room.workspace_id,
+                "approval.requested",
+                hook,
+                now,
+            )
+            .await?;
             txn.commit().await?;
             Ok(Next::Again)
         }

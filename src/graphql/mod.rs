@@ -37,6 +37,7 @@ use crate::{
     member::graphql::MemberMutation,
     realtime::graphql::RealtimeSubscription,
     task::graphql::TaskMutation,
+    webhook::graphql::WebhookMutation,
     workroom::roots::{WorkroomMutation, WorkroomQuery},
     workspace::graphql::{WorkspaceMutation, WorkspaceQuery},
 };
@@ -64,6 +65,7 @@ pub struct Mutation(
     ExportMutation,
     IntegrationMutation,
     ApiKeyMutation,
+    WebhookMutation,
 );
 
 #[derive(MergedSubscription, Default)]

@@ -23,6 +23,7 @@ use crate::{
     invitation::graphql::Invitation,
     member::graphql::Member,
     task::graphql::Task,
+    webhook::graphql::{WebhookDelivery, WebhookEndpoint},
     workroom::graphql::{Deliverable, Source, Workroom},
     workspace::graphql::Workspace,
 };
@@ -44,6 +45,8 @@ pub enum Node {
     Integration(Integration),
     Export(Export),
     ApiKey(ApiKey),
+    WebhookEndpoint(WebhookEndpoint),
+    WebhookDelivery(WebhookDelivery),
 }
 
 #[derive(Default)]
@@ -134,6 +137,20 @@ async fn resolve(ctx: &Context<'_>, id: &str) -> AppResult<Option<Node>> {
             }
             found.map(|k| Node::ApiKey(ApiKey(k)))
         }
+        Kind::WebhookEndpoint => {
+            let found = scoped::<entity::webhook_endpoint::Entity>(db, uuid, ws).await?;
+            if found.is_some() {
+                policy::require(session, Action::Administer)?;
+            }
+            found.map(|e| Node::WebhookEndpoint(WebhookEndpoint(e)))
+        }
+        Kind::WebhookDelivery => {
+            let found = scoped::<entity::webhook_delivery::Entity>(db, uuid, ws).await?;
+            if found.is_some() {
+                policy::require(session, Action::Administer)?;
+            }
+            found.map(|d| Node::WebhookDelivery(WebhookDelivery(d)))
+        }
     })
 }
 
@@ -177,7 +194,9 @@ workspace_scoped!(
     source,
     integration,
     export,
-    api_key
+    api_key,
+    webhook_endpoint,
+    webhook_delivery
 );
 
 /// NOT_FOUND becomes "no node"; other errors stay errors.

@@ -26,6 +26,7 @@ use crate::{
     integration::graphql::Integration,
     invitation::{graphql::Invitation, InvitationState},
     member::graphql::Member,
+    webhook::graphql::WebhookEndpoint,
     workroom::{graphql::Workroom, list::WorkroomFilter},
 };
 
@@ -149,6 +150,16 @@ impl Workspace {
         self.session(ctx)?;
         let rows = crate::api_key::service::list(ctx.app().db.conn(), self.0.id).await?;
         Ok(rows.into_iter().map(ApiKey).collect())
+    }
+    /// Owner and admin only.
+    #[graphql(guard = "Allowed(Action::Administer)")]
+    async fn webhook_endpoints(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<WebhookEndpoint>> {
+        self.session(ctx)?;
+        let rows = crate::webhook::endpoint::list(ctx.app().db.conn(), self.0.id).await?;
+        Ok(rows.into_iter().map(WebhookEndpoint).collect())
     }
     async fn credit_ledger(
         &self,

@@ -44,6 +44,7 @@ mod session_cache;
 mod signup_login;
 mod sse;
 mod style_memory;
+mod webhooks;
 mod websocket;
 mod workroom_lists;
 mod workrooms;

@@ -77,6 +77,10 @@ enum Needs {
     Integration,
     /// An API key the owner created.
     ApiKey,
+    /// A webhook endpoint the owner created.
+    WebhookEndpoint,
+    /// A delivery to such an endpoint.
+    WebhookDelivery,
 }
 
 /// One operation: its root field, its document, and the outcome per role.
@@ -102,6 +106,8 @@ struct Fixture {
     accept: Option<String>,
     integration: Option<String>,
     api_key: Option<String>,
+    webhook_endpoint: Option<String>,
+    webhook_delivery: Option<String>,
 }
 
 impl Fixture {
@@ -120,6 +126,16 @@ impl Fixture {
     }
     fn agent(&self) -> &str {
         self.agent.as_deref().expect("an agent in the fixture")
+    }
+    fn webhook_endpoint(&self) -> &str {
+        self.webhook_endpoint
+            .as_deref()
+            .expect("a webhook endpoint in the fixture")
+    }
+    fn webhook_delivery(&self) -> &str {
+        self.webhook_delivery
+            .as_deref()
+            .expect("a webhook delivery in the fixture")
     }
     fn api_key(&self) -> &str {
         self.api_key.as_deref().expect("an API key in the fixture")
@@ -495,6 +511,51 @@ const MATRIX: &[Row] = &[
         variables: |f, _| json!({ "id": f.api_key() }),
         expect: OWNERS_AND_ADMINS,
     },
+    Row {
+        root: Root::Mutation,
+        field: "createWebhookEndpoint",
+        group: Group::Administration,
+        needs: Needs::Team,
+        document: "mutation($input: WebhookEndpointInput!) { createWebhookEndpoint(input: $input) { secret } }",
+        variables: |_, _| json!({ "input": { "url": "https://93.184.216.34/hook", "events": ["credits.low"] } }),
+        expect: OWNERS_AND_ADMINS,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "updateWebhookEndpoint",
+        group: Group::Administration,
+        needs: Needs::WebhookEndpoint,
+        document: "mutation($id: ID!, $input: WebhookEndpointInput!) { updateWebhookEndpoint(id: $id, input: $input) { id } }",
+        variables: |f, _| json!({ "id": f.webhook_endpoint(), "input": { "url": "https://93.184.216.34/other", "events": ["credits.low"] } }),
+        expect: OWNERS_AND_ADMINS,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "rotateWebhookSecret",
+        group: Group::Administration,
+        needs: Needs::WebhookEndpoint,
+        document: "mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret } }",
+        variables: |f, _| json!({ "id": f.webhook_endpoint() }),
+        expect: OWNERS_AND_ADMINS,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "deleteWebhookEndpoint",
+        group: Group::Administration,
+        needs: Needs::WebhookEndpoint,
+        document: "mutation($id: ID!) { deleteWebhookEndpoint(id: $id) }",
+        variables: |f, _| json!({ "id": f.webhook_endpoint() }),
+        expect: OWNERS_AND_ADMINS,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "redeliverWebhook",
+        group: Group::Administration,
+        needs: Needs::WebhookDelivery,
+        document: "mutation($id: ID!) { redeliverWebhook(deliveryId: $id) { id } }",
+        variables: |f, _| json!({ "id": f.webhook_delivery() }),
+        expect: OWNERS_AND_ADMINS,
+    },
     // Root queries: reading is for everyone; verifying the log for owners and admins.
     Row {
         root: Root::Query,
@@ -680,6 +741,8 @@ async fn fixture(app: &TestApp, row: &Row, role: &str) -> Fixture {
         accept: None,
         integration: None,
         api_key: None,
+        webhook_endpoint: None,
+        webhook_delivery: None,
     };
     let owner = fixture.team.owner.token.clone();
     match row.needs {
@@ -732,6 +795,38 @@ async fn fixture(app: &TestApp, row: &Row, role: &str) -> Fixture {
                 )
                 .await;
             fixture.agent = Some(data["createAgent"]["id"].as_str().unwrap().to_owned());
+        }
+        Needs::WebhookEndpoint | Needs::WebhookDelivery => {
+            let data = app
+                .ok(
+                    Some(&owner),
+                    "mutation { createWebhookEndpoint(input: { url: \"https://93.184.216.34/hook\", events: [\"workspace.renamed\"] }) { endpoint { id } } }",
+                    json!({}),
+                )
+                .await;
+            let endpoint = data["createWebhookEndpoint"]["endpoint"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            if matches!(row.needs, Needs::WebhookDelivery) {
+                app.ok(
+                    Some(&owner),
+                    "mutation { renameWorkspace(name: \"Hooked\") { name } }",
+                    json!({}),
+                )
+                .await;
+                let data = app
+                    .ok(
+                        Some(&owner),
+                        "query($id: ID!) { node(id: $id) { ... on WebhookEndpoint { deliveries { nodes { id } } } } }",
+                        json!({ "id": endpoint }),
+                    )
+                    .await;
+                fixture.webhook_delivery = data["node"]["deliveries"]["nodes"][0]["id"]
+                    .as_str()
+                    .map(str::to_owned);
+            }
+            fixture.webhook_endpoint = Some(endpoint);
         }
         Needs::ApiKey => {
             let data = app

@@ -1,0 +1,44 @@
+use sea_orm::entity::prelude::*;
+
+/// An integrator's endpoint receiving a workspace's signed events.
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "webhook_endpoints")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub workspace_id: Uuid,
+    pub url: String,
+    pub description: Option<String>,
+    /// JSON array of the event types it receives.
+    pub events: String,
+    /// The `whsec_` signing secret, sealed with `ATELYA_SECRET_KEY` (the row id as associated data).
+    pub sealed_secret: Vec<u8>,
+    /// The secret before the last rotation, which also signs until `previous_secret_until`.
+    pub sealed_previous_secret: Option<Vec<u8>>,
+    pub previous_secret_until: Option<DateTimeUtc>,
+    pub enabled: bool,
+    pub disabled_reason: Option<String>,
+    /// Deliveries that failed for good in a row; reset by a success.
+    pub consecutive_failures: i32,
+    pub created_by: Option<Uuid>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+/// Written by hand so that not even the sealed secrets reach a log.
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebhookEndpoint")
+            .field("id", &self.id)
+            .field("workspace_id", &self.workspace_id)
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .field("enabled", &self.enabled)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -647,6 +647,10 @@ async fn one_full_page_of_any_list_with_a_level_of_nested_objects_is_within_the_
     let roots = [
         ("Workspace", "workspace"),
         ("Workroom", "workroom(id: \"x\")"),
+        (
+            "WebhookEndpoint",
+            "node(id: \"x\") { ... on WebhookEndpoint",
+        ),
     ];
     assert!(paged.len() >= 7, "{paged:?}");
 
@@ -673,7 +677,9 @@ async fn one_full_page_of_any_list_with_a_level_of_nested_objects_is_within_the_
                 scalars_and_one_level(&types, list_type)
             )
         };
-        let query = format!("{{ {root} {{ {page} }} }}");
+        // A root that opens a fragment closes it too.
+        let closing = "}".repeat(root.matches('{').count());
+        let query = format!("{{ {root} {{ {page} }} {closing} }}");
 
         let body = app.gql(None, &query, json!({})).await;
 

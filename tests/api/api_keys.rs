@@ -209,3 +209,26 @@ db_test! {
         assert!(mine.get("errors").is_none(), "the creator's own budget is untouched: {mine}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_revoked_on_one_instance_closes_its_socket_on_another_within_a_second() {
+    let Some(redis) = crate::scale_out::services() else {
+        return;
+    };
+    let cluster = crate::scale_out::cluster(redis, |_| {}).await;
+    let (a, b) = (&cluster.a.app, &cluster.b.app);
+    let owner = a.signup("ann@example.com", "Acme").await;
+    let (secret, key) = a
+        .create_key(&owner.token, json!({ "name": "feed", "role": "VIEWER" }))
+        .await;
+    let mut socket = initialised(b, &secret).await;
+
+    a.ok(Some(&owner.token), REVOKE, json!({ "id": key["id"] }))
+        .await;
+    let closed = tokio::time::timeout(Duration::from_secs(1), close_code(&mut socket)).await;
+    assert_eq!(closed.expect("closed within a second"), 4403);
+    assert_eq!(
+        code(&b.gql(Some(&secret), WHO, json!({})).await),
+        "UNAUTHENTICATED"
+    );
+}

@@ -83,6 +83,9 @@ pub struct Config {
     /// Take the client address from X-Forwarded-For (only behind a proxy you run).
     #[arg(long, env = "ATELYA_TRUST_PROXY", default_value_t = false)]
     pub trust_proxy: bool,
+    /// Serve GraphiQL at /graphiql and the live page at /live [default: on in development, off in production].
+    #[arg(long, env = "ATELYA_PAGES")]
+    pub pages: Option<bool>,
     /// Let webhook endpoints be on loopback, private or link-local addresses (for tests and private networks).
     #[arg(long, env = "ATELYA_WEBHOOK_ALLOW_PRIVATE", default_value_t = false)]
     pub webhook_allow_private: bool,
@@ -260,6 +263,11 @@ pub struct Limits {
 impl Config {
     pub fn is_production(&self) -> bool {
         self.env.eq_ignore_ascii_case("production")
+    }
+
+    /// Whether GraphiQL and the live page are served.
+    pub fn serves_pages(&self) -> bool {
+        self.pages.unwrap_or(!self.is_production())
     }
 
     pub fn access_token_ttl(&self) -> Duration {

@@ -1,11 +1,13 @@
 //! The HTTP surface: `/graphql` (GET, POST, websockets and server-sent events), `/exports/{id}`
-//! (downloads), `/healthz`, `/readyz` and, outside production, `/metrics`,
+//! (downloads), `/healthz`, `/readyz` and, outside production, `/metrics`
+//! and the pages (`/graphiql`, `/live`),
 //! with CORS, a request id and request metrics on every request.
 
 pub mod download;
 pub mod graphql;
 pub mod health;
 pub mod negotiate;
+pub mod pages;
 pub mod persisted;
 pub mod request;
 pub mod request_id;
@@ -47,6 +49,9 @@ pub fn router(
         .route("/readyz", get(health::readyz));
     if app.config.metrics_bind.is_none() && !app.config.is_production() {
         router = router.route("/metrics", get(telemetry::metrics).with_state(app.clone()));
+    }
+    if app.config.serves_pages() {
+        router = router.merge(pages::router());
     }
     router
         .route_layer(axum::middleware::from_fn(telemetry::track_http))

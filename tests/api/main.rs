@@ -30,6 +30,7 @@ mod members;
 mod null_propagation;
 mod observability;
 mod openai_provider;
+mod pages;
 mod pagination;
 mod password_checks;
 mod permissions;

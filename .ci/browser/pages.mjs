@@ -1,0 +1,110 @@
+// The pages in a real browser (Debian's chromium, driven by playwright-core):
+// two tabs sign in on /live, one creates a workroom, the other opens it, and
+// both watch the Composer's text stream in; at the end both show the same
+// text, equal to Workroom.deliverables. Then GraphiQL loads and answers a
+// query. Screenshots go to $SCREENSHOTS (default: a temporary folder).
+//
+// Usage: node pages.mjs http://127.0.0.1:8080
+import { chromium } from 'playwright-core';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const base = process.argv[2];
+if (!base) throw new Error('usage: node pages.mjs <base url>');
+const shots = process.env.SCREENSHOTS || mkdtempSync(join(tmpdir(), 'atelya-pages-'));
+const email = `browser-${Date.now()}@example.com`;
+const password = 'a long browser passphrase';
+
+async function gql(query, variables, token) {
+  const headers = { 'content-type': 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const response = await fetch(`${base}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  const body = await response.json();
+  if (body.errors) throw new Error(JSON.stringify(body.errors));
+  return body.data;
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+const signup = await gql(
+  'mutation($i: SignupInput!) { signup(input: $i) { accessToken } }',
+  { i: { email, password, name: 'Browser', workspaceName: 'Browser Co' } },
+);
+const token = signup.signup.accessToken;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-dev-shm-usage'],
+});
+try {
+  // Two tabs, each signed in on its own.
+  const tabs = [];
+  for (let i = 0; i < 2; i++) {
+    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
+    const page = await context.newPage();
+    page.on('pageerror', (err) => { throw new Error(`tab ${i}: ${err.message}`); });
+    await page.goto(`${base}/live`);
+    await page.fill('input[name=email]', email);
+    await page.fill('input[name=password]', password);
+    await page.click('#signin-form button');
+    await page.waitForSelector('#open:not([hidden])');
+    tabs.push(page);
+  }
+  const [first, second] = tabs;
+  await first.fill('#create-form input[name=deliverables]', 'Proposal, Summary');
+  await first.click('#create-form button');
+  await first.waitForURL(/workroom=/);
+  const id = new URL(first.url()).searchParams.get('workroom');
+  await second.fill('#watch-form input[name=id]', id);
+  await second.click('#watch-form button');
+  await second.waitForSelector('#room:not([hidden])');
+
+  // The text streams in: seen part-written on the second tab before the end.
+  const texts = (page) => page.$$eval('[data-testid=text]', (nodes) => nodes.map((n) => n.textContent));
+  let partial = false;
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const state = await second.textContent('#room-state');
+    if (state === 'COMPLETED') break;
+    check(!['FAILED', 'CANCELLED'].includes(state), `the run ended ${state}`);
+    check(Date.now() < deadline, `no COMPLETED within 120 s (state ${state})`);
+    const now = await texts(second);
+    if (!partial && now.some((t) => t.length > 0)) {
+      partial = true;
+      await second.screenshot({ path: join(shots, 'live-streaming.png'), fullPage: true });
+    }
+    await second.waitForTimeout(100);
+  }
+  check(partial, 'the text was never seen part-written');
+  for (const page of tabs) {
+    await page.waitForSelector('#room-state:text("COMPLETED")');
+    await page.waitForSelector('#check.ok', { timeout: 10_000 });
+  }
+  const [a, b] = [await texts(first), await texts(second)];
+  check(JSON.stringify(a) === JSON.stringify(b), 'the two tabs show different text');
+  const room = await gql('query($id: ID!) { workroom(id: $id) { deliverables { content } } }', { id }, token);
+  const stored = room.workroom.deliverables.map((d) => d.content || '');
+  check(JSON.stringify(a) === JSON.stringify(stored), 'the text shown differs from Workroom.deliverables');
+  check(a.every((t) => t.length > 20), 'a deliverable is empty');
+  await first.screenshot({ path: join(shots, 'live-first-tab.png'), fullPage: true });
+  await second.screenshot({ path: join(shots, 'live-second-tab.png'), fullPage: true });
+  console.log(`live: two tabs watched ${id} to COMPLETED; ${a.length} deliverables, identical to the API`);
+
+  // GraphiQL loads, takes the token, and answers a query.
+  const context = await browser.newContext({ viewport: { width: 1300, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(`${base}/graphiql`);
+  await page.fill('#token', token);
+  await page.dispatchEvent('#token', 'change');
+  await page.waitForSelector('.graphiql-execute-button', { timeout: 30_000 });
+  await page.click('.graphiql-execute-button');
+  await page.waitForFunction(() => document.querySelector('.result-window')?.textContent.includes('FREE_TRIAL'), null, { timeout: 30_000 });
+  await page.screenshot({ path: join(shots, 'graphiql.png') });
+  console.log('graphiql: loaded and answered { plans }');
+} finally {
+  await browser.close();
+}
+console.log(`screenshots in ${shots}`);

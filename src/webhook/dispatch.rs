@@ -13,8 +13,9 @@
 //!   attempts is FAILED, and an endpoint whose deliveries fail for good
 //!   [`DISABLE_AFTER`] times in a row is disabled, with an activity entry.
 //! - **Safe**: the URL is checked again before each attempt (DNS may have
-//!   changed), redirects are not followed, and connecting and the whole
-//!   request have timeouts. A response's body is kept only as a short snippet.
+//!   changed) and the request connects only to the addresses that passed;
+//!   redirects are not followed, and connecting and the whole request have
+//!   timeouts. A response's body is kept only as a short snippet.
 
 use std::time::{Duration, Instant};
 
@@ -82,12 +83,16 @@ pub fn spawn_dispatcher(state: SharedState) -> tokio::task::JoinHandle<()> {
 }
 
 fn client() -> reqwest::Result<reqwest::Client> {
+    client_builder().build()
+}
+
+/// No redirects (a redirect could lead anywhere), and timeouts.
+fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(TOTAL_TIMEOUT)
         .user_agent(concat!("Atelya-Webhooks/", env!("CARGO_PKG_VERSION")))
-        .build()
 }
 
 #[tracing::instrument(level = "debug", skip_all)]
@@ -184,10 +189,25 @@ async fn send(
         latency_ms: elapsed_ms(started),
         snippet,
     };
-    let url = match endpoint::check_url(&endpoint.url, state.config.webhook_allow_private).await {
-        Ok(url) => url,
-        Err(err) => return failed(err.to_string()),
+    let resolved =
+        match endpoint::resolve_url(&endpoint.url, state.config.webhook_allow_private).await {
+            Ok(resolved) => resolved,
+            Err(err) => return failed(err.to_string()),
+        };
+    // A host name connects only to the addresses just checked.
+    let pinned_client;
+    let client = match &resolved.pinned {
+        Some((host, addresses)) => match client_builder().resolve_to_addrs(host, addresses).build()
+        {
+            Ok(pinned) => {
+                pinned_client = pinned;
+                &pinned_client
+            }
+            Err(err) => return failed(err.to_string()),
+        },
+        None => client,
     };
+    let url = resolved.url;
     let timestamp = state.clock.now().timestamp();
     let signature = match signatures(
         state,

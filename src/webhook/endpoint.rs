@@ -2,7 +2,7 @@
 //! shown once, sealed at rest), changing, deleting, rotating its secret, and
 //! the checks on its URL and event types.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use base64::Engine;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -284,6 +284,20 @@ fn valid_event(event: &str) -> bool {
 /// or otherwise internal ones, so an endpoint cannot reach into the
 /// server's own network. Checked again before every delivery.
 pub async fn check_url(raw: &str, allow_private: bool) -> AppResult<reqwest::Url> {
+    Ok(resolve_url(raw, allow_private).await?.url)
+}
+
+/// A checked URL, and the addresses its host name resolved to when they
+/// were checked (none for an IP literal, or when private ones are allowed).
+pub struct Resolved {
+    pub url: reqwest::Url,
+    pub pinned: Option<(String, Vec<SocketAddr>)>,
+}
+
+/// [`check_url`], keeping the addresses that passed, so that the request
+/// connects to exactly those: a name that resolves to a public address when
+/// checked and to an internal one a moment later (DNS rebinding) gets nowhere.
+pub async fn resolve_url(raw: &str, allow_private: bool) -> AppResult<Resolved> {
     let bad = |why: &str| AppError::bad_input(format!("url {why}"));
     let url = reqwest::Url::parse(raw).map_err(|_| bad("is not a valid URL"))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -292,26 +306,31 @@ pub async fn check_url(raw: &str, allow_private: bool) -> AppResult<reqwest::Url
     if !url.username().is_empty() || url.password().is_some() {
         return Err(bad("must not hold credentials"));
     }
-    let host = url.host_str().ok_or_else(|| bad("has no host"))?;
+    let host = url.host_str().ok_or_else(|| bad("has no host"))?.to_owned();
     if allow_private {
-        return Ok(url);
+        return Ok(Resolved { url, pinned: None });
     }
     let port = url.port_or_known_default().unwrap_or(443);
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    let addresses: Vec<IpAddr> = match host.parse::<IpAddr>() {
-        Ok(ip) => vec![ip],
-        Err(_) => tokio::net::lookup_host((host, port))
-            .await
-            .map_err(|_| bad("has a host that does not resolve"))?
-            .map(|addr| addr.ip())
-            .collect(),
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let (addresses, pinned) = match bare.parse::<IpAddr>() {
+        Ok(ip) => (vec![SocketAddr::new(ip, port)], false),
+        Err(_) => {
+            let resolved: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
+                .await
+                .map_err(|_| bad("has a host that does not resolve"))?
+                .collect();
+            (resolved, true)
+        }
     };
-    if addresses.is_empty() || addresses.iter().any(|ip| !is_public(*ip)) {
+    if addresses.is_empty() || addresses.iter().any(|addr| !is_public(addr.ip())) {
         return Err(bad(
             "must reach a public address (loopback, private and link-local ones are refused)",
         ));
     }
-    Ok(url)
+    Ok(Resolved {
+        pinned: pinned.then_some((host, addresses)),
+        url,
+    })
 }
 
 fn is_public(ip: IpAddr) -> bool {
@@ -375,6 +394,11 @@ mod tests {
             assert!(check_url(accepted, false).await.is_ok(), "{accepted}");
         }
         assert!(check_url("http://127.0.0.1:9/hook", true).await.is_ok());
+        // An address written in the URL is the one connected to: nothing to pin.
+        let literal = resolve_url("https://93.184.216.34/hook", false)
+            .await
+            .unwrap();
+        assert!(literal.pinned.is_none());
         assert!(check_url("ftp://127.0.0.1/hook", true).await.is_err());
     }
 

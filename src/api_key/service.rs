@@ -165,9 +165,7 @@ pub async fn find(
     workspace_id: Uuid,
     id: Uuid,
 ) -> AppResult<api_key::Model> {
-    api_key::Entity::find_by_id(id)
-        .filter(api_key::Column::WorkspaceId.eq(workspace_id))
-        .one(db)
+    crate::db::scoped::<api_key::Entity>(db, id, workspace_id)
         .await?
         .ok_or(AppError::NotFound("API key"))
 }

@@ -14,8 +14,11 @@
 //! This module connects and migrates; `txn` holds [`Db::begin`] and
 //! [`WriteTxn`], `sql` helpers for queries and their errors.
 
+pub mod scoped;
 mod sql;
 mod txn;
+
+pub use scoped::scoped;
 
 use std::{
     sync::{

@@ -9,6 +9,7 @@ use entity::{activity_event, credit_entry, member, user};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::context::ContextExt;
+use crate::db::scoped;
 use crate::{
     activity::graphql::ActivityEvent,
     agent::graphql::Agent,
@@ -120,84 +121,39 @@ async fn resolve(ctx: &Context<'_>, id: &str) -> AppResult<Option<Node>> {
         Kind::Source => scoped::<entity::source::Entity>(db, uuid, ws)
             .await?
             .map(|s| Node::Source(Source(s))),
-        Kind::Integration => {
-            let found = scoped::<entity::integration::Entity>(db, uuid, ws).await?;
-            if found.is_some() {
-                policy::require(session, Action::Administer)?;
-            }
-            found.map(|i| Node::Integration(Integration(i)))
-        }
+        Kind::Integration => administered(
+            session,
+            scoped::<entity::integration::Entity>(db, uuid, ws).await?,
+        )?
+        .map(|i| Node::Integration(Integration(i))),
         Kind::Export => scoped::<entity::export::Entity>(db, uuid, ws)
             .await?
             .map(|e| Node::Export(Export(e))),
-        Kind::ApiKey => {
-            let found = scoped::<entity::api_key::Entity>(db, uuid, ws).await?;
-            if found.is_some() {
-                policy::require(session, Action::Administer)?;
-            }
-            found.map(|k| Node::ApiKey(ApiKey(k)))
-        }
-        Kind::WebhookEndpoint => {
-            let found = scoped::<entity::webhook_endpoint::Entity>(db, uuid, ws).await?;
-            if found.is_some() {
-                policy::require(session, Action::Administer)?;
-            }
-            found.map(|e| Node::WebhookEndpoint(WebhookEndpoint(e)))
-        }
-        Kind::WebhookDelivery => {
-            let found = scoped::<entity::webhook_delivery::Entity>(db, uuid, ws).await?;
-            if found.is_some() {
-                policy::require(session, Action::Administer)?;
-            }
-            found.map(|d| Node::WebhookDelivery(WebhookDelivery(d)))
-        }
+        Kind::ApiKey => administered(
+            session,
+            scoped::<entity::api_key::Entity>(db, uuid, ws).await?,
+        )?
+        .map(|k| Node::ApiKey(ApiKey(k))),
+        Kind::WebhookEndpoint => administered(
+            session,
+            scoped::<entity::webhook_endpoint::Entity>(db, uuid, ws).await?,
+        )?
+        .map(|e| Node::WebhookEndpoint(WebhookEndpoint(e))),
+        Kind::WebhookDelivery => administered(
+            session,
+            scoped::<entity::webhook_delivery::Entity>(db, uuid, ws).await?,
+        )?
+        .map(|d| Node::WebhookDelivery(WebhookDelivery(d))),
     })
 }
 
-/// A row by id, provided it belongs to the workspace.
-async fn scoped<E>(
-    db: &impl sea_orm::ConnectionTrait,
-    id: uuid::Uuid,
-    workspace: uuid::Uuid,
-) -> AppResult<Option<E::Model>>
-where
-    E: EntityTrait,
-    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<uuid::Uuid>,
-    E::Column: WorkspaceScoped,
-{
-    Ok(E::find_by_id(id)
-        .filter(E::Column::workspace_column().eq(workspace))
-        .one(db)
-        .await?)
+/// A row only owners and admins may see: FORBIDDEN for others, once it exists.
+fn administered<T>(session: &crate::auth::Session, found: Option<T>) -> AppResult<Option<T>> {
+    if found.is_some() {
+        policy::require(session, Action::Administer)?;
+    }
+    Ok(found)
 }
-
-/// Tables whose rows carry their workspace.
-trait WorkspaceScoped: ColumnTrait {
-    fn workspace_column() -> Self;
-}
-
-macro_rules! workspace_scoped {
-    ($($table:ident),+) => {
-        $(impl WorkspaceScoped for entity::$table::Column {
-            fn workspace_column() -> Self {
-                entity::$table::Column::WorkspaceId
-            }
-        })+
-    };
-}
-
-workspace_scoped!(
-    agent,
-    workroom,
-    task,
-    deliverable,
-    source,
-    integration,
-    export,
-    api_key,
-    webhook_endpoint,
-    webhook_delivery
-);
 
 /// NOT_FOUND becomes "no node"; other errors stay errors.
 fn not_found_is_none<T>(result: AppResult<T>) -> AppResult<Option<T>> {

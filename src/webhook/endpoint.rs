@@ -179,9 +179,7 @@ pub async fn find(
     workspace_id: Uuid,
     id: Uuid,
 ) -> AppResult<webhook_endpoint::Model> {
-    webhook_endpoint::Entity::find_by_id(id)
-        .filter(webhook_endpoint::Column::WorkspaceId.eq(workspace_id))
-        .one(db)
+    crate::db::scoped::<webhook_endpoint::Entity>(db, id, workspace_id)
         .await?
         .ok_or(AppError::NotFound("webhook endpoint"))
 }

@@ -49,9 +49,7 @@ pub async fn redeliver(
     let now = state.clock.now();
     let txn = state.db.begin().await?;
     policy::require_locked(&txn, session, Action::Administer).await?;
-    let mut row = webhook_delivery::Entity::find_by_id(id)
-        .filter(webhook_delivery::Column::WorkspaceId.eq(session.workspace_id))
-        .one(&*txn)
+    let mut row = crate::db::scoped::<webhook_delivery::Entity>(&*txn, id, session.workspace_id)
         .await?
         .ok_or(AppError::NotFound("webhook delivery"))?;
     webhook_delivery::Entity::update_many()

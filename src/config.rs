@@ -121,6 +121,17 @@ pub struct Config {
     /// JSON object of SHA-256 to document), for `ATELYA_PERSISTED_ONLY`.
     #[arg(long, env = "ATELYA_PERSISTED_DOCUMENTS")]
     pub persisted_documents: Option<std::path::PathBuf>,
+    /// Longest persisted query registered, in bytes (longer ones still run
+    /// when sent in full).
+    #[arg(long, env = "ATELYA_PERSISTED_MAX_BYTES", default_value_t = 32 * 1024)]
+    pub persisted_max_bytes: usize,
+    /// Bytes of registered persisted queries each instance keeps in memory.
+    #[arg(long, env = "ATELYA_PERSISTED_CACHE_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub persisted_cache_bytes: usize,
+    /// Bytes of registered persisted queries kept in Redis for all instances
+    /// (those registered longest ago are dropped first).
+    #[arg(long, env = "ATELYA_PERSISTED_REDIS_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub persisted_redis_bytes: usize,
     /// The server's public address, e.g. `https://api.example.com`, for the
     /// absolute URLs it hands out (export downloads). Without it they are made
     /// from the request's Host (and, behind a trusted proxy, X-Forwarded-Proto/Host).
@@ -245,6 +256,16 @@ pub struct Limits {
     /// Highest query complexity, list fields weighted by their `first`.
     #[arg(long, env = "ATELYA_MAX_COMPLEXITY", default_value_t = 2_000)]
     pub max_complexity: usize,
+    /// Most selections (fields, inline fragments, spreads) a document holds
+    /// once its fragments are expanded: as many as its tokens could write out
+    /// without fragments, so fragments never make a document larger than
+    /// writing it out would.
+    #[arg(long, env = "ATELYA_MAX_SELECTIONS", default_value_t = 10_000)]
+    pub max_selections: usize,
+    /// Bytes of parsed documents each instance keeps for reuse (each
+    /// reckoned at 110 times its text).
+    #[arg(long, env = "ATELYA_DOCUMENT_CACHE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub document_cache_bytes: usize,
     /// Cost each member may spend per hour in a workspace (each document
     /// costs its complexity, at least 1); 0 turns cost budgets off.
     #[arg(long, env = "ATELYA_COST_BUDGET_PER_HOUR", default_value_t = 500_000)]

@@ -119,7 +119,9 @@ impl App {
             )?,
             limiter,
             budget,
-            documents: Default::default(),
+            documents: crate::graphql::documents::DocumentCache::with_budget(
+                config.limits.document_cache_bytes,
+            ),
             work: Default::default(),
             rounds: Default::default(),
             interrupted: Default::default(),

@@ -1,137 +1,147 @@
-//! Validation rules of the GraphQL spec that async-graphql does not apply.
+//! Rules of section 5 that apollo-compiler applies otherwise than graphql-js
+//! and the spec; applied here instead, on apollo-compiler's reading of the
+//! document (see [`super::validate`]).
 //!
-//! - Single root field (spec 5.2.3.1): a subscription selects exactly one
-//!   root field, and not an introspection field. async-graphql would merge
-//!   the streams of several, which no client can tell apart.
-//! - No fragment cycles (spec 5.5.2.2): async-graphql stops such a document
-//!   at its recursion limit while parsing; it is valid syntax, so the answer
-//!   must be a validation error naming the fragment.
+//! - Single root field (5.2.3.1): a subscription's root selection, its
+//!   fragments collected, has exactly one response key. apollo-compiler
+//!   counts fields instead, refusing `a: credits { x } a: credits { y }`,
+//!   which is one root field selected twice.
+//! - Input object field uniqueness (5.6.3): apollo-compiler does not check
+//!   the fields of input object literals in a request.
+//!
+//! Each walk visits every definition once (a spread is followed once per
+//! operation), so both are linear in the document.
 
 use std::collections::HashSet;
 
-use async_graphql::{
-    parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet},
-    Name, ServerResult,
+use apollo_compiler::{
+    ast::{Argument, Value},
+    executable::{DirectiveList, Selection, SelectionSet},
+    ExecutableDocument, Name, Node,
 };
 
-use super::limits::{request_error, VALIDATION_FAILED};
-
-/// Refuses a subscription that does not select exactly one non-introspection root field.
-pub fn single_root_field(doc: &ExecutableDocument) -> ServerResult<()> {
-    for (name, op) in doc.operations.iter() {
-        if op.node.ty != OperationType::Subscription {
-            continue;
-        }
-        let mut keys = HashSet::new();
-        let mut introspection = false;
-        collect(
-            &op.node.selection_set.node,
-            doc,
-            &mut keys,
-            &mut introspection,
-            &mut HashSet::new(),
-        );
-        let subscription = match name {
-            Some(name) => format!("Subscription \"{name}\""),
-            None => "Anonymous Subscription".to_owned(),
-        };
-        if keys.len() != 1 {
-            return Err(request_error(
-                format!("{subscription} must select only one top level field."),
-                VALIDATION_FAILED,
-            ));
-        }
-        if introspection {
-            return Err(request_error(
-                format!("{subscription} must not select an introspection top level field."),
-                VALIDATION_FAILED,
-            ));
-        }
-    }
-    Ok(())
+/// Whether an apollo-compiler diagnostic is its own version of the single
+/// root field rule, which [`check`] replaces.
+pub fn is_replaced(message: &str) -> bool {
+    message.ends_with("can only have one root field")
 }
 
-/// A fragment that spreads itself, directly or through others.
-pub fn fragment_cycle(doc: &ExecutableDocument) -> Option<Name> {
-    fn spreads(set: &SelectionSet, out: &mut Vec<Name>) {
-        for item in &set.items {
-            match &item.node {
-                Selection::Field(field) => spreads(&field.node.selection_set.node, out),
-                Selection::InlineFragment(inline) => spreads(&inline.node.selection_set.node, out),
-                Selection::FragmentSpread(spread) => {
-                    out.push(spread.node.fragment_name.node.clone())
-                }
-            }
-        }
-    }
-    /// Depth-first from `name`: the fragment the walk comes back to, if any.
-    fn cycles(
-        doc: &ExecutableDocument,
-        name: &Name,
-        path: &mut Vec<Name>,
-        done: &mut HashSet<Name>,
-    ) -> Option<Name> {
-        if path.contains(name) {
-            return Some(name.clone());
-        }
-        if done.contains(name) {
-            return None;
-        }
-        let fragment = doc.fragments.get(name)?;
-        let mut next = Vec::new();
-        spreads(&fragment.node.selection_set.node, &mut next);
-        path.push(name.clone());
-        let found = next.iter().find_map(|n| cycles(doc, n, path, done));
-        path.pop();
-        done.insert(name.clone());
-        found
-    }
-    let mut done = HashSet::new();
-    let mut names: Vec<&Name> = doc.fragments.keys().collect();
-    names.sort();
-    names
-        .into_iter()
-        .find_map(|name| cycles(doc, name, &mut Vec::new(), &mut done))
+/// What both rules find wrong, in words.
+pub fn check(doc: &ExecutableDocument) -> Vec<String> {
+    let mut problems = single_root_field(doc);
+    problems.extend(unique_input_fields(doc));
+    problems
+}
+
+fn single_root_field(doc: &ExecutableDocument) -> Vec<String> {
+    doc.operations
+        .iter()
+        .filter(|op| op.is_subscription())
+        .filter(|op| {
+            let mut keys = HashSet::new();
+            collect_keys(&op.selection_set, doc, &mut keys, &mut HashSet::new());
+            keys.len() > 1
+        })
+        .map(|op| match &op.name {
+            Some(name) => format!("Subscription \"{name}\" must select only one top level field."),
+            None => "Anonymous Subscription must select only one top level field.".to_owned(),
+        })
+        .collect()
 }
 
 /// The response keys of a root selection set, through its fragments.
-fn collect(
-    set: &SelectionSet,
-    doc: &ExecutableDocument,
-    keys: &mut HashSet<Name>,
-    introspection: &mut bool,
-    seen: &mut HashSet<Name>,
+fn collect_keys<'d>(
+    set: &'d SelectionSet,
+    doc: &'d ExecutableDocument,
+    keys: &mut HashSet<&'d Name>,
+    seen: &mut HashSet<&'d Name>,
 ) {
-    for item in &set.items {
-        match &item.node {
+    for selection in &set.selections {
+        match selection {
             Selection::Field(field) => {
-                *introspection |= field.node.name.node.starts_with("__");
-                keys.insert(field.node.response_key().node.clone());
+                keys.insert(field.response_key());
             }
-            Selection::InlineFragment(inline) => collect(
-                &inline.node.selection_set.node,
-                doc,
-                keys,
-                introspection,
-                seen,
-            ),
+            Selection::InlineFragment(inline) => {
+                collect_keys(&inline.selection_set, doc, keys, seen)
+            }
             Selection::FragmentSpread(spread) => {
-                let name = &spread.node.fragment_name.node;
-                if let Some(fragment) = doc
-                    .fragments
-                    .get(name)
-                    .filter(|_| seen.insert(name.clone()))
-                {
-                    collect(
-                        &fragment.node.selection_set.node,
-                        doc,
-                        keys,
-                        introspection,
-                        seen,
-                    );
+                if let Some((name, fragment)) = doc.fragments.get_key_value(&spread.fragment_name) {
+                    if seen.insert(name) {
+                        collect_keys(&fragment.selection_set, doc, keys, seen);
+                    }
                 }
             }
         }
+    }
+}
+
+/// Every input object literal that names one field twice: in arguments,
+/// directives, and variables' default values.
+fn unique_input_fields(doc: &ExecutableDocument) -> Vec<String> {
+    let mut problems = Vec::new();
+    let mut check = |value: &Node<Value>| repeated_fields(value, &mut problems);
+    for op in doc.operations.iter() {
+        for variable in &op.variables {
+            if let Some(default) = &variable.default_value {
+                check(default);
+            }
+        }
+        directive_values(&op.directives, &mut check);
+        set_values(&op.selection_set, &mut check);
+    }
+    for fragment in doc.fragments.values() {
+        directive_values(&fragment.directives, &mut check);
+        set_values(&fragment.selection_set, &mut check);
+    }
+    problems
+}
+
+fn set_values(set: &SelectionSet, check: &mut impl FnMut(&Node<Value>)) {
+    for selection in &set.selections {
+        match selection {
+            Selection::Field(field) => {
+                argument_values(&field.arguments, check);
+                directive_values(&field.directives, check);
+                set_values(&field.selection_set, check);
+            }
+            Selection::InlineFragment(inline) => {
+                directive_values(&inline.directives, check);
+                set_values(&inline.selection_set, check);
+            }
+            Selection::FragmentSpread(spread) => directive_values(&spread.directives, check),
+        }
+    }
+}
+
+fn directive_values(directives: &DirectiveList, check: &mut impl FnMut(&Node<Value>)) {
+    for directive in directives.iter() {
+        argument_values(&directive.arguments, check);
+    }
+}
+
+fn argument_values(arguments: &[Node<Argument>], check: &mut impl FnMut(&Node<Value>)) {
+    for argument in arguments {
+        check(&argument.value);
+    }
+}
+
+fn repeated_fields(value: &Value, problems: &mut Vec<String>) {
+    match value {
+        Value::List(items) => items
+            .iter()
+            .for_each(|item| repeated_fields(item, problems)),
+        Value::Object(fields) => {
+            let mut names = HashSet::with_capacity(fields.len());
+            for (name, inner) in fields {
+                if !names.insert(name) {
+                    problems.push(format!(
+                        "There can be only one input field named \"{name}\"."
+                    ));
+                }
+                repeated_fields(inner, problems);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -139,49 +149,35 @@ fn collect(
 mod tests {
     use super::*;
 
-    fn check(query: &str) -> Result<(), String> {
-        let doc = async_graphql::parser::parse_query(query).unwrap();
-        single_root_field(&doc).map_err(|e| e.message)
+    fn problems(query: &str) -> Vec<String> {
+        let doc = apollo_compiler::ast::Document::parse(query, "q").unwrap();
+        let schema = apollo_compiler::Schema::parse_and_validate(
+            "type Query { a(x: In): Int } type Subscription { s: Int t: Int } input In { f: Int g: In }",
+            "s",
+        )
+        .unwrap();
+        check(&doc.to_executable(&schema).unwrap())
     }
 
     #[test]
-    fn a_fragment_that_spreads_itself_is_found_however_far_round() {
-        let cycle = |q: &str| fragment_cycle(&async_graphql::parser::parse_query(q).unwrap());
+    fn a_subscription_may_select_its_one_root_field_twice() {
+        assert!(problems("subscription { a: s a: s }").is_empty());
+        assert_eq!(problems("subscription { s t }").len(), 1);
         assert_eq!(
-            cycle("{ ...A } fragment A on Query { ...A }").as_deref(),
-            Some("A")
-        );
-        assert_eq!(
-            cycle("{ ...A } fragment A on Query { viewer { ...B } } fragment B on Viewer { ... on Viewer { ...C } } fragment C on Viewer { user { id } ...B }").as_deref(),
-            Some("B")
-        );
-        assert_eq!(
-            cycle(
-                "{ ...A ...B } fragment A on Query { ...B } fragment B on Query { plans { plan } }"
-            ),
-            None
+            problems("subscription S { ...F } fragment F on Subscription { s t }").len(),
+            1
         );
     }
 
     #[test]
-    fn a_subscription_selects_exactly_one_root_field() {
-        assert!(check("subscription { credits { balance } }").is_ok());
-        assert!(check("subscription S { ... on Subscription { credits { balance } } }").is_ok());
-        assert!(check("subscription { a: credits { balance } a: credits { reserved } }").is_ok());
-        assert!(
-            check("{ viewer { user { id } } plans { plan } }").is_ok(),
-            "queries are not concerned"
-        );
+    fn an_input_object_names_each_field_once_at_every_depth() {
+        assert!(problems("{ a(x: { f: 1, g: { f: 2 } }) }").is_empty());
+        assert_eq!(problems("{ a(x: { f: 1, f: 2 }) }").len(), 1);
+        assert_eq!(problems("{ a(x: { g: { f: 1, f: 2 } }) }").len(), 1);
         assert_eq!(
-            check("subscription { credits { balance } activity { id } }").unwrap_err(),
-            "Anonymous Subscription must select only one top level field."
+            problems("query($v: In = { f: 1, f: 1 }) { a(x: $v) }").len(),
+            1
         );
-        assert_eq!(
-            check("subscription Both { ...F } fragment F on Subscription { credits { balance } activity { id } }").unwrap_err(),
-            "Subscription \"Both\" must select only one top level field."
-        );
-        assert!(check("subscription { __typename }")
-            .unwrap_err()
-            .contains("introspection"));
+        assert_eq!(problems("{ a @skip(if: false) @include(if: true) ... @skip(if: false) { a(x: [{ f: 1, f: 1 }]) } }").len(), 1);
     }
 }

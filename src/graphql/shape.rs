@@ -1,12 +1,10 @@
-//! Checks on a parsed document before validation: the alias, directive and
-//! depth counts against the limits, the refusal of strings holding U+0000, and
+//! Checks on a parsed document before validation: the alias and directive
+//! counts against the limits, the refusal of strings holding U+0000, and
 //! whether the document asks for introspection.
 
-use std::collections::{HashMap, HashSet};
-
 use async_graphql::{
-    parser::types::{Directive, ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
-    Name, Positioned, ServerResult, Variables,
+    parser::types::{Directive, ExecutableDocument, Selection, SelectionSet},
+    Positioned, ServerResult, Variables,
 };
 use async_graphql_value::{ConstValue, Value};
 
@@ -81,7 +79,8 @@ pub(super) fn refuse_nul(doc: &ExecutableDocument, variables: &Variables) -> Ser
     Ok(())
 }
 
-/// Checks aliases (with `__typename`), directives and depth of a parsed document.
+/// Checks the aliases (with `__typename`) and directives of a parsed document,
+/// as written: fragments are counted once, where they are defined.
 pub fn check_shape(doc: &ExecutableDocument, limits: &Limits) -> ServerResult<()> {
     let mut counts = Counts::default();
     for (_, op) in doc.operations.iter() {
@@ -104,14 +103,6 @@ pub fn check_shape(doc: &ExecutableDocument, limits: &Limits) -> ServerResult<()
         "aliases (each __typename counts)",
     )?;
     within(counts.directives, limits.max_directives, "directives")?;
-    for (_, op) in doc.operations.iter() {
-        let depth = depth(
-            &op.node.selection_set.node,
-            &doc.fragments,
-            &mut HashSet::new(),
-        );
-        within(depth, limits.max_depth, "levels of nested fields")?;
-    }
     Ok(())
 }
 
@@ -174,36 +165,4 @@ impl Counts {
             }
         }
     }
-}
-
-/// Deepest field nesting, following fragment spreads (a cycle stops the walk;
-/// validation reports it).
-fn depth(
-    set: &SelectionSet,
-    fragments: &HashMap<Name, Positioned<FragmentDefinition>>,
-    visiting: &mut HashSet<Name>,
-) -> usize {
-    set.items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(field) => {
-                1 + depth(&field.node.selection_set.node, fragments, visiting)
-            }
-            Selection::InlineFragment(inline) => {
-                depth(&inline.node.selection_set.node, fragments, visiting)
-            }
-            Selection::FragmentSpread(spread) => {
-                let name = &spread.node.fragment_name.node;
-                match fragments.get(name) {
-                    Some(fragment) if visiting.insert(name.clone()) => {
-                        let d = depth(&fragment.node.selection_set.node, fragments, visiting);
-                        visiting.remove(name);
-                        d
-                    }
-                    _ => 0,
-                }
-            }
-        })
-        .max()
-        .unwrap_or(0)
 }

@@ -5,7 +5,7 @@
 //! 2. The syntax (a syntax error is GRAPHQL_PARSE_FAILED; a document that is
 //!    valid syntax but breaks a rule async-graphql's parser enforces, such
 //!    as two operations of one name, is GRAPHQL_VALIDATION_FAILED).
-//! 3. The alias and directive counts, as written.
+//! 3. The alias and directive counts, as written, and no U+0000 in a string.
 //! 4. The fragments measured (see [`super::expansion`]): a cycle is refused,
 //!    then the expanded size, the field depth and the nesting against their
 //!    limits. Nothing before this point expands a fragment.
@@ -24,7 +24,7 @@ use super::{
     expansion::{self, Unmeasurable},
     lexer::count_tokens,
     limits::{request_error, PARSE_FAILED, VALIDATION_FAILED},
-    shape::{check_shape, within},
+    shape::{check_shape, refuse_nul_literals, within},
     validate::{is_valid_syntax, Validator},
 };
 use crate::config::Limits;
@@ -44,6 +44,7 @@ pub fn admit(query: &str, limits: &Limits, validator: &Validator) -> ServerResul
     let document =
         async_graphql::parser::parse_query(query).map_err(|e| refusal_of_parse(query, e))?;
     check_shape(&document, limits)?;
+    refuse_nul_literals(&document)?;
     let measure = match expansion::of_document(&document) {
         Ok(measure) => measure,
         Err(Unmeasurable::Cycle(name)) => {

@@ -27,7 +27,7 @@ pub use super::shape::check_shape;
 use super::{
     context::{Registration, RequestId},
     documents::Parsed,
-    shape::{refuse_nul, selects_introspection},
+    shape::{refuse_nul_variables, selects_introspection},
     validate::Validator,
 };
 use crate::{auth::Authn, budget::Charge, config::Limits, error::INTERNAL_MESSAGE};
@@ -61,8 +61,8 @@ pub fn code_of(err: &ServerError) -> Option<String> {
 
 impl DocumentLimitsExtension {
     /// The checks of a kept document that depend on this request: its cost
-    /// within the limit, no U+0000, no introspection where it is off, and
-    /// variables that coerce to their types.
+    /// within the limit, no introspection where it is off, and variables
+    /// that coerce to their types.
     fn admit_request(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -77,7 +77,6 @@ impl DocumentLimitsExtension {
             );
             return Err(request_error(message, VALIDATION_FAILED));
         }
-        refuse_nul(&doc.document, variables)?;
         if !self.introspection && selects_introspection(&doc.document) {
             // Refused outright: async-graphql would answer `__schema` (non-null) with null.
             return Err(request_error(
@@ -292,11 +291,14 @@ impl Extension for DocumentLimitsExtension {
         variables: &Variables,
         _next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
+        // Like a limit, before validation: U+0000 is refused whatever else is wrong.
+        refuse_nul_variables(variables)?;
         let state = ctx.data_opt::<crate::state::SharedState>();
         let doc = match state.and_then(|state| state.documents.get(query)) {
             Some(doc) => doc,
             None => {
-                let validator = super::validate::of_schema(&self.validator, || ctx.sdl())?;
+                let validator =
+                    super::validate::of_schema(&self.validator, self.introspection, || ctx.sdl())?;
                 let doc = super::admission::admit(query, &self.limits, validator)?;
                 if let Some(state) = state {
                     state.documents.put(query, doc.clone());

@@ -11,20 +11,34 @@ use async_graphql_value::{ConstValue, Value};
 use super::limits::{request_error, BAD_USER_INPUT, VALIDATION_FAILED};
 use crate::config::Limits;
 
-/// Refuses any string, literal or variable, holding U+0000: PostgreSQL text
-/// cannot store it, and no field has a use for it. Checked here once, so
-/// every field and both databases answer alike.
-pub(super) fn refuse_nul(doc: &ExecutableDocument, variables: &Variables) -> ServerResult<()> {
-    fn holds_nul(value: &ConstValue) -> bool {
-        match value {
-            ConstValue::String(s) => s.contains('\0'),
-            ConstValue::List(items) => items.iter().any(holds_nul),
-            ConstValue::Object(fields) => {
-                fields.iter().any(|(k, v)| k.contains('\0') || holds_nul(v))
-            }
-            _ => false,
-        }
+/// Refuses a variable holding U+0000 anywhere (see [`refuse_nul_literals`]).
+pub(super) fn refuse_nul_variables(variables: &Variables) -> ServerResult<()> {
+    if variables.values().any(holds_nul) {
+        return Err(nul_refused());
     }
+    Ok(())
+}
+
+fn nul_refused() -> async_graphql::ServerError {
+    request_error(
+        "strings may not contain the NUL character (U+0000)",
+        BAD_USER_INPUT,
+    )
+}
+
+fn holds_nul(value: &ConstValue) -> bool {
+    match value {
+        ConstValue::String(s) => s.contains('\0'),
+        ConstValue::List(items) => items.iter().any(holds_nul),
+        ConstValue::Object(fields) => fields.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
+}
+
+/// Refuses any string literal holding U+0000: PostgreSQL text cannot store
+/// it, and no field has a use for it. Checked here once (and before
+/// validation, like a limit), so every field and both databases answer alike.
+pub(super) fn refuse_nul_literals(doc: &ExecutableDocument) -> ServerResult<()> {
     fn literal_holds_nul(value: &Value) -> bool {
         let literal = value
             .clone()
@@ -70,11 +84,8 @@ pub(super) fn refuse_nul(doc: &ExecutableDocument, variables: &Variables) -> Ser
     let in_fragments = doc.fragments.values().any(|f| {
         directives_hold_nul(&f.node.directives) || set_holds_nul(&f.node.selection_set.node)
     });
-    if in_operations || in_fragments || variables.values().any(holds_nul) {
-        return Err(request_error(
-            "strings may not contain the NUL character (U+0000)",
-            BAD_USER_INPUT,
-        ));
+    if in_operations || in_fragments {
+        return Err(nul_refused());
     }
     Ok(())
 }

@@ -18,13 +18,19 @@ use super::limits::{request_error, PARSE_FAILED, VALIDATION_FAILED};
 /// The schema, as apollo-compiler reads it, to validate documents against.
 pub struct Validator {
     schema: Valid<Schema>,
+    /// Whether an unknown field's error suggests the names it may have
+    /// meant (not in production, where they would map the schema).
+    suggestions: bool,
 }
 
 impl Validator {
     /// Reads the schema's SDL (as async-graphql prints it).
-    pub fn new(sdl: &str) -> Result<Validator, String> {
+    pub fn new(sdl: &str, suggestions: bool) -> Result<Validator, String> {
         Schema::parse_and_validate(sdl, "schema.graphql")
-            .map(|schema| Validator { schema })
+            .map(|schema| Validator {
+                schema,
+                suggestions,
+            })
             .map_err(|with| with.errors.to_string())
     }
 
@@ -48,7 +54,8 @@ impl Validator {
                 } else {
                     VALIDATION_FAILED
                 };
-                let mut err = request_error(json.message, code);
+                let message = self.with_suggestion(json.message);
+                let mut err = request_error(message, code);
                 err.locations = json
                     .locations
                     .iter()
@@ -60,6 +67,15 @@ impl Validator {
                 err
             })
             .collect();
+        // apollo-compiler leaves an unknown field out of the document it
+        // builds, so its parent then has "no subselection" too: only the
+        // first is the client's mistake.
+        if errors
+            .iter()
+            .any(|e| e.message.contains("` does not have a field `"))
+        {
+            errors.retain(|e| !e.message.ends_with("must have a subselection set"));
+        }
         errors.extend(
             super::rules::check(&doc)
                 .into_iter()
@@ -73,6 +89,39 @@ impl Validator {
     }
 }
 
+impl Validator {
+    /// An unknown field's error, with the fields of that type whose names
+    /// are close to it, as graphql-js suggests them (when suggestions are on).
+    fn with_suggestion(&self, message: String) -> String {
+        let names: Vec<&str> = message.split('`').collect();
+        let (true, [_, ty, middle, field, _]) = (self.suggestions, names.as_slice()) else {
+            return message;
+        };
+        if *middle != " does not have a field " {
+            return message;
+        }
+        let Some(fields) = self.schema.types.get(*ty).and_then(field_names) else {
+            return message;
+        };
+        match super::suggest::closest(field, &fields).as_slice() {
+            [] => message,
+            found => format!("{message}. Did you mean {}?", super::suggest::quoted(found)),
+        }
+    }
+}
+
+fn field_names(ty: &apollo_compiler::schema::ExtendedType) -> Option<Vec<String>> {
+    use apollo_compiler::schema::ExtendedType;
+    let names = match ty {
+        ExtendedType::Object(object) => object.fields.keys().map(|n| n.to_string()).collect(),
+        ExtendedType::Interface(interface) => {
+            interface.fields.keys().map(|n| n.to_string()).collect()
+        }
+        _ => return None,
+    };
+    Some(names)
+}
+
 /// Whether `query` is a syntactically valid GraphQL document: what tells a
 /// syntax error from a document async-graphql's parser refuses for a rule
 /// of validation (two operations of one name, say).
@@ -83,9 +132,10 @@ pub fn is_valid_syntax(query: &str) -> bool {
 /// The validator of the schema `ctx` runs, built once.
 pub fn of_schema(
     slot: &std::sync::OnceLock<Result<Validator, String>>,
+    suggestions: bool,
     sdl: impl FnOnce() -> String,
 ) -> Result<&Validator, ServerError> {
-    slot.get_or_init(|| Validator::new(&sdl()))
+    slot.get_or_init(|| Validator::new(&sdl(), suggestions))
         .as_ref()
         .map_err(|why| {
             tracing::error!(%why, "the schema cannot be read for validation");

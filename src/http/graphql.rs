@@ -394,7 +394,7 @@ fn budget_headers(headers: &mut HeaderMap, cost: &Value, limited: bool) {
 
 pub(crate) fn body_of(response: async_graphql::Response) -> (bool, Value) {
     if failed_before_execution(&response) {
-        return (true, json!({ "errors": response.errors }));
+        return (true, request_error_body(&response));
     }
     (
         false,
@@ -406,9 +406,19 @@ pub(crate) fn body_of(response: async_graphql::Response) -> (bool, Value) {
 /// [`body_of`], written straight to the bytes of the JSON body.
 fn encoded_body_of(response: async_graphql::Response) -> (bool, Vec<u8>) {
     if failed_before_execution(&response) {
-        return (true, encode(&json!({ "errors": response.errors })));
+        return (true, encode(&request_error_body(&response)));
     }
     (false, encode(&response))
+}
+
+/// A request error's body: its errors, and its extensions (the cost budget
+/// where it stands), without `data`.
+fn request_error_body(response: &async_graphql::Response) -> Value {
+    let mut body = json!({ "errors": response.errors });
+    if !response.extensions.is_empty() {
+        body["extensions"] = json!(response.extensions);
+    }
+    body
 }
 
 /// A request error: nothing was executed, because the document did not

@@ -16,7 +16,7 @@ fn schema() -> &'static AppSchema {
 
 fn validator() -> &'static Validator {
     static VALIDATOR: std::sync::OnceLock<Validator> = std::sync::OnceLock::new();
-    VALIDATOR.get_or_init(|| Validator::new(&crate::graphql::sdl()).unwrap())
+    VALIDATOR.get_or_init(|| Validator::new(&crate::graphql::sdl(), true).unwrap())
 }
 
 fn refusal(query: &str) -> (String, String) {

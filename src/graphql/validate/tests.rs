@@ -5,7 +5,8 @@ use super::*;
 /// The server's own schema, read as the server reads it.
 fn validator() -> &'static Validator {
     static VALIDATOR: OnceLock<Validator> = OnceLock::new();
-    VALIDATOR.get_or_init(|| Validator::new(&crate::graphql::sdl()).expect("the schema reads"))
+    VALIDATOR
+        .get_or_init(|| Validator::new(&crate::graphql::sdl(), true).expect("the schema reads"))
 }
 
 fn refused(query: &str) -> String {
@@ -68,4 +69,16 @@ fn only_syntax_errors_are_syntax_errors() {
     assert!(is_valid_syntax("type Foo { a: Int } { a }"));
     assert!(!is_valid_syntax("{ a "));
     assert!(!is_valid_syntax("query { a(b: ) }"));
+}
+
+#[test]
+fn an_unknown_field_is_the_error_not_the_emptied_selection_it_leaves() {
+    let errors = validator()
+        .validate("{ plans { monthlyCredit } }")
+        .unwrap_err();
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        errors[0].message,
+        "type `PlanInfo` does not have a field `monthlyCredit`. Did you mean \"monthlyCredits\"?"
+    );
 }

@@ -32,11 +32,13 @@
 import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';
 
-import { buildClientSchema, getIntrospectionQuery } from 'graphql';
+import { buildClientSchema, getIntrospectionQuery, parse } from 'graphql';
 
 import { allowance } from './lib/allowed.mjs';
+import { EXPECTED_FEATURES, featuresOf } from './lib/coverage.mjs';
 import { Generator } from './lib/generate.mjs';
 import { breaksOwnRule, disagreement, verdictOf } from './lib/judge.mjs';
+import { SERVER_LIMITS, measure } from './lib/limits.mjs';
 import { Mutant } from './lib/mutant.mjs';
 import { Rng, hash32 } from './lib/random.mjs';
 import { RULES, selectRules } from './lib/rules.mjs';
@@ -82,12 +84,23 @@ if (!rules.length || !Number.isInteger(count) || count < 1 || !Number.isInteger(
 console.log(`check: seed ${seed} (VALIDATION_SEED=${seed} reproduces this run), ${count} documents per rule, ${rules.length} rules`);
 
 const schema = await loadSchema(url);
-const cases = buildCases(schema, rules);
+const { cases, pools, overLimits } = buildCases(schema, rules);
 const built = Date.now();
 const results = await runAll(cases);
 console.log(`check: ${cases.length} requests made and judged in ${((built - started) / 1000).toFixed(1)}s, sent in ${((Date.now() - built) / 1000).toFixed(1)}s`);
-const failed = report(results);
+const failed = report(results, coverageProblems(schema, [...pools.general, ...pools.variables]));
 process.exit(failed);
+
+/** Features of EXPECTED_FEATURES no valid document of the pools has. */
+function coverageProblems(schema, docs) {
+  const counts = new Map(EXPECTED_FEATURES.map((f) => [f, 0]));
+  for (const d of docs) for (const f of featuresOf(schema, d)) counts.set(f, (counts.get(f) ?? 0) + 1);
+  if (opts.verbose) {
+    console.log(`\nfeatures of the ${docs.length} valid documents mutated (${overLimits} mutations over the server's limits drawn again):`);
+    for (const [f, n] of counts) console.log(`  ${String(n).padStart(4)}  ${f}`);
+  }
+  return [...counts].filter(([, n]) => n === 0).map(([f]) => `no generated document has: ${f}`);
+}
 
 /** The server's schema, by an introspection query shallow enough for its depth limit. */
 async function loadSchema(endpoint) {
@@ -125,6 +138,7 @@ function buildCases(schema, selected) {
   const variablesGen = new Generator(schema, new Rng(hash32(`${seed}:variables`)), { variables: 0.75 });
   pools.variables = Array.from({ length: 120 }, () => variablesGen.next());
   const out = [];
+  let overLimits = 0;
   for (const rule of selected) {
     const rng = new Rng(hash32(`${seed}:${rule.id}`));
     const gen = new Generator(schema, rng);
@@ -139,7 +153,9 @@ function buildCases(schema, selected) {
       add({ variant: `fixed: ${f.name}`, fixed: true, expectValid: Boolean(f.valid), query: f.query, variables: f.variables ?? {}, operationName: f.operationName ?? null, base: null });
     }
     if (rule.kind === 'valid') {
-      for (const base of pools.general.slice(0, count)) add({ variant: 'generated', ...base, base });
+      const fromVariables = Math.min(pools.variables.length, Math.floor(count / 3));
+      const sent = [...pools.general.slice(0, count - fromVariables), ...pools.variables.slice(0, fromVariables)];
+      for (const base of sent) add({ variant: 'generated', ...base, base });
       continue;
     }
     // Documents a mutation found nothing to change in are not offered to it again.
@@ -155,7 +171,13 @@ function buildCases(schema, selected) {
           usable[v] = usable[v].filter((b) => b !== base);
           continue;
         }
-        add({ variant: rule.variants[v].name, ...m.result(note), base });
+        const made = m.result(note);
+        // Over a limit, the server refuses on purpose: such a document would prove nothing.
+        if (overServerLimits(schema, made)) {
+          overLimits++;
+          continue;
+        }
+        add({ variant: rule.variants[v].name, ...made, base });
         break;
       }
     }
@@ -164,7 +186,17 @@ function buildCases(schema, selected) {
     c.verdict = verdictOf(schema, c);
     c.hit = breaksOwnRule(schema, c.rule, c.verdict);
   }
-  return out;
+  return { cases: out, pools, overLimits };
+}
+
+function overServerLimits(schema, request) {
+  let doc;
+  try {
+    doc = parse(request.query);
+  } catch {
+    return false; // a syntax error: the server's token count is the only limit, far off
+  }
+  return !measure(schema, doc, request.query, request.variables, SERVER_LIMITS).within;
 }
 
 /** Sends every case, `concurrency` at a time, and compares each answer with graphql-js's verdict. */
@@ -188,13 +220,13 @@ async function runAll(all) {
   return all;
 }
 
-function report(all) {
+function report(all, coverage) {
   const show = opts.show === undefined ? Infinity : Number(opts.show);
   const mismatches = all.filter((c) => c.why && !c.allowed);
   mismatches.slice(0, show).forEach(printMismatch);
   if (mismatches.length > show) console.log(`\n(${mismatches.length - show} more mismatches not shown)`);
 
-  const problems = [];
+  const problems = [...coverage];
   console.log('\nrule      title                                     sent  own-rule  mismatch  allowed');
   for (const rule of rules) {
     const mine = all.filter((c) => c.rule === rule);
@@ -213,8 +245,15 @@ function report(all) {
       if (!mine.some((c) => c.variant === v.name)) console.log(`          (mutation "${v.name}" found nothing to change in this run)`);
     }
   }
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const allowedCount = all.filter((c) => c.allowed).length;
+  if (allowedCount) {
+    console.log('\nallowed differences (lib/allowed.mjs):');
+    for (const entry of new Set(all.filter((c) => c.allowed).map((c) => c.allowed))) {
+      const n = all.filter((c) => c.allowed === entry).length;
+      console.log(`  ${String(n).padStart(4)} × ${entry.reason}`);
+    }
+  }
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(`\ncheck: ${all.length} requests, ${mismatches.length} mismatches, ${allowedCount} allowed differences, ${seconds}s (seed ${seed})`);
   if (problems.length) {
     console.log('\ncheck: THE CHECK ITSELF IS WRONG (a generator or fixture bug):');
@@ -242,7 +281,8 @@ function printVariants(rule, mine) {
 function printMismatch(c) {
   const indent = (text) => text.replace(/^/gm, '    ');
   const raw = c.answer.raw.length > 1200 ? `${c.answer.raw.slice(0, 1200)}…` : c.answer.raw;
-  console.log(`\n✗ ${c.rule.id} ${c.rule.title}: ${c.variant}${c.note ? ` (${c.note})` : ''}`);
+  const note = c.note ? ` (${String(c.note).replace(/\s+/g, ' ')})` : '';
+  console.log(`\n✗ ${c.rule.id} ${c.rule.title}: ${c.variant}${note}`);
   console.log(`  why: ${c.why}`);
   console.log(`  operationName: ${JSON.stringify(c.operationName)}  variables: ${JSON.stringify(c.variables)}`);
   console.log(`  document:\n${indent(c.query)}`);

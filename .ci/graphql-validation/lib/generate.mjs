@@ -129,8 +129,11 @@ export class Generator {
 
   rootFields(root, n) {
     const fields = Object.values(root.getFields()).filter((f) => !SKIPPED_ROOT_FIELDS.has(f.name));
+    const weights = Object.fromEntries(fields.map((f, i) => [i, weightOf(f)]));
     const out = [];
-    for (let i = 0; i < n; i++) out.push(this.fieldNode(root, this.rng.pick(fields), 1, { alias: out.length > 0 }));
+    for (let i = 0; i < n; i++) {
+      out.push(this.fieldNode(root, fields[Number(this.rng.weighted(weights))], 1, { alias: out.length > 0 }));
+    }
     return out;
   }
 
@@ -203,7 +206,9 @@ export class Generator {
     const deep = depth >= MAX_FIELD_DEPTH - 2 || this.d.fieldsLeft <= 0;
     if (deep || (leaves.length && rng.chance(0.45))) fields = leaves;
     if (fields.length === 0) return this.typename();
-    return this.fieldNode(type, rng.pick(fields), depth);
+    // Fields taking arguments are drawn more often: the values are what most rules are about.
+    const weights = Object.fromEntries(fields.map((f, i) => [i, weightOf(f)]));
+    return this.fieldNode(type, fields[Number(rng.weighted(weights))], depth);
   }
 
   introspectionField() {
@@ -232,7 +237,7 @@ export class Generator {
     const args = [];
     for (const arg of this.rng.shuffle(def.args)) {
       const required = isNonNullType(arg.type) && arg.defaultValue === undefined;
-      if (required || this.rng.chance(0.45)) args.push(A.argument(arg.name, this.value(arg.type, arg.name)));
+      if (required || this.rng.chance(0.6)) args.push(A.argument(arg.name, this.value(arg.type, arg.name)));
     }
     return args;
   }
@@ -305,7 +310,7 @@ export class Generator {
   value(type, hint, { constant = false, literal = false } = {}) {
     const rng = this.rng;
     if (!constant && !literal && rng.chance(this.variableChance) && !isCustomScalarPosition(type)) return this.variableFor(type, hint);
-    if (!isNonNullType(type) && rng.chance(0.1)) return A.nullValue();
+    if (!isNonNullType(type) && rng.chance(0.15)) return A.nullValue();
     const t = getNullableType(type);
     if (isListType(t)) {
       // One item stands for a list of it; a variable there would be in a list's position.
@@ -406,6 +411,16 @@ export class Generator {
     }
     throw new Error(`no JSON for ${String(type)}`);
   }
+}
+
+/** How often a field is drawn: more when it takes arguments, most when they take input objects or lists. */
+function weightOf(field) {
+  if (!field.args.length) return 1;
+  const rich = field.args.some((a) => {
+    const t = getNullableType(a.type);
+    return isListType(t) || isInputObjectType(t);
+  });
+  return rich ? 6 : 3;
 }
 
 /** Page sizes stay small (they multiply the cost); other Ints too. */

@@ -29,11 +29,15 @@ export const valid = {
 
 export const RULES = [syntax, ...operationRules, ...fragmentRules, ...valueRules, coercion, valid];
 
-/** Rules matching `filter` (an id, an id prefix such as "5.6", or words of a title). */
+/** Rules matching `filter`: per comma-separated word, an id, else an id prefix ("5.6"), else words of a title. */
 export function selectRules(filter) {
   if (!filter) return RULES;
-  const wanted = filter.split(',').map((f) => f.trim().toLowerCase());
-  return RULES.filter((r) =>
-    wanted.some((w) => r.id === w || r.id.startsWith(`${w}.`) || r.title.toLowerCase().includes(w)),
-  );
+  const chosen = new Set();
+  for (const w of filter.split(',').map((f) => f.trim().toLowerCase())) {
+    const exact = RULES.filter((r) => r.id === w);
+    const prefix = RULES.filter((r) => r.id.startsWith(`${w}.`));
+    const titled = RULES.filter((r) => r.title.toLowerCase().includes(w));
+    for (const r of exact.length ? exact : prefix.length ? prefix : titled) chosen.add(r);
+  }
+  return RULES.filter((r) => chosen.has(r));
 }

@@ -134,9 +134,9 @@ function buildCases(schema, selected) {
   // Valid documents to mutate: a general pool, and one rich in variables for
   // the rules about variables and their values.
   const generalGen = new Generator(schema, new Rng(hash32(`${seed}:pool`)));
-  const pools = { general: Array.from({ length: Math.max(240, count) }, () => generalGen.next()) };
+  const pools = { general: Array.from({ length: Math.max(160, count) }, () => generalGen.next()) };
   const variablesGen = new Generator(schema, new Rng(hash32(`${seed}:variables`)), { variables: 0.75 });
-  pools.variables = Array.from({ length: 120 }, () => variablesGen.next());
+  pools.variables = Array.from({ length: 100 }, () => variablesGen.next());
   const out = [];
   let overLimits = 0;
   for (const rule of selected) {

@@ -87,7 +87,7 @@ export class Generator {
 
   draw() {
     const rng = this.rng;
-    this.d = { alias: 0, fragment: 0, variable: 0, aliasesLeft: 20, directivesLeft: 3, fieldsLeft: rng.int(6, 40) };
+    this.d = { alias: 0, fragment: 0, variable: 0, aliasesLeft: 20, directivesLeft: 3, fieldsLeft: rng.int(4, 28) };
     const kinds = rng.chance(0.15) ? rng.int(2, 3) : 1;
     const definitions = [];
     const ops = [];
@@ -309,7 +309,9 @@ export class Generator {
   /** A value for an input position of `type`: a literal, or (inside an operation) a variable. */
   value(type, hint, { constant = false, literal = false } = {}) {
     const rng = this.rng;
-    if (!constant && !literal && rng.chance(this.variableChance) && !isCustomScalarPosition(type)) return this.variableFor(type, hint);
+    // An input object is mostly written out, so that its fields (lists among them) get variables.
+    const chance = isInputObjectType(getNullableType(type)) ? this.variableChance / 3 : this.variableChance;
+    if (!constant && !literal && rng.chance(chance) && !isCustomScalarPosition(type)) return this.variableFor(type, hint);
     if (!isNonNullType(type) && rng.chance(0.15)) return A.nullValue();
     const t = getNullableType(type);
     if (isListType(t)) {

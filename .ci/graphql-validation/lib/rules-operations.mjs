@@ -93,8 +93,9 @@ export const operationNameUniqueness = {
       name: 'an operation of another type with the same name',
       apply(m) {
         const op = nameChosen(m);
-        const other = op.operation === 'mutation' ? 'query' : 'mutation';
-        insertAt(m, m.doc.definitions, A.operation(other, op.name.value, [], [A.field('__typename')]));
+        const other = m.rng.pick(['query', 'mutation', 'subscription'].filter((k) => k !== op.operation));
+        const root = other === 'subscription' ? A.parseSelections('credits { balance }') : [A.field('__typename')];
+        insertAt(m, m.doc.definitions, A.operation(other, op.name.value, [], root));
         return `${op.operation} and ${other} ${op.name.value}`;
       },
     },

@@ -24,6 +24,10 @@ export const valid = {
     { name: 'operation and fragment named with keywords', query: 'query query { ...fragment } fragment fragment on Query { __typename }' },
     { name: 'a subscription through a fragment', query: 'subscription S { ...Root } fragment Root on Subscription { credits { balance } }', operationName: 'S' },
     { name: 'two operations, one asked for', query: 'query A { __typename } mutation B { leaveWorkspace }', operationName: 'A' },
+    { name: '@skip and @include together', query: '{ __typename @skip(if: false) @include(if: true) }' },
+    { name: 'an operation and a fragment of one name', query: 'query Same { ...Same } fragment Same on Query { __typename }', operationName: 'Same' },
+    { name: 'a variable named on', query: 'query($on: Boolean!) { plans @include(if: $on) { plan } }', variables: { on: false } },
+    { name: 'a non-null variable with a default, left out', query: 'query($n: Int! = 2) { workspace { members(first: $n) { nodes { id } } } }' },
   ],
 };
 

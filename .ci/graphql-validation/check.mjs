@@ -26,8 +26,9 @@
 //
 // Exit codes: 0 = the server agrees everywhere; 1 = a mismatch; 2 = usage
 // or fatal error (e.g. the server does not answer); 3 = the check itself is
-// wrong (a rule none of whose mutations graphql-js refuses, or a "valid"
-// document graphql-js refuses).
+// wrong (a rule none of whose mutations graphql-js refuses, a fixed document
+// that does not break its rule, a "valid" document graphql-js refuses, or
+// generated documents that leave out a feature of lib/coverage.mjs).
 
 import { randomInt } from 'node:crypto';
 import { parseArgs } from 'node:util';

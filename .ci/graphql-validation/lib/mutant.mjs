@@ -11,6 +11,7 @@ import {
   isInterfaceType,
   isLeafType,
   isObjectType,
+  isScalarType,
   parse,
   print,
   visit,
@@ -108,6 +109,39 @@ const VALUE_KINDS = new Set([
   Kind.OBJECT,
 ]);
 const isValueNode = (node) => VALUE_KINDS.has(node.kind);
+
+/** Inserts `item` at a random place of `list`. */
+export const insertAt = (m, list, item) => list.splice(m.rng.int(0, list.length), 0, item);
+
+/** Puts `node` where `site` was. */
+export const replace = (site, node) => {
+  site.parent[site.key] = node;
+};
+
+const BUILT_IN = ['Int', 'Float', 'String', 'Boolean', 'ID'];
+
+/** Whether values of `type` can be judged: custom scalars (DateTime) take anything in graphql-js's client schema. */
+export const judged = (type) =>
+  Boolean(type) && !(isScalarType(getNamedType(type)) && !BUILT_IN.includes(getNamedType(type).name));
+
+/** A value site (a literal, or a variable when `vars`) whose expected type passes `filter`. */
+export const valueSite = (m, filter, { vars = true } = {}) =>
+  m.pick(m.sites.values, (v) => judged(v.type) && (vars || v.node.kind !== 'Variable') && filter(v));
+
+/** A node a directive may be put on: a field, a spread or an inline fragment. */
+export const directivesHost = (m) =>
+  m.pick([...m.sites.fields, ...m.sites.spreads, ...m.sites.inlines].map((s) => s.node));
+
+/** An @include or @skip of the document (one is added to a field when there is none). */
+export function withDirective(m) {
+  const existing = m.pick(m.sites.directives, (d) => ['include', 'skip'].includes(d.node.name.value));
+  if (existing) return existing.node;
+  const field = m.pick(m.sites.fields);
+  if (!field) return null;
+  const d = A.directive(m.rng.pick(['include', 'skip']), [A.argument('if', A.booleanValue(m.rng.chance(0.5)))]);
+  field.node.directives = [...(field.node.directives ?? []), d];
+  return d;
+}
 
 export class Mutant {
   constructor(schema, rng, base, generator) {

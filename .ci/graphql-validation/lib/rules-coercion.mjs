@@ -14,16 +14,11 @@ import {
   isScalarType,
 } from 'graphql';
 
-const BUILT_IN = ['Int', 'Float', 'String', 'Boolean', 'ID'];
+import { judged } from './mutant.mjs';
 
 /** Variable definitions of the chosen operation whose type passes `filter` (never a custom scalar). */
 function pickDef(m, filter) {
-  return m.pick(
-    m.varDefs((d) => {
-      const named = getNamedType(d.type);
-      return !(isScalarType(named) && !BUILT_IN.includes(named.name)) && filter(d.type, d);
-    }),
-  );
+  return m.pick(m.varDefs((d) => judged(d.type) && filter(d.type, d)));
 }
 
 const nameOf = (d) => d.node.variable.name.value;

@@ -14,8 +14,7 @@ import {
 } from 'graphql';
 
 import * as A from './ast.mjs';
-
-const insertAt = (m, list, item) => list.splice(m.rng.int(0, list.length), 0, item);
+import { insertAt } from './mutant.mjs';
 
 /** Selection sets a fragment may be added to (not a subscription's root, which would break 5.2.3.1 instead). */
 const openSets = (m, filter = () => true) =>

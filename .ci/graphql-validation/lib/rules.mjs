@@ -3,11 +3,14 @@
 // and the valid documents themselves, with the graphql-js rules that
 // implement each section-5 rule.
 
+import { coercion } from './rules-coercion.mjs';
+import { directiveRules } from './rules-directives.mjs';
+import { fieldRules } from './rules-fields.mjs';
 import { fragmentRules } from './rules-fragments.mjs';
 import { operationRules } from './rules-operations.mjs';
-import { coercion } from './rules-coercion.mjs';
 import { syntax } from './rules-syntax.mjs';
 import { valueRules } from './rules-values.mjs';
+import { variableRules } from './rules-variables.mjs';
 
 /** Valid documents, sent as generated: none may be refused. */
 export const valid = {
@@ -31,7 +34,17 @@ export const valid = {
   ],
 };
 
-export const RULES = [syntax, ...operationRules, ...fragmentRules, ...valueRules, coercion, valid];
+export const RULES = [
+  syntax,
+  ...operationRules,
+  ...fieldRules,
+  ...fragmentRules,
+  ...valueRules,
+  ...directiveRules,
+  ...variableRules,
+  coercion,
+  valid,
+];
 
 /** Rules matching `filter`: per comma-separated word, an id, else an id prefix ("5.6"), else words of a title. */
 export function selectRules(filter) {

@@ -119,6 +119,7 @@ impl App {
             )?,
             limiter,
             budget,
+            renders: crate::export::Renders::new(config.export_renders),
             documents: Default::default(),
             work: Default::default(),
             rounds: Default::default(),
@@ -192,7 +193,11 @@ impl App {
             })
         });
         let router = http::router(state.clone(), self.schema, self.persisted);
-        tracing::info!(addr = %self.listener.local_addr()?, "atelya is serving");
+        tracing::info!(
+            addr = %self.listener.local_addr()?,
+            export_renders = state.renders.at_once(),
+            "atelya is serving"
+        );
         let sockets = state.realtime.sockets.clone();
         let served = axum::serve(
             self.listener,

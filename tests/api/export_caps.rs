@@ -75,7 +75,11 @@ async fn too_many_downloads(response: reqwest::Response) -> u64 {
 
 db_test! {
     async fn a_member_over_the_hourly_download_cap_gets_429_with_retry_after_and_nothing_is_recorded(app)
-        with |c: &mut atelya::config::Config| { c.limits.downloads_per_hour = 3; c.trust_proxy = true; };
+        with |c: &mut atelya::config::Config| {
+            c.limits.downloads_per_hour = 3;
+            c.trust_proxy = true;
+            c.access_token_ttl = 3_600; // outlives the wait for the cap
+        };
     {
         let (owner, team) = app.team(&["VIEWER"]).await;
         let (_, url) = exported(&app, &owner).await;

@@ -73,8 +73,9 @@ impl CostBudget {
             per_hour,
             clock,
             local: Mutex::new(HashMap::new()),
-            shared: redis
-                .map(|connection| Shared::new(connection, format!("{prefix}:cost"), "cost_budgets")),
+            shared: redis.map(|connection| {
+                Shared::new(connection, format!("{prefix}:cost"), "cost_budgets")
+            }),
         }
     }
 
@@ -97,7 +98,13 @@ impl CostBudget {
             Some(shared) => {
                 let ttl = (window + 1) * WINDOW_SECS - now + 60;
                 let answer: Option<(i64, i64)> = shared
-                    .invoke(CHARGE.key(shared.key(&key)).arg(cost).arg(self.per_hour).arg(ttl))
+                    .invoke(
+                        CHARGE
+                            .key(shared.key(&key))
+                            .arg(cost)
+                            .arg(self.per_hour)
+                            .arg(ttl),
+                    )
                     .await;
                 answer.map(|(allowed, spent)| (allowed == 1, spent.max(0) as u64))
             }

@@ -267,13 +267,21 @@ pub struct Limits {
     #[arg(long, env = "ATELYA_DOWNLOADS_PER_HOUR", default_value_t = 120)]
     pub downloads_per_hour: u32,
     /// Export downloads per client address per hour; 0 turns this cap off.
-    #[arg(long, env = "ATELYA_DOWNLOADS_PER_HOUR_PER_ADDRESS", default_value_t = 600)]
+    #[arg(
+        long,
+        env = "ATELYA_DOWNLOADS_PER_HOUR_PER_ADDRESS",
+        default_value_t = 600
+    )]
     pub downloads_per_hour_per_address: u32,
     /// Exports (PDF and DOCX rendering) each member may make per hour; 0 turns this cap off.
     #[arg(long, env = "ATELYA_EXPORTS_PER_HOUR", default_value_t = 60)]
     pub exports_per_hour: u32,
     /// Exports per client address per hour; 0 turns this cap off.
-    #[arg(long, env = "ATELYA_EXPORTS_PER_HOUR_PER_ADDRESS", default_value_t = 300)]
+    #[arg(
+        long,
+        env = "ATELYA_EXPORTS_PER_HOUR_PER_ADDRESS",
+        default_value_t = 300
+    )]
     pub exports_per_hour_per_address: u32,
 }
 

@@ -12,8 +12,8 @@
 //!
 //! Downloads are served by `crate::http::download`.
 
-pub mod document;
 pub mod caps;
+pub mod document;
 pub mod docx;
 pub mod format;
 pub mod graphql;

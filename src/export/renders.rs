@@ -122,7 +122,10 @@ mod tests {
         let refused = renders.run(|| ()).await.unwrap_err();
         assert_eq!(refused.code(), "RATE_LIMITED");
         slow.await.unwrap().unwrap();
-        renders.run(|| ()).await.expect("a free slot is taken at once");
+        renders
+            .run(|| ())
+            .await
+            .expect("a free slot is taken at once");
     }
 
     #[test]

@@ -82,9 +82,10 @@ pub async fn export(
 /// 429 for a download over its cap, with when to try again.
 fn too_many(over: Refused, request_id: &RequestId) -> Response {
     let mut response = refused(over.error("downloads"), request_id);
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(over.retry_after_secs));
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(over.retry_after_secs),
+    );
     response
 }
 

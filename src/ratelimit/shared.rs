@@ -60,7 +60,11 @@ impl Shared {
     /// The script's answer, or `None` when Redis is not to be relied on now
     /// (the caller decides in-process then).
     pub async fn invoke<T: FromRedisValue>(&self, script: &ScriptInvocation<'_>) -> Option<T> {
-        let route = self.health.lock().expect("redis health").route(Instant::now());
+        let route = self
+            .health
+            .lock()
+            .expect("redis health")
+            .route(Instant::now());
         match route {
             Route::Local => return None,
             Route::Probe => match bounded(self.probe()).await {
@@ -93,7 +97,12 @@ impl Shared {
     }
 
     fn fell_back(&self, err: &RedisError) {
-        if self.health.lock().expect("redis health").fail(Instant::now()) {
+        if self
+            .health
+            .lock()
+            .expect("redis health")
+            .fail(Instant::now())
+        {
             tracing::warn!(
                 store = self.store,
                 namespace = %self.namespace,

@@ -44,7 +44,10 @@ async fn exported(app: &TestApp, owner: &Account) -> (String, String) {
     let room = composed(app, &owner.token, &[]).await;
     let deliverable = room["deliverables"][0]["id"].as_str().unwrap().to_owned();
     let made = export(app, &owner.token, &deliverable, "MARKDOWN").await;
-    (deliverable, made["downloadUrl"].as_str().unwrap().to_owned())
+    (
+        deliverable,
+        made["downloadUrl"].as_str().unwrap().to_owned(),
+    )
 }
 
 /// How many entries of the workspace's log are `action`.
@@ -56,15 +59,26 @@ async fn logged(app: &TestApp, owner: &Account, action: &str) -> usize {
 /// How many exports of the deliverable are stored.
 async fn stored(app: &TestApp, owner: &Account, deliverable: &str) -> usize {
     let data = app
-        .ok(Some(&owner.token), "query($id: ID!) { node(id: $id) { ... on Deliverable { exports { id } } } }", json!({ "id": deliverable }))
+        .ok(
+            Some(&owner.token),
+            "query($id: ID!) { node(id: $id) { ... on Deliverable { exports { id } } } }",
+            json!({ "id": deliverable }),
+        )
         .await;
-    data["node"]["exports"].as_array().expect("the deliverable's exports").len()
+    data["node"]["exports"]
+        .as_array()
+        .expect("the deliverable's exports")
+        .len()
 }
 
 /// Asserts a 429 with a RATE_LIMITED body about downloads; returns `Retry-After`.
 async fn too_many_downloads(response: reqwest::Response) -> u64 {
     assert_eq!(response.status(), 429);
-    let retry_after = response.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry_after = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(response.headers()["content-type"], "application/json");
     let body: Value = response.json().await.unwrap();
     assert_eq!(code(&body), "RATE_LIMITED", "{body}");

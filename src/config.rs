@@ -140,6 +140,10 @@ pub struct Config {
     /// Largest export file in bytes; a deliverable that renders larger is refused.
     #[arg(long, env = "ATELYA_EXPORT_MAX_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub export_max_bytes: usize,
+    /// Exports rendered at once on this instance (more wait their turn);
+    /// unset, half the machine's cores (at least 1).
+    #[arg(long, env = "ATELYA_EXPORT_RENDERS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub export_renders: Option<u64>,
     /// Milliseconds a signed-in member's session is reused without reading
     /// the database (at most 1000; access changes drop it at once); 0 reads
     /// it on every request.
@@ -279,6 +283,27 @@ pub struct Limits {
     /// Wrong passwords allowed per email per 15 minutes (logins and invitations together).
     #[arg(long, env = "ATELYA_FAILED_LOGINS_PER_15_MIN", default_value_t = 5)]
     pub failed_logins_per_15_min: u32,
+    /// Export downloads each member may make per hour (each writes an
+    /// activity entry); 0 turns this cap off.
+    #[arg(long, env = "ATELYA_DOWNLOADS_PER_HOUR", default_value_t = 120)]
+    pub downloads_per_hour: u32,
+    /// Export downloads per client address per hour; 0 turns this cap off.
+    #[arg(
+        long,
+        env = "ATELYA_DOWNLOADS_PER_HOUR_PER_ADDRESS",
+        default_value_t = 600
+    )]
+    pub downloads_per_hour_per_address: u32,
+    /// Exports (PDF and DOCX rendering) each member may make per hour; 0 turns this cap off.
+    #[arg(long, env = "ATELYA_EXPORTS_PER_HOUR", default_value_t = 60)]
+    pub exports_per_hour: u32,
+    /// Exports per client address per hour; 0 turns this cap off.
+    #[arg(
+        long,
+        env = "ATELYA_EXPORTS_PER_HOUR_PER_ADDRESS",
+        default_value_t = 300
+    )]
+    pub exports_per_hour_per_address: u32,
 }
 
 impl Config {

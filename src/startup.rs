@@ -119,6 +119,7 @@ impl App {
             )?,
             limiter,
             budget,
+            renders: crate::export::Renders::new(config.export_renders),
             documents: crate::graphql::documents::DocumentCache::with_budget(
                 config.limits.document_cache_bytes,
             ),
@@ -194,7 +195,11 @@ impl App {
             })
         });
         let router = http::router(state.clone(), self.schema, self.persisted);
-        tracing::info!(addr = %self.listener.local_addr()?, "atelya is serving");
+        tracing::info!(
+            addr = %self.listener.local_addr()?,
+            export_renders = state.renders.at_once(),
+            "atelya is serving"
+        );
         let sockets = state.realtime.sockets.clone();
         let served = axum::serve(
             self.listener,

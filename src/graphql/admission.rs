@@ -64,6 +64,8 @@ pub fn admit(query: &str, limits: &Limits, validator: &Validator) -> ServerResul
         "levels of nested selections, fragments included",
     )?;
     validator.validate(query).map_err(first_of)?;
+    let mut document = document;
+    super::subscription_root::write_out(&mut document);
     Ok(Arc::new(Parsed::new(query, document, measure)))
 }
 

@@ -23,6 +23,7 @@ pub mod order;
 pub mod pagination;
 pub mod rules;
 pub mod shape;
+pub mod subscription_root;
 pub mod suggest;
 pub mod validate;
 pub mod variables;

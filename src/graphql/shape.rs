@@ -114,6 +114,14 @@ pub fn check_shape(doc: &ExecutableDocument, limits: &Limits) -> ServerResult<()
         "aliases (each __typename counts)",
     )?;
     within(counts.directives, limits.max_directives, "directives")?;
+    // The grammar has no fragment named `on` (`...on` opens an inline
+    // fragment), though async-graphql's parser takes one.
+    if counts.spreads_on || doc.fragments.keys().any(|name| name == "on") {
+        return Err(request_error(
+            "Syntax error: a fragment cannot be named \"on\"",
+            super::limits::PARSE_FAILED,
+        ));
+    }
     Ok(())
 }
 
@@ -151,6 +159,8 @@ pub(super) fn selects_introspection(doc: &ExecutableDocument) -> bool {
 struct Counts {
     aliases: usize,
     directives: usize,
+    /// A spread of a fragment named `on` was written.
+    spreads_on: bool,
 }
 
 impl Counts {
@@ -167,7 +177,8 @@ impl Counts {
                     self.walk(&f.selection_set.node);
                 }
                 Selection::FragmentSpread(spread) => {
-                    self.directives += spread.node.directives.len()
+                    self.directives += spread.node.directives.len();
+                    self.spreads_on |= spread.node.fragment_name.node == "on";
                 }
                 Selection::InlineFragment(inline) => {
                     self.directives += inline.node.directives.len();

@@ -77,7 +77,7 @@ impl Validator {
             errors.retain(|e| !e.message.ends_with("must have a subselection set"));
         }
         errors.extend(
-            super::rules::check(&doc)
+            super::rules::check(&doc, &self.schema)
                 .into_iter()
                 .map(|problem| request_error(problem, VALIDATION_FAILED)),
         );

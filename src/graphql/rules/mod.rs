@@ -8,16 +8,20 @@
 //!   which is one root field selected twice.
 //! - Input object field uniqueness (5.6.3): apollo-compiler does not check
 //!   the fields of input object literals in a request.
+//! - All variable usages are allowed (5.8.5) inside input object and list
+//!   literals too (see [`usages`]).
 //!
 //! Each walk visits every definition once (a spread is followed once per
 //! operation), so both are linear in the document.
 
 use std::collections::HashSet;
 
+mod usages;
+
 use apollo_compiler::{
     ast::{Argument, Value},
     executable::{DirectiveList, Selection, SelectionSet},
-    ExecutableDocument, Name, Node,
+    ExecutableDocument, Name, Node, Schema,
 };
 
 /// Whether an apollo-compiler diagnostic is its own version of the single
@@ -26,10 +30,11 @@ pub fn is_replaced(message: &str) -> bool {
     message.ends_with("can only have one root field")
 }
 
-/// What both rules find wrong, in words.
-pub fn check(doc: &ExecutableDocument) -> Vec<String> {
+/// What these rules find wrong, in words.
+pub fn check(doc: &ExecutableDocument, schema: &Schema) -> Vec<String> {
     let mut problems = single_root_field(doc);
     problems.extend(unique_input_fields(doc));
+    problems.extend(usages::disallowed(doc, schema));
     problems
 }
 
@@ -149,14 +154,38 @@ fn repeated_fields(value: &Value, problems: &mut Vec<String>) {
 mod tests {
     use super::*;
 
+    const SCHEMA: &str = "type Query { a(x: In): Int b(l: [Int!]!, d: Int! = 1): Int }
+        type Subscription { s: Int t: Int }
+        input In { f: Int g: In h: [String!]! }";
+
     fn problems(query: &str) -> Vec<String> {
         let doc = apollo_compiler::ast::Document::parse(query, "q").unwrap();
-        let schema = apollo_compiler::Schema::parse_and_validate(
-            "type Query { a(x: In): Int } type Subscription { s: Int t: Int } input In { f: Int g: In }",
-            "s",
-        )
-        .unwrap();
-        check(&doc.to_executable(&schema).unwrap())
+        let schema = apollo_compiler::Schema::parse_and_validate(SCHEMA, "s").unwrap();
+        check(&doc.to_executable(&schema).unwrap(), &schema)
+    }
+
+    #[test]
+    fn a_variable_inside_a_literal_must_fit_its_place() {
+        assert!(problems("query($h: [String!]!) { a(x: { h: $h }) }").is_empty());
+        assert_eq!(
+            problems("query($h: [String]!) { a(x: { h: $h }) }").len(),
+            1
+        );
+        assert_eq!(
+            problems("query($h: [String!]) { a(x: { g: { h: $h } }) }").len(),
+            1
+        );
+        assert_eq!(problems("query($i: Int) { b(l: [$i]) }").len(), 1);
+        assert!(problems("query($i: Int! = 1) { b(l: [$i]) }").is_empty());
+        assert!(
+            problems("query($i: Int = 3) { b(l: [1], d: $i) }").is_empty(),
+            "a default makes it fit"
+        );
+        assert_eq!(
+            problems("query($s: String) { ...F } fragment F on Query { a(x: { h: [$s] }) }").len(),
+            1,
+            "through a fragment"
+        );
     }
 
     #[test]

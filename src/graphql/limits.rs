@@ -212,9 +212,12 @@ impl Extension for DocumentLimitsExtension {
                 tag(err.clone(), VALIDATION_FAILED)
             } else if err.message.starts_with("Failed to parse")
                 || err.message.starts_with("Invalid value")
+                || err.message.starts_with("Expected input type")
             {
-                // An argument async-graphql could not coerce (an Int out of
-                // range, say): the caller's input, refused before the resolver ran.
+                // An argument async-graphql could not coerce (a variable
+                // given null for a non-null argument, as the spec lets a
+                // variable with a default be): the caller's input, refused
+                // before the resolver ran, a field error.
                 tag(err.clone(), BAD_USER_INPUT)
             } else {
                 tracing::error!(message = %err.message, path = ?err.path, "a field failed without a code");

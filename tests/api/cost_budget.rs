@@ -109,3 +109,34 @@ async fn every_instance_draws_on_the_same_budget_through_redis() {
     let (status, _, refused) = post(a, &ann.token, CHEAP).await;
     assert_eq!((status, code(&refused)), (429, "RATE_LIMITED"), "{refused}");
 }
+
+db_test! {
+    async fn a_document_refused_before_it_runs_charges_nothing(app)
+        with |config| {
+            config.limits.cost_budget_per_hour = 1_000;
+            config.env = "production".into();
+            config.secret_key = Some(atelya::config::Secret("ab".repeat(32)));
+        };
+    {
+        let ann = app.signup("ann@example.com", "Acme").await;
+        let remaining = |body: &Value| body["extensions"]["cost"]["remaining"].as_u64();
+        let (_, _, first) = post(&app, &ann.token, PAGE).await;
+        let left = remaining(&first).expect("a signed-in response says what is left");
+        for refused in [
+            "{ workspace { members(first: 10) { nodes { nosuchfield } } } }",
+            "{ __schema { types { name } } }",
+            "{ workspace { members(first: 10) { nodes { id } } } ",
+            "query($n: Int!) { workspace { members(first: $n) { nodes { id } } } }",
+        ] {
+            let (status, _, body) = post(&app, &ann.token, refused).await;
+            assert!(body.get("data").is_none(), "{refused}: {body}");
+            assert!(status == 200 || status == 400, "{refused}: {status}");
+            if let Some(now) = remaining(&body) {
+                assert_eq!(now, left, "{refused} was charged");
+            }
+        }
+        let (_, _, again) = post(&app, &ann.token, CHEAP).await;
+        let cheap = again["extensions"]["cost"]["requested"].as_u64().unwrap();
+        assert_eq!(remaining(&again), Some(left - cheap), "{again}");
+    }
+}

@@ -161,3 +161,93 @@ db_test! {
         assert_eq!(code(&still_unknown), "PERSISTED_QUERY_NOT_FOUND", "sending it did not register it");
     }
 }
+
+db_test! {
+    async fn only_a_document_that_may_run_is_registered(app) with |c| { c.limits.max_batch = 0; c.persisted_max_bytes = 2048; };
+    {
+        let ann = app.signup("ann@example.com", "Acme").await;
+        let known = |document: &str| json!({ "extensions": persisted(document) });
+        let not_found = |body: &Value| code(body) == "PERSISTED_QUERY_NOT_FOUND";
+
+        // Invalid, over a limit, or a syntax error: refused, and the hash stays unknown.
+        for document in [
+            "{ viewer { nosuchfield } }",
+            "{ __typename @a @b @c @d @e @f }",
+            "{ viewer ",
+            "query { ...F0 } fragment F0 on Query { ...F1 ...F1 } fragment F1 on Query { __typename }  fragment F2 on Query { plans { plan } }",
+        ] {
+            let (_, refused) = post(&app, None, json!({ "query": document, "extensions": persisted(document) })).await;
+            assert!(refused.get("data").is_none(), "{refused}");
+            let (_, by_hash) = post(&app, None, known(document)).await;
+            assert!(not_found(&by_hash), "{document} was registered: {by_hash}");
+        }
+
+        // A refused batch registers none of its items.
+        let plans = "{ plans { plan } }";
+        let batch = json!([{ "query": plans, "extensions": persisted(plans) }]);
+        let (status, _) = post(&app, None, batch).await;
+        assert_eq!(status, 400);
+        assert!(not_found(&post(&app, None, known(plans)).await.1));
+
+        // A valid document longer than the bound runs but is not kept.
+        let long = format!("{{ plans {{ plan }}{} }}", " ".repeat(4096));
+        let (_, ran) = post(&app, None, json!({ "query": long, "extensions": persisted(&long) })).await;
+        assert!(ran["data"]["plans"].is_array(), "{ran}");
+        assert!(not_found(&post(&app, None, known(&long)).await.1));
+
+        // A valid one within the bound is.
+        let (_, ran) = post(&app, Some(&ann.token), json!({ "query": plans, "extensions": persisted(plans) })).await;
+        assert!(ran["data"]["plans"].is_array(), "{ran}");
+        let (_, hit) = post(&app, None, known(plans)).await;
+        assert!(hit["data"]["plans"].is_array(), "{hit}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(not(redis_tests), ignore = "TEST_REDIS_URL is not set")]
+async fn the_documents_kept_in_redis_stay_within_their_bytes() {
+    let Some(redis_url) = test_redis() else {
+        return;
+    };
+    let database = TestDatabase::create(Backend::Sqlite).await;
+    let mut config = test_config(&database.url);
+    use_test_redis(&mut config);
+    config.persisted_redis_bytes = 4096;
+    let prefix = config.redis_prefix.clone();
+    let app = serve(config, None).await;
+    // Forty documents of about 300 bytes each: far more than 4 KiB.
+    for i in 0..40 {
+        let document = format!("query Doc{i} {{ plans {{ plan }} }} {}", "#".repeat(260));
+        let (_, ran) = post(
+            &app,
+            None,
+            json!({ "query": document, "extensions": persisted(&document) }),
+        )
+        .await;
+        assert!(ran["data"]["plans"].is_array(), "{ran}");
+    }
+    let client = redis::Client::open(redis_url).unwrap();
+    let mut redis = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{prefix}:apq:*"))
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let mut bytes = 0;
+    for key in keys
+        .iter()
+        .filter(|k| !k.ends_with(":index") && !k.ends_with(":bytes"))
+    {
+        let len: usize = redis::cmd("STRLEN")
+            .arg(key)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        bytes += len;
+    }
+    assert!(bytes <= 4096, "{bytes} bytes kept in Redis");
+    assert!(bytes >= 3000, "the newest are kept: {bytes} bytes");
+    let newest = format!("query Doc39 {{ plans {{ plan }} }} {}", "#".repeat(260));
+    let (_, hit) = post(&app, None, json!({ "extensions": persisted(&newest) })).await;
+    assert!(hit["data"]["plans"].is_array(), "{hit}");
+}

@@ -180,9 +180,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_name_is_pinned_to_the_addresses_it_resolved_to() {
-        // localhost resolves without a network: refused, without the URL in the error.
+    async fn a_name_resolving_to_an_internal_address_is_refused_without_echoing_it() {
         let error = check("http://localhost:9/x", false).await.err().unwrap();
+        assert!(error.to_string().contains("public address"), "{error}");
         assert!(!error.to_string().contains("localhost"), "{error}");
         // With private addresses allowed nothing is resolved here, so nothing is pinned.
         assert!(check("http://localhost:9/x", true)
@@ -190,6 +190,22 @@ mod tests {
             .unwrap()
             .pinned
             .is_none());
+    }
+
+    #[tokio::test]
+    async fn a_client_connects_to_the_pinned_addresses_only() {
+        let (addr, hits) = counting_server().await;
+        // `.invalid` never resolves: the request can only get there through the pin.
+        let target = Target {
+            url: format!("http://pinned.invalid:{}/x", addr.port())
+                .parse()
+                .unwrap(),
+            pinned: Some(("pinned.invalid".into(), vec![addr])),
+        };
+        let client = target.client(builder()).unwrap();
+        let answer = client.get(target.url().clone()).send().await.unwrap();
+        assert!(answer.status().is_success());
+        assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
@@ -205,6 +221,63 @@ mod tests {
             "{error}"
         );
         assert!(started.elapsed() < Duration::from_secs(2));
+    }
+
+    /// Proxy variables are read from the process's environment, so the
+    /// check runs in a process of its own.
+    #[test]
+    fn a_proxy_in_the_environment_is_never_used() {
+        let status = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--ignored",
+                "--exact",
+                "outbound::tests::requests_ignore_a_proxy_in_the_environment",
+            ])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Counts the requests it answers.
+    async fn counting_server() -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use std::sync::{atomic::Ordering, Arc};
+        let hits = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = hits.clone();
+        let app = axum::Router::new().fallback(move || {
+            counted.fetch_add(1, Ordering::SeqCst);
+            async { "ok" }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (addr, hits)
+    }
+
+    #[tokio::test]
+    #[ignore = "sets proxy variables for the whole process: run alone by a_proxy_in_the_environment_is_never_used"]
+    async fn requests_ignore_a_proxy_in_the_environment() {
+        use std::sync::atomic::Ordering;
+        let (proxy, through_proxy) = counting_server().await;
+        let (target, direct) = counting_server().await;
+        for variable in ["HTTP_PROXY", "http_proxy", "ALL_PROXY"] {
+            std::env::set_var(variable, format!("http://{proxy}"));
+        }
+        let url = format!("http://{target}/hook");
+        let counts = || {
+            (
+                through_proxy.load(Ordering::SeqCst),
+                direct.load(Ordering::SeqCst),
+            )
+        };
+        // A client left to its defaults goes through the proxy: the variables are in force.
+        Client::new().get(&url).send().await.unwrap();
+        assert_eq!(counts(), (1, 0));
+        builder().build().unwrap().get(&url).send().await.unwrap();
+        assert_eq!(
+            counts(),
+            (1, 1),
+            "an outbound client goes straight to the target"
+        );
     }
 
     #[test]

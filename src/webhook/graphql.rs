@@ -171,7 +171,7 @@ impl WebhookMutation {
         Ok(true)
     }
 
-    /// Owner and admin only. The replaced secret also signs for 24 hours (each earlier secret for 24 hours after its own rotation).
+    /// Owner and admin only. The previous secret also signs for 24 hours.
     #[graphql(guard = "Allowed(Action::Administer)")]
     async fn rotate_webhook_secret(
         &self,

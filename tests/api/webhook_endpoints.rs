@@ -1,6 +1,7 @@
 //! Webhook endpoints as their owners manage them: every rotated secret keeps
-//! signing for its own day, an endpoint's URL (often a credential) reaches
-//! no one but owners and admins, and creating endpoints is capped.
+//! signing for its own day (a secret replaced before the upgrade that gave
+//! each its own row too), an endpoint's URL (often a credential) reaches no
+//! one but owners and admins, and creating endpoints is capped.
 
 use std::time::Duration;
 
@@ -206,5 +207,85 @@ db_test! {
         app.state.clock.advance(Duration::from_secs(3600));
         let made = create(admin_key.clone()).await;
         assert!(made["errors"].is_null(), "{made}");
+    }
+}
+
+/// Reverts the migration that moved replaced secrets into a table of their
+/// own, and those applied after it.
+async fn before_secrets_had_their_own_table(database_url: &str) {
+    use migration::{MigrationName, Migrator, MigratorTrait};
+    let all = Migrator::migrations();
+    let at = all
+        .iter()
+        .position(|m| m.name() == "m20261201_000012_webhook_secrets")
+        .expect("the migration exists");
+    let db = sea_orm::Database::connect(database_url).await.unwrap();
+    Migrator::down(&db, Some((all.len() - at) as u32))
+        .await
+        .unwrap();
+}
+
+async fn a_secret_replaced_before_the_upgrade_signs_after_it(backend: Backend) {
+    use sea_orm::{
+        sea_query::{Alias, Expr, ExprTrait, Query},
+        ConnectionTrait,
+    };
+    let database = TestDatabase::create(backend).await;
+    let mut config = test_config(&database.url);
+    allow_private(&mut config);
+    let mut first = serve(config.clone(), None).await;
+    let receiver = Receiver::start().await;
+    let owner = first.signup("ann@example.com", "Acme").await;
+    // The clock moves on by hours here, past any access token: an API key does not expire.
+    let key = first.ok(Some(&owner.token), API_KEY, json!({})).await;
+    let token = key["createApiKey"]["secret"].as_str().unwrap().to_owned();
+    let (current, endpoint) = first
+        .endpoint(&token, &receiver.url, &["workspace.renamed"])
+        .await;
+    first.shut_down();
+    // Its background jobs stop within moments.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // As the previous release stored a rotation: the replaced secret beside the current one.
+    before_secrets_had_their_own_table(&database.url).await;
+    let (_, id) = atelya::ids::decode_any(&endpoint).unwrap();
+    let replaced = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let sealed = first
+        .state
+        .sealer
+        .seal(id.as_bytes(), replaced.as_bytes())
+        .unwrap();
+    let until = first.state.clock.now() + chrono::TimeDelta::hours(2);
+    let db = sea_orm::Database::connect(&database.url).await.unwrap();
+    let update = Query::update()
+        .table(Alias::new("webhook_endpoints"))
+        .value(Alias::new("sealed_previous_secret"), sealed)
+        .value(Alias::new("previous_secret_until"), until)
+        .and_where(Expr::col(Alias::new("id")).eq(id))
+        .to_owned();
+    assert_eq!(db.execute(&update).await.unwrap().rows_affected(), 1);
+
+    // The upgrade (run at start) keeps it signing until its time is up, and no longer.
+    let second = serve(config, None).await;
+    let request = next_request(&second, &token, &receiver).await;
+    assert!(signed_by(&current, &request) && signed_by(replaced, &request));
+    assert_eq!(signature_count(&request), 2);
+    second
+        .state
+        .clock
+        .advance(Duration::from_secs(2 * 3600 + 60));
+    let request = next_request(&second, &token, &receiver).await;
+    assert!(signed_by(&current, &request) && !signed_by(replaced, &request));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_replaced_before_the_upgrade_signs_after_it_on_sqlite() {
+    a_secret_replaced_before_the_upgrade_signs_after_it(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_secret_replaced_before_the_upgrade_signs_after_it_on_postgres() {
+    if let Some(backend) = Backend::postgres() {
+        a_secret_replaced_before_the_upgrade_signs_after_it(backend).await;
     }
 }

@@ -50,6 +50,9 @@ use fair::{Caps, Due, Slots};
 pub const CLAIM_MARGIN: TimeDelta = TimeDelta::seconds(30);
 /// How often due deliveries are looked for when no attempt ends meanwhile.
 const TICK: Duration = Duration::from_millis(250);
+/// The least time between two looks, however fast attempts end, so a
+/// backlog of quick deliveries does not turn into a stream of queries.
+const MIN_GAP: Duration = Duration::from_millis(50);
 /// Endpoints with due deliveries considered in one pass, those waiting longest first.
 const CANDIDATES: u64 = 500;
 
@@ -66,11 +69,14 @@ pub fn spawn_dispatcher(state: SharedState) -> tokio::task::JoinHandle<()> {
         let mut sending = JoinSet::new();
         let mut tick = tokio::time::interval(TICK);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_look = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
                 Some(_) = sending.join_next(), if !sending.is_empty() => {}
             }
+            tokio::time::sleep_until(last_look + MIN_GAP).await;
+            last_look = tokio::time::Instant::now();
             while sending.try_join_next().is_some() {}
             if let Err(err) = fill(&state, &slots, &mut sending).await {
                 tracing::warn!(error = %err, "webhook dispatch failed; will retry");

@@ -213,7 +213,7 @@ db_test! {
 /// Reverts the migration that moved replaced secrets into a table of their
 /// own, and those applied after it.
 async fn before_secrets_had_their_own_table(database_url: &str) {
-    use migration::{MigrationName, Migrator, MigratorTrait};
+    use migration::{Migrator, MigratorTrait};
     let all = Migrator::migrations();
     let at = all
         .iter()

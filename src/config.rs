@@ -160,6 +160,63 @@ pub struct Config {
     pub sockets: SocketSettings,
     #[command(flatten)]
     pub llm: LlmSettings,
+    #[command(flatten)]
+    pub webhooks: WebhookSettings,
+}
+
+/// Webhooks: how deliveries share the senders, and caps on endpoints.
+#[derive(Args, Debug, Clone)]
+pub struct WebhookSettings {
+    /// Most webhook endpoints one workspace may have.
+    #[arg(
+        long = "webhook-max-endpoints",
+        env = "ATELYA_WEBHOOK_MAX_ENDPOINTS",
+        default_value_t = 20
+    )]
+    pub max_endpoints: u64,
+    /// Webhook endpoints one user may create per hour.
+    #[arg(
+        long = "webhook-creates-per-user-per-hour",
+        env = "ATELYA_WEBHOOK_CREATES_PER_USER_PER_HOUR",
+        default_value_t = 20
+    )]
+    pub creates_per_user_per_hour: u32,
+    /// Webhook endpoints that may be created per client address per hour.
+    #[arg(
+        long = "webhook-creates-per-address-per-hour",
+        env = "ATELYA_WEBHOOK_CREATES_PER_ADDRESS_PER_HOUR",
+        default_value_t = 30
+    )]
+    pub creates_per_address_per_hour: u32,
+    /// Deliveries one instance sends at once.
+    #[arg(
+        long = "webhook-concurrency",
+        env = "ATELYA_WEBHOOK_CONCURRENCY",
+        default_value_t = 16
+    )]
+    pub concurrency: usize,
+    /// Deliveries of one workspace that one instance sends at once.
+    #[arg(
+        long = "webhook-workspace-concurrency",
+        env = "ATELYA_WEBHOOK_WORKSPACE_CONCURRENCY",
+        default_value_t = 4
+    )]
+    pub workspace_concurrency: usize,
+    /// Deliveries to one endpoint that one instance sends at once.
+    #[arg(
+        long = "webhook-endpoint-concurrency",
+        env = "ATELYA_WEBHOOK_ENDPOINT_CONCURRENCY",
+        default_value_t = 2
+    )]
+    pub endpoint_concurrency: usize,
+    /// Seconds one attempt may take in all (resolving the host, connecting,
+    /// sending, reading the answer); a delivery is claimed for this and a margin.
+    #[arg(
+        long = "webhook-timeout-secs",
+        env = "ATELYA_WEBHOOK_TIMEOUT_SECS",
+        default_value_t = 15
+    )]
+    pub timeout_secs: u64,
 }
 
 /// The language model: the built-in offline one, or any OpenAI-compatible

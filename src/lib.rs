@@ -23,6 +23,8 @@
 //!   OpenAI-compatible provider.
 //! - `realtime`: live subscriptions: the event bus (in-process or Redis),
 //!   gap-free feeds, presence, and the control of open sockets.
+//! - `outbound`: where requests to user-given URLs may go (the IANA
+//!   special-purpose address registries), and the clients that make them.
 //! - `db`, `error`, `clock`, `ids`, `input`, `ratelimit`, `budget` (cost
 //!   budgets per member), `text_enum`: shared plumbing.
 //!
@@ -52,6 +54,7 @@ pub mod invitation;
 pub mod llm;
 pub mod logging;
 pub mod member;
+pub mod outbound;
 pub mod outbox;
 pub mod ratelimit;
 pub mod realtime;

@@ -14,7 +14,8 @@
 //! - `integration`: connections to outside services, their tokens sealed.
 //! - `email_outbox`: mail waiting to go out.
 //! - `api_key`: machine credentials, their secrets stored only hashed.
-//! - `webhook_endpoint`: integrators' endpoints, their signing secrets sealed;
+//! - `webhook_endpoint`: integrators' endpoints, their signing secrets sealed
+//!   (earlier secrets still in their overlap in `webhook_secret`);
 //!   `webhook_delivery`: the outbox of signed events and their delivery log.
 //!
 //! Enumerations (roles, plans, kinds, states) are stored as their GraphQL names in
@@ -42,6 +43,7 @@ pub mod task;
 pub mod user;
 pub mod webhook_delivery;
 pub mod webhook_endpoint;
+pub mod webhook_secret;
 pub mod workroom;
 pub mod workroom_agent;
 pub mod workroom_event;

@@ -11,11 +11,9 @@ pub struct Model {
     pub description: Option<String>,
     /// JSON array of the event types it receives.
     pub events: String,
-    /// The `whsec_` signing secret, sealed with `ATELYA_SECRET_KEY` (the row id as associated data).
+    /// The current `whsec_` signing secret, sealed with `ATELYA_SECRET_KEY`
+    /// (the row id as associated data); earlier ones are `webhook_secret`s.
     pub sealed_secret: Vec<u8>,
-    /// The secret before the last rotation, which also signs until `previous_secret_until`.
-    pub sealed_previous_secret: Option<Vec<u8>>,
-    pub previous_secret_until: Option<DateTimeUtc>,
     pub enabled: bool,
     pub disabled_reason: Option<String>,
     /// Deliveries that failed for good in a row; reset by a success.
@@ -25,13 +23,13 @@ pub struct Model {
     pub updated_at: DateTimeUtc,
 }
 
-/// Written by hand so that not even the sealed secrets reach a log.
+/// Written by hand so that neither the sealed secret nor the URL (often a
+/// credential itself) reaches a log.
 impl std::fmt::Debug for Model {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("WebhookEndpoint")
             .field("id", &self.id)
             .field("workspace_id", &self.workspace_id)
-            .field("url", &self.url)
             .field("events", &self.events)
             .field("enabled", &self.enabled)
             .finish_non_exhaustive()

@@ -1,5 +1,6 @@
 //! Secrets kept at rest that must be read back (an invitation token until
-//! its email goes out, integrations' OAuth tokens): XChaCha20-Poly1305 keyed
+//! its email goes out, integrations' OAuth tokens, webhook signing secrets;
+//! `reseal::SEALED_COLUMNS` lists every column): XChaCha20-Poly1305 keyed
 //! by `ATELYA_SECRET_KEY`.
 //!
 //! A sealed value is one key-version byte, a random 24-byte nonce, then the

@@ -5,7 +5,7 @@ use async_graphql::{connection::Connection, Context, InputObject, Object, Simple
 use chrono::{DateTime, Utc};
 use entity::{webhook_delivery, webhook_endpoint};
 
-use super::{endpoint, service, DeliveryState};
+use super::{endpoint, secrets, service, DeliveryState};
 use crate::{
     auth::{Action, Allowed},
     graphql::{
@@ -138,7 +138,8 @@ impl WebhookMutation {
         ctx: &Context<'_>,
         input: WebhookEndpointInput,
     ) -> async_graphql::Result<WebhookEndpointPayload> {
-        let (secret, row) = endpoint::create(ctx.app(), ctx.session()?, input.into()).await?;
+        let (secret, row) =
+            endpoint::create(ctx.app(), ctx.session()?, ctx.client_ip(), input.into()).await?;
         Ok(WebhookEndpointPayload {
             secret,
             endpoint: WebhookEndpoint(row),
@@ -178,7 +179,7 @@ impl WebhookMutation {
         id: ID,
     ) -> async_graphql::Result<WebhookEndpointPayload> {
         let id = ids::decode(Kind::WebhookEndpoint, &id, "webhook endpoint")?;
-        let (secret, row) = endpoint::rotate(ctx.app(), ctx.session()?, id).await?;
+        let (secret, row) = secrets::rotate(ctx.app(), ctx.session()?, id).await?;
         Ok(WebhookEndpointPayload {
             secret,
             endpoint: WebhookEndpoint(row),

@@ -82,8 +82,11 @@ impl<'a> Walker<'a> {
         first_of: &dyn Fn(&Name) -> Option<i64>,
     ) -> usize {
         let mut merged: Vec<(&'a str, Merged<'a>)> = Vec::new();
+        // A fragment spread twice among these sets holds the same fields
+        // twice, which merge: it is looked into once.
+        let mut seen = HashSet::new();
         for set in sets {
-            self.collect(ty, set, &mut merged, &mut HashSet::new());
+            self.collect(ty, set, &mut merged, &mut seen);
         }
         merged
             .iter()
@@ -97,7 +100,7 @@ impl<'a> Walker<'a> {
         ty: Option<&'a str>,
         set: &'a SelectionSet,
         out: &mut Vec<(&'a str, Merged<'a>)>,
-        visiting: &mut HashSet<&'a str>,
+        seen: &mut HashSet<&'a str>,
     ) {
         for item in &set.items {
             match &item.node {
@@ -123,31 +126,25 @@ impl<'a> Walker<'a> {
                         .as_ref()
                         .map(|c| c.node.on.node.as_str())
                         .or(ty);
-                    self.collect(ty, &inline.selection_set.node, out, visiting);
+                    self.collect(ty, &inline.selection_set.node, out, seen);
                 }
                 Selection::FragmentSpread(spread) => {
                     let name = spread.node.fragment_name.node.as_str();
-                    // A cycle is refused elsewhere; here it only must not loop.
                     let Some(fragment) = self.fragment(name) else {
                         continue;
                     };
-                    if !visiting.insert(name) {
+                    if !seen.insert(name) {
                         continue;
                     }
                     let ty = Some(fragment.node.type_condition.node.on.node.as_str());
-                    self.collect(ty, &fragment.node.selection_set.node, out, visiting);
-                    visiting.remove(name);
+                    self.collect(ty, &fragment.node.selection_set.node, out, seen);
                 }
             }
         }
     }
 
     fn fragment(&self, name: &str) -> Option<&'a Positioned<FragmentDefinition>> {
-        self.doc
-            .fragments
-            .iter()
-            .find(|(n, _)| n.as_str() == name)
-            .map(|(_, f)| f)
+        self.doc.fragments.get(name)
     }
 
     fn field(&self, merged: &Merged<'a>, first_of: &dyn Fn(&Name) -> Option<i64>) -> usize {

@@ -328,6 +328,7 @@ impl Extension for DocumentLimitsExtension {
         let mut response = next.run(ctx, operation_name).await;
         let document = self.document.lock().expect("document").take();
         if let Some(doc) = document {
+            distinct_errors(&mut response.errors);
             if !response.errors.is_empty() {
                 super::nulls::propagate(
                     &mut response,
@@ -364,4 +365,15 @@ impl Extension for DocumentLimitsExtension {
         }
         Ok(result)
     }
+}
+
+/// The errors, each once: async-graphql resolves a field once per place it
+/// is selected (a fragment spread twice selects it twice), where the spec
+/// merges them into one field, which fails once.
+fn distinct_errors(errors: &mut Vec<ServerError>) {
+    if errors.len() < 2 {
+        return;
+    }
+    let mut seen = std::collections::HashSet::new();
+    errors.retain(|e| seen.insert(format!("{:?}{:?}{}", e.path, e.locations, e.message)));
 }

@@ -32,12 +32,14 @@ pub fn propagate(
         },
         OperationType::Subscription => return,
     };
-    let paths: Vec<Vec<PathSegment>> = response
+    let mut paths: Vec<Vec<PathSegment>> = response
         .errors
         .iter()
         .filter(|e| !e.path.is_empty())
         .map(|e| e.path.clone())
         .collect();
+    paths.sort_by_key(|path| format!("{path:?}"));
+    paths.dedup();
     for path in paths {
         let Some(types) = types_along(&path, root, root_type, doc, registry) else {
             continue;
@@ -85,8 +87,9 @@ fn types_along(
             }
             PathSegment::Field(key) => {
                 let mut found = Vec::new();
+                let mut seen = std::collections::HashSet::new();
                 for (set, parent) in &sets {
-                    fields_with_key(set, key, parent, doc, &mut found);
+                    fields_with_key(set, key, parent, doc, &mut found, &mut seen);
                 }
                 let mut ty = None;
                 for (_, parent, name) in &found {
@@ -120,13 +123,15 @@ fn list_item(ty: &str) -> Option<&str> {
 }
 
 /// Every field of `set` (through fragments) answering to `key`: its
-/// selection set, the type it is selected on, and its name.
+/// selection set, the type it is selected on, and its name. A fragment is
+/// looked into once (`seen`): spread again, it holds the same fields.
 fn fields_with_key<'d>(
     set: &'d SelectionSet,
     key: &str,
     on: &str,
     doc: &'d ExecutableDocument,
     found: &mut Vec<(&'d SelectionSet, String, String)>,
+    seen: &mut std::collections::HashSet<&'d str>,
 ) {
     for item in &set.items {
         match &item.node {
@@ -144,12 +149,17 @@ fn fields_with_key<'d>(
                     .type_condition
                     .as_ref()
                     .map_or(on, |t| t.node.on.node.as_str());
-                fields_with_key(&inline.node.selection_set.node, key, on, doc, found);
+                fields_with_key(&inline.node.selection_set.node, key, on, doc, found, seen);
             }
             Selection::FragmentSpread(spread) => {
-                if let Some(fragment) = doc.fragments.get(&spread.node.fragment_name.node) {
+                let name = spread.node.fragment_name.node.as_str();
+                if !seen.insert(name) {
+                    continue;
+                }
+                if let Some(fragment) = doc.fragments.get(name) {
                     let on = fragment.node.type_condition.node.on.node.as_str();
-                    fields_with_key(&fragment.node.selection_set.node, key, on, doc, found);
+                    let inner = &fragment.node.selection_set.node;
+                    fields_with_key(inner, key, on, doc, found, seen);
                 }
             }
         }

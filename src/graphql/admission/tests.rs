@@ -159,3 +159,73 @@ proptest! {
         );
     }
 }
+
+/// A document whose fragments expand to just under the selection bound,
+/// with a field that fails (so null propagation runs too).
+fn at_the_bound() -> String {
+    let mut doc = bomb(10, 2);
+    doc = doc.replace(
+        "fragment F10 on Query { __typename }",
+        "fragment F10 on Query { __typename node(id: \"x\") { id } }",
+    );
+    doc
+}
+
+#[test]
+fn every_pass_over_a_document_at_the_bound_is_quick() {
+    let doc = at_the_bound();
+    let parsed = admit(&doc, &default_limits(), validator()).expect("within the bound");
+    assert!(
+        parsed.measure.selections > 5_000 && parsed.measure.selections <= 10_000,
+        "{:?}",
+        parsed.measure
+    );
+    // Admission (measure, validation), the cost, execution, null propagation
+    // and the order of the response, through the schema.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let response = runtime
+        .block_on(schema().execute(Request::new(doc.clone()).data(crate::auth::Authn::Anonymous)));
+    assert!(
+        started.elapsed() < Duration::from_millis(750),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        response.data.to_string(),
+        "{__typename: \"Query\", node: null}"
+    );
+    assert_eq!(response.errors.len(), 1, "the merged field fails once");
+    assert_eq!(
+        code_of(&response.errors[0]).as_deref(),
+        Some("UNAUTHENTICATED")
+    );
+    // The order of a response, alone.
+    let mut data = response.data.clone();
+    let started = Instant::now();
+    crate::graphql::order::order(&mut data, &parsed.document, None);
+    assert!(
+        started.elapsed() < Duration::from_millis(200),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn the_passes_that_read_definitions_only_are_linear_even_in_a_bomb() {
+    // Refused before validation, the bomb still goes through these: each
+    // visits every definition once.
+    let doc = async_graphql::parser::parse_query(bomb(60, 4)).unwrap();
+    let started = Instant::now();
+    check_shape(&doc, &default_limits()).unwrap();
+    refuse_nul_literals(&doc).unwrap();
+    let measure = expansion::of_document(&doc).unwrap();
+    assert!(measure.selections > 10_000);
+    assert!(
+        started.elapsed() < Duration::from_millis(100),
+        "{:?}",
+        started.elapsed()
+    );
+}

@@ -46,6 +46,7 @@ mod sealed_columns;
 mod secrets;
 mod session_cache;
 mod signup_login;
+mod spec_requests;
 mod sse;
 mod style_memory;
 mod webhook_endpoints;

@@ -16,6 +16,7 @@ mod m20261130_000008_style_memory;
 mod m20261130_000009_exports;
 mod m20261130_000010_api_keys;
 mod m20261130_000011_webhooks;
+mod m20261201_000012_api_key_member;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000009_exports::Migration),
             Box::new(m20261130_000010_api_keys::Migration),
             Box::new(m20261130_000011_webhooks::Migration),
+            Box::new(m20261201_000012_api_key_member::Migration),
         ]
     }
 }

@@ -22,6 +22,6 @@ pub mod secret;
 pub mod session;
 pub mod session_cache;
 
-pub use guard::Allowed;
+pub use guard::{Allowed, Open};
 pub use policy::Action;
 pub use session::{Authn, Session};

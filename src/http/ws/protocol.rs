@@ -35,6 +35,30 @@ pub mod close {
     pub const INIT_TIMEOUT: u16 = 4408;
     pub const SUBSCRIBER_EXISTS: u16 = 4409;
     pub const TOO_MANY_INITS: u16 = 4429;
+    /// graphql-ws's Internal Server Error: the server failed, not the client.
+    pub const INTERNAL_ERROR: u16 = 4500;
+}
+
+/// A GraphQL error object as a close frame's reason: its JSON, within the
+/// 123 bytes a reason may hold. A client's own request id too long to fit
+/// is left out (the client has it: it sent it, and the upgrade's
+/// `x-request-id` says it again).
+pub fn close_reason(error: &Value) -> String {
+    const MAX: usize = 123;
+    let reason = error.to_string();
+    if reason.len() <= MAX {
+        return reason;
+    }
+    let mut shorter = error.clone();
+    if let Some(extensions) = shorter.get_mut("extensions").and_then(Value::as_object_mut) {
+        extensions.remove("requestId");
+    }
+    let reason = shorter.to_string();
+    if reason.len() <= MAX {
+        reason
+    } else {
+        "Internal Server Error".into()
+    }
 }
 
 /// A frame from the client, in either protocol's words.

@@ -265,7 +265,11 @@ pub struct Limits {
     #[arg(long, env = "ATELYA_API_KEYS_PER_HOUR_PER_USER", default_value_t = 20)]
     pub api_keys_per_hour_per_user: u32,
     /// API keys that may be created per client address per hour.
-    #[arg(long, env = "ATELYA_API_KEYS_PER_HOUR_PER_ADDRESS", default_value_t = 60)]
+    #[arg(
+        long,
+        env = "ATELYA_API_KEYS_PER_HOUR_PER_ADDRESS",
+        default_value_t = 60
+    )]
     pub api_keys_per_hour_per_address: u32,
 }
 

@@ -57,11 +57,16 @@ pub async fn authenticate(state: &AppState, secret: &str) -> AppResult<Session> 
         .last_used_at
         .is_none_or(|at| now - at >= LAST_USED_EVERY)
     {
+        // A write like any other, through a write transaction: on SQLite a
+        // write beside the write gate would make a gated transaction that
+        // read before it fail (SQLITE_BUSY_SNAPSHOT).
+        let txn = state.db.begin().await?;
         api_key::Entity::update_many()
             .col_expr(api_key::Column::LastUsedAt, Expr::value(now))
             .filter(api_key::Column::Id.eq(key.id))
-            .exec(db)
+            .exec(&*txn)
             .await?;
+        txn.commit().await?;
     }
     Ok(Session {
         role,

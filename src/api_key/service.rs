@@ -165,4 +165,3 @@ pub async fn find(
         .await?
         .ok_or(AppError::NotFound("API key"))
 }
-

@@ -97,7 +97,9 @@ impl Authn {
     /// GraphQL runs); `None` unless [`Authn::Failed`].
     pub fn fault(&self, request_id: &str) -> Option<serde_json::Value> {
         match self {
-            Authn::Failed(cause) => Some(AppError::Internal(cause.clone()).client_error(request_id)),
+            Authn::Failed(cause) => {
+                Some(AppError::Internal(cause.clone()).client_error(request_id))
+            }
             _ => None,
         }
     }

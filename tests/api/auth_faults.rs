@@ -74,9 +74,16 @@ async fn over_sse(app: &TestApp, token: &str) {
 
 /// Opens a socket speaking `protocol` as request `id` and sends `connection_init`.
 async fn init_socket(app: &TestApp, protocol: &str, id: &str, token: &str) -> Socket {
-    let mut request = app.url.replacen("http://", "ws://", 1).into_client_request().unwrap();
+    let mut request = app
+        .url
+        .replacen("http://", "ws://", 1)
+        .into_client_request()
+        .unwrap();
     let headers = request.headers_mut();
-    headers.insert("sec-websocket-protocol", HeaderValue::from_str(protocol).unwrap());
+    headers.insert(
+        "sec-websocket-protocol",
+        HeaderValue::from_str(protocol).unwrap(),
+    );
     headers.insert("x-request-id", HeaderValue::from_str(id).unwrap());
     let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
     send(&mut socket, init_frame(token)).await;
@@ -90,7 +97,9 @@ async fn closed(socket: &mut Socket) -> (u16, String) {
             .await
             .expect("closed in time");
         match frame {
-            Some(Ok(Message::Close(Some(frame)))) => return (frame.code.into(), frame.reason.to_string()),
+            Some(Ok(Message::Close(Some(frame)))) => {
+                return (frame.code.into(), frame.reason.to_string())
+            }
             Some(Ok(Message::Text(text))) => panic!("no text frame expected: {text}"),
             Some(Ok(_)) => continue,
             other => panic!("closed without a frame: {other:?}"),
@@ -103,12 +112,18 @@ async fn over_websockets(app: &TestApp, token: &str) {
     let mut socket = init_socket(app, "graphql-transport-ws", &id, token).await;
     let (code, reason) = closed(&mut socket).await;
     assert_eq!(code, 4500, "{reason}");
-    assert_eq!(serde_json::from_str::<Value>(&reason).unwrap(), internal(&id));
+    assert_eq!(
+        serde_json::from_str::<Value>(&reason).unwrap(),
+        internal(&id)
+    );
 
     let id = fresh_id("legacy");
     let mut socket = init_socket(app, "graphql-ws", &id, token).await;
     let refusal = recv(&mut socket).await;
-    assert_eq!(refusal, json!({ "type": "connection_error", "payload": internal(&id) }));
+    assert_eq!(
+        refusal,
+        json!({ "type": "connection_error", "payload": internal(&id) })
+    );
     assert_eq!(close_code(&mut socket).await, 4500);
 }
 

@@ -19,7 +19,8 @@ async fn session_of(app: &TestApp, secret: &str) -> Session {
 
 /// Creates a key as a request from `address` (behind a trusted proxy).
 async fn create_from(app: &TestApp, token: &str, address: &str) -> Value {
-    let request = json!({ "query": CREATE, "variables": { "i": { "name": "k", "role": "VIEWER" } } });
+    let request =
+        json!({ "query": CREATE, "variables": { "i": { "name": "k", "role": "VIEWER" } } });
     let response = app
         .client
         .post(&app.url)
@@ -33,7 +34,9 @@ async fn create_from(app: &TestApp, token: &str, address: &str) -> Value {
 }
 
 async fn workspace_name(app: &TestApp, token: &str) -> Value {
-    app.ok(Some(token), "{ workspace { name } }", json!({})).await["workspace"]["name"].clone()
+    app.ok(Some(token), "{ workspace { name } }", json!({}))
+        .await["workspace"]["name"]
+        .clone()
 }
 
 db_test! {
@@ -97,7 +100,7 @@ db_test! {
 
 db_test! {
     async fn a_person_creates_at_most_their_hourly_allowance_of_keys(app)
-        with |config| config.limits.api_keys_per_hour_per_user = 2;
+        with |config| { config.limits.api_keys_per_hour_per_user = 2; config.access_token_ttl = 7200; };
     {
         let ann = app.signup("ann@example.com", "Acme").await;
         let bob = app.signup("bob@example.com", "Bobco").await;

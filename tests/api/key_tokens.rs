@@ -139,7 +139,10 @@ fn type_ref(ty: &Value) -> String {
 async fn counts(app: &TestApp) -> (u64, u64, u64) {
     let db = app.state.db.conn();
     (
-        entity::refresh_token::Entity::find().count(db).await.unwrap(),
+        entity::refresh_token::Entity::find()
+            .count(db)
+            .await
+            .unwrap(),
         entity::workspace::Entity::find().count(db).await.unwrap(),
         entity::member::Entity::find().count(db).await.unwrap(),
     )

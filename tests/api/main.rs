@@ -26,6 +26,7 @@ mod http_protocol;
 mod integrations;
 mod invitations;
 mod key_lifetime;
+mod key_migration;
 mod key_people;
 mod key_tokens;
 mod limits;

@@ -191,6 +191,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_error_as_a_close_reason_fits_in_123_bytes() {
+        let error = |id: &str| json!({ "message": "internal error", "extensions": { "code": "INTERNAL", "requestId": id } });
+        let server_made = "0193aa5e8f5c7d2e9b1f3a4c5d6e7f80";
+        let reason = close_reason(&error(server_made));
+        assert_eq!(
+            serde_json::from_str::<Value>(&reason).unwrap(),
+            error(server_made)
+        );
+        let long = "c".repeat(128);
+        let reason = close_reason(&error(&long));
+        assert!(reason.len() <= 123, "{reason}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&reason).unwrap(),
+            json!({ "message": "internal error", "extensions": { "code": "INTERNAL" } })
+        );
+    }
+
+    #[test]
     fn frames_of_each_protocol_parse_and_invalid_ones_do_not() {
         use Protocol::*;
         assert!(matches!(

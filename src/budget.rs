@@ -6,8 +6,10 @@
 //!
 //! Windows are whole clock hours. With Redis the spend lives there, so every
 //! instance draws on one budget (one Lua script checks and charges); without
-//! it, in this process. If Redis cannot be reached the document runs (and
-//! the failure is logged): a cache outage must not stop every client.
+//! it, in this process. Should Redis not answer in time, or refuse writes
+//! (full), each instance keeps the budgets itself until Redis takes writes
+//! again (see `ratelimit::shared`): a budget never lapses, at worst each
+//! instance grants its own meanwhile.
 
 use std::{
     collections::HashMap,
@@ -18,7 +20,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use redis::aio::ConnectionManager;
 use uuid::Uuid;
 
-use crate::clock::Clock;
+use crate::{clock::Clock, ratelimit::shared::Shared};
 
 const WINDOW_SECS: i64 = 3_600;
 
@@ -38,16 +40,10 @@ pub struct Charge {
 pub struct CostBudget {
     per_hour: u64,
     clock: Clock,
-    store: Store,
-}
-
-enum Store {
-    /// Spend per key, with the window it belongs to.
-    Memory(Mutex<HashMap<String, (i64, u64)>>),
-    Redis {
-        connection: ConnectionManager,
-        prefix: String,
-    },
+    /// Spend per key, with the window it belongs to, kept here: all of it
+    /// without Redis, and while it fails.
+    local: Mutex<HashMap<String, (i64, u64)>>,
+    shared: Option<Shared>,
 }
 
 /// Reads the spend, refuses an overspend, charges and sets the key to
@@ -73,17 +69,13 @@ impl CostBudget {
         redis: Option<ConnectionManager>,
         prefix: &str,
     ) -> CostBudget {
-        let store = match redis {
-            Some(connection) => Store::Redis {
-                connection,
-                prefix: format!("{prefix}:cost:"),
-            },
-            None => Store::Memory(Mutex::new(HashMap::new())),
-        };
         CostBudget {
             per_hour,
             clock,
-            store,
+            local: Mutex::new(HashMap::new()),
+            shared: redis.map(|connection| {
+                Shared::new(connection, format!("{prefix}:cost"), "cost_budgets")
+            }),
         }
     }
 
@@ -102,36 +94,23 @@ impl CostBudget {
             .single()
             .unwrap_or_default();
         let key = format!("{workspace}:{user}:{window}");
-        let (allowed, spent) = match &self.store {
-            Store::Memory(spend) => {
-                let mut spend = spend.lock().expect("cost budgets");
-                spend.retain(|_, (w, _)| *w >= window);
-                let entry = spend.entry(key).or_insert((window, 0));
-                if entry.1 + cost > self.per_hour {
-                    (false, entry.1)
-                } else {
-                    entry.1 += cost;
-                    (true, entry.1)
-                }
-            }
-            Store::Redis { connection, prefix } => {
+        let shared = match &self.shared {
+            Some(shared) => {
                 let ttl = (window + 1) * WINDOW_SECS - now + 60;
-                let result: redis::RedisResult<(i64, i64)> = CHARGE
-                    .key(format!("{prefix}{key}"))
-                    .arg(cost)
-                    .arg(self.per_hour)
-                    .arg(ttl)
-                    .invoke_async(&mut connection.clone())
+                let answer: Option<(i64, i64)> = shared
+                    .invoke(
+                        CHARGE
+                            .key(shared.key(&key))
+                            .arg(cost)
+                            .arg(self.per_hour)
+                            .arg(ttl),
+                    )
                     .await;
-                match result {
-                    Ok((allowed, spent)) => (allowed == 1, spent.max(0) as u64),
-                    Err(err) => {
-                        tracing::warn!(error = %err, "cost budget unavailable (Redis); letting the document run");
-                        (true, 0)
-                    }
-                }
+                answer.map(|(allowed, spent)| (allowed == 1, spent.max(0) as u64))
             }
+            None => None,
         };
+        let (allowed, spent) = shared.unwrap_or_else(|| self.charge_here(key, window, cost));
         Charge {
             requested: cost,
             remaining: self.per_hour.saturating_sub(spent),
@@ -139,6 +118,19 @@ impl CostBudget {
             reset_at,
             allowed,
         }
+    }
+
+    /// Charges `cost` to this process's count of `key` in `window`:
+    /// whether it was allowed, and the spend after it.
+    fn charge_here(&self, key: String, window: i64, cost: u64) -> (bool, u64) {
+        let mut spend = self.local.lock().expect("cost budgets");
+        spend.retain(|_, (w, _)| *w >= window);
+        let entry = spend.entry(key).or_insert((window, 0));
+        if entry.1 + cost > self.per_hour {
+            return (false, entry.1);
+        }
+        entry.1 += cost;
+        (true, entry.1)
     }
 }
 

@@ -121,6 +121,17 @@ pub struct Config {
     /// JSON object of SHA-256 to document), for `ATELYA_PERSISTED_ONLY`.
     #[arg(long, env = "ATELYA_PERSISTED_DOCUMENTS")]
     pub persisted_documents: Option<std::path::PathBuf>,
+    /// Longest persisted query registered, in bytes (longer ones still run
+    /// when sent in full).
+    #[arg(long, env = "ATELYA_PERSISTED_MAX_BYTES", default_value_t = 32 * 1024)]
+    pub persisted_max_bytes: usize,
+    /// Bytes of registered persisted queries each instance keeps in memory.
+    #[arg(long, env = "ATELYA_PERSISTED_CACHE_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub persisted_cache_bytes: usize,
+    /// Bytes of registered persisted queries kept in Redis for all instances
+    /// (those registered longest ago are dropped first).
+    #[arg(long, env = "ATELYA_PERSISTED_REDIS_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub persisted_redis_bytes: usize,
     /// The server's public address, e.g. `https://api.example.com`, for the
     /// absolute URLs it hands out (export downloads). Without it they are made
     /// from the request's Host (and, behind a trusted proxy, X-Forwarded-Proto/Host).
@@ -129,6 +140,10 @@ pub struct Config {
     /// Largest export file in bytes; a deliverable that renders larger is refused.
     #[arg(long, env = "ATELYA_EXPORT_MAX_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub export_max_bytes: usize,
+    /// Exports rendered at once on this instance (more wait their turn);
+    /// unset, half the machine's cores (at least 1).
+    #[arg(long, env = "ATELYA_EXPORT_RENDERS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub export_renders: Option<u64>,
     /// Milliseconds a signed-in member's session is reused without reading
     /// the database (at most 1000; access changes drop it at once); 0 reads
     /// it on every request.
@@ -245,6 +260,16 @@ pub struct Limits {
     /// Highest query complexity, list fields weighted by their `first`.
     #[arg(long, env = "ATELYA_MAX_COMPLEXITY", default_value_t = 2_000)]
     pub max_complexity: usize,
+    /// Most selections (fields, inline fragments, spreads) a document holds
+    /// once its fragments are expanded: as many as its tokens could write out
+    /// without fragments, so fragments never make a document larger than
+    /// writing it out would.
+    #[arg(long, env = "ATELYA_MAX_SELECTIONS", default_value_t = 10_000)]
+    pub max_selections: usize,
+    /// Bytes of parsed documents each instance keeps for reuse (each
+    /// reckoned at 110 times its text).
+    #[arg(long, env = "ATELYA_DOCUMENT_CACHE_BYTES", default_value_t = 64 * 1024 * 1024)]
+    pub document_cache_bytes: usize,
     /// Cost each member may spend per hour in a workspace (each document
     /// costs its complexity, at least 1); 0 turns cost budgets off.
     #[arg(long, env = "ATELYA_COST_BUDGET_PER_HOUR", default_value_t = 500_000)]
@@ -261,16 +286,37 @@ pub struct Limits {
     /// Most live (neither revoked nor expired) API keys per workspace.
     #[arg(long, env = "ATELYA_MAX_API_KEYS", default_value_t = 50)]
     pub max_api_keys: u32,
-    /// API keys one person may create per hour (in all their workspaces).
+    /// API keys one person may create per hour (in all their workspaces); 0 turns this cap off.
     #[arg(long, env = "ATELYA_API_KEYS_PER_HOUR_PER_USER", default_value_t = 20)]
     pub api_keys_per_hour_per_user: u32,
-    /// API keys that may be created per client address per hour.
+    /// API keys that may be created per client address per hour; 0 turns this cap off.
     #[arg(
         long,
         env = "ATELYA_API_KEYS_PER_HOUR_PER_ADDRESS",
         default_value_t = 60
     )]
     pub api_keys_per_hour_per_address: u32,
+    /// Export downloads each member may make per hour (each writes an
+    /// activity entry); 0 turns this cap off.
+    #[arg(long, env = "ATELYA_DOWNLOADS_PER_HOUR", default_value_t = 120)]
+    pub downloads_per_hour: u32,
+    /// Export downloads per client address per hour; 0 turns this cap off.
+    #[arg(
+        long,
+        env = "ATELYA_DOWNLOADS_PER_HOUR_PER_ADDRESS",
+        default_value_t = 600
+    )]
+    pub downloads_per_hour_per_address: u32,
+    /// Exports (PDF and DOCX rendering) each member may make per hour; 0 turns this cap off.
+    #[arg(long, env = "ATELYA_EXPORTS_PER_HOUR", default_value_t = 60)]
+    pub exports_per_hour: u32,
+    /// Exports per client address per hour; 0 turns this cap off.
+    #[arg(
+        long,
+        env = "ATELYA_EXPORTS_PER_HOUR_PER_ADDRESS",
+        default_value_t = 300
+    )]
+    pub exports_per_hour_per_address: u32,
 }
 
 impl Config {

@@ -119,7 +119,10 @@ impl App {
             )?,
             limiter,
             budget,
-            documents: Default::default(),
+            renders: crate::export::Renders::new(config.export_renders),
+            documents: crate::graphql::documents::DocumentCache::with_budget(
+                config.limits.document_cache_bytes,
+            ),
             work: Default::default(),
             rounds: Default::default(),
             interrupted: Default::default(),
@@ -192,7 +195,11 @@ impl App {
             })
         });
         let router = http::router(state.clone(), self.schema, self.persisted);
-        tracing::info!(addr = %self.listener.local_addr()?, "atelya is serving");
+        tracing::info!(
+            addr = %self.listener.local_addr()?,
+            export_renders = state.renders.at_once(),
+            "atelya is serving"
+        );
         let sockets = state.realtime.sockets.clone();
         let served = axum::serve(
             self.listener,

@@ -22,6 +22,8 @@ pub struct AppState {
     pub limiter: RateLimiter,
     /// Each member's hourly budget of document cost.
     pub budget: crate::budget::CostBudget,
+    /// Exports rendering on this instance, and how many may at once.
+    pub renders: crate::export::Renders,
     /// Parsed documents kept by their text.
     pub documents: crate::graphql::documents::DocumentCache,
     /// Wakes the run engine when a workroom gets work (created, resumed, approved…).

@@ -37,6 +37,8 @@ pub const MODEL_TOKENS: &str = "atelya_model_tokens_total";
 pub const DB_CONNECTIONS: &str = "atelya_db_pool_connections";
 pub const DB_STATEMENTS: &str = "atelya_db_statements_total";
 pub const RATE_LIMITED: &str = "atelya_rate_limited_total";
+pub const REDIS_FALLBACKS: &str = "atelya_redis_fallbacks_total";
+pub const REDIS_FALLBACK: &str = "atelya_redis_fallback";
 
 /// Seconds; from a cache hit to a slow page.
 const LATENCY_BUCKETS: [f64; 12] = [
@@ -107,6 +109,14 @@ fn describe() {
         "Database pool connections by state (idle, in_use)"
     );
     describe_counter!(RATE_LIMITED, "Requests refused by a rate limit, by limit");
+    describe_counter!(
+        REDIS_FALLBACKS,
+        "Times a store (rate limits, cost budgets) fell back from Redis to this process"
+    );
+    describe_gauge!(
+        REDIS_FALLBACK,
+        "1 while a store (rate limits, cost budgets) is kept in this process because Redis fails"
+    );
 }
 
 /// Middleware (on matched routes): counts each request and its latency
@@ -146,6 +156,15 @@ pub async fn metrics(State(state): State<SharedState>) -> Response {
 /// A request refused by the limit named `limit`.
 pub fn rate_limited(limit: &'static str) {
     counter!(RATE_LIMITED, "limit" => limit).increment(1);
+}
+
+/// A store (`rate_limits`, `cost_budgets`) falling back from Redis to this
+/// process (`active`), or going back to Redis.
+pub fn redis_fallback(store: &'static str, active: bool) {
+    if active {
+        counter!(REDIS_FALLBACKS, "store" => store).increment(1);
+    }
+    gauge!(REDIS_FALLBACK, "store" => store).set(if active { 1.0 } else { 0.0 });
 }
 
 /// Counted in a gauge for as long as it lives (an open websocket, a live subscription).

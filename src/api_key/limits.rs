@@ -1,10 +1,10 @@
 //! How many keys there may be, and how fast they may be made: at most
 //! `ATELYA_MAX_API_KEYS` live keys per workspace (checked under the
 //! workspace lock, so concurrent creations cannot pass it), and creations
-//! per person and per client address per hour. Each refusal is RATE_LIMITED
-//! and creates nothing.
+//! per person (whatever workspace) and per client address (an IPv6 address
+//! by its /64) per hour. Each refusal is RATE_LIMITED and creates nothing.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use entity::api_key;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
@@ -13,30 +13,35 @@ use crate::{
     auth::Session,
     db::WriteTxn,
     error::{AppError, AppResult},
-    ratelimit::Limit,
+    ratelimit::{self, Limit, Refused},
     state::AppState,
 };
 
 /// Counts one creation against the caller's and the client address's hourly
-/// allowances; refused (and counted against neither) when either is spent.
+/// allowances (0 turns either off); refused, and counted against neither,
+/// when either is spent.
 pub async fn take_creation(state: &AppState, session: &Session, client_ip: &str) -> AppResult<()> {
     let limits = &state.config.limits;
-    let hour = TimeDelta::hours(1);
-    let allowances = [
+    let allowances: Vec<(String, Limit)> = [
         (
-            format!("api_key:user:{}", session.user.id),
-            Limit::new(limits.api_keys_per_hour_per_user, hour),
+            format!("api_keys:member:{}", session.user.id),
+            limits.api_keys_per_hour_per_user,
         ),
         (
-            format!("api_key:address:{client_ip}"),
-            Limit::new(limits.api_keys_per_hour_per_address, hour),
+            format!("api_keys:address:{}", ratelimit::address(client_ip)),
+            limits.api_keys_per_hour_per_address,
         ),
-    ];
+    ]
+    .into_iter()
+    .filter(|(_, count)| *count > 0)
+    .map(|(key, count)| (key, Limit::per_hour(count).named("api_keys")))
+    .collect();
+    let refused = |refused: Refused| refused.error("API keys created");
     for (key, limit) in &allowances {
-        state.limiter.ensure_below(key, *limit).await?;
+        state.limiter.peek(key, *limit).await.map_err(refused)?;
     }
     for (key, limit) in &allowances {
-        state.limiter.record(key, *limit).await;
+        state.limiter.take(key, *limit).await.map_err(refused)?;
     }
     Ok(())
 }

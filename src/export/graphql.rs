@@ -129,7 +129,7 @@ impl ExportMutation {
     ) -> async_graphql::Result<Export> {
         let id = ids::decode(Kind::Deliverable, &deliverable_id, "deliverable")?;
         Ok(Export(
-            service::create(ctx.app(), ctx.session()?, id, format).await?,
+            service::create(ctx.app(), ctx.session()?, ctx.client_ip(), id, format).await?,
         ))
     }
 }

@@ -3,7 +3,9 @@
 //!
 //! The file is rendered before the write transaction opens (rendering a long
 //! PDF takes a while and must not hold the workspace lock), then stored in
-//! the database with its row, so every instance can serve it.
+//! the database with its row, so every instance can serve it. Exports are
+//! capped per member and per address (`caps`) before anything is rendered,
+//! and rendered a few at a time (`renders`).
 
 use entity::{deliverable, export, export_file, workroom};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -12,6 +14,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{
+    caps,
     document::{Branding, Rgb},
     format::{self, ExportFormat},
     profile,
@@ -24,11 +27,13 @@ use crate::{
     state::AppState,
 };
 
-/// Renders a deliverable as `format` with the workspace's export profile and stores the file.
+/// Renders a deliverable as `format` with the workspace's export profile and
+/// stores the file; RATE_LIMITED (and nothing stored) over an hourly cap.
 #[tracing::instrument(skip_all, fields(deliverable = %deliverable_id, format = format.as_str()))]
 pub async fn create(
     state: &AppState,
     session: &Session,
+    client_ip: &str,
     deliverable_id: Uuid,
     format: ExportFormat,
 ) -> AppResult<export::Model> {
@@ -49,10 +54,12 @@ pub async fn create(
         .await?
         .ok_or(AppError::NotFound("workroom"))?;
     let brand = branding(profile::load(db, session.workspace_id).await?);
+    caps::export(state, session, client_ip).await?;
     let label = deliverable.label.clone();
-    let bytes = tokio::task::spawn_blocking(move || format.render(&label, &content, &brand))
-        .await
-        .map_err(|e| AppError::internal(&e))??;
+    let bytes = state
+        .renders
+        .run(move || format.render(&label, &content, &brand))
+        .await??;
     let max = state.config.export_max_bytes;
     if bytes.len() > max {
         return Err(AppError::bad_input(format!(

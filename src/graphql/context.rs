@@ -24,6 +24,35 @@ pub struct ClientIp(pub String);
 #[derive(Clone, Debug)]
 pub struct RequestId(pub String);
 
+/// Where a persisted query's document is kept once it may run.
+#[async_graphql::async_trait::async_trait]
+pub trait PersistedStore: Send + Sync {
+    async fn register(&self, hash: &str, document: &str);
+}
+
+/// A document sent with its persisted-query hash: registered under the hash
+/// only once the document was admitted (it parsed, stayed within every
+/// limit and validated), so nothing that cannot run is ever kept.
+#[derive(Clone)]
+pub struct Registration {
+    pub hash: String,
+    pub store: std::sync::Arc<dyn PersistedStore>,
+}
+
+impl std::fmt::Debug for Registration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registration")
+            .field("hash", &self.hash)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registration {
+    pub async fn register(&self, document: &str) {
+        self.store.register(&self.hash, document).await;
+    }
+}
+
 /// Where this server is reached from the outside, without a trailing slash
 /// (`https://api.example.com`), for the absolute URLs it hands out.
 #[derive(Clone, Debug)]

@@ -1,12 +1,14 @@
 //! The document limits of DESIGN.md, and the error codes of requests that
 //! never reach a resolver.
 //!
-//! Runs as an async-graphql extension, so HTTP and websockets share it. A
-//! document over a limit gets exactly one error and goes no further: the token
-//! count is taken before parsing, the alias, directive and depth counts right
-//! after it, then the cost (see [`super::cost`]) and the check that no string
-//! holds U+0000, and only then is the document validated. The checks on a
-//! parsed document's shape are in [`super::shape`].
+//! Runs as an async-graphql extension, so HTTP, websockets and SSE share it.
+//! A document over a limit gets exactly one error and goes no further: what
+//! depends on its text alone is checked once (see [`super::admission`]: the
+//! tokens, the syntax, the counts, the fragments' expansion, validation), and
+//! a document that passed is kept by its text; then, on every request, its
+//! cost with the variables (see [`super::cost`]), U+0000, introspection, the
+//! variables' coercion (see [`super::variables`]), and only once nothing
+//! refused it is the caller's cost budget charged.
 
 use std::sync::Arc;
 
@@ -23,10 +25,10 @@ use async_graphql::{
 
 pub use super::shape::check_shape;
 use super::{
-    context::RequestId,
+    context::{Registration, RequestId},
     documents::Parsed,
-    lexer::count_tokens,
-    shape::{refuse_nul, selects_introspection, within},
+    shape::{refuse_nul_variables, selects_introspection},
+    validate::Validator,
 };
 use crate::{auth::Authn, budget::Charge, config::Limits, error::INTERNAL_MESSAGE};
 
@@ -58,6 +60,48 @@ pub fn code_of(err: &ServerError) -> Option<String> {
 }
 
 impl DocumentLimitsExtension {
+    /// The checks of a kept document that depend on this request: its cost
+    /// within the limit, no introspection where it is off, and variables
+    /// that coerce to their types.
+    fn admit_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        doc: &Parsed,
+        variables: &Variables,
+    ) -> ServerResult<()> {
+        let cost = self.cost_of(ctx, doc, variables);
+        if cost > self.limits.max_complexity {
+            let message = format!(
+                "the query is too complex: it costs {cost} and at most {} is allowed",
+                self.limits.max_complexity
+            );
+            return Err(request_error(message, VALIDATION_FAILED));
+        }
+        if !self.introspection && selects_introspection(&doc.document) {
+            // Refused outright: async-graphql would answer `__schema` (non-null) with null.
+            return Err(request_error(
+                "introspection is disabled",
+                VALIDATION_FAILED,
+            ));
+        }
+        let name = self
+            .operation_name
+            .lock()
+            .expect("operation name lock")
+            .clone();
+        super::variables::coerce(
+            &ctx.schema_env.registry,
+            &doc.document,
+            name.as_deref(),
+            variables,
+        )
+    }
+
+    /// The document's cost with these variables (kept, when it has none).
+    fn cost_of(&self, ctx: &ExtensionContext<'_>, doc: &Parsed, variables: &Variables) -> usize {
+        doc.cost(|| super::cost::of_document(&ctx.schema_env.registry, &doc.document, variables))
+    }
+
     /// Charges a signed-in caller's cost budget; RATE_LIMITED when it is spent.
     async fn charge_budget(&self, ctx: &ExtensionContext<'_>, cost: usize) -> ServerResult<()> {
         let (Some(state), Some(Authn::Signed(session))) = (
@@ -121,6 +165,8 @@ fn cost_extension(charge: &Charge) -> async_graphql::Value {
 pub struct DocumentLimits {
     pub limits: Limits,
     pub introspection: bool,
+    /// The spec's validation of this schema, built on the first request.
+    pub validator: Arc<std::sync::OnceLock<Result<Validator, String>>>,
 }
 
 impl ExtensionFactory for DocumentLimits {
@@ -128,6 +174,7 @@ impl ExtensionFactory for DocumentLimits {
         Arc::new(DocumentLimitsExtension {
             limits: self.limits.clone(),
             introspection: self.introspection,
+            validator: self.validator.clone(),
             document: Default::default(),
             operation_name: Default::default(),
             request_id: std::sync::Mutex::new(None),
@@ -139,6 +186,7 @@ impl ExtensionFactory for DocumentLimits {
 struct DocumentLimitsExtension {
     limits: Limits,
     introspection: bool,
+    validator: Arc<std::sync::OnceLock<Result<Validator, String>>>,
     /// The parsed document, for null propagation and the order of fields.
     document: Arc<std::sync::Mutex<Option<Arc<Parsed>>>>,
     /// The request's `operationName`, for a subscription's events.
@@ -225,59 +273,45 @@ impl Extension for DocumentLimitsExtension {
             .and_then(|d| d.downcast_ref::<RequestId>());
         *self.request_id.lock().expect("request id lock") = id.map(|id| id.0.clone());
         *self.operation_name.lock().expect("operation name lock") = request.operation_name.clone();
+        let mut request = request;
+        super::variables::integral_numbers(&mut request.variables);
         next.run(ctx, request).await
     }
 
+    /// Takes the document from the cache of those that passed, or admits it
+    /// (see [`super::admission`]); then what depends on this request: the
+    /// cost with its variables, the variables themselves, introspection in
+    /// production, and last, only once nothing refused it, the budget (and
+    /// the registration of a persisted query). async-graphql's own parse
+    /// never runs: it walks every fragment expansion.
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
         query: &str,
         variables: &Variables,
-        next: NextParseQuery<'_>,
+        _next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        let limits = &self.limits;
-        let documents = ctx
-            .data_opt::<crate::state::SharedState>()
-            .map(|state| &state.documents);
-        let doc = match documents.and_then(|cache| cache.get(query)) {
+        // Like a limit, before validation: U+0000 is refused whatever else is wrong.
+        refuse_nul_variables(variables)?;
+        let state = ctx.data_opt::<crate::state::SharedState>();
+        let doc = match state.and_then(|state| state.documents.get(query)) {
             Some(doc) => doc,
             None => {
-                within(
-                    count_tokens(query, limits.max_tokens),
-                    limits.max_tokens,
-                    "tokens or more",
-                )?;
-                let doc = next
-                    .run(ctx, query, variables)
-                    .await
-                    .map_err(|e| refusal_of_parse(query, e))?;
-                check_shape(&doc, limits)?;
-                let doc = Arc::new(Parsed::new(query, doc));
-                if let Some(cache) = documents {
-                    cache.put(query, doc.clone());
+                let validator =
+                    super::validate::of_schema(&self.validator, self.introspection, || ctx.sdl())?;
+                let doc = super::admission::admit(query, &self.limits, validator)?;
+                if let Some(state) = state {
+                    state.documents.put(query, doc.clone());
                 }
                 doc
             }
         };
-        let cost = doc
-            .cost(|| super::cost::of_document(&ctx.schema_env.registry, &doc.document, variables));
-        if cost > limits.max_complexity {
-            let message = format!(
-                "the query is too complex: it costs {cost} and at most {} is allowed",
-                limits.max_complexity
-            );
-            return Err(request_error(message, VALIDATION_FAILED));
+        self.admit_request(ctx, &doc, variables)?;
+        if let Some(registration) = ctx.data_opt::<Registration>() {
+            registration.register(query).await;
         }
-        refuse_nul(&doc.document, variables)?;
-        super::rules::single_root_field(&doc.document)?;
+        let cost = self.cost_of(ctx, &doc, variables);
         self.charge_budget(ctx, cost).await?;
-        if !self.introspection && selects_introspection(&doc.document) {
-            // Refused outright: async-graphql would answer `__schema` (non-null) with null.
-            return Err(request_error(
-                "introspection is disabled",
-                VALIDATION_FAILED,
-            ));
-        }
         *self.document.lock().expect("document") = Some(doc.clone());
         Ok(doc.document.clone())
     }
@@ -304,6 +338,9 @@ impl Extension for DocumentLimitsExtension {
         response
     }
 
+    /// The schema's own validation, in its fast mode, only gives the
+    /// cache control (the spec's rules were applied on admission); kept
+    /// with the document.
     async fn validation(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -324,41 +361,4 @@ impl Extension for DocumentLimitsExtension {
         }
         Ok(result)
     }
-}
-
-/// Why a document did not parse. async-graphql's parse also stops valid
-/// syntax that recurses past its limit (a fragment spreading itself): that is
-/// a validation error, not a syntax one.
-fn refusal_of_parse(query: &str, err: ServerError) -> ServerError {
-    match async_graphql::parser::parse_query(query) {
-        Ok(doc) => match super::rules::fragment_cycle(&doc) {
-            Some(name) => request_error(
-                format!("Cannot spread fragment \"{name}\" within itself."),
-                VALIDATION_FAILED,
-            ),
-            None => tag(err, VALIDATION_FAILED),
-        },
-        Err(_) => tag(readable_syntax_error(err), PARSE_FAILED),
-    }
-}
-
-/// The parser reports syntax errors as a multi-line source excerpt; clients
-/// get one line: what was expected, and where.
-fn readable_syntax_error(mut err: ServerError) -> ServerError {
-    let expected = err
-        .message
-        .rsplit("= ")
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_owned();
-    let position = err
-        .locations
-        .first()
-        .map(|pos| format!(" at line {}, column {}", pos.line, pos.column))
-        .unwrap_or_default();
-    if err.message.contains(" --> ") && !expected.is_empty() {
-        err.message = format!("Syntax error{position}: {expected}");
-    }
-    err
 }

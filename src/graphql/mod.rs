@@ -8,9 +8,11 @@
 //!   fields in the order they were selected.
 //! - `observe`: each operation's name on its span, its metrics and its errors' codes.
 
+pub mod admission;
 pub mod context;
 pub mod cost;
 pub mod documents;
+pub mod expansion;
 pub mod lexer;
 pub mod limits;
 pub mod loaders;
@@ -21,6 +23,10 @@ pub mod order;
 pub mod pagination;
 pub mod rules;
 pub mod shape;
+pub mod subscription_root;
+pub mod suggest;
+pub mod validate;
+pub mod variables;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
@@ -99,8 +105,11 @@ pub fn schema_builder(
     .extension(limits::DocumentLimits {
         limits: limits.clone(),
         introspection: !production,
+        validator: Default::default(),
     })
-    .limit_recursive_depth(64);
+    // The spec's rules are applied on admission (see `admission`); the
+    // schema's own pass only works out the cache control.
+    .validation_mode(async_graphql::ValidationMode::Fast);
     if production {
         builder.disable_introspection().disable_suggestions()
     } else {
@@ -113,7 +122,7 @@ pub fn sdl() -> String {
     schema_builder(&default_limits(), false).finish().sdl()
 }
 
-fn default_limits() -> Limits {
+pub(crate) fn default_limits() -> Limits {
     use clap::Parser;
     #[derive(Parser)]
     struct Only {

@@ -1,32 +1,44 @@
-//! Checks on a parsed document before validation: the alias, directive and
-//! depth counts against the limits, the refusal of strings holding U+0000, and
+//! Checks on a parsed document before validation: the alias and directive
+//! counts against the limits, the refusal of strings holding U+0000, and
 //! whether the document asks for introspection.
 
-use std::collections::{HashMap, HashSet};
-
 use async_graphql::{
-    parser::types::{Directive, ExecutableDocument, FragmentDefinition, Selection, SelectionSet},
-    Name, Positioned, ServerResult, Variables,
+    parser::types::{Directive, ExecutableDocument, Selection, SelectionSet},
+    Positioned, ServerResult, Variables,
 };
 use async_graphql_value::{ConstValue, Value};
 
 use super::limits::{request_error, BAD_USER_INPUT, VALIDATION_FAILED};
 use crate::config::Limits;
 
-/// Refuses any string, literal or variable, holding U+0000: PostgreSQL text
-/// cannot store it, and no field has a use for it. Checked here once, so
-/// every field and both databases answer alike.
-pub(super) fn refuse_nul(doc: &ExecutableDocument, variables: &Variables) -> ServerResult<()> {
-    fn holds_nul(value: &ConstValue) -> bool {
-        match value {
-            ConstValue::String(s) => s.contains('\0'),
-            ConstValue::List(items) => items.iter().any(holds_nul),
-            ConstValue::Object(fields) => {
-                fields.iter().any(|(k, v)| k.contains('\0') || holds_nul(v))
-            }
-            _ => false,
-        }
+/// Refuses a variable holding U+0000 anywhere (see [`refuse_nul_literals`]).
+pub(super) fn refuse_nul_variables(variables: &Variables) -> ServerResult<()> {
+    if variables.values().any(holds_nul) {
+        return Err(nul_refused());
     }
+    Ok(())
+}
+
+fn nul_refused() -> async_graphql::ServerError {
+    request_error(
+        "strings may not contain the NUL character (U+0000)",
+        BAD_USER_INPUT,
+    )
+}
+
+fn holds_nul(value: &ConstValue) -> bool {
+    match value {
+        ConstValue::String(s) => s.contains('\0'),
+        ConstValue::List(items) => items.iter().any(holds_nul),
+        ConstValue::Object(fields) => fields.iter().any(|(k, v)| k.contains('\0') || holds_nul(v)),
+        _ => false,
+    }
+}
+
+/// Refuses any string literal holding U+0000: PostgreSQL text cannot store
+/// it, and no field has a use for it. Checked here once (and before
+/// validation, like a limit), so every field and both databases answer alike.
+pub(super) fn refuse_nul_literals(doc: &ExecutableDocument) -> ServerResult<()> {
     fn literal_holds_nul(value: &Value) -> bool {
         let literal = value
             .clone()
@@ -72,16 +84,14 @@ pub(super) fn refuse_nul(doc: &ExecutableDocument, variables: &Variables) -> Ser
     let in_fragments = doc.fragments.values().any(|f| {
         directives_hold_nul(&f.node.directives) || set_holds_nul(&f.node.selection_set.node)
     });
-    if in_operations || in_fragments || variables.values().any(holds_nul) {
-        return Err(request_error(
-            "strings may not contain the NUL character (U+0000)",
-            BAD_USER_INPUT,
-        ));
+    if in_operations || in_fragments {
+        return Err(nul_refused());
     }
     Ok(())
 }
 
-/// Checks aliases (with `__typename`), directives and depth of a parsed document.
+/// Checks the aliases (with `__typename`) and directives of a parsed document,
+/// as written: fragments are counted once, where they are defined.
 pub fn check_shape(doc: &ExecutableDocument, limits: &Limits) -> ServerResult<()> {
     let mut counts = Counts::default();
     for (_, op) in doc.operations.iter() {
@@ -104,13 +114,13 @@ pub fn check_shape(doc: &ExecutableDocument, limits: &Limits) -> ServerResult<()
         "aliases (each __typename counts)",
     )?;
     within(counts.directives, limits.max_directives, "directives")?;
-    for (_, op) in doc.operations.iter() {
-        let depth = depth(
-            &op.node.selection_set.node,
-            &doc.fragments,
-            &mut HashSet::new(),
-        );
-        within(depth, limits.max_depth, "levels of nested fields")?;
+    // The grammar has no fragment named `on` (`...on` opens an inline
+    // fragment), though async-graphql's parser takes one.
+    if counts.spreads_on || doc.fragments.keys().any(|name| name == "on") {
+        return Err(request_error(
+            "Syntax error: a fragment cannot be named \"on\"",
+            super::limits::PARSE_FAILED,
+        ));
     }
     Ok(())
 }
@@ -149,6 +159,8 @@ pub(super) fn selects_introspection(doc: &ExecutableDocument) -> bool {
 struct Counts {
     aliases: usize,
     directives: usize,
+    /// A spread of a fragment named `on` was written.
+    spreads_on: bool,
 }
 
 impl Counts {
@@ -165,7 +177,8 @@ impl Counts {
                     self.walk(&f.selection_set.node);
                 }
                 Selection::FragmentSpread(spread) => {
-                    self.directives += spread.node.directives.len()
+                    self.directives += spread.node.directives.len();
+                    self.spreads_on |= spread.node.fragment_name.node == "on";
                 }
                 Selection::InlineFragment(inline) => {
                     self.directives += inline.node.directives.len();
@@ -174,36 +187,4 @@ impl Counts {
             }
         }
     }
-}
-
-/// Deepest field nesting, following fragment spreads (a cycle stops the walk;
-/// validation reports it).
-fn depth(
-    set: &SelectionSet,
-    fragments: &HashMap<Name, Positioned<FragmentDefinition>>,
-    visiting: &mut HashSet<Name>,
-) -> usize {
-    set.items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(field) => {
-                1 + depth(&field.node.selection_set.node, fragments, visiting)
-            }
-            Selection::InlineFragment(inline) => {
-                depth(&inline.node.selection_set.node, fragments, visiting)
-            }
-            Selection::FragmentSpread(spread) => {
-                let name = &spread.node.fragment_name.node;
-                match fragments.get(name) {
-                    Some(fragment) if visiting.insert(name.clone()) => {
-                        let d = depth(&fragment.node.selection_set.node, fragments, visiting);
-                        visiting.remove(name);
-                        d
-                    }
-                    _ => 0,
-                }
-            }
-        })
-        .max()
-        .unwrap_or(0)
 }

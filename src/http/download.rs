@@ -1,12 +1,14 @@
 //! `GET /exports/{id}`: an export's file for any member of its workspace,
 //! with the same bearer token as the API. No token (or a bad one) is 401, an
 //! export of another workspace, or none, is 404. Each GET is recorded in the
-//! activity log (`export.downloaded`); a HEAD only describes the file.
+//! activity log (`export.downloaded`); a HEAD only describes the file. GETs
+//! are capped per member and per client address (`export::caps`): over a cap
+//! it is 429 with `Retry-After`, and nothing is recorded.
 
-use std::sync::Arc;
+use std::{net::SocketAddr, sync::Arc};
 
 use axum::{
-    extract::{Path, State},
+    extract::{ConnectInfo, Path, State},
     http::{header, HeaderMap, HeaderValue, Method, StatusCode},
     response::{IntoResponse, Response},
     Extension,
@@ -17,14 +19,16 @@ use super::HttpState;
 use crate::{
     auth::{jwt::LEEWAY_SECS, Authn},
     error::AppError,
-    export::service,
+    export::{caps, service},
     graphql::context::RequestId,
     ids::{self, Kind},
+    ratelimit::Refused,
 };
 
 pub async fn export(
     State(state): State<Arc<HttpState>>,
     Extension(request_id): Extension<RequestId>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Path(id): Path<String>,
     method: Method,
     headers: HeaderMap,
@@ -36,6 +40,12 @@ pub async fn export(
         Ok(session) => session,
         Err(err) => return refused(err, &request_id),
     };
+    if method == Method::GET {
+        let client_ip = super::client_ip(peer, &headers, app.config.trust_proxy);
+        if let Err(over) = caps::download(app, session, &client_ip).await {
+            return too_many(over, &request_id);
+        }
+    }
     let result = async {
         let id = ids::decode(Kind::Export, &id, "export")?;
         if method == Method::HEAD {
@@ -66,6 +76,16 @@ pub async fn export(
             .headers_mut()
             .insert(header::CONTENT_LENGTH, HeaderValue::from(row.byte_size));
     }
+    response
+}
+
+/// 429 for a download over its cap, with when to try again.
+fn too_many(over: Refused, request_id: &RequestId) -> Response {
+    let mut response = refused(over.error("downloads"), request_id);
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(over.retry_after_secs),
+    );
     response
 }
 

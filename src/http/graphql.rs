@@ -90,19 +90,8 @@ pub async fn post(
             )
         }
     };
-    let mut json = json;
-    let items: Vec<&mut Value> = match &mut json {
-        Value::Array(items) => items.iter_mut().collect(),
-        single => vec![single],
-    };
-    for item in items {
-        if let Value::Object(map) = item {
-            if let Err(refusal) = state.persisted.resolve(map).await {
-                return refused(rt, &refusal);
-            }
-        }
-    }
-    let batch = match json {
+    // A batch is checked as a whole before any of its items is looked at.
+    let (items, batched) = match json {
         Value::Array(items) => {
             let max = state.app.config.limits.max_batch;
             if max == 0 {
@@ -117,23 +106,32 @@ pub async fn post(
                 let message = format!("a batch holds 1 to {max} operations");
                 return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, &message);
             }
-            match items
-                .into_iter()
-                .map(request_from_json)
-                .collect::<Result<Vec<_>, _>>()
-            {
-                Ok(requests) => BatchRequest::Batch(requests),
-                Err(message) => {
-                    return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, &message)
-                }
-            }
+            (items, true)
         }
-        other => match request_from_json(other) {
-            Ok(request) => BatchRequest::Single(request),
+        single => (vec![single], false),
+    };
+    let mut requests = Vec::with_capacity(items.len());
+    for mut item in items {
+        let registration = match &mut item {
+            Value::Object(map) => match state.persisted.resolve(map).await {
+                Ok(registration) => registration,
+                Err(refusal) => return refused(rt, &refusal),
+            },
+            _ => None,
+        };
+        match request_from_json(item) {
+            Ok(request) => requests.push(registered(request, registration)),
             Err(message) => {
                 return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, &message)
             }
-        },
+        }
+    }
+    let batch = match (batched, requests.pop()) {
+        (false, Some(request)) => BatchRequest::Single(request),
+        (_, last) => {
+            requests.extend(last);
+            BatchRequest::Batch(requests)
+        }
     };
     execute(&state, peer, request_id, &headers, batch, rt, false).await
 }
@@ -163,11 +161,12 @@ pub async fn get(
         Ok(Query(params)) => params,
         Err(e) => return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, &e.body_text()),
     };
-    if let Err(refusal) = state.persisted.resolve_params(&mut params).await {
-        return refused(rt, &refusal);
-    }
+    let registration = match state.persisted.resolve_params(&mut params).await {
+        Ok(registration) => registration,
+        Err(refusal) => return refused(rt, &refusal),
+    };
     let request = match request_from_params(params) {
-        Ok(request) => request,
+        Ok(request) => registered(request, registration),
         Err(message) => return request_error(StatusCode::BAD_REQUEST, rt, PARSE_FAILED, &message),
     };
     if is_mutation(
@@ -209,13 +208,16 @@ async fn post_stream(
             return super::sse::refused(PARSE_FAILED, &message);
         }
     };
-    if let Value::Object(map) = &mut json {
-        if let Err(refusal) = state.persisted.resolve(map).await {
-            return super::sse::refused(refusal.code(), &refusal.message());
-        }
-    }
+    let registration = match &mut json {
+        Value::Object(map) => match state.persisted.resolve(map).await {
+            Ok(registration) => registration,
+            Err(refusal) => return super::sse::refused(refusal.code(), &refusal.message()),
+        },
+        _ => None,
+    };
     match request_from_json(json) {
         Ok(request) => {
+            let request = registered(request, registration);
             let request = with_context(&state.app, peer, headers, &request_id, request);
             super::sse::stream(state, headers, request).await
         }
@@ -235,11 +237,12 @@ async fn get_stream(
         Ok(Query(params)) => params,
         Err(e) => return super::sse::refused(PARSE_FAILED, &e.body_text()),
     };
-    if let Err(refusal) = state.persisted.resolve_params(&mut params).await {
-        return super::sse::refused(refusal.code(), &refusal.message());
-    }
+    let registration = match state.persisted.resolve_params(&mut params).await {
+        Ok(registration) => registration,
+        Err(refusal) => return super::sse::refused(refusal.code(), &refusal.message()),
+    };
     let request = match request_from_params(params) {
-        Ok(request) => request,
+        Ok(request) => registered(request, registration),
         Err(message) => return super::sse::refused(PARSE_FAILED, &message),
     };
     if is_mutation(
@@ -338,6 +341,17 @@ fn with_context(
         .data(request_id.clone())
 }
 
+/// A request that registers its persisted query once its document is admitted.
+pub(crate) fn registered(
+    request: async_graphql::Request,
+    registration: Option<crate::graphql::context::Registration>,
+) -> async_graphql::Request {
+    match registration {
+        Some(registration) => request.data(registration),
+        None => request,
+    }
+}
+
 /// How a GET's answer may be kept. Only an anonymous answer without errors,
 /// of fields that all say how long they stay fresh (`cache_control` in the
 /// schema, such as `plans`), may be shared by a CDN; anything a token
@@ -380,7 +394,7 @@ fn budget_headers(headers: &mut HeaderMap, cost: &Value, limited: bool) {
 
 pub(crate) fn body_of(response: async_graphql::Response) -> (bool, Value) {
     if failed_before_execution(&response) {
-        return (true, json!({ "errors": response.errors }));
+        return (true, request_error_body(&response));
     }
     (
         false,
@@ -392,22 +406,29 @@ pub(crate) fn body_of(response: async_graphql::Response) -> (bool, Value) {
 /// [`body_of`], written straight to the bytes of the JSON body.
 fn encoded_body_of(response: async_graphql::Response) -> (bool, Vec<u8>) {
     if failed_before_execution(&response) {
-        return (true, encode(&json!({ "errors": response.errors })));
+        return (true, encode(&request_error_body(&response)));
     }
     (false, encode(&response))
 }
 
+/// A request error's body: its errors, and its extensions (the cost budget
+/// where it stands), without `data`.
+fn request_error_body(response: &async_graphql::Response) -> Value {
+    let mut body = json!({ "errors": response.errors });
+    if !response.extensions.is_empty() {
+        body["extensions"] = json!(response.extensions);
+    }
+    body
+}
+
 /// A request error: nothing was executed, because the document did not
-/// parse or validate.
+/// parse, stayed over a limit, did not validate, its variables did not
+/// coerce, or the budget was spent. Such errors are about the request, not
+/// a field: none has a path, and there is no `data`.
 fn failed_before_execution(response: &async_graphql::Response) -> bool {
     response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
-        && response.errors.iter().all(|e| {
-            matches!(
-                code_of(e).as_deref(),
-                Some(PARSE_FAILED | VALIDATION_FAILED)
-            )
-        })
+        && response.errors.iter().all(|e| e.path.is_empty())
 }
 
 fn encode(body: &impl serde::Serialize) -> Vec<u8> {

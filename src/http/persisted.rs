@@ -4,11 +4,15 @@
 //! (so a CDN can cache a query by its URL) and websockets.
 //!
 //! - A hash the server does not know is `PersistedQueryNotFound`; the client
-//!   sends it again with the document, which registers it.
+//!   sends it again with the document, which registers it, but only once the
+//!   document was admitted (parsed, within every limit, valid: see
+//!   [`crate::graphql::admission`]), and only up to
+//!   `ATELYA_PERSISTED_MAX_BYTES`: a document that cannot run, or a huge one,
+//!   is never kept.
 //! - Registered documents are kept in Redis when it is configured (every
-//!   instance knows every document, for 30 days after its last
-//!   registration), with a bounded in-memory cache in front; in memory
-//!   alone otherwise.
+//!   instance knows every document), within `ATELYA_PERSISTED_REDIS_BYTES`
+//!   (the longest unregistered go first), with an in-memory cache in front
+//!   within `ATELYA_PERSISTED_CACHE_BYTES`; in memory alone otherwise.
 //! - Trusted documents (`ATELYA_PERSISTED_ONLY=true`): only the documents of
 //!   a manifest shipped with a frontend build (`ATELYA_PERSISTED_DOCUMENTS`)
 //!   run, by hash or in full; nothing registers.
@@ -22,10 +26,7 @@ use redis::aio::ConnectionManager;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-/// Documents kept in memory per instance.
-const CACHE_ENTRIES: usize = 10_000;
-/// Seconds a registration lasts in Redis after the last time it was sent.
-const REDIS_TTL_SECS: u64 = 30 * 24 * 3600;
+use crate::graphql::context::{PersistedStore, Registration};
 
 /// Why a request's document could not be had.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,8 +59,21 @@ impl Refusal {
     }
 }
 
+/// How much the registered documents may take.
+#[derive(Debug, Clone, Copy)]
+pub struct Bounds {
+    /// The longest document registered, in bytes (a longer one still runs
+    /// when sent in full).
+    pub max_document_bytes: usize,
+    /// Bytes of documents kept in each instance's memory.
+    pub cache_bytes: usize,
+    /// Bytes of documents kept in Redis, for every instance together.
+    pub redis_bytes: usize,
+}
+
 /// The documents this instance knows by hash.
 pub struct PersistedDocuments {
+    bounds: Bounds,
     cache: Mutex<Cache>,
     redis: Option<(ConnectionManager, String)>,
     /// The manifest's documents, when only they may run.
@@ -73,8 +87,10 @@ impl PersistedDocuments {
         redis: Option<ConnectionManager>,
         prefix: &str,
         trusted: Option<HashMap<String, Arc<str>>>,
+        bounds: Bounds,
     ) -> PersistedDocuments {
         PersistedDocuments {
+            bounds,
             cache: Mutex::new(Cache::default()),
             redis: redis.map(|r| (r, format!("{prefix}:apq:"))),
             trusted,
@@ -98,17 +114,27 @@ impl PersistedDocuments {
                 Some(read_manifest(&text).map_err(|e| format!("{}: {e}", path.display()))?)
             }
         };
+        let bounds = Bounds {
+            max_document_bytes: config.persisted_max_bytes,
+            cache_bytes: config.persisted_cache_bytes,
+            redis_bytes: config.persisted_redis_bytes,
+        };
         Ok(PersistedDocuments::new(
             redis,
             &config.redis_prefix,
             trusted,
+            bounds,
         ))
     }
 
     /// Puts the document a GraphQL request body (`map`) runs under `query`:
-    /// its own, checked and registered when it comes with its hash, or the
-    /// one its hash names.
-    pub async fn resolve(&self, map: &mut Map<String, Value>) -> Result<(), Refusal> {
+    /// its own, checked against its hash when it comes with one (then it
+    /// is to be registered once admitted: the [`Registration`] returned), or
+    /// the one its hash names.
+    pub async fn resolve(
+        self: &Arc<Self>,
+        map: &mut Map<String, Value>,
+    ) -> Result<Option<Registration>, Refusal> {
         let persisted = match map.get("extensions") {
             Some(Value::Object(extensions)) => extensions.get("persistedQuery").cloned(),
             _ => None,
@@ -124,7 +150,7 @@ impl PersistedDocuments {
                     return Err(Refusal::NotInSafelist);
                 }
             }
-            return Ok(());
+            return Ok(None);
         };
         let hash = hash_of(&persisted)?;
         match query {
@@ -134,23 +160,26 @@ impl PersistedDocuments {
                 }
                 match &self.trusted {
                     Some(trusted) if !trusted.contains_key(&hash) => Err(Refusal::NotInSafelist),
-                    Some(_) => Ok(()),
-                    None => {
-                        self.register(hash, query).await;
-                        Ok(())
-                    }
+                    Some(_) => Ok(None),
+                    None => Ok(Some(Registration {
+                        hash,
+                        store: self.clone(),
+                    })),
                 }
             }
             None => {
                 let document = self.find(&hash).await.ok_or(Refusal::NotFound)?;
                 map.insert("query".into(), Value::String(document.to_string()));
-                Ok(())
+                Ok(None)
             }
         }
     }
 
     /// The same for a GET's query string.
-    pub async fn resolve_params(&self, params: &mut Vec<(String, String)>) -> Result<(), Refusal> {
+    pub async fn resolve_params(
+        self: &Arc<Self>,
+        params: &mut Vec<(String, String)>,
+    ) -> Result<Option<Registration>, Refusal> {
         let mut map = Map::new();
         for (key, value) in params.iter() {
             match key.as_str() {
@@ -166,11 +195,11 @@ impl PersistedDocuments {
             }
         }
         let had_query = map.contains_key("query");
-        self.resolve(&mut map).await?;
+        let registration = self.resolve(&mut map).await?;
         if let (false, Some(Value::String(document))) = (had_query, map.remove("query")) {
             params.push(("query".into(), document));
         }
-        Ok(())
+        Ok(registration)
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -189,10 +218,11 @@ impl PersistedDocuments {
         match stored {
             Ok(Some(document)) if sha256(&document) == hash => {
                 let document: Arc<str> = document.into();
-                self.cache
-                    .lock()
-                    .expect("document cache")
-                    .insert(hash.to_owned(), document.clone());
+                self.cache.lock().expect("document cache").insert(
+                    hash.to_owned(),
+                    document.clone(),
+                    self.bounds.cache_bytes,
+                );
                 Some(document)
             }
             Ok(_) => None,
@@ -202,21 +232,32 @@ impl PersistedDocuments {
             }
         }
     }
+}
 
+#[async_graphql::async_trait::async_trait]
+impl PersistedStore for PersistedDocuments {
+    /// Keeps an admitted document under its hash, if it is not too long.
     #[tracing::instrument(level = "debug", skip_all)]
-    async fn register(&self, hash: String, document: &str) {
+    async fn register(&self, hash: &str, document: &str) {
+        if self.trusted.is_some() || document.len() > self.bounds.max_document_bytes {
+            return;
+        }
         let document: Arc<str> = document.into();
-        self.cache
-            .lock()
-            .expect("document cache")
-            .insert(hash.clone(), document.clone());
+        self.cache.lock().expect("document cache").insert(
+            hash.to_owned(),
+            document.clone(),
+            self.bounds.cache_bytes,
+        );
         if let Some((redis, prefix)) = &self.redis {
-            let stored: redis::RedisResult<()> = redis::cmd("SET")
-                .arg(format!("{prefix}{hash}"))
+            let stored: redis::RedisResult<i64> = redis::Script::new(STORE_WITHIN_BUDGET)
+                .key(format!("{prefix}index"))
+                .key(format!("{prefix}bytes"))
+                .arg(prefix)
+                .arg(hash)
                 .arg(&*document)
-                .arg("EX")
-                .arg(REDIS_TTL_SECS)
-                .query_async(&mut redis.clone())
+                .arg(chrono::Utc::now().timestamp_millis())
+                .arg(self.bounds.redis_bytes)
+                .invoke_async(&mut redis.clone())
                 .await;
             if let Err(err) = stored {
                 // This instance still knows it; the others ask for it again.
@@ -225,6 +266,32 @@ impl PersistedDocuments {
         }
     }
 }
+
+/// Stores a document (`ARGV[3]`) under the prefix (`ARGV[1]`) and its hash
+/// (`ARGV[2]`), notes it in the index (`KEYS[1]`, by registration time
+/// `ARGV[4]`) and the byte count (`KEYS[2]`), then drops the documents
+/// registered longest ago until the count is within the budget (`ARGV[5]`).
+/// One script, so instances registering at once cannot overshoot it.
+const STORE_WITHIN_BUDGET: &str = r#"
+local key = ARGV[1] .. ARGV[2]
+local total = tonumber(redis.call('GET', KEYS[2]) or '0')
+if redis.call('EXISTS', key) == 0 then
+  redis.call('SET', key, ARGV[3])
+  total = total + string.len(ARGV[3])
+end
+redis.call('ZADD', KEYS[1], ARGV[4], ARGV[2])
+local budget = tonumber(ARGV[5])
+while total > budget do
+  local oldest = redis.call('ZPOPMIN', KEYS[1])
+  if #oldest == 0 then break end
+  local dropped = ARGV[1] .. oldest[1]
+  total = total - redis.call('STRLEN', dropped)
+  redis.call('DEL', dropped)
+end
+if total < 0 then total = 0 end
+redis.call('SET', KEYS[2], total)
+return total
+"#;
 
 /// The lower-case hex SHA-256 of a document, as clients compute it.
 pub fn sha256(document: &str) -> String {
@@ -249,25 +316,37 @@ fn hash_of(persisted: &Value) -> Result<String, Refusal> {
     }
 }
 
-/// Documents by hash, the oldest dropped first once full.
+/// Documents by hash within a budget of bytes, the oldest dropped first.
 #[derive(Default)]
 struct Cache {
     documents: HashMap<String, Arc<str>>,
     order: VecDeque<String>,
+    bytes: usize,
 }
+
+/// What an entry is reckoned to take besides its document: the hash twice
+/// (map key and queue), and the map's and the `Arc`'s bookkeeping.
+const ENTRY_OVERHEAD: usize = 2 * 64 + 96;
 
 impl Cache {
     fn get(&self, hash: &str) -> Option<Arc<str>> {
         self.documents.get(hash).cloned()
     }
 
-    fn insert(&mut self, hash: String, document: Arc<str>) {
-        if self.documents.insert(hash.clone(), document).is_none() {
-            self.order.push_back(hash);
+    fn insert(&mut self, hash: String, document: Arc<str>, budget: usize) {
+        let bytes = document.len() + ENTRY_OVERHEAD;
+        if bytes > budget || self.documents.contains_key(&hash) {
+            return;
         }
-        while self.order.len() > CACHE_ENTRIES {
-            if let Some(oldest) = self.order.pop_front() {
-                self.documents.remove(&oldest);
+        self.documents.insert(hash.clone(), document);
+        self.order.push_back(hash);
+        self.bytes += bytes;
+        while self.bytes > budget {
+            let Some(oldest) = self.order.pop_front() else {
+                break;
+            };
+            if let Some(dropped) = self.documents.remove(&oldest) {
+                self.bytes -= dropped.len() + ENTRY_OVERHEAD;
             }
         }
     }
@@ -316,6 +395,11 @@ mod tests {
     use serde_json::json;
 
     const DOC: &str = "{ viewer { user { id } } }";
+    const BOUNDS: Bounds = Bounds {
+        max_document_bytes: 1024,
+        cache_bytes: 64 * 1024,
+        redis_bytes: 64 * 1024,
+    };
 
     fn body(query: Option<&str>, hash: &str) -> Map<String, Value> {
         let mut map = Map::new();
@@ -330,14 +414,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_unknown_hash_is_not_found_until_sent_with_its_document() {
-        let docs = PersistedDocuments::new(None, "t", None);
+    async fn a_hash_is_known_only_once_its_document_was_registered() {
+        let docs = Arc::new(PersistedDocuments::new(None, "t", None, BOUNDS));
         let hash = sha256(DOC);
         assert_eq!(
-            docs.resolve(&mut body(None, &hash)).await,
-            Err(Refusal::NotFound)
+            docs.resolve(&mut body(None, &hash)).await.err(),
+            Some(Refusal::NotFound)
         );
-        docs.resolve(&mut body(Some(DOC), &hash)).await.unwrap();
+        let registration = docs.resolve(&mut body(Some(DOC), &hash)).await.unwrap();
+        assert_eq!(
+            docs.resolve(&mut body(None, &hash)).await.err(),
+            Some(Refusal::NotFound),
+            "sending it registers nothing until it was admitted"
+        );
+        registration.expect("a registration").register(DOC).await;
         let mut by_hash = body(None, &hash);
         docs.resolve(&mut by_hash).await.unwrap();
         assert_eq!(by_hash["query"], DOC);
@@ -351,25 +441,41 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_document_over_the_size_bound_is_not_registered() {
+        let docs = Arc::new(PersistedDocuments::new(None, "t", None, BOUNDS));
+        let long = format!("{{ viewer {{ user {{ id {} }} }} }}", " ".repeat(2000));
+        docs.register(&sha256(&long), &long).await;
+        assert_eq!(
+            docs.resolve(&mut body(None, &sha256(&long))).await.err(),
+            Some(Refusal::NotFound)
+        );
+    }
+
+    #[tokio::test]
     async fn trusted_mode_runs_only_the_manifests_documents() {
         let manifest = json!({ "format": "apollo-persisted-query-manifest", "version": 1,
             "operations": [{ "id": sha256(DOC), "name": "Me", "type": "query", "body": DOC }] });
         let trusted = read_manifest(&manifest.to_string()).unwrap();
-        let docs = PersistedDocuments::new(None, "t", Some(trusted));
+        let docs = Arc::new(PersistedDocuments::new(None, "t", Some(trusted), BOUNDS));
         let mut known = body(None, &sha256(DOC));
         docs.resolve(&mut known).await.unwrap();
         assert_eq!(known["query"], DOC);
         let other = "{ workspace { id } }";
         let mut full = Map::new();
         full.insert("query".into(), json!(other));
-        assert_eq!(docs.resolve(&mut full).await, Err(Refusal::NotInSafelist));
         assert_eq!(
-            docs.resolve(&mut body(Some(other), &sha256(other))).await,
-            Err(Refusal::NotInSafelist)
+            docs.resolve(&mut full).await.err(),
+            Some(Refusal::NotInSafelist)
+        );
+        assert_eq!(
+            docs.resolve(&mut body(Some(other), &sha256(other)))
+                .await
+                .err(),
+            Some(Refusal::NotInSafelist)
         );
         let mut in_full = Map::new();
         in_full.insert("query".into(), json!(DOC));
-        docs.resolve(&mut in_full).await.unwrap();
+        assert!(docs.resolve(&mut in_full).await.unwrap().is_none());
     }
 
     #[test]
@@ -381,12 +487,17 @@ mod tests {
     }
 
     #[test]
-    fn the_cache_stays_bounded() {
+    fn the_cache_stays_within_its_bytes() {
         let mut cache = Cache::default();
-        for i in 0..CACHE_ENTRIES + 10 {
-            cache.insert(i.to_string(), "d".into());
+        let document: Arc<str> = "d".repeat(1000).into();
+        let budget = 100 * (1000 + ENTRY_OVERHEAD);
+        for i in 0..1_000 {
+            cache.insert(i.to_string(), document.clone(), budget);
+            assert!(cache.bytes <= budget);
         }
-        assert_eq!(cache.documents.len(), CACHE_ENTRIES);
-        assert!(cache.get("0").is_none() && cache.get(&(CACHE_ENTRIES + 9).to_string()).is_some());
+        assert_eq!(cache.documents.len(), 100);
+        assert!(cache.get("0").is_none() && cache.get("999").is_some());
+        cache.insert("huge".into(), "x".repeat(budget).into(), budget);
+        assert!(cache.get("huge").is_none(), "larger than the whole budget");
     }
 }

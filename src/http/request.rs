@@ -2,18 +2,12 @@
 //! wrong JSON types are refused (400), never coerced.
 
 use async_graphql::{
-    parser::{
-        parse_query,
-        types::{DocumentOperations, OperationType},
-    },
+    parser::{parse_query, types::OperationType},
     Request, Variables,
 };
 use serde_json::{Map, Value};
 
-use crate::graphql::{
-    documents::{DocumentCache, Parsed},
-    lexer::count_tokens,
-};
+use crate::graphql::{documents::DocumentCache, lexer::count_tokens, variables::chosen};
 
 pub(crate) fn request_from_json(value: Value) -> Result<Request, String> {
     let Value::Object(mut map) = value else {
@@ -91,24 +85,15 @@ fn build_request(
 /// not parse is left to the executor, which reports it properly; one parsed
 /// before comes from `documents`.
 pub(crate) fn is_mutation(request: &Request, max_tokens: usize, documents: &DocumentCache) -> bool {
-    let doc = match documents.get(&request.query) {
-        Some(parsed) => parsed,
-        None => {
-            if count_tokens(&request.query, max_tokens) > max_tokens {
-                return false;
-            }
-            let Ok(doc) = parse_query(&request.query) else {
-                return false;
-            };
-            std::sync::Arc::new(Parsed::new(&request.query, doc))
-        }
+    let mutation = |doc: &async_graphql::parser::types::ExecutableDocument| {
+        chosen(doc, request.operation_name.as_deref())
+            .is_some_and(|op| op.node.ty == OperationType::Mutation)
     };
-    let doc = &doc.document;
-    let operation = match (&doc.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(op), _) => Some(op),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
-        _ => None,
-    };
-    operation.is_some_and(|op| op.node.ty == OperationType::Mutation)
+    if let Some(parsed) = documents.get(&request.query) {
+        return mutation(&parsed.document);
+    }
+    if count_tokens(&request.query, max_tokens) > max_tokens {
+        return false;
+    }
+    parse_query(&request.query).is_ok_and(|doc| mutation(&doc))
 }

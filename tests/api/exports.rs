@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::{helpers::*, rooms::*};
 
-const EXPORT: &str =
+pub(crate) const EXPORT: &str =
     "mutation($d: ID!, $f: ExportFormat!) { exportDeliverable(deliverableId: $d, format: $f) \
     { id format filename byteSize downloadUrl createdBy { id } createdAt } }";
 const PROFILE: &str =
@@ -21,7 +21,7 @@ const CONTACT: &str =
 
 /// Brands the workspace and runs a workroom to completion (with `agents`);
 /// returns the finished room.
-async fn composed(app: &TestApp, token: &str, agents: &[&str]) -> Value {
+pub(crate) async fn composed(app: &TestApp, token: &str, agents: &[&str]) -> Value {
     let profile = json!({ "letterhead": LETTERHEAD, "accentColor": "#0E7490", "contactBlock": CONTACT, "font": "Georgia" });
     app.ok(Some(token), PROFILE, json!({ "input": profile }))
         .await;
@@ -53,7 +53,7 @@ async fn taught_agent(app: &TestApp, token: &str) -> String {
     id
 }
 
-async fn export(app: &TestApp, token: &str, deliverable: &str, format: &str) -> Value {
+pub(crate) async fn export(app: &TestApp, token: &str, deliverable: &str, format: &str) -> Value {
     app.ok(
         Some(token),
         EXPORT,
@@ -63,7 +63,7 @@ async fn export(app: &TestApp, token: &str, deliverable: &str, format: &str) -> 
         .clone()
 }
 
-async fn get(app: &TestApp, url: &str, token: Option<&str>) -> reqwest::Response {
+pub(crate) async fn get(app: &TestApp, url: &str, token: Option<&str>) -> reqwest::Response {
     let mut request = app.client.get(url);
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -130,7 +130,7 @@ fn pdf_text(pdf: &[u8]) -> String {
 }
 
 /// The actions of the workspace's newest activity entries, newest first.
-async fn actions(app: &TestApp, token: &str, first: usize) -> Vec<Value> {
+pub(crate) async fn actions(app: &TestApp, token: &str, first: usize) -> Vec<Value> {
     let data = app
         .ok(Some(token), "query($n: Int) { workspace { activity(first: $n) { nodes { action targetId metadata } } } }", json!({ "n": first }))
         .await;

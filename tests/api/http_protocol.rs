@@ -435,7 +435,7 @@ async fn a_variable_of_the_wrong_type_is_a_400_request_error_under_graphql_respo
 
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.get("data").is_none(), "{body}");
-    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED");
+    assert_eq!(code(&body), "BAD_USER_INPUT");
 }
 
 #[tokio::test]
@@ -446,7 +446,8 @@ async fn a_missing_required_variable_is_a_400_request_error_under_graphql_respon
     let (status, _, body) = parts(post_json(&app, Some(GRAPHQL_RESPONSE), &request).await).await;
 
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED");
+    assert!(body.get("data").is_none(), "{body}");
+    assert_eq!(code(&body), "BAD_USER_INPUT");
 }
 
 #[tokio::test]

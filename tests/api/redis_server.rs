@@ -55,7 +55,8 @@ impl RedisServer {
         }
     }
 
-    async fn connection(&self) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
+    /// A connection of the test's own, for commands such as `CONFIG SET` and `KEYS`.
+    pub async fn connection(&self) -> redis::RedisResult<redis::aio::MultiplexedConnection> {
         redis::Client::open(self.url())?
             .get_multiplexed_async_connection()
             .await
@@ -82,6 +83,16 @@ impl RedisServer {
     pub async fn restart(&mut self, down: Duration) {
         self.kill();
         tokio::time::sleep(down).await;
+        self.spawn().await;
+    }
+
+    /// Kills the server (as a crash would; it keeps nothing) until [`RedisServer::start_again`].
+    pub fn stop(&mut self) {
+        self.kill();
+    }
+
+    /// Starts the server again on its port, empty, after [`RedisServer::stop`].
+    pub async fn start_again(&mut self) {
         self.spawn().await;
     }
 

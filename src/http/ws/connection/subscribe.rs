@@ -42,11 +42,15 @@ impl Connection {
             return Ok(());
         }
         let mut payload = payload;
+        let mut registration = None;
         if let Value::Object(map) = &mut payload {
-            if let Err(refusal) = self.http.persisted.resolve(map).await {
-                let errors = serde_json::json!([{ "message": refusal.message(), "extensions": { "code": refusal.code() } }]);
-                self.send(protocol::error(self.protocol, &id, errors));
-                return Ok(());
+            match self.http.persisted.resolve(map).await {
+                Ok(found) => registration = found,
+                Err(refusal) => {
+                    let errors = serde_json::json!([{ "message": refusal.message(), "extensions": { "code": refusal.code() } }]);
+                    self.send(protocol::error(self.protocol, &id, errors));
+                    return Ok(());
+                }
             }
         }
         let template = operation::TemplateSource::of(&payload);
@@ -68,7 +72,7 @@ impl Connection {
         if !matches!(authn, Authn::Signed(_)) {
             return Err((close::FORBIDDEN, "Forbidden".into()));
         }
-        let request = request
+        let request = crate::http::graphql::registered(request, registration)
             .data(authn.clone())
             .data(Arc::new(Loaders::new(&self.http.app)))
             .data(ClientIp(self.client_ip.clone()))

@@ -9,7 +9,7 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 
 /// Where the server reads the time. Times are truncated to microseconds, the
 /// precision both databases store, so a value reads back exactly as it was written.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, Debug)]
 pub struct Clock {
     /// Offset added to the system time; tests move it forward to expire things.
     offset_ms: Arc<AtomicI64>,

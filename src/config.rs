@@ -340,6 +340,19 @@ pub struct Limits {
     /// Wrong passwords allowed per email per 15 minutes (logins and invitations together).
     #[arg(long, env = "ATELYA_FAILED_LOGINS_PER_15_MIN", default_value_t = 5)]
     pub failed_logins_per_15_min: u32,
+    /// Most live (neither revoked nor expired) API keys per workspace.
+    #[arg(long, env = "ATELYA_MAX_API_KEYS", default_value_t = 50)]
+    pub max_api_keys: u32,
+    /// API keys one person may create per hour (in all their workspaces); 0 turns this cap off.
+    #[arg(long, env = "ATELYA_API_KEYS_PER_HOUR_PER_USER", default_value_t = 20)]
+    pub api_keys_per_hour_per_user: u32,
+    /// API keys that may be created per client address per hour; 0 turns this cap off.
+    #[arg(
+        long,
+        env = "ATELYA_API_KEYS_PER_HOUR_PER_ADDRESS",
+        default_value_t = 60
+    )]
+    pub api_keys_per_hour_per_address: u32,
     /// Export downloads each member may make per hour (each writes an
     /// activity entry); 0 turns this cap off.
     #[arg(long, env = "ATELYA_DOWNLOADS_PER_HOUR", default_value_t = 120)]

@@ -68,6 +68,18 @@ impl AppError {
         }
     }
 
+    /// The error as a GraphQL error object, for transports that answer
+    /// outside a GraphQL execution: `message`, `extensions.code`, and for
+    /// an internal fault (logged here) `extensions.requestId`.
+    pub fn client_error(&self, request_id: &str) -> serde_json::Value {
+        let mut extensions = serde_json::json!({ "code": self.code() });
+        if let AppError::Internal(cause) = self {
+            tracing::error!(%cause, "internal error");
+            extensions["requestId"] = request_id.into();
+        }
+        serde_json::json!({ "message": self.client_message(), "extensions": extensions })
+    }
+
     pub fn bad_input(message: impl Into<String>) -> Self {
         AppError::BadUserInput(message.into())
     }

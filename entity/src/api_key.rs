@@ -15,6 +15,10 @@ pub struct Model {
     /// The role it acts with, at most its creator's and never OWNER.
     pub role: String,
     pub created_by: Option<Uuid>,
+    /// The creator's membership row the key acts under. It is gone once the
+    /// creator leaves or is removed, and a later membership has another id,
+    /// so the key never works again.
+    pub member_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub last_used_at: Option<DateTimeUtc>,
     pub expires_at: Option<DateTimeUtc>,

@@ -17,6 +17,7 @@ mod m20261130_000009_exports;
 mod m20261130_000010_api_keys;
 mod m20261130_000011_webhooks;
 mod m20261201_000012_webhook_secrets;
+mod m20261201_000013_api_key_member;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000010_api_keys::Migration),
             Box::new(m20261130_000011_webhooks::Migration),
             Box::new(m20261201_000012_webhook_secrets::Migration),
+            Box::new(m20261201_000013_api_key_member::Migration),
         ]
     }
 }

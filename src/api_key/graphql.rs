@@ -69,8 +69,10 @@ pub struct ApiKeyMutation;
 
 #[Object]
 impl ApiKeyMutation {
-    /// Owner and admin only, signed in (not with a key).
-    #[graphql(guard = "Allowed(Action::Administer)")]
+    /// Owner and admin only, signed in (never with a key). RATE_LIMITED when
+    /// the workspace has its most live keys, or the caller or their address
+    /// made too many keys this hour.
+    #[graphql(guard = "Allowed(Action::ManageKeys)")]
     async fn create_api_key(
         &self,
         ctx: &Context<'_>,
@@ -81,16 +83,17 @@ impl ApiKeyMutation {
             role: input.role,
             expires_at: input.expires_at,
         };
-        let (secret, row) = service::create(ctx.app(), ctx.session()?, key).await?;
+        let (secret, row) =
+            service::create(ctx.app(), ctx.session()?, ctx.client_ip(), key).await?;
         Ok(ApiKeyPayload {
             secret,
             api_key: ApiKey(row),
         })
     }
 
-    /// Owner and admin only. The key's next request is refused and its
-    /// sockets close; revoking it again changes nothing.
-    #[graphql(guard = "Allowed(Action::Administer)")]
+    /// Owner and admin only, signed in (never with a key). The key's next
+    /// request is refused and its sockets close; revoking it again changes nothing.
+    #[graphql(guard = "Allowed(Action::ManageKeys)")]
     async fn revoke_api_key(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ApiKey> {
         let id = ids::decode(Kind::ApiKey, &id, "API key")?;
         Ok(ApiKey(

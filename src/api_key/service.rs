@@ -1,8 +1,8 @@
-//! Creating, listing and revoking API keys (owner and admin), and the
-//! authentication of a request that carries one.
+//! Creating, listing and revoking API keys: people who are owners or
+//! admins do it, never a key (`Action::ManageKeys` in the policy).
 
-use chrono::{DateTime, TimeDelta, Utc};
-use entity::{api_key, member, user};
+use chrono::{DateTime, Utc};
+use entity::api_key;
 use sea_orm::{
     sea_query::Expr, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel,
     QueryFilter, QueryOrder,
@@ -10,14 +10,10 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::SECRET_PREFIX;
+use super::{limits, SECRET_PREFIX};
 use crate::{
     activity::{self, NewActivity},
-    auth::{
-        policy, secret,
-        session::{KeyAccess, Session},
-        Action,
-    },
+    auth::{policy, secret, session::Session, Action},
     error::{AppError, AppResult},
     ids::{self, Kind},
     input,
@@ -30,8 +26,6 @@ use crate::{
 const MAX_NAME: usize = 100;
 /// Characters of the secret kept to recognise it: `atk_` and eight more.
 const PREFIX_LEN: usize = SECRET_PREFIX.len() + 8;
-/// `lastUsedAt` is written at most this often per key, not on every request.
-const LAST_USED_EVERY: TimeDelta = TimeDelta::minutes(1);
 
 /// What creating a key takes.
 pub struct NewKey {
@@ -45,10 +39,10 @@ pub struct NewKey {
 pub async fn create(
     state: &AppState,
     session: &Session,
+    client_ip: &str,
     key: NewKey,
 ) -> AppResult<(String, api_key::Model)> {
-    policy::require(session, Action::Administer)?;
-    refuse_keys(session)?;
+    policy::require(session, Action::ManageKeys)?;
     let name = key.name.trim().to_owned();
     input::limit(&name, "name", MAX_NAME)?;
     if name.is_empty() {
@@ -61,14 +55,16 @@ pub async fn create(
     if key.expires_at.is_some_and(|at| at <= now) {
         return Err(AppError::bad_input("expiresAt must be in the future"));
     }
+    limits::take_creation(state, session, client_ip).await?;
     let txn = state.db.begin().await?;
-    let locked = policy::require_locked(&txn, session, Action::Administer).await?;
+    let locked = policy::require_locked(&txn, session, Action::ManageKeys).await?;
     if key.role > locked.role {
         return Err(AppError::forbidden(format!(
             "a key's role can be at most yours ({})",
             locked.role.as_str()
         )));
     }
+    limits::ensure_room(&txn, state, session.workspace_id, now).await?;
     let secret = format!("{SECRET_PREFIX}{}", secret::generate());
     let row = api_key::Model {
         id: Uuid::now_v7(),
@@ -78,6 +74,7 @@ pub async fn create(
         secret_hash: secret::hash(&secret),
         role: key.role.as_str().to_owned(),
         created_by: Some(session.user.id),
+        member_id: Some(locked.member.id),
         created_at: now,
         last_used_at: None,
         expires_at: key.expires_at,
@@ -110,11 +107,10 @@ pub async fn create(
 /// revoked key changes nothing and answers it as it is.
 #[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, api_key = %id))]
 pub async fn revoke(state: &AppState, session: &Session, id: Uuid) -> AppResult<api_key::Model> {
-    policy::require(session, Action::Administer)?;
-    refuse_keys(session)?;
+    policy::require(session, Action::ManageKeys)?;
     let now = state.clock.now();
     let txn = state.db.begin().await?;
-    policy::require_locked(&txn, session, Action::Administer).await?;
+    policy::require_locked(&txn, session, Action::ManageKeys).await?;
     let mut row = find(&*txn, session.workspace_id, id).await?;
     if row.revoked_at.is_some() {
         return Ok(row);
@@ -168,84 +164,4 @@ pub async fn find(
     crate::db::scoped::<api_key::Entity>(db, id, workspace_id)
         .await?
         .ok_or(AppError::NotFound("API key"))
-}
-
-/// The session of a request made with the key `secret`: read fresh every
-/// time (never cached), so a revocation, an expiry or the creator leaving
-/// refuses the very next request.
-#[tracing::instrument(level = "debug", skip_all)]
-pub async fn authenticate(state: &AppState, secret: &str) -> AppResult<Session> {
-    let refused = || AppError::Unauthenticated("invalid API key".into());
-    let db = state.db.conn();
-    let key = api_key::Entity::find()
-        .filter(api_key::Column::SecretHash.eq(secret::hash(secret)))
-        .one(db)
-        .await?
-        .ok_or_else(refused)?;
-    let now = state.clock.now();
-    if key.revoked_at.is_some() {
-        return Err(AppError::Unauthenticated("this API key was revoked".into()));
-    }
-    if key.expires_at.is_some_and(|at| at <= now) {
-        return Err(AppError::Unauthenticated("this API key expired".into()));
-    }
-    let creator = key.created_by.ok_or_else(refused)?;
-    let found = member::Entity::find()
-        .filter(member::Column::WorkspaceId.eq(key.workspace_id))
-        .filter(member::Column::UserId.eq(creator))
-        .find_also_related(user::Entity)
-        .one(db)
-        .await?;
-    let Some((member, Some(user))) = found else {
-        return Err(AppError::Unauthenticated(
-            "the creator of this API key is no longer a member of its workspace".into(),
-        ));
-    };
-    let key_role = Role::parse(&key.role)?;
-    let role = Role::parse(&member.role)?.min(key_role);
-    if key
-        .last_used_at
-        .is_none_or(|at| now - at >= LAST_USED_EVERY)
-    {
-        api_key::Entity::update_many()
-            .col_expr(api_key::Column::LastUsedAt, Expr::value(now))
-            .filter(api_key::Column::Id.eq(key.id))
-            .exec(db)
-            .await?;
-    }
-    Ok(Session {
-        role,
-        workspace_id: key.workspace_id,
-        // A key without an expiry keeps its sockets until it is revoked.
-        token_expires_at: key.expires_at.unwrap_or(DateTime::<Utc>::MAX_UTC),
-        sign_in: None,
-        api_key: Some(KeyAccess {
-            id: key.id,
-            name: key.name,
-            role: key_role,
-        }),
-        user,
-        member,
-    })
-}
-
-/// Under a change's lock: the key acting has not been revoked since the
-/// request began.
-pub async fn require_unrevoked(db: &impl ConnectionTrait, id: Uuid) -> AppResult<()> {
-    let key = api_key::Entity::find_by_id(id).one(db).await?;
-    match key {
-        Some(key) if key.revoked_at.is_none() => Ok(()),
-        _ => Err(AppError::Unauthenticated("this API key was revoked".into())),
-    }
-}
-
-/// Keys are managed by people: a key cannot create or revoke keys (so a
-/// leaked key cannot mint itself a successor).
-fn refuse_keys(session: &Session) -> AppResult<()> {
-    if session.api_key.is_some() {
-        return Err(AppError::forbidden(
-            "API keys are created and revoked by a signed-in owner or admin, not by a key",
-        ));
-    }
-    Ok(())
 }

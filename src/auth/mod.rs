@@ -9,7 +9,7 @@
 //! - `session`: the signed-in member of a request, read from the database or,
 //!   within a second and until their access changes, from `session_cache`.
 //! - `policy`: the one table of who may do what; guards and services both ask it.
-//! - `guard`: the async-graphql guard that fronts the policy on fields and mutations.
+//! - `guard`: the async-graphql guards that front the policy on fields and mutations.
 
 pub mod credentials;
 pub mod guard;
@@ -22,6 +22,6 @@ pub mod secret;
 pub mod session;
 pub mod session_cache;
 
-pub use guard::Allowed;
+pub use guard::{Allowed, Open};
 pub use policy::Action;
 pub use session::{Authn, Session};

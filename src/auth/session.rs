@@ -13,6 +13,7 @@ use entity::{member, refresh_token, user};
 use sea_orm::{sea_query::Query, ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use super::policy::Credential;
 use crate::{
     error::{AppError, AppResult},
     member::Role,
@@ -41,9 +42,21 @@ pub struct KeyAccess {
     pub name: String,
     /// The role the key was given (the session's role never exceeds it).
     pub role: Role,
+    /// The server's clock, by which a change judges the key's expiry again
+    /// under its lock (a key may expire while its request runs).
+    pub clock: crate::clock::Clock,
 }
 
 impl Session {
+    /// What kind of credential the request came with.
+    pub fn credential(&self) -> Credential {
+        if self.api_key.is_some() {
+            Credential::Key
+        } else {
+            Credential::Person
+        }
+    }
+
     /// Whose budget a request draws on: the key's, or the member's.
     pub fn principal(&self) -> Uuid {
         self.api_key.as_ref().map_or(self.user.id, |key| key.id)
@@ -61,6 +74,11 @@ pub enum Authn {
     Anonymous,
     /// A token was sent but is not valid; fields that need a session say why.
     Rejected(String),
+    /// The token could not be checked (the database failed): the server's
+    /// fault, so fields that need a session answer INTERNAL, never
+    /// UNAUTHENTICATED, which would tell a client to drop a good token.
+    /// Holds the cause, for the log.
+    Failed(String),
     Signed(Box<Session>),
 }
 
@@ -69,7 +87,20 @@ impl Authn {
         match self {
             Authn::Signed(session) => Ok(session),
             Authn::Rejected(reason) => Err(AppError::Unauthenticated(reason.clone())),
+            Authn::Failed(cause) => Err(AppError::Internal(cause.clone())),
             Authn::Anonymous => Err(AppError::unauthenticated()),
+        }
+    }
+
+    /// The error to show a client whose token could not be checked, in the
+    /// shape of every INTERNAL error (for transports that answer before any
+    /// GraphQL runs); `None` unless [`Authn::Failed`].
+    pub fn fault(&self, request_id: &str) -> Option<serde_json::Value> {
+        match self {
+            Authn::Failed(cause) => {
+                Some(AppError::Internal(cause.clone()).client_error(request_id))
+            }
+            _ => None,
         }
     }
 
@@ -81,7 +112,8 @@ impl Authn {
         match check(state, header, leeway_secs).await {
             Ok(session) => Authn::Signed(Box::new(session)),
             Err(AppError::Unauthenticated(reason)) => Authn::Rejected(reason),
-            Err(other) => Authn::Rejected(other.to_string()),
+            Err(AppError::Internal(cause)) => Authn::Failed(cause),
+            Err(other) => Authn::Failed(other.to_string()),
         }
     }
 }
@@ -99,7 +131,7 @@ pub async fn check(state: &AppState, header: &str, leeway_secs: i64) -> AppResul
     };
     let token = token.trim();
     if token.starts_with(crate::api_key::SECRET_PREFIX) {
-        return crate::api_key::service::authenticate(state, token).await;
+        return crate::api_key::authn::authenticate(state, token).await;
     }
     resolve(state, token, leeway_secs).await
 }

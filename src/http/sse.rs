@@ -33,6 +33,7 @@ use super::{graphql::header_str, HttpState};
 use crate::{
     auth::{session, Authn},
     error::AppError,
+    graphql::context::RequestId,
     realtime::sockets::{flag, Registration},
 };
 
@@ -58,6 +59,10 @@ pub async fn stream(
     let authorization = header_str(headers, header::AUTHORIZATION).map(str::to_owned);
     // Open streams get no leeway, as open sockets do: a token is good until its `exp`.
     let authn = Authn::from_header(&app, authorization.as_deref(), 0).await;
+    if let Some(fault) = authn.fault(&request_id_of(&request)) {
+        // The token could not be checked: the operation does not run at all.
+        return one_result(&json!({ "errors": [fault] }));
+    }
     let registration = match &authn {
         Authn::Signed(session) => Some(app.realtime.sockets.register(
             session.workspace_id,
@@ -106,11 +111,25 @@ pub async fn stream(
 
 /// A refusal found before there was anything to run, as one `next` event.
 pub fn refused(code: &str, message: &str) -> Response {
+    one_result(&json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
+}
+
+/// One result as a `next` event, then `complete`.
+fn one_result(body: &serde_json::Value) -> Response {
     let (events, received) = mpsc::channel(2);
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    let _ = events.try_send(next(&body));
+    let _ = events.try_send(next(body));
     let _ = events.try_send(Event::default().event("complete").data(""));
     respond(received)
+}
+
+/// The request id the request was given (for its INTERNAL errors).
+fn request_id_of(request: &async_graphql::Request) -> String {
+    request
+        .data
+        .get(&std::any::TypeId::of::<RequestId>())
+        .and_then(|data| data.downcast_ref::<RequestId>())
+        .map(|id| id.0.clone())
+        .unwrap_or_default()
 }
 
 fn next(body: &serde_json::Value) -> Event {

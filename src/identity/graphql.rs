@@ -1,4 +1,5 @@
-//! `User`, `Viewer`, `AuthPayload`, and the sign-in mutations.
+//! `User`, `Viewer`, `AuthPayload`, and the sign-in mutations. Everything
+//! that hands out tokens is `Action::OwnAccount`, which API keys never have.
 
 use async_graphql::{Context, InputObject, Object, ID};
 use chrono::{DateTime, Utc};
@@ -7,6 +8,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 
 use super::{service, tokens::Issued};
 use crate::{
+    auth::{policy, Action, Allowed, Open},
     graphql::context::ContextExt,
     ids::{self, Kind},
     member::{graphql::Member, Role},
@@ -63,13 +65,18 @@ pub async fn load_user(
     Ok(ctx.loaders().users().load_one(id).await?.map(User))
 }
 
+/// Tokens of a person's sign-in. Their fields check the caller again, so a
+/// mutation that returns this to a caller the policy refuses tokens (an API
+/// key) reveals nothing even if its own guard were missing.
 pub struct AuthPayload(pub Issued);
 
 #[Object]
 impl AuthPayload {
+    #[graphql(guard = "Open(Action::OwnAccount)")]
     async fn access_token(&self) -> &str {
         &self.0.access_token
     }
+    #[graphql(guard = "Open(Action::OwnAccount)")]
     async fn refresh_token(&self) -> &str {
         &self.0.refresh_token
     }
@@ -110,13 +117,18 @@ impl Viewer {
     async fn workspace(&self, ctx: &Context<'_>) -> async_graphql::Result<Workspace> {
         Workspace::current(ctx).await
     }
+    /// The workspaces of the signed-in person; for an API key, its own
+    /// workspace alone (a key knows nothing of its creator's others).
     async fn memberships(
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<WorkspaceMembership>> {
         let session = ctx.session()?;
-        let rows = member::Entity::find()
-            .filter(member::Column::UserId.eq(session.user.id))
+        let mut query = member::Entity::find().filter(member::Column::UserId.eq(session.user.id));
+        if !policy::permits(session, Action::OwnAccount) {
+            query = query.filter(member::Column::WorkspaceId.eq(session.workspace_id));
+        }
+        let rows = query
             .find_also_related(workspace::Entity)
             .order_by_asc(member::Column::JoinedAt)
             .all(ctx.app().db.conn())
@@ -161,6 +173,7 @@ pub struct IdentityMutation;
 
 #[Object]
 impl IdentityMutation {
+    #[graphql(guard = "Open(Action::OwnAccount)")]
     async fn signup(
         &self,
         ctx: &Context<'_>,
@@ -177,6 +190,7 @@ impl IdentityMutation {
         ))
     }
 
+    #[graphql(guard = "Open(Action::OwnAccount)")]
     async fn login(
         &self,
         ctx: &Context<'_>,
@@ -188,6 +202,7 @@ impl IdentityMutation {
         ))
     }
 
+    #[graphql(guard = "Open(Action::OwnAccount)")]
     async fn refresh_token(
         &self,
         ctx: &Context<'_>,
@@ -199,6 +214,7 @@ impl IdentityMutation {
     }
 
     /// Ends the sign-in the refresh token belongs to; true when a live session ended.
+    #[graphql(guard = "Open(Action::OwnAccount)")]
     async fn logout(
         &self,
         ctx: &Context<'_>,
@@ -207,6 +223,7 @@ impl IdentityMutation {
         Ok(service::logout(ctx.app(), &refresh_token).await?)
     }
 
+    #[graphql(guard = "Allowed(Action::OwnAccount)")]
     async fn create_workspace(
         &self,
         ctx: &Context<'_>,
@@ -217,6 +234,7 @@ impl IdentityMutation {
         ))
     }
 
+    #[graphql(guard = "Allowed(Action::OwnAccount)")]
     async fn switch_workspace(
         &self,
         ctx: &Context<'_>,

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::tokens::{self, Issued};
 use crate::{
-    auth::{credentials, password, Session},
+    auth::{credentials, password, policy, Action, Session},
     db::is_unique_violation,
     error::{AppError, AppResult},
     input::{self, Email},
@@ -188,6 +188,7 @@ pub async fn create_workspace(
     session: &Session,
     name: &str,
 ) -> AppResult<Issued> {
+    policy::require(session, Action::OwnAccount)?;
     let now = state.clock.now();
     let txn = state.db.begin().await?;
     let (ws, _) = workspace::service::create(&txn, &session.user, name, now).await?;
@@ -204,6 +205,7 @@ pub async fn switch_workspace(
     session: &Session,
     workspace_id: Uuid,
 ) -> AppResult<Issued> {
+    policy::require(session, Action::OwnAccount)?;
     let member = member::Entity::find()
         .filter(member::Column::WorkspaceId.eq(workspace_id))
         .filter(member::Column::UserId.eq(session.user.id))

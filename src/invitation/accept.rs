@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{service::find, InvitationState};
 use crate::{
     activity::{self, NewActivity},
-    auth::{credentials, password, secret, Authn},
+    auth::{credentials, password, policy, secret, Action, Authn},
     billing::Plan,
     error::{AppError, AppResult},
     identity::{
@@ -130,6 +130,8 @@ async fn prove_identity(
 ) -> AppResult<Option<(String, String)>> {
     match acceptance.authn {
         Authn::Signed(session) => {
+            // An API key is not its creator's sign-in: it never accepts.
+            policy::require(session, Action::OwnAccount)?;
             return if existing.is_some_and(|u| u.id == session.user.id) {
                 Ok(None)
             } else {
@@ -139,6 +141,7 @@ async fn prove_identity(
             };
         }
         Authn::Rejected(reason) => return Err(AppError::Unauthenticated(reason.clone())),
+        Authn::Failed(cause) => return Err(AppError::Internal(cause.clone())),
         Authn::Anonymous => {}
     }
     match existing {

@@ -6,7 +6,7 @@ use entity::invitation;
 
 use super::{accept, service, InvitationState};
 use crate::{
-    auth::{Action, Allowed},
+    auth::{Action, Allowed, Open},
     graphql::context::ContextExt,
     identity::graphql::{load_user, AuthPayload, User},
     ids::{self, Kind},
@@ -81,7 +81,8 @@ impl InvitationMutation {
 
     /// Joins the workspace. Without an account for the invited email, `name`
     /// and `password` create one; with one, its `password` or a bearer token of
-    /// that user proves who is accepting.
+    /// that user proves who is accepting. Never with an API key.
+    #[graphql(guard = "Open(Action::OwnAccount)")]
     async fn accept_invitation(
         &self,
         ctx: &Context<'_>,

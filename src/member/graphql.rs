@@ -68,6 +68,8 @@ impl MemberMutation {
         Workspace::current(ctx).await
     }
 
+    /// Never with an API key: a key does not end its creator's membership.
+    #[graphql(guard = "Allowed(Action::OwnAccount)")]
     async fn leave_workspace(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         service::leave(ctx.app(), ctx.session()?).await?;
         Ok(true)

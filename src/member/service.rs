@@ -150,8 +150,9 @@ async fn remove_in(
     Ok(())
 }
 
-/// Deletes a membership and revokes the user's refresh tokens for the workspace;
-/// their access tokens stop working at once because sessions are read fresh.
+/// Deletes a membership and revokes the user's refresh tokens for the
+/// workspace and the API keys made under it; their access tokens stop
+/// working at once because sessions are read fresh.
 async fn delete_member(
     txn: &WriteTxn,
     target: &member::Model,
@@ -159,11 +160,13 @@ async fn delete_member(
 ) -> AppResult<()> {
     member::Entity::delete_by_id(target.id).exec(&**txn).await?;
     access_changed(txn, target);
+    crate::api_key::authn::revoke_for_member(&**txn, target.id, now).await?;
     tokens::revoke_for_member(&**txn, target.user_id, target.workspace_id, now).await
 }
 
 async fn leave_in(txn: &WriteTxn, session: &Session, now: DateTime<Utc>) -> AppResult<()> {
-    let me = policy::require_locked(txn, session, Action::Read).await?;
+    policy::require(session, Action::OwnAccount)?;
+    let me = policy::require_locked(txn, session, Action::OwnAccount).await?;
     if me.role == Role::Owner {
         return Err(AppError::forbidden(
             "the owner cannot leave; transfer ownership first",

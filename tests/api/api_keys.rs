@@ -12,16 +12,16 @@ use serde_json::{json, Value};
 
 use crate::{helpers::*, ws_client::*};
 
-const CREATE: &str = "mutation($i: ApiKeyInput!) { createApiKey(input: $i) { secret apiKey { id name prefix role createdBy { id } createdAt lastUsedAt expiresAt revokedAt } } }";
-const REVOKE: &str = "mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }";
-const KEYS: &str =
+pub const CREATE: &str = "mutation($i: ApiKeyInput!) { createApiKey(input: $i) { secret apiKey { id name prefix role createdBy { id } createdAt lastUsedAt expiresAt revokedAt } } }";
+pub const REVOKE: &str = "mutation($id: ID!) { revokeApiKey(id: $id) { id revokedAt } }";
+pub const KEYS: &str =
     "{ workspace { apiKeys { id name prefix role lastUsedAt revokedAt createdBy { id } } } }";
-const WHO: &str = "{ viewer { user { id } workspace { id } member { role } } }";
+pub const WHO: &str = "{ viewer { user { id } workspace { id } member { role } } }";
 const RENAME: &str = "mutation($n: String!) { renameWorkspace(name: $n) { name } }";
 
 impl TestApp {
     /// Creates a key with `token`; returns its secret and its `ApiKey`.
-    async fn create_key(&self, token: &str, input: Value) -> (String, Value) {
+    pub async fn create_key(&self, token: &str, input: Value) -> (String, Value) {
         let data = self.ok(Some(token), CREATE, json!({ "i": input })).await;
         let payload = &data["createApiKey"];
         (

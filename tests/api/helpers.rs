@@ -186,8 +186,8 @@ fn init_log() {
 }
 
 /// A configuration for tests: loopback port 0, cheap password hashing, and
-/// auth rate limits and cost budgets high enough not to get in the way
-/// (their own tests lower them).
+/// auth and API key rate limits and cost budgets high enough not to get in
+/// the way (their own tests lower them).
 pub fn test_config(database_url: &str) -> Config {
     init_log();
     let mut config = TestCli::parse_from(["atelya"]).config;
@@ -200,6 +200,8 @@ pub fn test_config(database_url: &str) -> Config {
     config.argon2_memory_kib = 64;
     config.limits.auth_rate_per_minute = 10_000;
     config.limits.failed_logins_per_15_min = 10_000;
+    config.limits.api_keys_per_hour_per_user = 10_000;
+    config.limits.api_keys_per_hour_per_address = 10_000;
     config.limits.cost_budget_per_hour = 1_000_000_000;
     config.engine.builtin_token_delay_ms = 0;
     config.engine.poll_ms = 100;

@@ -1,15 +1,17 @@
 //! The role matrix of DESIGN.md as one table: every mutation and every root
 //! query field, with what each of OWNER, ADMIN, MEMBER and VIEWER gets when
-//! calling it. Each call runs on a fresh fixture; an allowed call succeeds, a
-//! refused one answers its code and changes nothing. Introspection proves the
-//! table names every root field of the schema and no other.
+//! calling it, and what an API key of each role (ADMIN, MEMBER, VIEWER, made
+//! by the OWNER) gets. Each call runs on a fresh fixture; an allowed call
+//! succeeds, a refused one answers its code and changes nothing.
+//! Introspection proves the table names every root field of the schema and
+//! no other.
 
 use std::{
     collections::BTreeSet,
     time::{Duration, Instant},
 };
 
-use futures_util::future::join_all;
+use futures_util::StreamExt;
 use serde_json::{json, Value};
 
 use crate::{
@@ -18,8 +20,17 @@ use crate::{
     rooms::input,
 };
 
-/// The roles, in the matrix's column order.
-const ROLES: [&str; 4] = ["OWNER", "ADMIN", "MEMBER", "VIEWER"];
+/// The columns: the people of each role, then the keys of each role the
+/// owner made.
+const COLUMNS: [&str; 7] = [
+    "OWNER",
+    "ADMIN",
+    "MEMBER",
+    "VIEWER",
+    "ADMIN-KEY",
+    "MEMBER-KEY",
+    "VIEWER-KEY",
+];
 
 /// What a role gets when it calls an operation.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -35,10 +46,26 @@ enum Outcome {
 
 use Outcome::{Allowed, Forbidden};
 
-const EVERY_ROLE: [Outcome; 4] = [Allowed, Allowed, Allowed, Allowed];
-const MEMBERS_AND_ABOVE: [Outcome; 4] = [Allowed, Allowed, Allowed, Forbidden];
-const OWNERS_AND_ADMINS: [Outcome; 4] = [Allowed, Allowed, Forbidden, Forbidden];
-const THE_OWNER_ALONE: [Outcome; 4] = [Allowed, Forbidden, Forbidden, Forbidden];
+/// Outcomes in [`COLUMNS`] order. Keys never get what touches a person's
+/// account, credentials or people (`Credential::Key` in the policy).
+type Outcomes = [Outcome; 7];
+
+const EVERYONE: Outcomes = [Allowed; 7];
+const EVERY_PERSON: Outcomes = [
+    Allowed, Allowed, Allowed, Allowed, Forbidden, Forbidden, Forbidden,
+];
+const MEMBERS_AND_ABOVE: Outcomes = [
+    Allowed, Allowed, Allowed, Forbidden, Allowed, Allowed, Forbidden,
+];
+const OWNERS_AND_ADMINS: Outcomes = [
+    Allowed, Allowed, Forbidden, Forbidden, Allowed, Forbidden, Forbidden,
+];
+const OWNERS_AND_ADMINS_IN_PERSON: Outcomes = [
+    Allowed, Allowed, Forbidden, Forbidden, Forbidden, Forbidden, Forbidden,
+];
+const THE_OWNER_ALONE: Outcomes = [
+    Allowed, Forbidden, Forbidden, Forbidden, Forbidden, Forbidden, Forbidden,
+];
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Root {
@@ -91,7 +118,7 @@ struct Row {
     needs: Needs,
     document: &'static str,
     variables: fn(&Fixture, &Account) -> Value,
-    expect: [Outcome; 4],
+    expect: Outcomes,
 }
 
 /// The fixture one call acts on.
@@ -108,6 +135,8 @@ struct Fixture {
     api_key: Option<String>,
     webhook_endpoint: Option<String>,
     webhook_delivery: Option<String>,
+    /// For a key's column: the owner's account, with the key as its token.
+    key: Option<Account>,
 }
 
 impl Fixture {
@@ -151,6 +180,9 @@ impl Fixture {
             .expect("an invitation in the fixture")
     }
     fn actor(&self, role: &str) -> &Account {
+        if role.ends_with("-KEY") {
+            return self.key.as_ref().expect("a key in the fixture");
+        }
         match role {
             "OWNER" => &self.team.owner,
             "ADMIN" => &self.team.admin,
@@ -175,9 +207,11 @@ fn agent_input(name: &str) -> Value {
 /// workspace's name and the activity log's verification for owners and
 /// admins; the transfer for the owner alone. Signing up, signing in,
 /// refreshing, signing out, accepting an invitation and creating, switching
-/// and leaving workspaces concern the caller's own account.
+/// and leaving workspaces concern the caller's own account. A key does what
+/// its role does, except that it never touches an account, a credential or
+/// a person: no tokens, no keys, no invitations, roles, removals or transfer.
 const MATRIX: &[Row] = &[
-    // Account: open to every role.
+    // Account: open to every person, never to a key.
     Row {
         root: Root::Mutation,
         field: "signup",
@@ -188,7 +222,7 @@ const MATRIX: &[Row] = &[
             json!({ "input": { "email": format!("{}-newcomer@example.com", f.prefix),
                 "password": PASSWORD, "name": "Newcomer", "workspaceName": "Newcomer's" } })
         },
-        expect: EVERY_ROLE,
+        expect: EVERY_PERSON,
     },
     Row {
         root: Root::Mutation,
@@ -197,7 +231,7 @@ const MATRIX: &[Row] = &[
         needs: Needs::Team,
         document: "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { accessToken } }",
         variables: |_, actor| json!({ "e": actor.email, "p": PASSWORD }),
-        expect: EVERY_ROLE,
+        expect: EVERY_PERSON,
     },
     Row {
         root: Root::Mutation,
@@ -206,7 +240,7 @@ const MATRIX: &[Row] = &[
         needs: Needs::Team,
         document: "mutation($r: String!) { refreshToken(refreshToken: $r) { accessToken } }",
         variables: |_, actor| json!({ "r": actor.refresh }),
-        expect: EVERY_ROLE,
+        expect: EVERY_PERSON,
     },
     Row {
         root: Root::Mutation,
@@ -215,7 +249,7 @@ const MATRIX: &[Row] = &[
         needs: Needs::Team,
         document: "mutation($r: String!) { logout(refreshToken: $r) }",
         variables: |_, actor| json!({ "r": actor.refresh }),
-        expect: EVERY_ROLE,
+        expect: EVERY_PERSON,
     },
     Row {
         root: Root::Mutation,
@@ -224,7 +258,7 @@ const MATRIX: &[Row] = &[
         needs: Needs::ForeignInvitation,
         document: "mutation($t: String!) { acceptInvitation(token: $t) { accessToken } }",
         variables: |f, _| json!({ "t": f.accept() }),
-        expect: EVERY_ROLE,
+        expect: EVERY_PERSON,
     },
     Row {
         root: Root::Mutation,
@@ -233,7 +267,7 @@ const MATRIX: &[Row] = &[
         needs: Needs::Team,
         document: "mutation($n: String!) { createWorkspace(name: $n) { accessToken } }",
         variables: |f, _| json!({ "n": format!("{} side project", f.prefix) }),
-        expect: EVERY_ROLE,
+        expect: EVERY_PERSON,
     },
     Row {
         root: Root::Mutation,
@@ -242,7 +276,7 @@ const MATRIX: &[Row] = &[
         needs: Needs::Team,
         document: "mutation($id: ID!) { switchWorkspace(workspaceId: $id) { accessToken } }",
         variables: |f, _| json!({ "id": f.team.owner.workspace_id }),
-        expect: EVERY_ROLE,
+        expect: EVERY_PERSON,
     },
     Row {
         root: Root::Mutation,
@@ -252,7 +286,9 @@ const MATRIX: &[Row] = &[
         document: "mutation { leaveWorkspace }",
         variables: none,
         // The owner cannot leave before transferring ownership.
-        expect: [Forbidden, Allowed, Allowed, Allowed],
+        expect: [
+            Forbidden, Allowed, Allowed, Allowed, Forbidden, Forbidden, Forbidden,
+        ],
     },
     // Workspace administration: owners and admins; the transfer for the owner.
     Row {
@@ -271,7 +307,7 @@ const MATRIX: &[Row] = &[
         needs: Needs::Team,
         document: "mutation($id: ID!) { changeMemberRole(memberId: $id, role: VIEWER) { role } }",
         variables: |f, _| json!({ "id": f.team.target_member_id }),
-        expect: OWNERS_AND_ADMINS,
+        expect: OWNERS_AND_ADMINS_IN_PERSON,
     },
     Row {
         root: Root::Mutation,
@@ -280,7 +316,7 @@ const MATRIX: &[Row] = &[
         needs: Needs::Team,
         document: "mutation($id: ID!) { removeMember(memberId: $id) }",
         variables: |f, _| json!({ "id": f.team.target_member_id }),
-        expect: OWNERS_AND_ADMINS,
+        expect: OWNERS_AND_ADMINS_IN_PERSON,
     },
     Row {
         root: Root::Mutation,
@@ -298,7 +334,7 @@ const MATRIX: &[Row] = &[
         needs: Needs::Team,
         document: "mutation($e: String!) { inviteMember(email: $e) { acceptToken } }",
         variables: |f, _| json!({ "e": format!("{}-invitee@example.com", f.prefix) }),
-        expect: OWNERS_AND_ADMINS,
+        expect: OWNERS_AND_ADMINS_IN_PERSON,
     },
     Row {
         root: Root::Mutation,
@@ -307,7 +343,7 @@ const MATRIX: &[Row] = &[
         needs: Needs::Team,
         document: "mutation($id: ID!) { revokeInvitation(id: $id) { state } }",
         variables: |f, _| json!({ "id": f.team.pending_invitation_id }),
-        expect: OWNERS_AND_ADMINS,
+        expect: OWNERS_AND_ADMINS_IN_PERSON,
     },
     Row {
         root: Root::Mutation,
@@ -500,7 +536,7 @@ const MATRIX: &[Row] = &[
         needs: Needs::Team,
         document: "mutation($input: ApiKeyInput!) { createApiKey(input: $input) { secret } }",
         variables: |_, _| json!({ "input": { "name": "matrix", "role": "VIEWER" } }),
-        expect: OWNERS_AND_ADMINS,
+        expect: OWNERS_AND_ADMINS_IN_PERSON,
     },
     Row {
         root: Root::Mutation,
@@ -509,7 +545,7 @@ const MATRIX: &[Row] = &[
         needs: Needs::ApiKey,
         document: "mutation($id: ID!) { revokeApiKey(id: $id) { id } }",
         variables: |f, _| json!({ "id": f.api_key() }),
-        expect: OWNERS_AND_ADMINS,
+        expect: OWNERS_AND_ADMINS_IN_PERSON,
     },
     Row {
         root: Root::Mutation,
@@ -564,7 +600,7 @@ const MATRIX: &[Row] = &[
         needs: Needs::Team,
         document: "{ viewer { user { id } member { role } } }",
         variables: none,
-        expect: EVERY_ROLE,
+        expect: EVERYONE,
     },
     Row {
         root: Root::Query,
@@ -573,7 +609,7 @@ const MATRIX: &[Row] = &[
         needs: Needs::Team,
         document: "{ workspace { id name } }",
         variables: none,
-        expect: EVERY_ROLE,
+        expect: EVERYONE,
     },
     Row {
         root: Root::Query,
@@ -582,7 +618,7 @@ const MATRIX: &[Row] = &[
         needs: Needs::Team,
         document: "query($id: ID!) { node(id: $id) { id ... on Member { role } } }",
         variables: |f, _| json!({ "id": f.team.target_member_id }),
-        expect: EVERY_ROLE,
+        expect: EVERYONE,
     },
     Row {
         root: Root::Query,
@@ -591,7 +627,7 @@ const MATRIX: &[Row] = &[
         needs: Needs::Team,
         document: "{ plans { plan } }",
         variables: none,
-        expect: EVERY_ROLE,
+        expect: EVERYONE,
     },
     Row {
         root: Root::Query,
@@ -609,7 +645,7 @@ const MATRIX: &[Row] = &[
         needs: Needs::Workroom,
         document: "query($id: ID!) { workroom(id: $id) { id title } }",
         variables: |f, _| json!({ "id": f.room() }),
-        expect: EVERY_ROLE,
+        expect: EVERYONE,
     },
 ];
 
@@ -662,7 +698,7 @@ const WORKSPACE_SNAPSHOT: &str = "{ workspace { name plan credits { balance avai
     workrooms(first: 100) { nodes { id state lastSeq } } \
     agents { id name description instructions clientName styleMemory { version } } \
     exportProfile { letterhead accentColor contactBlock font updatedAt } \
-    integrations { id provider scopes } } }";
+    integrations { id provider scopes } apiKeys { id revokedAt } } }";
 
 const ROOM_SNAPSHOT: &str = "query($id: ID!) { workroom(id: $id) { state stateReason lastSeq \
     creditsSpent creditsReserved revisionRound \
@@ -743,8 +779,12 @@ async fn fixture(app: &TestApp, row: &Row, role: &str) -> Fixture {
         api_key: None,
         webhook_endpoint: None,
         webhook_delivery: None,
+        key: None,
     };
     let owner = fixture.team.owner.token.clone();
+    if let Some(key_role) = role.strip_suffix("-KEY") {
+        fixture.key = Some(owner_key(app, &fixture.team.owner, key_role).await);
+    }
     match row.needs {
         Needs::Team => {}
         Needs::ForeignInvitation => {
@@ -859,6 +899,21 @@ async fn fixture(app: &TestApp, row: &Row, role: &str) -> Fixture {
     fixture
 }
 
+/// The owner's account acting through a new key of `role`.
+async fn owner_key(app: &TestApp, owner: &Account, role: &str) -> Account {
+    let data = app
+        .ok(
+            Some(&owner.token),
+            "mutation($r: Role!) { createApiKey(input: { name: \"matrix\", role: $r }) { secret } }",
+            json!({ "r": role }),
+        )
+        .await;
+    Account {
+        token: data["createApiKey"]["secret"].as_str().unwrap().to_owned(),
+        ..owner.clone()
+    }
+}
+
 /// Runs `row` as `role` on a fresh fixture and checks the expected outcome.
 async fn check(app: &TestApp, row: &Row, role: &str, expected: Outcome) {
     let fixture = fixture(app, row, role).await;
@@ -897,28 +952,33 @@ async fn check(app: &TestApp, row: &Row, role: &str, expected: Outcome) {
     );
 }
 
-/// Checks every row of `group`, the four roles of a row side by side.
+/// How many calls of a group run at once: enough to keep the server busy
+/// while fixtures wait on the engine, few enough that none waits too long.
+const AT_ONCE: usize = 10;
+
+/// Checks every cell of `group`'s rows, [`AT_ONCE`] side by side.
 async fn assert_group(app: &TestApp, group: Group) {
     let rows: Vec<&Row> = MATRIX.iter().filter(|r| r.group == group).collect();
     assert!(!rows.is_empty(), "{group:?} has rows");
-    for row in rows {
-        join_all(
-            ROLES
-                .iter()
-                .zip(row.expect)
-                .map(|(role, expected)| check(app, row, role, expected)),
-        )
+    let cells = rows.into_iter().flat_map(|row| {
+        COLUMNS
+            .iter()
+            .zip(row.expect)
+            .map(move |(column, expected)| check(app, row, column, expected))
+    });
+    futures_util::stream::iter(cells)
+        .buffer_unordered(AT_ONCE)
+        .collect::<Vec<()>>()
         .await;
-    }
 }
 
 db_test! {
-    async fn account_mutations_are_open_to_every_role_but_the_owner_cannot_leave(app);
+    async fn account_mutations_are_open_to_every_person_but_never_to_a_key_and_the_owner_cannot_leave(app);
     { assert_group(&app, Group::Account).await; }
 }
 
 db_test! {
-    async fn administering_the_workspace_is_for_owners_and_admins_and_transferring_it_for_the_owner(app);
+    async fn administering_the_workspace_is_for_owners_and_admins_people_only_in_person_and_transferring_it_for_the_owner(app);
     { assert_group(&app, Group::Administration).await; }
 }
 

@@ -35,6 +35,30 @@ pub mod close {
     pub const INIT_TIMEOUT: u16 = 4408;
     pub const SUBSCRIBER_EXISTS: u16 = 4409;
     pub const TOO_MANY_INITS: u16 = 4429;
+    /// graphql-ws's Internal Server Error: the server failed, not the client.
+    pub const INTERNAL_ERROR: u16 = 4500;
+}
+
+/// A GraphQL error object as a close frame's reason: its JSON, within the
+/// 123 bytes a reason may hold. A client's own request id too long to fit
+/// is left out (the client has it: it sent it, and the upgrade's
+/// `x-request-id` says it again).
+pub fn close_reason(error: &Value) -> String {
+    const MAX: usize = 123;
+    let reason = error.to_string();
+    if reason.len() <= MAX {
+        return reason;
+    }
+    let mut shorter = error.clone();
+    if let Some(extensions) = shorter.get_mut("extensions").and_then(Value::as_object_mut) {
+        extensions.remove("requestId");
+    }
+    let reason = shorter.to_string();
+    if reason.len() <= MAX {
+        reason
+    } else {
+        "Internal Server Error".into()
+    }
 }
 
 /// A frame from the client, in either protocol's words.
@@ -165,6 +189,24 @@ pub fn connection_error(message: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_as_a_close_reason_fits_in_123_bytes() {
+        let error = |id: &str| json!({ "message": "internal error", "extensions": { "code": "INTERNAL", "requestId": id } });
+        let server_made = "0193aa5e8f5c7d2e9b1f3a4c5d6e7f80";
+        let reason = close_reason(&error(server_made));
+        assert_eq!(
+            serde_json::from_str::<Value>(&reason).unwrap(),
+            error(server_made)
+        );
+        let long = "c".repeat(128);
+        let reason = close_reason(&error(&long));
+        assert!(reason.len() <= 123, "{reason}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&reason).unwrap(),
+            json!({ "message": "internal error", "extensions": { "code": "INTERNAL" } })
+        );
+    }
 
     #[test]
     fn frames_of_each_protocol_parse_and_invalid_ones_do_not() {

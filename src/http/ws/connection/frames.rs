@@ -6,6 +6,7 @@ use serde_json::Value;
 use super::{Connection, Step};
 use crate::{
     auth::Authn,
+    error::AppError,
     http::ws::protocol::{self, close, ClientFrame, Protocol},
 };
 
@@ -62,6 +63,9 @@ impl Connection {
                 Ok(())
             }
             Authn::Rejected(reason) => self.refuse_init(reason).await,
+            Authn::Failed(cause) => {
+                self.fail_init(AppError::Internal(cause).client_error(&self.request_id.0))
+            }
             Authn::Anonymous => {
                 self.refuse_init(
                     "connection_init must carry {\"authorization\": \"Bearer <token>\"}".into(),
@@ -69,6 +73,16 @@ impl Connection {
                 .await
             }
         }
+    }
+
+    /// The token could not be checked (the server's fault): the INTERNAL
+    /// error as the close reason (4500), after a `connection_error` carrying
+    /// it on the legacy protocol.
+    fn fail_init(&self, error: Value) -> Step {
+        if self.protocol == Protocol::LegacyWs {
+            self.send(serde_json::json!({ "type": "connection_error", "payload": error }));
+        }
+        Err((close::INTERNAL_ERROR, protocol::close_reason(&error)))
     }
 
     async fn refuse_init(&self, reason: String) -> Step {

@@ -60,6 +60,15 @@ impl Connection {
         };
         // Roles are read fresh for every operation, as on HTTP.
         let authn = Authn::from_header(&self.http.app, self.authorization.as_deref(), 0).await;
+        if let Some(fault) = authn.fault(&self.request_id.0) {
+            // The server failed to read the access, not the client: this operation alone fails.
+            self.send(protocol::error(
+                self.protocol,
+                &id,
+                serde_json::json!([fault]),
+            ));
+            return Ok(());
+        }
         if !matches!(authn, Authn::Signed(_)) {
             return Err((close::FORBIDDEN, "Forbidden".into()));
         }

@@ -91,15 +91,23 @@ fn build_request(
 /// not parse is left to the executor, which reports it properly; one parsed
 /// before comes from `documents`.
 pub(crate) fn is_mutation(request: &Request, max_tokens: usize, documents: &DocumentCache) -> bool {
+    operation_type(request, max_tokens, documents) == Some(OperationType::Mutation)
+}
+
+/// The type of the operation `request` would run; `None` when the document
+/// does not parse or names no single operation (the executor says why).
+pub(crate) fn operation_type(
+    request: &Request,
+    max_tokens: usize,
+    documents: &DocumentCache,
+) -> Option<OperationType> {
     let doc = match documents.get(&request.query) {
         Some(parsed) => parsed,
         None => {
             if count_tokens(&request.query, max_tokens) > max_tokens {
-                return false;
+                return None;
             }
-            let Ok(doc) = parse_query(&request.query) else {
-                return false;
-            };
+            let doc = parse_query(&request.query).ok()?;
             std::sync::Arc::new(Parsed::new(&request.query, doc))
         }
     };
@@ -110,5 +118,5 @@ pub(crate) fn is_mutation(request: &Request, max_tokens: usize, documents: &Docu
         (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next(),
         _ => None,
     };
-    operation.is_some_and(|op| op.node.ty == OperationType::Mutation)
+    operation.map(|op| op.node.ty)
 }

@@ -13,6 +13,7 @@ mod approvals;
 mod auth_tokens;
 mod billing;
 mod billing_periods;
+mod bounds;
 mod cors;
 mod cost_budget;
 mod credits;

@@ -457,6 +457,41 @@ alone_test! {
     }
 }
 
+/// The status of a raw GET of `/graphql?query=<query>` with a header
+/// `x-padding: <padding>` (raw, as no client sends a URI this long); the
+/// server may close the connection before all of it is sent.
+async fn raw_get(app: &TestApp, query: &str, padding: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+    let head = format!(
+        "GET /graphql?query={query} HTTP/1.1\r\nhost: {}\r\naccept: application/json\r\nx-padding: {padding}\r\nconnection: close\r\n\r\n",
+        app.addr
+    );
+    let _ = tcp.write_all(head.as_bytes()).await;
+    let mut answer = Vec::new();
+    let _ = tcp.read_to_end(&mut answer).await;
+    let status = String::from_utf8_lossy(&answer[..answer.len().min(12)]).into_owned();
+    status[9..12]
+        .parse()
+        .unwrap_or_else(|_| panic!("no status line: {status:?}"))
+}
+
+alone_test! {
+    async fn a_query_string_or_headers_past_what_the_server_reads_are_refused(app);
+    {
+        const TYPENAME: &str = "%7B__typename%7D";
+        assert_eq!(raw_get(&app, TYPENAME, "x").await, 200);
+        let long_query = format!("{TYPENAME}%23{}", "x".repeat(70_000));
+        let long_header = "x".repeat(512 * 1024);
+        let before = rss_bytes();
+        for _ in 0..TIMES {
+            assert_eq!(raw_get(&app, &long_query, "x").await, 414);
+            assert_eq!(raw_get(&app, TYPENAME, &long_header).await, 431);
+        }
+        assert_flat(before, "100 URIs of 70 KB and heads of 512 KiB");
+    }
+}
+
 // Sources and style samples: bounded together, not only one by one.
 
 const ADD_SOURCE: &str =

@@ -3,10 +3,10 @@
 //! Two queues feed it. Operations' results wait in a queue bounded in
 //! frames and in bytes ([`Results`]: an operation waits when either is
 //! full, so a slow reader cannot grow the server's memory; a watcher that
-//! waits too long catches up from the database). The connection's own frames (acknowledgements, pongs, errors,
-//! pings and the close frame) go first, so a slow reader's backlog never
-//! holds up a close; once the close frame is written, whatever results are
-//! still queued are dropped.
+//! waits too long catches up from the database). The connection's own
+//! frames (acknowledgements, pongs, errors, pings and the close frame) go
+//! first, so a slow reader's backlog never holds up a close; once the close
+//! frame is written, whatever results are still queued are dropped.
 
 use std::{
     collections::VecDeque,

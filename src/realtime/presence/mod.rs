@@ -12,7 +12,10 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
 
@@ -162,8 +165,14 @@ impl Inner {
         match &self.shared {
             // The worker announces the change once Redis has it.
             Some(shared) => {
-                if shared.ops.try_send(op).is_err() {
-                    tracing::warn!("presence changes queue up for Redis: one dropped (the heartbeat or the entry's expiry repairs it)");
+                // Said once per stretch of drops, not once per drop.
+                static DROPPING: AtomicBool = AtomicBool::new(false);
+                match shared.ops.try_send(op) {
+                    Ok(()) => DROPPING.store(false, Ordering::Relaxed),
+                    Err(_) if !DROPPING.swap(true, Ordering::Relaxed) => tracing::warn!(
+                        "presence changes queue up for Redis: dropping them (the heartbeat or the entries' expiry repairs them)"
+                    ),
+                    Err(_) => {}
                 }
             }
             None => {

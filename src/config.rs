@@ -244,6 +244,9 @@ pub struct LlmSettings {
     /// Retries of a call refused with 429 or 5xx (or not connected) before any output.
     #[arg(long, env = "LLM_MAX_RETRIES", default_value_t = 3)]
     pub max_retries: u32,
+    /// Most bytes of one streamed answer; a larger one fails the call.
+    #[arg(long, env = "LLM_MAX_RESPONSE_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub max_response_bytes: usize,
 }
 
 /// Websockets: liveness, and what one socket may hold.
@@ -262,6 +265,15 @@ pub struct SocketSettings {
     /// then catches up from the database instead of growing the queue).
     #[arg(long, env = "ATELYA_WS_QUEUE", default_value_t = 64)]
     pub queue: usize,
+    /// Bytes of frames queued for one socket before its operations wait (a
+    /// larger frame waits until the queue is empty, then goes alone).
+    #[arg(long, env = "ATELYA_WS_QUEUE_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub queue_bytes: usize,
+    /// Bytes of documents and variables the operations running at once on
+    /// one socket may hold (never less than one request body); past it a
+    /// subscribe is refused with RATE_LIMITED.
+    #[arg(long, env = "ATELYA_WS_OPERATIONS_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub operations_bytes: usize,
     /// Seconds one frame may take to write before the socket is dropped.
     #[arg(long, env = "ATELYA_WS_WRITE_TIMEOUT_SECS", default_value_t = 30)]
     pub write_timeout_secs: u64,
@@ -374,6 +386,13 @@ pub struct Limits {
         default_value_t = 300
     )]
     pub exports_per_hour_per_address: u32,
+    /// Most bytes of one workroom's sources together (every task reads them all).
+    #[arg(long, env = "ATELYA_SOURCES_MAX_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub sources_max_bytes: usize,
+    /// Most bytes of one agent's style samples together (each new sample
+    /// derives the profile from all of them).
+    #[arg(long, env = "ATELYA_SAMPLES_MAX_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub samples_max_bytes: usize,
 }
 
 impl Config {

@@ -36,7 +36,7 @@ use tokio::sync::Mutex;
 
 use crate::{auth::session_cache::SessionCache, realtime::Bus};
 
-pub use sql::{containing, is_unique_violation};
+pub use sql::{containing, is_unique_violation, total_bytes};
 pub use txn::WriteTxn;
 
 /// The connection pool at one moment.

@@ -1,7 +1,10 @@
-//! SQL helpers: LIKE patterns that match text literally, and recognising a
-//! unique-constraint violation.
+//! SQL helpers: LIKE patterns that match text literally, the size in bytes
+//! of stored text, and recognising a unique-constraint violation.
 
-use sea_orm::DbErr;
+use sea_orm::{
+    sea_query::{Expr, Func},
+    ConnectionTrait, DbErr, EntityTrait, QuerySelect, Select,
+};
 
 /// A LIKE pattern matching any text that contains `text` literally: its
 /// `%`, `_` and `\\` match only themselves.
@@ -11,6 +14,25 @@ pub fn containing(text: &str) -> sea_orm::sea_query::LikeExpr {
         .replace('%', "\\%")
         .replace('_', "\\_");
     sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')
+}
+
+/// The bytes of `column` summed over the rows `select` picks (0 for none),
+/// counted by the database (`octet_length`, on SQLite as on PostgreSQL), so
+/// nothing is read into memory to find out.
+pub async fn total_bytes<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    column: E::Column,
+) -> Result<u64, DbErr> {
+    let bytes = Func::cust("octet_length").arg(Expr::col(column));
+    let total = Func::coalesce([Expr::from(Func::sum(bytes)), Expr::val(0i64)]);
+    let row: Option<i64> = select
+        .select_only()
+        .column_as(Expr::from(total), "total")
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok(row.map_or(0, |total| total.max(0) as u64))
 }
 
 /// True when a database error is a unique-constraint violation.

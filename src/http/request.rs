@@ -85,15 +85,23 @@ fn build_request(
 /// not parse is left to the executor, which reports it properly; one parsed
 /// before comes from `documents`.
 pub(crate) fn is_mutation(request: &Request, max_tokens: usize, documents: &DocumentCache) -> bool {
-    let mutation = |doc: &async_graphql::parser::types::ExecutableDocument| {
-        chosen(doc, request.operation_name.as_deref())
-            .is_some_and(|op| op.node.ty == OperationType::Mutation)
-    };
+    operation_type(request, max_tokens, documents) == Some(OperationType::Mutation)
+}
+
+/// The type of the operation `request` would run; `None` when the document
+/// does not parse or names no single operation (the executor says why).
+pub(crate) fn operation_type(
+    request: &Request,
+    max_tokens: usize,
+    documents: &DocumentCache,
+) -> Option<OperationType> {
+    let name = request.operation_name.as_deref();
     if let Some(parsed) = documents.get(&request.query) {
-        return mutation(&parsed.document);
+        return chosen(&parsed.document, name).map(|op| op.node.ty);
     }
     if count_tokens(&request.query, max_tokens) > max_tokens {
-        return false;
+        return None;
     }
-    parse_query(&request.query).is_ok_and(|doc| mutation(&doc))
+    let doc = parse_query(&request.query).ok()?;
+    chosen(&doc, name).map(|op| op.node.ty)
 }

@@ -10,11 +10,15 @@
 //! - The call runs in a task that stops at the next chunk once the stream is
 //!   dropped, which is how a pause or cancel reaches the provider.
 //! - `max_tokens` is the task's output cap, so the provider stops there too.
+//! - What the endpoint sends is bounded in bytes: an answer past
+//!   `LLM_MAX_RESPONSE_BYTES` fails (so neither a line without its newline
+//!   nor an event without its end can grow a buffer here), and of an error's
+//!   body only the first [`ERROR_BODY_MAX`] bytes are read.
 
 use std::time::Duration;
 
 use eventsource_stream::Eventsource;
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -27,6 +31,8 @@ use crate::config::LlmSettings;
 const BACKOFF: Duration = Duration::from_millis(500);
 /// Events buffered between the call's task and the engine.
 const BUFFER: usize = 64;
+/// Bytes read of an error's body: the message keeps 300 characters of it.
+pub const ERROR_BODY_MAX: usize = 4 * 1024;
 
 /// The endpoint and how to call it; shared by every call's task.
 pub struct OpenAiModel {
@@ -40,6 +46,8 @@ struct Endpoint {
     model: String,
     max_retries: u32,
     backoff: Duration,
+    /// Most bytes of one streamed answer.
+    max_response_bytes: usize,
 }
 
 impl OpenAiModel {
@@ -59,6 +67,7 @@ impl OpenAiModel {
             model: model.clone(),
             max_retries: settings.max_retries,
             backoff: BACKOFF,
+            max_response_bytes: settings.max_response_bytes.max(1),
         };
         Ok(OpenAiModel {
             inner: std::sync::Arc::new(endpoint),
@@ -102,7 +111,7 @@ impl Endpoint {
                 Ok(response) => {
                     let status = response.status();
                     let retry = status.as_u16() == 429 || status.is_server_error();
-                    let detail = response.text().await.unwrap_or_default();
+                    let detail = error_detail(response).await;
                     let message = format!(
                         "the model answered {status}: {}",
                         detail.chars().take(300).collect::<String>()
@@ -133,7 +142,7 @@ impl Endpoint {
                 return;
             }
         };
-        let mut events = response.bytes_stream().eventsource();
+        let mut events = capped(response.bytes_stream(), self.max_response_bytes).eventsource();
         let (mut text, mut usage, mut done) = (String::new(), None, false);
         while let Some(event) = events.next().await {
             let event = match event {
@@ -213,6 +222,45 @@ impl LanguageModel for OpenAiModel {
     fn count_tokens(&self, text: &str) -> u32 {
         approximate_tokens(text)
     }
+}
+
+/// The first [`ERROR_BODY_MAX`] bytes of an error's body, as text; the rest
+/// is never read (the connection is dropped with it).
+async fn error_detail(response: reqwest::Response) -> String {
+    let mut body = response.bytes_stream();
+    let mut kept = Vec::new();
+    while kept.len() < ERROR_BODY_MAX {
+        let Some(Ok(chunk)) = body.next().await else {
+            break;
+        };
+        let room = ERROR_BODY_MAX - kept.len();
+        kept.extend_from_slice(&chunk[..chunk.len().min(room)]);
+    }
+    String::from_utf8_lossy(&kept).into_owned()
+}
+
+/// The answer's bytes, failing once more than `limit` of them came: the
+/// event parser after it then holds at most that much.
+fn capped<B: AsRef<[u8]>, E: std::fmt::Display>(
+    bytes: impl Stream<Item = Result<B, E>>,
+    limit: usize,
+) -> impl Stream<Item = Result<B, String>> {
+    let mut read = 0usize;
+    bytes
+        .map(move |chunk| {
+            let chunk = chunk.map_err(|e| e.to_string())?;
+            read = read.saturating_add(chunk.as_ref().len());
+            if read > limit {
+                return Err(format!("the answer is larger than {limit} bytes"));
+            }
+            Ok(chunk)
+        })
+        // Nothing is read past the first error.
+        .scan(false, |failed, item| {
+            let end = *failed;
+            *failed |= item.is_err();
+            std::future::ready((!end).then_some(item))
+        })
 }
 
 /// About four characters a token, as OpenAI's tokenizers average on English.

@@ -154,6 +154,8 @@ pub async fn create(
 ) -> AppResult<workroom::Model> {
     policy::require(session, Action::Work)?;
     let (title, goal, labels) = validate(&new)?;
+    let adding = new.sources.iter().map(|s| s.content.len() as u64).sum();
+    super::sources::ensure_room(0, adding, state.config.limits.sources_max_bytes)?;
     let now = state.clock.now();
     let txn = state.db.begin().await?;
     policy::require_locked(&txn, session, Action::Work).await?;

@@ -5,7 +5,8 @@
 //! - `events`: appending to and reading the history.
 //! - `create`, `service`: the mutations (sources, constraints, messages, and
 //!   the shared `begin`, `transition`, `save`); `lifecycle`: pause, resume,
-//!   cancel, replan and revision requests.
+//!   cancel, replan and revision requests; `sources`: the bound on a
+//!   workroom's sources together.
 //! - `graphql`: the `Workroom` type and its parts; `roots`: its queries and mutations.
 
 pub mod create;
@@ -16,3 +17,4 @@ pub mod list;
 pub mod model;
 pub mod roots;
 pub mod service;
+pub mod sources;

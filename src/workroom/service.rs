@@ -137,6 +137,9 @@ pub async fn add_source(
     create::validate_source(&new)?;
     let change = begin(state, session, id).await?;
     ensure_accepts_input(&change.room)?;
+    let held = super::sources::held(&change.txn, id).await?;
+    let max = state.config.limits.sources_max_bytes;
+    super::sources::ensure_room(held, new.content.len() as u64, max)?;
     let source = create::insert_source(&change.txn, &change.room, new, change.now).await?;
     let summary = format!("{} added a source to {}", session.user.name, change.named());
     let metadata = json!({ "sourceId": ids::encode(Kind::Source, source.id), "kind": source.kind });

@@ -14,6 +14,7 @@ mod auth_faults;
 mod auth_tokens;
 mod billing;
 mod billing_periods;
+mod bounds;
 mod cors;
 mod cost_budget;
 mod credits;

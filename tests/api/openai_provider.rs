@@ -153,6 +153,7 @@ fn settings(base: &str) -> LlmSettings {
         connect_timeout_secs: 2,
         read_timeout_secs: 1,
         max_retries: 2,
+        max_response_bytes: 1024 * 1024,
     }
 }
 

@@ -45,6 +45,7 @@ pub async fn add_sample(
     let (txn, now) = begin(state, session).await?;
     // The workspace row lock taken by `begin` serializes versions of its agents.
     let agent = find_custom(&*txn, session.workspace_id, agent_id).await?;
+    ensure_room(state, &txn, &agent, text.len()).await?;
     let sample = style_sample::Model {
         id: Uuid::now_v7(),
         workspace_id: session.workspace_id,
@@ -92,6 +93,28 @@ pub async fn add_sample(
     activity::record(&txn, session.workspace_id, entry, now).await?;
     txn.commit().await?;
     Ok(agent)
+}
+
+/// BAD_USER_INPUT when `adding` bytes would take the agent's samples past
+/// `ATELYA_SAMPLES_MAX_BYTES` together: each sample added derives the
+/// profile from all of them, in memory, under the workspace lock.
+async fn ensure_room(
+    state: &AppState,
+    txn: &crate::db::WriteTxn,
+    agent: &entity::agent::Model,
+    adding: usize,
+) -> AppResult<()> {
+    let select = style_sample::Entity::find()
+        .filter(style_sample::Column::WorkspaceId.eq(agent.workspace_id))
+        .filter(style_sample::Column::AgentId.eq(agent.id));
+    let held = crate::db::total_bytes(&**txn, select, style_sample::Column::Text).await?;
+    let max = state.config.limits.samples_max_bytes;
+    if held.saturating_add(adding as u64) > max as u64 {
+        return Err(AppError::bad_input(format!(
+            "an agent's style samples hold at most {max} bytes together ({held} are taken, this adds {adding})"
+        )));
+    }
+    Ok(())
 }
 
 /// The agent's current profile version, if it has learned anything yet.

@@ -11,11 +11,11 @@ use std::sync::Arc;
 use async_graphql::Request;
 use futures_util::StreamExt;
 use serde_json::Value;
-use tokio::sync::mpsc;
+use tokio::sync::Semaphore;
 
 use super::{
     protocol::{self, Protocol},
-    writer::Out,
+    writer::{Out, Results},
 };
 use crate::{
     auth::Authn,
@@ -30,10 +30,14 @@ use crate::{
 pub(super) struct Operation {
     pub id: String,
     pub protocol: Protocol,
-    pub out: mpsc::Sender<Out>,
+    pub out: Results,
     pub http: Arc<HttpState>,
     /// What a shared rendering needs; let go once the shape is found.
     pub template: Option<TemplateParts>,
+    /// A query's or mutation's turn to run, among the socket's few: its
+    /// one result may be large, and it holds that result until the queue
+    /// takes it, so only a few may be rendered and waiting at once.
+    pub turns: Option<Arc<Semaphore>>,
 }
 
 /// The parts of a subscribe payload a shared rendering needs.
@@ -83,6 +87,13 @@ enum Ended {
 }
 
 pub(super) async fn run(mut op: Operation, request: Request) {
+    let _turn = match op.turns.take() {
+        Some(turns) => match turns.acquire_owned().await {
+            Ok(turn) => Some(turn),
+            Err(_) => return,
+        },
+        None => None,
+    };
     let takeover = Arc::new(Takeover::default());
     let ended = through_schema(&op, request.data(takeover.clone()), &takeover).await;
     drop(takeover);

@@ -91,6 +91,14 @@ impl Hub {
         }
     }
 
+    /// Tells the subscribers of `topic` to resynchronise (a message of it was lost).
+    pub fn resync(&self, topic: Topic) {
+        let topics = self.topics.lock().expect("hub lock");
+        if let Some(entry) = topics.get(&topic) {
+            let _ = entry.tx.send(Signal::Resync);
+        }
+    }
+
     /// Tells every subscriber to resynchronise (after the transport reconnected).
     pub fn resync_all(&self) {
         let topics = self.topics.lock().expect("hub lock");

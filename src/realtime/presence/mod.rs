@@ -12,7 +12,10 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc, Mutex,
+    },
     time::Duration,
 };
 
@@ -21,7 +24,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use self::{
-    shared::{worker, Op, Shared},
+    shared::{worker, Op, Shared, OPS_QUEUE},
     store::Store,
 };
 use super::{Bus, Message, Topic};
@@ -67,7 +70,7 @@ impl Presence {
         prefix: &str,
         instance: &str,
     ) -> Presence {
-        let (ops, ops_rx) = mpsc::unbounded_channel();
+        let (ops, ops_rx) = mpsc::channel(OPS_QUEUE);
         let inner = Arc::new(Inner {
             local: Default::default(),
             bus: bus.clone(),
@@ -147,9 +150,12 @@ impl Presence {
     pub async fn flush(&self, within: Duration) {
         if let Some(shared) = &self.inner.shared {
             let (ack, done) = tokio::sync::oneshot::channel();
-            if shared.ops.send(Op::Flush(ack)).is_ok() {
-                let _ = tokio::time::timeout(within, done).await;
-            }
+            let _ = tokio::time::timeout(within, async {
+                if shared.ops.send(Op::Flush(ack)).await.is_ok() {
+                    let _ = done.await;
+                }
+            })
+            .await;
         }
     }
 }
@@ -159,7 +165,15 @@ impl Inner {
         match &self.shared {
             // The worker announces the change once Redis has it.
             Some(shared) => {
-                let _ = shared.ops.send(op);
+                // Said once per stretch of drops, not once per drop.
+                static DROPPING: AtomicBool = AtomicBool::new(false);
+                match shared.ops.try_send(op) {
+                    Ok(()) => DROPPING.store(false, Ordering::Relaxed),
+                    Err(_) if !DROPPING.swap(true, Ordering::Relaxed) => tracing::warn!(
+                        "presence changes queue up for Redis: dropping them (the heartbeat or the entries' expiry repairs them)"
+                    ),
+                    Err(_) => {}
+                }
             }
             None => {
                 if let Op::Join(workroom, _) | Op::Leave(workroom, _) = op {

@@ -16,8 +16,13 @@ pub(super) enum Op {
     Flush(tokio::sync::oneshot::Sender<()>),
 }
 
+/// Joins and leaves queued for Redis at once. Past it they are dropped (a
+/// Redis that does not answer must not grow this queue): the heartbeat
+/// records a dropped join, and a dropped leave's entry expires within `TTL`.
+pub(super) const OPS_QUEUE: usize = 10_000;
+
 pub(super) struct Shared {
-    pub(super) ops: mpsc::UnboundedSender<Op>,
+    pub(super) ops: mpsc::Sender<Op>,
     pub(super) store: Store,
     pub(super) worker: Mutex<Option<JoinHandle<()>>>,
 }
@@ -27,7 +32,7 @@ pub(super) async fn worker(
     inner: Weak<Inner>,
     store: Store,
     bus: Bus,
-    mut ops: mpsc::UnboundedReceiver<Op>,
+    mut ops: mpsc::Receiver<Op>,
 ) {
     let mut heartbeat = tokio::time::interval(HEARTBEAT);
     heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

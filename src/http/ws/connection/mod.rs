@@ -8,9 +8,11 @@
 //! changed on any instance (it checks again and closes with 4403 when it is
 //! gone), and when the server shuts down (1001).
 //!
-//! What one socket may hold is bounded: its outgoing queue (an operation
-//! waits when it is full, and a watcher then catches up from the database),
-//! its running operations, and its inbound message size. A client that sends
+//! What one socket may hold is bounded: its outgoing queue, in frames and
+//! in bytes (an operation waits when it is full, and a watcher then catches
+//! up from the database), its running operations and the bytes of their
+//! documents and variables, the queries and mutations rendering a result
+//! at once ([`TURNS`]), and its inbound message size. A client that sends
 //! nothing (not even a pong to the server's pings) for the idle limit is
 //! gone, and so is one whose frame cannot be written within the write timeout.
 //!
@@ -28,14 +30,14 @@ use axum::extract::ws::{Message, WebSocket};
 use futures_util::{stream::SplitStream, StreamExt};
 use serde_json::Value;
 use tokio::{
-    sync::mpsc,
+    sync::Semaphore,
     task::JoinHandle,
     time::{interval, sleep_until, timeout, Instant, MissedTickBehavior},
 };
 
 use super::{
     protocol::{self, close, Protocol},
-    writer::{write, Out, Urgent, CLOSE_WITHIN},
+    writer::{write, Out, Results, Urgent, CLOSE_WITHIN},
 };
 
 use crate::{
@@ -49,6 +51,10 @@ use crate::{
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(3);
 /// Legacy keep-alive period.
 const KEEP_ALIVE: Duration = Duration::from_secs(12);
+/// Queries and mutations of one socket that run at once. Each holds its
+/// one result (which may be large) until the queue takes it; the others
+/// wait their turn holding nothing but their request.
+pub const TURNS: usize = 4;
 
 struct Connection {
     protocol: Protocol,
@@ -57,7 +63,11 @@ struct Connection {
     client_ip: String,
     request_id: RequestId,
     /// Operations' results, for the writer.
-    out: mpsc::Sender<Out>,
+    out: Results,
+    /// Turns of queries and mutations ([`TURNS`]).
+    turns: Arc<Semaphore>,
+    /// What running operations may hold (`ATELYA_WS_OPERATIONS_BYTES`), in bytes.
+    held: Arc<Semaphore>,
     /// The connection's own frames, written first.
     urgent: Arc<Urgent>,
     /// The bearer header value of `connection_init`, once accepted (the
@@ -80,7 +90,7 @@ pub async fn run(
     let _open = crate::telemetry::Live::new(crate::telemetry::WEBSOCKETS_OPEN);
     let settings = http.app.config.sockets.clone();
     let (sink, mut stream) = socket.split();
-    let (out, results) = mpsc::channel::<Out>(settings.queue.max(1));
+    let (out, results) = Results::new(settings.queue, settings.queue_bytes);
     let urgent = Arc::new(Urgent::default());
     let write_timeout = Duration::from_secs(settings.write_timeout_secs.max(1));
     let mut writer = tokio::spawn(write(sink, urgent.clone(), results, write_timeout));
@@ -91,6 +101,7 @@ pub async fn run(
         let _ = writer.await;
         return;
     };
+    let held = Arc::new(Semaphore::new(held_budget(&http)));
     let mut conn = Connection {
         protocol,
         http,
@@ -98,6 +109,8 @@ pub async fn run(
         client_ip,
         request_id,
         out,
+        turns: Arc::new(Semaphore::new(TURNS)),
+        held,
         urgent: urgent.clone(),
         authorization: None,
         registration: None,
@@ -206,6 +219,17 @@ fn too_big(err: axum::Error) -> Option<(u16, String)> {
         }
         _ => None,
     }
+}
+
+/// The bytes running operations may hold: the setting, and never less than
+/// one request body, so any message that may be sent may also run.
+fn held_budget(http: &HttpState) -> usize {
+    let config = &http.app.config;
+    let budget = config
+        .sockets
+        .operations_bytes
+        .max(config.limits.max_body_bytes);
+    budget.clamp(1, Semaphore::MAX_PERMITS)
 }
 
 fn boxed<'a, T>(

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
+use async_graphql::parser::types::OperationType;
 use serde_json::Value;
+use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
 
 use super::{Connection, Step};
@@ -11,7 +13,7 @@ use crate::{
     auth::Authn,
     graphql::context::{ClientIp, Loaders},
     http::{
-        request::request_from_json,
+        request::{operation_type, request_from_json},
         ws::{
             operation::{self, Operation},
             protocol::{self, close},
@@ -37,8 +39,7 @@ impl Connection {
                 "a socket runs at most {} operations at once",
                 self.settings.max_operations
             );
-            let errors = serde_json::json!([{ "message": message, "extensions": { "code": "RATE_LIMITED" } }]);
-            self.send(protocol::error(self.protocol, &id, errors));
+            self.refuse(&id, &message, "RATE_LIMITED");
             return Ok(());
         }
         let mut payload = payload;
@@ -47,12 +48,16 @@ impl Connection {
             match self.http.persisted.resolve(map).await {
                 Ok(found) => registration = found,
                 Err(refusal) => {
-                    let errors = serde_json::json!([{ "message": refusal.message(), "extensions": { "code": refusal.code() } }]);
-                    self.send(protocol::error(self.protocol, &id, errors));
+                    self.refuse(&id, &refusal.message(), refusal.code());
                     return Ok(());
                 }
             }
         }
+        let Some(held) = self.hold(&payload) else {
+            let message = "the operations running on this socket hold too many bytes of documents and variables; complete some first";
+            self.refuse(&id, message, "RATE_LIMITED");
+            return Ok(());
+        };
         let template = operation::TemplateSource::of(&payload);
         let request = match request_from_json(payload) {
             Ok(request) => request,
@@ -77,16 +82,42 @@ impl Connection {
             .data(Arc::new(Loaders::new(&self.http.app)))
             .data(ClientIp(self.client_ip.clone()))
             .data(self.request_id.clone());
+        let limits = &self.http.app.config.limits;
+        let single = operation_type(&request, limits.max_tokens, &self.http.app.documents)
+            != Some(OperationType::Subscription);
         let op = Operation {
             id: id.clone(),
             protocol: self.protocol,
             out: self.out.clone(),
             http: self.http.clone(),
             template: Some(template.with(authn, self.client_ip.clone())),
+            turns: single.then(|| self.turns.clone()),
+        };
+        let run = async move {
+            // Given back when the operation ends, or is aborted.
+            let _held = held;
+            operation::run(op, request).await
         };
         // The operation's log lines carry the socket's span (and request id).
-        let task = tokio::spawn(operation::run(op, request).instrument(tracing::Span::current()));
+        let task = tokio::spawn(run.instrument(tracing::Span::current()));
         self.operations.insert(id, task);
         Ok(())
+    }
+
+    /// The operation's share of what the socket's operations may hold: its
+    /// document and variables, in bytes; `None` when there is no room.
+    fn hold(&self, payload: &Value) -> Option<OwnedSemaphorePermit> {
+        let query = payload["query"].as_str().map_or(0, str::len);
+        let variables = match &payload["variables"] {
+            Value::Null => 0,
+            variables => variables.to_string().len(),
+        };
+        let size = u32::try_from(query + variables).unwrap_or(u32::MAX).max(1);
+        self.held.clone().try_acquire_many_owned(size).ok()
+    }
+
+    fn refuse(&self, id: &str, message: &str, code: &str) {
+        let errors = serde_json::json!([{ "message": message, "extensions": { "code": code } }]);
+        self.send(protocol::error(self.protocol, id, errors));
     }
 }

@@ -11,6 +11,14 @@
 //!   batches. A batch that fails is retried in order. If the queue overflows
 //!   (Redis unreachable for long), the dropped messages are covered by a
 //!   [`Message::Resync`] on the control topic once Redis answers again.
+//! - Both ways a message is bounded in bytes: one larger than
+//!   [`MAX_MESSAGE_BYTES`] is neither published nor delivered (another
+//!   instance is a trust boundary too), and the queue holds at most
+//!   [`QUEUE_BYTES`]. Either way the message counts as lost, and its
+//!   subscribers re-read from the database (messages are hints, never the
+//!   record). What one received message may cost before it is looked at is
+//!   Redis's to bound: its `client-output-buffer-limit` for pub/sub (32 MB by
+//!   default) drops a subscriber that is sent more.
 //!
 //! `subscriber` holds the pub/sub side, `publisher` the publishing side; this
 //! module starts both and is the [`Transport`] the bus talks to.
@@ -21,7 +29,7 @@ mod subscriber;
 use std::{
     collections::HashSet,
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc,
     },
     time::Duration,
@@ -46,6 +54,11 @@ pub const PING_EVERY: Duration = Duration::from_secs(3);
 const ANSWER_WITHIN: Duration = Duration::from_secs(2);
 /// Publications queued while Redis does not answer, before they are dropped.
 const QUEUE: usize = 100_000;
+/// Bytes of publications queued, before they are dropped.
+pub const QUEUE_BYTES: usize = 64 * 1024 * 1024;
+/// The largest message published or delivered (the largest the server makes,
+/// an event with a 10,000-character message, is about 40 KB).
+pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024;
 
 pub struct RedisTransport {
     prefix: String,
@@ -53,6 +66,8 @@ pub struct RedisTransport {
     outgoing: mpsc::Sender<Outgoing>,
     /// Set when a publication was dropped; cleared by publishing a resync.
     lost: Arc<AtomicBool>,
+    /// Bytes of the publications queued.
+    queued: Arc<AtomicUsize>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -80,6 +95,7 @@ impl RedisTransport {
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (outgoing, outgoing_rx) = mpsc::channel(QUEUE);
         let lost = Arc::new(AtomicBool::new(false));
+        let queued = Arc::new(AtomicUsize::new(0));
         let subscriber = Subscriber {
             client,
             prefix: prefix.to_owned(),
@@ -93,6 +109,7 @@ impl RedisTransport {
                 publisher,
                 outgoing_rx,
                 lost.clone(),
+                queued.clone(),
                 Topic::Control.channel(prefix),
             )),
         ];
@@ -101,6 +118,7 @@ impl RedisTransport {
             commands,
             outgoing,
             lost,
+            queued,
             tasks,
         })
     }
@@ -108,14 +126,32 @@ impl RedisTransport {
 
 impl Transport for RedisTransport {
     fn publish(&self, topic: Topic, message: Arc<Message>) {
+        let payload = message.encode();
+        let size = payload.len();
+        if size > MAX_MESSAGE_BYTES {
+            tracing::warn!(
+                size,
+                "a bus message is too large to publish; its subscribers resynchronise"
+            );
+            self.lost.store(true, Ordering::Relaxed);
+            // Wakes the publisher, which publishes the resync with its next batch.
+            let (ack, _) = oneshot::channel();
+            let _ = self.outgoing.try_send(Outgoing::Flush(ack));
+            return;
+        }
         let item = Outgoing::Publish {
             channel: topic.channel(&self.prefix),
-            payload: message.encode(),
+            payload,
         };
-        if self.outgoing.try_send(item).is_err() && !self.lost.swap(true, Ordering::Relaxed) {
-            tracing::error!(
-                "Redis is not taking publications: dropping them; everyone resynchronises once it answers"
-            );
+        let before = self.queued.fetch_add(size, Ordering::Relaxed);
+        let full = before + size > QUEUE_BYTES;
+        if full || self.outgoing.try_send(item).is_err() {
+            self.queued.fetch_sub(size, Ordering::Relaxed);
+            if !self.lost.swap(true, Ordering::Relaxed) {
+                tracing::error!(
+                    "Redis is not taking publications: dropping them; everyone resynchronises once it answers"
+                );
+            }
         }
     }
 

@@ -2,7 +2,7 @@
 //! pipelined batches, in order, and answers flushes.
 
 use std::sync::{
-    atomic::{AtomicBool, Ordering},
+    atomic::{AtomicBool, AtomicUsize, Ordering},
     Arc,
 };
 
@@ -34,6 +34,7 @@ pub(super) async fn publish_loop(
     mut connection: ConnectionManager,
     mut queue: mpsc::Receiver<Outgoing>,
     lost: Arc<AtomicBool>,
+    queued: Arc<AtomicUsize>,
     control: String,
 ) {
     let mut batch = Vec::with_capacity(BATCH);
@@ -60,8 +61,13 @@ pub(super) async fn publish_loop(
             }
         }
         for item in batch.drain(..) {
-            if let Outgoing::Flush(ack) = item {
-                let _ = ack.send(());
+            match item {
+                Outgoing::Flush(ack) => {
+                    let _ = ack.send(());
+                }
+                Outgoing::Publish { payload, .. } => {
+                    queued.fetch_sub(payload.len(), Ordering::Relaxed);
+                }
             }
         }
     }

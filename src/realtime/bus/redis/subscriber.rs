@@ -10,7 +10,7 @@ use tokio::{
     time::{interval, MissedTickBehavior},
 };
 
-use super::{answer, Backoff, PING_EVERY};
+use super::{answer, Backoff, MAX_MESSAGE_BYTES, PING_EVERY};
 use crate::realtime::{
     bus::Hub,
     message::{Message, Topic},
@@ -112,7 +112,17 @@ impl Subscriber {
         let Some(topic) = Topic::from_channel(&self.prefix, message.get_channel_name()) else {
             return;
         };
-        match Message::decode(message.get_payload_bytes()) {
+        let payload = message.get_payload_bytes();
+        if payload.len() > MAX_MESSAGE_BYTES {
+            tracing::warn!(
+                channel = message.get_channel_name(),
+                size = payload.len(),
+                "a bus message over the size limit ignored; its subscribers resynchronise"
+            );
+            self.hub.resync(topic);
+            return;
+        }
+        match Message::decode(payload) {
             Some(decoded) => self.hub.deliver(topic, Arc::new(decoded)),
             None => tracing::warn!(
                 channel = message.get_channel_name(),

@@ -66,7 +66,9 @@ async fn bound(db: &Db, key: Uuid) -> Option<Uuid> {
 async fn binds_old_keys(backend: Backend) {
     let database = TestDatabase::create(backend).await;
     let db = Db::connect(&database.url).await.unwrap();
-    Migrator::up(db.conn(), Some(before_binding())).await.unwrap();
+    Migrator::up(db.conn(), Some(before_binding()))
+        .await
+        .unwrap();
     let t0 = Utc::now() - TimeDelta::hours(2);
     let txn = db.begin().await.unwrap();
     let owner = atelya::identity::service::create_user(

@@ -343,6 +343,26 @@ pub struct Limits {
     /// costs its complexity, at least 1); 0 turns cost budgets off.
     #[arg(long, env = "ATELYA_COST_BUDGET_PER_HOUR", default_value_t = 500_000)]
     pub cost_budget_per_hour: u64,
+    /// Most HTTP connections open at once (each holds up to 96 KiB while
+    /// its headers are read); one over it is closed at once.
+    #[arg(long, env = "ATELYA_MAX_CONNECTIONS", default_value_t = 4_096)]
+    pub max_connections: usize,
+    /// Most HTTP connections open at once from one client address (not
+    /// applied behind a trusted proxy, whose connections are all its own).
+    #[arg(
+        long,
+        env = "ATELYA_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 128
+    )]
+    pub max_connections_per_address: usize,
+    /// Seconds a connection has to send a request's headers (an idle
+    /// kept-alive connection too) before it is closed.
+    #[arg(long, env = "ATELYA_HEADER_READ_TIMEOUT_SECS", default_value_t = 10)]
+    pub header_read_timeout_secs: u64,
+    /// Seconds a request has to be read and answered (a stream's answer
+    /// only has to begin): a body sent a byte at a time is cut off at it.
+    #[arg(long, env = "ATELYA_REQUEST_TIMEOUT_SECS", default_value_t = 60)]
+    pub request_timeout_secs: u64,
     /// Most operations in one batched request; 0 turns batching off.
     #[arg(long, env = "ATELYA_MAX_BATCH", default_value_t = 0)]
     pub max_batch: usize,

@@ -201,11 +201,8 @@ impl App {
             "atelya is serving"
         );
         let sockets = state.realtime.sockets.clone();
-        let served = axum::serve(
-            self.listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let bounds = http::serve::bounds_of(&state.config);
+        let served = http::serve::serve(self.listener, router, bounds, async move {
             shutdown.await;
             tracing::info!("shutting down");
             // Upgraded sockets are not the HTTP server's to wait for: close them now.

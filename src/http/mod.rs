@@ -11,6 +11,7 @@ pub mod pages;
 pub mod persisted;
 pub mod request;
 pub mod request_id;
+pub mod serve;
 pub mod sse;
 pub mod ws;
 
@@ -57,6 +58,12 @@ pub fn router(
         .route_layer(axum::middleware::from_fn(telemetry::track_http))
         // The handler reads the body itself and answers an oversized one with a GraphQL error.
         .layer(DefaultBodyLimit::max(body_limit))
+        // A body trickled in, or an answer that never begins, ends here (a
+        // stream's answer begins at once, so streams are not cut short).
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            std::time::Duration::from_secs(app.config.limits.request_timeout_secs.max(1)),
+        ))
         .layer(cors)
         .layer(axum::middleware::from_fn(request_id::assign))
         .with_state(Arc::new(HttpState {

@@ -15,6 +15,7 @@ mod auth_tokens;
 mod billing;
 mod billing_periods;
 mod bounds;
+mod connections;
 mod cors;
 mod cost_budget;
 mod credits;

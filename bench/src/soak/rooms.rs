@@ -1,0 +1,284 @@
+//! The workspaces, and the driver that keeps `--workrooms` workrooms running:
+//! it polls each workspace's running workrooms, starts a new one where one
+//! has finished, tops credits up when they run low (and resumes a workroom
+//! that paused for credits), and publishes the running workrooms in the
+//! [`Pool`] for watchers to pick.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{
+        atomic::{AtomicI64, AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
+    time::{Duration, Instant},
+};
+
+use serde_json::{json, Value};
+use tokio::sync::watch;
+
+use super::{client::Client, watcher::Phase, SoakSettings};
+use crate::api;
+
+/// How often the driver looks at every workspace.
+const POLL: Duration = Duration::from_millis(500);
+
+/// A workspace of the soak: its owner's token.
+#[derive(Clone)]
+pub struct Workspace {
+    pub token: Arc<str>,
+}
+
+/// A running workroom.
+pub struct Live {
+    pub id: Arc<str>,
+    pub workspace: usize,
+    /// Its newest seq when the driver last looked: where a watcher joining it starts.
+    pub after: AtomicI64,
+    /// Watchers following it now.
+    pub watching: AtomicUsize,
+}
+
+/// The running workrooms.
+#[derive(Clone, Default)]
+pub struct Pool(Arc<Mutex<Vec<Arc<Live>>>>);
+
+impl Pool {
+    /// The least-watched running workroom of `workspace` (the oldest among
+    /// equals), counted as watched once more.
+    pub fn pick(&self, workspace: usize) -> Option<Arc<Live>> {
+        let rooms = self.0.lock().unwrap();
+        let live = rooms
+            .iter()
+            .filter(|r| r.workspace == workspace)
+            .min_by_key(|r| r.watching.load(Ordering::Relaxed))?;
+        live.watching.fetch_add(1, Ordering::Relaxed);
+        Some(live.clone())
+    }
+
+    fn add(&self, id: &str, workspace: usize, after: i64) {
+        self.0.lock().unwrap().push(Arc::new(Live {
+            id: id.into(),
+            workspace,
+            after: AtomicI64::new(after),
+            watching: AtomicUsize::new(0),
+        }));
+    }
+
+    fn remove(&self, id: &str) {
+        self.0.lock().unwrap().retain(|r| &*r.id != id);
+    }
+
+    fn seen(&self, id: &str, last_seq: i64) {
+        if let Some(r) = self.0.lock().unwrap().iter().find(|r| &*r.id == id) {
+            r.after.store(last_seq, Ordering::Relaxed);
+        }
+    }
+}
+
+/// What the driver did.
+#[derive(Debug, Default)]
+pub struct Driven {
+    pub started: usize,
+    pub finished: usize,
+    pub top_ups: usize,
+    pub resumed: usize,
+    /// Workrooms still running when the drain timed out.
+    pub left_running: usize,
+    pub errors: usize,
+    /// The first few errors.
+    pub first_errors: Vec<String>,
+}
+
+impl Driven {
+    fn error(&mut self, what: &str, err: String) {
+        self.errors += 1;
+        if self.first_errors.len() < 10 {
+            self.first_errors.push(format!("{what}: {err}"));
+        }
+    }
+}
+
+/// Signs up `--workspaces` workspaces and puts each on `--plan`.
+pub async fn prepare(client: &Client, settings: &SoakSettings) -> Vec<Workspace> {
+    let mut workspaces = Vec::new();
+    for _ in 0..settings.workspaces {
+        let token = api::sign_up(client.url(0)).await;
+        let plan = "mutation($p: Plan!) { changePlan(plan: $p) { plan } }";
+        client
+            .call(&token, plan, json!({ "p": settings.plan }))
+            .await
+            .expect("changing the plan");
+        workspaces.push(Workspace {
+            token: token.into(),
+        });
+    }
+    workspaces
+}
+
+const POLL_QUERY: &str = "query Poll($s: [WorkroomState!]) { workspace {
+  credits { available }
+  workrooms(filter: { states: $s }, first: 100) { nodes { id state stateReason lastSeq } } } }";
+
+const RUNNING: [&str; 5] = [
+    "PLANNING",
+    "EXECUTING",
+    "PAUSED",
+    "COMPOSING",
+    "AWAITING_REVISION",
+];
+
+/// Keeps `--workrooms` workrooms running until the load is over, then
+/// waits (up to `--drain-minutes`) for the running ones to finish.
+pub async fn drive(
+    client: Arc<Client>,
+    workspaces: Vec<Workspace>,
+    pool: Pool,
+    settings: SoakSettings,
+    phase: watch::Receiver<Phase>,
+) -> Driven {
+    let mut driven = Driven::default();
+    let mut active: Vec<HashSet<String>> = vec![HashSet::new(); workspaces.len()];
+    let mut drain_until = None;
+    // The first workrooms start over a few seconds rather than all at once.
+    let per_poll = (settings.workrooms / 10).max(1);
+    loop {
+        let polls = futures_util::future::join_all(
+            workspaces
+                .iter()
+                .map(|ws| client.call(&ws.token, POLL_QUERY, json!({ "s": RUNNING }))),
+        )
+        .await;
+        for (w, poll) in polls.into_iter().enumerate() {
+            match poll {
+                Ok(data) => {
+                    let ws = &workspaces[w];
+                    look(
+                        &client,
+                        ws,
+                        w,
+                        &data,
+                        &mut active[w],
+                        &pool,
+                        &settings,
+                        &mut driven,
+                    )
+                    .await
+                }
+                Err(err) => driven.error("polling", err),
+            }
+        }
+        let running: usize = active.iter().map(HashSet::len).sum();
+        if *phase.borrow() != Phase::Running {
+            let until = *drain_until.get_or_insert_with(|| {
+                Instant::now() + Duration::from_secs_f64(settings.drain_minutes * 60.0)
+            });
+            if running == 0 || Instant::now() > until {
+                driven.left_running = running;
+                return driven;
+            }
+        } else {
+            for _ in running..settings.workrooms.min(running + per_poll) {
+                let w = (0..workspaces.len())
+                    .min_by_key(|w| active[*w].len())
+                    .unwrap();
+                match create(&client, &workspaces[w], driven.started, &settings).await {
+                    Ok(id) => {
+                        pool.add(&id, w, 0);
+                        active[w].insert(id);
+                        driven.started += 1;
+                    }
+                    Err(err) => driven.error("creating a workroom", err),
+                }
+            }
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Takes in one workspace's poll: finished workrooms leave the pool, credits are topped up.
+#[allow(clippy::too_many_arguments)]
+async fn look(
+    client: &Client,
+    ws: &Workspace,
+    w: usize,
+    data: &Value,
+    active: &mut HashSet<String>,
+    pool: &Pool,
+    settings: &SoakSettings,
+    driven: &mut Driven,
+) {
+    let listed: HashMap<&str, &Value> = data["workspace"]["workrooms"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| Some((r["id"].as_str()?, r)))
+        .collect();
+    active.retain(|id| {
+        let running = listed.contains_key(id.as_str());
+        if !running {
+            pool.remove(id);
+            driven.finished += 1;
+        }
+        running
+    });
+    for (id, room) in &listed {
+        if active.insert((*id).to_owned()) {
+            // A workroom the driver did not see created (a retried createWorkroom that had committed).
+            pool.add(id, w, 0);
+        }
+        pool.seen(id, room["lastSeq"].as_i64().unwrap_or(0));
+    }
+    let starved: Vec<&str> = listed
+        .iter()
+        .filter(|(_, r)| r["state"] == "PAUSED" && r["stateReason"] == "INSUFFICIENT_CREDITS")
+        .map(|(id, _)| *id)
+        .collect();
+    let low = data["workspace"]["credits"]["available"]
+        .as_i64()
+        .is_some_and(|a| a < settings.top_up_below);
+    if low || !starved.is_empty() {
+        buy(client, ws, settings, driven).await;
+    }
+    for id in starved {
+        let resume = "mutation($w: ID!) { resumeWorkroom(id: $w) { state } }";
+        match client.call(&ws.token, resume, json!({ "w": id })).await {
+            Ok(_) => driven.resumed += 1,
+            Err(err) => driven.error("resuming", err),
+        }
+    }
+}
+
+/// Buys a top-up; its idempotency key makes a retried request add nothing.
+async fn buy(client: &Client, ws: &Workspace, settings: &SoakSettings, driven: &mut Driven) {
+    let query =
+        "mutation($c: Int!, $k: String!) { purchaseTopUp(credits: $c, idempotencyKey: $k) { id } }";
+    let key = uuid::Uuid::now_v7().simple().to_string();
+    let vars = json!({ "c": settings.top_up_credits, "k": key });
+    match client.call(&ws.token, query, vars).await {
+        Ok(_) => driven.top_ups += 1,
+        Err(err) => driven.error("buying a top-up", err),
+    }
+}
+
+async fn create(
+    client: &Client,
+    ws: &Workspace,
+    n: usize,
+    settings: &SoakSettings,
+) -> Result<String, String> {
+    let labels: Vec<String> = (1..=settings.deliverables)
+        .map(|i| format!("Deliverable {i}"))
+        .collect();
+    let input = json!({
+        "title": format!("Soak {n}"),
+        "goal": "Win the Q3 retainer with Northwind by proposing a content calendar for their outdoor gear",
+        "deliverables": labels,
+        "sources": [{ "kind": "BRIEF", "title": "Client brief", "content": "Northwind sells outdoor gear. They want three posts a week, a monthly newsletter and a seasonal campaign." }]
+    });
+    let query = "mutation($i: CreateWorkroomInput!) { createWorkroom(input: $i) { id } }";
+    let data = client.call(&ws.token, query, json!({ "i": input })).await?;
+    data["createWorkroom"]["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| format!("no id in {data}"))
+}

@@ -65,7 +65,7 @@ impl Client {
                     tries += 1;
                     instance = 1 - instance;
                     // Both down for a moment (one restarting, the other busy): wait a little.
-                    if tries % 2 == 0 {
+                    if tries.is_multiple_of(2) {
                         tokio::time::sleep(Duration::from_millis(250)).await;
                     }
                 }

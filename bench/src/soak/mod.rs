@@ -19,7 +19,7 @@
 //! - `history`: reading every workroom's events and every ledger back.
 //! - `checks`: what must hold, as pure functions of what was recorded and read.
 //! - `figures`: the timeline, latency windows, and the RSS line of each instance life.
-//! - `report`: every check's PASS or FAIL, and the tables, in Markdown.
+//! - `report`, `tables`: every check's PASS or FAIL, and the tables, in Markdown.
 
 mod checks;
 mod client;
@@ -28,6 +28,7 @@ mod figures;
 mod history;
 mod report;
 mod rooms;
+mod tables;
 mod watcher;
 
 use std::{path::PathBuf, sync::Arc, time::Duration};
@@ -63,13 +64,15 @@ pub struct SoakSettings {
     #[arg(long, default_value_t = 10)]
     pub token_delay_ms: u64,
     /// The plan of every workspace.
-    #[arg(long, default_value = "STARTER")]
+    #[arg(long, default_value = "SOLO")]
     pub plan: String,
     /// A workspace with fewer credits available than this buys a top-up.
-    #[arg(long, default_value_t = 1000)]
+    /// Top-ups are small and frequent by default, so that the ledger check
+    /// sees them land among the charges of running workrooms.
+    #[arg(long, default_value_t = 1900)]
     pub top_up_below: i64,
     /// Credits per top-up.
-    #[arg(long, default_value_t = 2000)]
+    #[arg(long, default_value_t = 100)]
     pub top_up_credits: i64,
     /// Seconds a restarted instance stays down between exiting and starting again.
     #[arg(long, default_value_t = 5)]
@@ -149,21 +152,53 @@ pub async fn run(settings: SoakSettings) {
         settings.plan,
         settings.minutes
     );
+    let recorded = load(&settings, &mut cluster, &client, &workspaces).await;
+    eprintln!("reading every workroom and ledger back");
+    let read = history::read(&client, &workspaces).await;
+    let report = report::Report::new(&settings, &recorded, &read, &client);
+    println!("{}", report.markdown());
+    cluster.stop().await;
+    drop(database);
+    if report.passed() {
+        eprintln!("PASS");
+    } else {
+        let kept = logs.keep();
+        eprintln!("FAIL; the servers' logs are in {}", kept.display());
+        std::process::exit(1);
+    }
+}
 
+/// What the load and the drain recorded.
+pub struct Recorded {
+    pub timeline: figures::Timeline,
+    pub driven: rooms::Driven,
+    pub outcomes: Vec<watcher::Outcome>,
+    pub samples: Vec<cluster::Sample>,
+    pub restarts: Vec<cluster::Restart>,
+}
+
+/// The load (the driver, the watchers, the RSS sampler and the restarts),
+/// then the drain.
+async fn load(
+    settings: &SoakSettings,
+    cluster: &mut Cluster,
+    client: &Arc<Client>,
+    workspaces: &[rooms::Workspace],
+) -> Recorded {
     let timeline = figures::Timeline::now(settings.window_minutes);
     let (phase, phase_rx) = watch::channel(Phase::Running);
     let pool = rooms::Pool::default();
     let driver = tokio::spawn(rooms::drive(
         client.clone(),
-        workspaces.clone(),
+        workspaces.to_vec(),
         pool.clone(),
         settings.clone(),
         phase_rx.clone(),
     ));
     let shared = Arc::new(watcher::Shared {
         urls: cluster.ws_urls(),
-        pool: pool.clone(),
-        workspaces: workspaces.clone(),
+        pool,
+        workspaces: workspaces.to_vec(),
         timeline: timeline.clone(),
     });
     let handles: Vec<_> = (0..settings.watchers)
@@ -174,10 +209,10 @@ pub async fn run(settings: SoakSettings) {
         cluster.pids(),
         timeline.clone(),
         Duration::from_secs(settings.rss_every_secs.max(1)),
-        phase_rx.clone(),
+        phase_rx,
     ));
 
-    let restarts = cluster.restart_on_schedule(&settings, &timeline).await;
+    let restarts = cluster.restart_on_schedule(settings, &timeline).await;
     eprintln!("load over; draining the running workrooms");
     phase.send_replace(Phase::Draining);
     let driven = driver.await.expect("the workroom driver");
@@ -189,26 +224,16 @@ pub async fn run(settings: SoakSettings) {
             watchers.await
         }
     }
-    .expect("the watchers")
-    .into_iter()
-    .map(|o| o.expect("a watcher"))
-    .collect::<Vec<_>>();
+    .expect("the watchers");
     phase.send_replace(Phase::Stopped);
-    let samples = sampler.await.expect("the RSS sampler");
-
-    eprintln!("reading every workroom and ledger back");
-    let read = history::read(&client, &workspaces).await;
-    let report = report::Report::new(
-        &settings, &timeline, &driven, &outcomes, &read, &samples, &restarts,
-    );
-    println!("{}", report.markdown());
-    cluster.stop().await;
-    drop(database);
-    if report.passed() {
-        eprintln!("PASS");
-    } else {
-        let kept = logs.keep();
-        eprintln!("FAIL; the servers' logs are in {}", kept.display());
-        std::process::exit(1);
+    Recorded {
+        timeline,
+        driven,
+        outcomes: outcomes
+            .into_iter()
+            .map(|o| o.expect("a watcher"))
+            .collect(),
+        samples: sampler.await.expect("the RSS sampler"),
+        restarts,
     }
 }

@@ -5,12 +5,13 @@ use std::{collections::HashMap, fmt::Write};
 
 use super::{
     checks::{self, Entry, RoomSummary},
-    cluster::{Restart, Sample},
+    client::Client,
     figures::{self, quantile_ms, Latencies, Timeline},
     history::ReadBack,
     rooms::Driven,
+    tables,
     watcher::Outcome,
-    SoakSettings,
+    Recorded, SoakSettings,
 };
 
 /// Problems shown per check (all are counted).
@@ -31,33 +32,24 @@ pub struct Report {
 }
 
 impl Report {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
         settings: &SoakSettings,
-        timeline: &Timeline,
-        driven: &Driven,
-        outcomes: &[Outcome],
+        recorded: &Recorded,
         read: &ReadBack,
-        samples: &[Sample],
-        restarts: &[Restart],
+        client: &Client,
     ) -> Report {
+        let Recorded {
+            timeline,
+            driven,
+            outcomes,
+            samples,
+            restarts,
+        } = recorded;
         let mut latencies = Latencies::default();
         for outcome in outcomes {
             latencies.merge(&outcome.latencies);
         }
         let lives = figures::lives(samples);
-        let header = format!(
-            "{} min of load, one instance restarted every {} min (A, B in turn), {} workrooms at once over {} workspaces ({}), {} watchers, {} deliverables per workroom, built-in model at {} ms per token; then the drain ({:.1} min).",
-            settings.minutes,
-            settings.restart_every,
-            settings.workrooms,
-            settings.workspaces,
-            settings.plan,
-            settings.watchers,
-            settings.deliverables,
-            settings.token_delay_ms,
-            timeline.secs() / 60.0 - settings.minutes,
-        );
         let checks = vec![
             delivery(outcomes, read),
             ran_once(driven, read),
@@ -66,22 +58,12 @@ impl Report {
             latency(settings, timeline, &latencies),
         ];
         let mut tables = String::new();
-        latency_table(&mut tables, settings, timeline, &latencies, restarts);
-        rss_table(&mut tables, settings, &lives);
-        restart_table(&mut tables, restarts);
-        let _ = writeln!(
-            tables,
-            "\nDriver: {} workrooms started, {} finished, {} left running after the drain; {} top-ups, {} resumed after running out of credits; {} errors{}.",
-            driven.started,
-            driven.finished,
-            driven.left_running,
-            driven.top_ups,
-            driven.resumed,
-            driven.errors,
-            driven.first_errors.iter().map(|e| format!("\n- {e}")).collect::<String>(),
-        );
+        tables::latency_table(&mut tables, settings, timeline, &latencies, restarts);
+        tables::rss_table(&mut tables, settings, &lives);
+        tables::restart_table(&mut tables, restarts);
+        tables::driver(&mut tables, driven, client);
         Report {
-            header,
+            header: header(settings, timeline),
             checks,
             tables,
         }
@@ -114,6 +96,21 @@ impl Report {
         }
         out
     }
+}
+
+fn header(settings: &SoakSettings, timeline: &Timeline) -> String {
+    format!(
+        "{} min of load, one instance restarted every {} min (A, B in turn), {} workrooms at once over {} workspaces ({}), {} watchers, {} deliverables per workroom, built-in model at {} ms per token; then the drain ({:.1} min).",
+        settings.minutes,
+        settings.restart_every,
+        settings.workrooms,
+        settings.workspaces,
+        settings.plan,
+        settings.watchers,
+        settings.deliverables,
+        settings.token_delay_ms,
+        timeline.secs() / 60.0 - settings.minutes,
+    )
 }
 
 fn judged(name: &str, figures: String, problems: Vec<String>) -> Check {
@@ -206,8 +203,15 @@ fn ledgers(read: &ReadBack) -> Check {
             .filter(|e| e.kind == kind)
             .count()
     };
+    let charged: i64 = read
+        .ledgers
+        .iter()
+        .flat_map(|l| &l.entries)
+        .filter(|e| e.kind == "CHARGE")
+        .map(|e| -e.amount)
+        .sum();
     let figures = format!(
-        "{} workspaces, {entries} entries ({} charges, {} top-ups)",
+        "{} workspaces, {entries} entries ({} charges of {charged} credits in all, {} top-ups)",
         read.ledgers.len(),
         count("CHARGE"),
         count("TOP_UP")
@@ -215,7 +219,7 @@ fn ledgers(read: &ReadBack) -> Check {
     judged("the ledger equals every balance", figures, problems)
 }
 
-fn long_enough(settings: &SoakSettings, life: &figures::Life) -> bool {
+pub fn long_enough(settings: &SoakSettings, life: &figures::Life) -> bool {
     life.to - life.from >= settings.rss_min_life
 }
 
@@ -224,7 +228,10 @@ fn rss(settings: &SoakSettings, lives: &[figures::Life]) -> Check {
         lives.iter().filter(|l| long_enough(settings, l)).collect();
     let problems: Vec<String> = judged_lives
         .iter()
-        .filter(|l| !(l.slope_mib_per_10min <= settings.max_rss_slope))
+        // A slope that is not a number (no samples after warm-up) fails too.
+        .filter(|l| {
+            l.slope_mib_per_10min.is_nan() || l.slope_mib_per_10min > settings.max_rss_slope
+        })
         .map(|l| {
             format!(
                 "{} life {}: {:+.2} MiB per 10 min",
@@ -237,18 +244,21 @@ fn rss(settings: &SoakSettings, lives: &[figures::Life]) -> Check {
     let steepest = judged_lives
         .iter()
         .map(|l| l.slope_mib_per_10min)
-        .fold(f64::MIN, f64::max);
+        .reduce(f64::max);
     let spread = judged_lives
         .iter()
         .map(|l| l.spread_mib)
         .fold(0.0, f64::max);
-    let figures = format!(
-        "steepest {steepest:+.2} MiB per 10 min (at most {:+.1}), widest max − min {spread:.1} MiB, over {} of {} lives of at least {} min",
-        settings.max_rss_slope,
-        judged_lives.len(),
-        lives.len(),
-        settings.rss_min_life
-    );
+    let figures = match steepest {
+        Some(steepest) => format!(
+            "steepest {steepest:+.2} MiB per 10 min (at most {:+.1}), widest max − min {spread:.1} MiB, over {} of {} lives of at least {} min",
+            settings.max_rss_slope,
+            judged_lives.len(),
+            lives.len(),
+            settings.rss_min_life
+        ),
+        None => format!("no instance life of at least {} min to judge", settings.rss_min_life),
+    };
     Check {
         pass: (!judged_lives.is_empty()).then_some(problems.is_empty()),
         ..judged("RSS of each instance flat after warm-up", figures, problems)
@@ -286,92 +296,7 @@ fn latency(settings: &SoakSettings, timeline: &Timeline, latencies: &Latencies) 
     judged(&name, figures, problems)
 }
 
-fn window(timeline: &Timeline, w: usize) -> String {
+pub fn window(timeline: &Timeline, w: usize) -> String {
     let m = timeline.window_minutes();
     format!("{}–{} min", w as f64 * m, (w + 1) as f64 * m)
-}
-
-fn latency_table(
-    out: &mut String,
-    settings: &SoakSettings,
-    timeline: &Timeline,
-    latencies: &Latencies,
-    restarts: &[Restart],
-) {
-    out.push_str("\nDelivery latency per window (receive time minus the event's `at`):\n\n");
-    out.push_str("| window | live events | p50 ms | p99 ms | max ms | caught up after a reconnect | their p99 ms | reconnections | restarts |\n");
-    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    for w in 0..latencies.windows() {
-        let sorted = |v: &Vec<Vec<u32>>| {
-            let mut s = v.get(w).cloned().unwrap_or_default();
-            s.sort_unstable();
-            s
-        };
-        let (live, caught) = (sorted(&latencies.live), sorted(&latencies.caught_up));
-        let drain = if w as f64 * timeline.window_minutes() >= settings.minutes {
-            " (drain)"
-        } else {
-            ""
-        };
-        let _ = writeln!(
-            out,
-            "| {}{drain} | {} | {:.1} | {:.1} | {:.1} | {} | {:.1} | {} | {} |",
-            window(timeline, w),
-            live.len(),
-            quantile_ms(&live, 0.5),
-            quantile_ms(&live, 0.99),
-            quantile_ms(&live, 1.0),
-            caught.len(),
-            quantile_ms(&caught, 0.99),
-            latencies.reconnects.get(w).copied().unwrap_or(0),
-            restarts
-                .iter()
-                .filter(|r| timeline.window_of_secs(r.at) == w)
-                .count(),
-        );
-    }
-}
-
-fn rss_table(out: &mut String, settings: &SoakSettings, lives: &[figures::Life]) {
-    out.push_str("\nRSS per instance life (warm-up: its first third; the slope is a least-squares line through the rest):\n\n");
-    out.push_str("| instance | life | minutes | samples | first MiB | last MiB | slope after warm-up, MiB per 10 min | max − min after warm-up, MiB |\n");
-    out.push_str("|---|---:|---|---:|---:|---:|---:|---:|\n");
-    for l in lives {
-        let judged = if long_enough(settings, l) {
-            ""
-        } else {
-            " (too short to judge)"
-        };
-        let _ = writeln!(
-            out,
-            "| {} | {} | {:.1}–{:.1} | {} | {:.1} | {:.1} | {:+.2}{judged} | {:.1} |",
-            ["A", "B"][l.instance],
-            l.life,
-            l.from,
-            l.to,
-            l.samples,
-            l.first_mib,
-            l.last_mib,
-            l.slope_mib_per_10min,
-            l.spread_mib
-        );
-    }
-}
-
-fn restart_table(out: &mut String, restarts: &[Restart]) {
-    if restarts.is_empty() {
-        return;
-    }
-    out.push_str("\nRestarts:\n\n| at min | instance | exited after SIGTERM, s | answering again after, s |\n|---:|---|---:|---:|\n");
-    for r in restarts {
-        let killed = if r.killed { " (killed)" } else { "" };
-        let _ = writeln!(
-            out,
-            "| {:.1} | {} | {:.1}{killed} | {:.1} |",
-            r.at / 60.0,
-            ["A", "B"][r.instance],
-            r.exit_secs,
-            r.down_secs
-        );
-    }
 }

@@ -1,13 +1,16 @@
 //! One watcher: a member of one workspace who follows one running workroom
-//! at a time over graphql-transport-ws (one socket, one subscription at a
-//! time, as a page would), from the seq the driver last saw to the
-//! workroom's terminal STATE_CHANGED, then picks another.
+//! at a time over graphql-transport-ws, from the seq the driver last saw to
+//! the workroom's terminal STATE_CHANGED, then picks another. Like the
+//! graphql-ws reference client in its default (lazy) mode, its socket opens
+//! for the subscription and closes when the subscription completes; the
+//! next watch opens a new one on the watcher's home instance (as a load
+//! balancer spreading connections would).
 //!
 //! When its socket drops (an instance shutting down closes it with 1001) it
-//! reconnects as the graphql-ws reference client does by default: it waits
-//! 2^retries seconds plus 0.3 to 3 s of jitter before each attempt, and
-//! subscribes again after the last seq it received. Attempts alternate
-//! between the instances, starting with the other one.
+//! reconnects as that client does by default: it waits 2^retries seconds
+//! plus 0.3 to 3 s of jitter before each attempt, and subscribes again after
+//! the last seq it received. Attempts alternate between the instances,
+//! starting with the other one.
 //!
 //! Latency is the receive time minus the event's `at` (the server's clock,
 //! taken in the event's transaction just before it commits; the same
@@ -17,11 +20,13 @@
 //! mostly the time the watcher was away); the replay when a watcher first
 //! joins a workroom is neither.
 
+mod connection;
+mod frame;
+
 use std::{sync::Arc, time::Duration};
 
 use futures_util::{SinkExt, StreamExt};
-use rand::Rng;
-use serde_json::{json, Value};
+use serde_json::json;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -31,13 +36,13 @@ use super::{
 };
 use crate::{
     api::SUBSCRIPTION,
-    watch::{now_us, try_connect, Socket},
+    watch::{now_us, Socket},
 };
+use connection::Connection;
+use frame::{parse, Frame};
 
 /// A socket silent this long (the server pings every few seconds) is dead.
 const SILENCE: Duration = Duration::from_secs(30);
-/// How long connecting, and the `connection_ack`, may take.
-const HANDSHAKE: Duration = Duration::from_secs(10);
 
 /// Where the soak is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,43 +108,12 @@ pub struct Outcome {
     pub latencies: Latencies,
 }
 
-/// The watcher's socket, and where it connects next.
-struct Connection {
-    socket: Option<Socket>,
-    /// The instance the next attempt goes to.
-    instance: usize,
-    /// A socket dropped (or an attempt failed) before: the next attempt waits first.
-    retrying: bool,
-    /// Failed attempts since the last `connection_ack`.
-    retries: u32,
-}
-
-impl Connection {
-    /// The socket dropped: the next attempt waits, and goes to the other instance.
-    fn dropped(&mut self) {
-        self.socket = None;
-        self.retrying = true;
-        self.instance = 1 - self.instance;
-    }
-
-    /// graphql-ws's default `retryWait`: 2^retries seconds, plus 0.3 to 3 s.
-    fn wait(&self) -> Duration {
-        let jitter = rand::thread_rng().gen_range(300..3000);
-        Duration::from_millis((1000u64 << self.retries.min(5)) + jitter)
-    }
-}
-
-/// Watcher `index`: of workspace `index % workspaces`, first on instance A or B in turn.
+/// Watcher `index`: of workspace `index % workspaces`, at home on instance A or B in turn.
 pub async fn run(index: usize, shared: Arc<Shared>, mut phase: watch::Receiver<Phase>) -> Outcome {
     let workspaces = shared.workspaces.len();
     let workspace = index % workspaces;
     let token = shared.workspaces[workspace].token.clone();
-    let mut connection = Connection {
-        socket: None,
-        instance: (index / workspaces) % 2,
-        retrying: false,
-        retries: 0,
-    };
+    let mut connection = Connection::new((index / workspaces) % 2);
     let mut outcome = Outcome::default();
     while *phase.borrow() == Phase::Running {
         let Some(room) = shared.pool.pick(workspace) else {
@@ -169,9 +143,7 @@ pub async fn run(index: usize, shared: Arc<Shared>, mut phase: watch::Receiver<P
         room.watching
             .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         outcome.watches.push(record);
-    }
-    if let Some(mut socket) = connection.socket.take() {
-        let _ = tokio::time::timeout(Duration::from_secs(5), socket.close(None)).await;
+        connection.close().await;
     }
     outcome
 }
@@ -208,7 +180,8 @@ impl Watch<'_> {
             if *phase.borrow() == Phase::Stopped {
                 return;
             }
-            if connection.socket.is_none() && !self.connect(connection, phase).await {
+            let urls = &self.shared.urls;
+            if connection.socket.is_none() && !connection.connect(urls, self.token, phase).await {
                 continue;
             }
             let socket = connection.socket.as_mut().expect("connected");
@@ -246,34 +219,6 @@ impl Watch<'_> {
                     }
                     return;
                 }
-            }
-        }
-    }
-
-    /// Opens a socket (after the reference client's wait, when retrying);
-    /// false when this attempt failed.
-    async fn connect(
-        &self,
-        connection: &mut Connection,
-        phase: &mut watch::Receiver<Phase>,
-    ) -> bool {
-        if connection.retrying {
-            tokio::select! {
-                _ = tokio::time::sleep(connection.wait()) => {}
-                _ = phase.changed() => {}
-            }
-        }
-        let url = &self.shared.urls[connection.instance];
-        match tokio::time::timeout(HANDSHAKE, open(url, self.token)).await {
-            Ok(Some(socket)) => {
-                connection.socket = Some(socket);
-                connection.retries = 0;
-                true
-            }
-            _ => {
-                connection.retries += 1;
-                connection.dropped();
-                false
             }
         }
     }
@@ -332,70 +277,5 @@ impl Watch<'_> {
                 Frame::Other => {}
             }
         }
-    }
-}
-
-/// A socket past `connection_ack`, or `None`.
-async fn open(url: &str, token: &str) -> Option<Socket> {
-    let mut socket = try_connect(url, Some("graphql-transport-ws")).await.ok()?;
-    let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
-    socket
-        .send(Message::Text(init.to_string().into()))
-        .await
-        .ok()?;
-    loop {
-        match socket.next().await? {
-            Ok(Message::Text(text)) if text.contains("connection_ack") => return Some(socket),
-            Ok(Message::Text(_)) | Ok(Message::Close(_)) | Err(_) => return None,
-            Ok(_) => {}
-        }
-    }
-}
-
-/// What a server frame means to the subscription `id`.
-#[derive(Debug, PartialEq)]
-pub enum Frame {
-    Event {
-        seq: i64,
-        at_us: i64,
-        terminal: bool,
-    },
-    Refused(String),
-    Other,
-}
-
-pub fn parse(text: &str, id: &str) -> Frame {
-    let Ok(frame) = serde_json::from_str::<Value>(text) else {
-        return Frame::Other;
-    };
-    if frame["id"] != id {
-        return Frame::Other;
-    }
-    let payload = &frame["payload"];
-    match frame["type"].as_str() {
-        Some("next") if payload["errors"].is_array() => {
-            Frame::Refused(payload["errors"].to_string())
-        }
-        Some("next") => {
-            let event = &payload["data"]["workroomEvents"];
-            let at = event["at"]
-                .as_str()
-                .and_then(|at| chrono::DateTime::parse_from_rfc3339(at).ok());
-            match (event["seq"].as_i64(), at) {
-                (Some(seq), Some(at)) => Frame::Event {
-                    seq,
-                    at_us: at.timestamp_micros(),
-                    terminal: event["kind"] == "STATE_CHANGED"
-                        && matches!(
-                            event["state"].as_str(),
-                            Some("COMPLETED" | "FAILED" | "CANCELLED")
-                        ),
-                },
-                _ => Frame::Refused(format!("an event without seq or at: {text}")),
-            }
-        }
-        Some("error") => Frame::Refused(payload.to_string()),
-        Some("complete") => Frame::Refused("the server completed the subscription".into()),
-        _ => Frame::Other,
     }
 }

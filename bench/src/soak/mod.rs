@@ -66,12 +66,9 @@ pub struct SoakSettings {
     /// The plan of every workspace.
     #[arg(long, default_value = "SOLO")]
     pub plan: String,
-    /// A workspace with fewer credits available than this buys a top-up.
-    /// Top-ups are small and frequent by default, so that the ledger check
-    /// sees them land among the charges of running workrooms.
-    #[arg(long, default_value_t = 1900)]
-    pub top_up_below: i64,
-    /// Credits per top-up.
+    /// Credits per top-up. A workspace buys one whenever its available
+    /// credits are this much below where they started: small and frequent,
+    /// so that top-ups land among the charges of running workrooms.
     #[arg(long, default_value_t = 100)]
     pub top_up_credits: i64,
     /// Seconds a restarted instance stays down between exiting and starting again.

@@ -137,7 +137,14 @@ pub async fn drive(
     phase: watch::Receiver<Phase>,
 ) -> Driven {
     let mut driven = Driven::default();
-    let mut active: Vec<HashSet<String>> = vec![HashSet::new(); workspaces.len()];
+    let mut tracked: Vec<Tracked> = workspaces
+        .iter()
+        .map(|ws| Tracked {
+            ws: ws.clone(),
+            active: HashSet::new(),
+            first_available: None,
+        })
+        .collect();
     let mut drain_until = None;
     // The first workrooms start over a few seconds rather than all at once.
     let per_poll = (settings.workrooms / 10).max(1);
@@ -151,23 +158,18 @@ pub async fn drive(
         for (w, poll) in polls.into_iter().enumerate() {
             match poll {
                 Ok(data) => {
-                    let ws = &workspaces[w];
-                    look(
-                        &client,
-                        ws,
+                    let at = Looked {
                         w,
-                        &data,
-                        &mut active[w],
-                        &pool,
-                        &settings,
-                        &mut driven,
-                    )
-                    .await
+                        client: &client,
+                        pool: &pool,
+                        settings: &settings,
+                    };
+                    tracked[w].look(&at, &data, &mut driven).await
                 }
                 Err(err) => driven.error("polling", err),
             }
         }
-        let running: usize = active.iter().map(HashSet::len).sum();
+        let running: usize = tracked.iter().map(|t| t.active.len()).sum();
         if *phase.borrow() != Phase::Running {
             let until = *drain_until.get_or_insert_with(|| {
                 Instant::now() + Duration::from_secs_f64(settings.drain_minutes * 60.0)
@@ -179,12 +181,12 @@ pub async fn drive(
         } else {
             for _ in running..settings.workrooms.min(running + per_poll) {
                 let w = (0..workspaces.len())
-                    .min_by_key(|w| active[*w].len())
+                    .min_by_key(|w| tracked[*w].active.len())
                     .unwrap();
                 match create(&client, &workspaces[w], driven.started, &settings).await {
                     Ok(id) => {
                         pool.add(&id, w, 0);
-                        active[w].insert(id);
+                        tracked[w].active.insert(id);
                         driven.started += 1;
                     }
                     Err(err) => driven.error("creating a workroom", err),
@@ -195,55 +197,71 @@ pub async fn drive(
     }
 }
 
-/// Takes in one workspace's poll: finished workrooms leave the pool, credits are topped up.
-#[allow(clippy::too_many_arguments)]
-async fn look(
-    client: &Client,
-    ws: &Workspace,
+/// A workspace as the driver follows it.
+struct Tracked {
+    ws: Workspace,
+    /// Its workrooms running at the last poll.
+    active: HashSet<String>,
+    /// Its available credits at the first poll.
+    first_available: Option<i64>,
+}
+
+/// What looking at a workspace's poll needs.
+struct Looked<'a> {
     w: usize,
-    data: &Value,
-    active: &mut HashSet<String>,
-    pool: &Pool,
-    settings: &SoakSettings,
-    driven: &mut Driven,
-) {
-    let listed: HashMap<&str, &Value> = data["workspace"]["workrooms"]["nodes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|r| Some((r["id"].as_str()?, r)))
-        .collect();
-    active.retain(|id| {
-        let running = listed.contains_key(id.as_str());
-        if !running {
-            pool.remove(id);
-            driven.finished += 1;
+    client: &'a Client,
+    pool: &'a Pool,
+    settings: &'a SoakSettings,
+}
+
+impl Tracked {
+    /// Takes in one poll: finished workrooms leave the pool; credits are
+    /// topped up when they are `--top-up-credits` below where they started
+    /// (or a workroom paused for lack of them, which is then resumed).
+    async fn look(&mut self, at: &Looked<'_>, data: &Value, driven: &mut Driven) {
+        let listed: HashMap<&str, &Value> = data["workspace"]["workrooms"]["nodes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|r| Some((r["id"].as_str()?, r)))
+            .collect();
+        self.active.retain(|id| {
+            let running = listed.contains_key(id.as_str());
+            if !running {
+                at.pool.remove(id);
+                driven.finished += 1;
+            }
+            running
+        });
+        for (id, room) in &listed {
+            if self.active.insert((*id).to_owned()) {
+                // A workroom the driver did not see created (a retried createWorkroom that had committed).
+                at.pool.add(id, at.w, 0);
+            }
+            at.pool.seen(id, room["lastSeq"].as_i64().unwrap_or(0));
         }
-        running
-    });
-    for (id, room) in &listed {
-        if active.insert((*id).to_owned()) {
-            // A workroom the driver did not see created (a retried createWorkroom that had committed).
-            pool.add(id, w, 0);
+        let starved: Vec<&str> = listed
+            .iter()
+            .filter(|(_, r)| r["state"] == "PAUSED" && r["stateReason"] == "INSUFFICIENT_CREDITS")
+            .map(|(id, _)| *id)
+            .collect();
+        let available = data["workspace"]["credits"]["available"]
+            .as_i64()
+            .unwrap_or(0);
+        let first = *self.first_available.get_or_insert(available);
+        if available < first - at.settings.top_up_credits || !starved.is_empty() {
+            buy(at.client, &self.ws, at.settings, driven).await;
         }
-        pool.seen(id, room["lastSeq"].as_i64().unwrap_or(0));
-    }
-    let starved: Vec<&str> = listed
-        .iter()
-        .filter(|(_, r)| r["state"] == "PAUSED" && r["stateReason"] == "INSUFFICIENT_CREDITS")
-        .map(|(id, _)| *id)
-        .collect();
-    let low = data["workspace"]["credits"]["available"]
-        .as_i64()
-        .is_some_and(|a| a < settings.top_up_below);
-    if low || !starved.is_empty() {
-        buy(client, ws, settings, driven).await;
-    }
-    for id in starved {
-        let resume = "mutation($w: ID!) { resumeWorkroom(id: $w) { state } }";
-        match client.call(&ws.token, resume, json!({ "w": id })).await {
-            Ok(_) => driven.resumed += 1,
-            Err(err) => driven.error("resuming", err),
+        for id in starved {
+            let resume = "mutation($w: ID!) { resumeWorkroom(id: $w) { state } }";
+            match at
+                .client
+                .call(&self.ws.token, resume, json!({ "w": id }))
+                .await
+            {
+                Ok(_) => driven.resumed += 1,
+                Err(err) => driven.error("resuming", err),
+            }
         }
     }
 }

@@ -7,7 +7,7 @@
 use std::{
     collections::{HashMap, HashSet},
     sync::{
-        atomic::{AtomicI64, AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering},
         Arc, Mutex,
     },
     time::{Duration, Instant},
@@ -36,6 +36,9 @@ pub struct Live {
     pub after: AtomicI64,
     /// Watchers following it now.
     pub watching: AtomicUsize,
+    /// A watcher saw it end: no new watch picks it while the driver has not
+    /// noticed yet (its watchers would only replay its end, over and over).
+    pub ended: AtomicBool,
 }
 
 /// The running workrooms.
@@ -49,7 +52,7 @@ impl Pool {
         let rooms = self.0.lock().unwrap();
         let live = rooms
             .iter()
-            .filter(|r| r.workspace == workspace)
+            .filter(|r| r.workspace == workspace && !r.ended.load(Ordering::Relaxed))
             .min_by_key(|r| r.watching.load(Ordering::Relaxed))?;
         live.watching.fetch_add(1, Ordering::Relaxed);
         Some(live.clone())
@@ -61,6 +64,7 @@ impl Pool {
             workspace,
             after: AtomicI64::new(after),
             watching: AtomicUsize::new(0),
+            ended: AtomicBool::new(false),
         }));
     }
 

@@ -270,6 +270,9 @@ impl Watch<'_> {
                     }
                     if terminal {
                         record.finished = true;
+                        self.room
+                            .ended
+                            .store(true, std::sync::atomic::Ordering::Relaxed);
                         return Read::Finished;
                     }
                 }

@@ -36,20 +36,29 @@ pub fn latency_table(
         };
         let _ = writeln!(
             out,
-            "| {}{drain} | {} | {:.1} | {:.1} | {:.1} | {} | {:.1} | {} | {} |",
+            "| {}{drain} | {} | {} | {} | {} | {} | {} | {} | {} |",
             window(timeline, w),
             live.len(),
-            quantile_ms(&live, 0.5),
-            quantile_ms(&live, 0.99),
-            quantile_ms(&live, 1.0),
+            ms(quantile_ms(&live, 0.5)),
+            ms(quantile_ms(&live, 0.99)),
+            ms(quantile_ms(&live, 1.0)),
             caught.len(),
-            quantile_ms(&caught, 0.99),
+            ms(quantile_ms(&caught, 0.99)),
             latencies.reconnects.get(w).copied().unwrap_or(0),
             restarts
                 .iter()
                 .filter(|r| timeline.window_of_secs(r.at) == w)
                 .count(),
         );
+    }
+}
+
+/// Milliseconds to one decimal, or a dash when there were none.
+fn ms(value: f64) -> String {
+    if value.is_nan() {
+        "–".to_owned()
+    } else {
+        format!("{value:.1}")
     }
 }
 

@@ -13,18 +13,26 @@
 //! second, latency and SQL statements per request of GraphQL requests
 //! against plain axum and a hand-written axum + sea-orm endpoint (`http`).
 //!
+//! `atelya-bench soak` runs two instances on PostgreSQL and Redis for half an
+//! hour (by default) under steady load, restarting one every ten minutes,
+//! and checks delivery, that no workroom ran twice, the ledger, memory and
+//! latency (`soak`).
+//!
 //! - `process`: starting servers, reading their CPU time and memory.
 //! - `api`: the GraphQL calls that prepare and drive a run.
 //! - `watch`: opening watchers and measuring what they receive.
 //! - `baseline`: the plain axum websocket broadcast server.
 //! - `report`: figures, medians, the table.
 //! - `http`: the HTTP hot-path benchmark and its baseline server.
+//! - `soak`: two instances on PostgreSQL and Redis under steady load for a
+//!   long time, restarted in turn, and what must still hold at the end.
 
 mod api;
 mod baseline;
 mod http;
 mod process;
 mod report;
+mod soak;
 mod watch;
 
 use std::{path::PathBuf, time::Duration};
@@ -49,6 +57,8 @@ enum Command {
     },
     /// Measures the HTTP hot path (GraphQL requests against plain axum) and prints the figures.
     Http(http::HttpSettings),
+    /// Two instances on PostgreSQL and Redis under steady load, one restarted now and then; checks what must hold.
+    Soak(soak::SoakSettings),
     /// The HTTP baselines: `GET /plaintext`, and with a database the hand-written workroom page on `POST /page`.
     HttpBaselineServer {
         #[arg(long, default_value = "127.0.0.1:0")]
@@ -124,6 +134,7 @@ fn main() {
         Command::BaselineServer { bind } => runtime.block_on(baseline::serve(bind)),
         Command::Run(settings) => runtime.block_on(report::run(settings)),
         Command::Http(settings) => runtime.block_on(http::run(settings)),
+        Command::Soak(settings) => runtime.block_on(soak::run(settings)),
         Command::HttpBaselineServer { bind, database } => {
             runtime.block_on(http::serve_baseline(bind, database))
         }

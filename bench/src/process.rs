@@ -35,13 +35,7 @@ impl Server {
 
     /// Resident memory, KiB.
     pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .expect("the server's /proc status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS")
+        rss_kib(self.pid()).expect("the server's VmRSS")
     }
 
     /// User plus system CPU time so far, seconds.
@@ -64,7 +58,16 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
+/// Resident memory of process `pid`, KiB; `None` once it is gone.
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -77,39 +80,62 @@ pub async fn start_atelya(binary: &Path, env: &[(&str, String)]) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
+    let database = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("bench.db").display()
+    );
+    // The caller's DATABASE_URL, if any, comes later and wins.
+    let env: Vec<(&str, String)> = [("DATABASE_URL", database)]
+        .into_iter()
+        .chain(env.iter().cloned())
+        .collect();
+    let child = atelya_command(binary, addr, log, &env)
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!(
+                "start {} ({e}); build it with cargo build --release",
+                binary.display()
+            )
+        });
+    let server = Server {
+        child,
+        addr,
+        _dir: Some(dir),
+    };
+    wait_until_up(addr, Duration::from_secs(30)).await;
+    server
+}
+
+/// The command that runs `atelya serve` on `addr` with the bench's settings,
+/// then `env` (later entries win), its output going to `log`.
+pub fn atelya_command(
+    binary: &Path,
+    addr: SocketAddr,
+    log: std::fs::File,
+    env: &[(&str, String)],
+) -> Command {
     let mut command = Command::new(binary);
     command
         .arg("serve")
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("ATELYA_BIND", addr.to_string())
-        .env(
-            "DATABASE_URL",
-            format!(
-                "sqlite://{}?mode=rwc",
-                dir.path().join("bench.db").display()
-            ),
-        )
         .env("JWT_SECRET", "bench-secret-bench-secret-bench-secret")
         .env("ATELYA_ARGON2_MEMORY_KIB", "64")
         .env("ATELYA_AUTH_RATE_PER_MINUTE", "100000")
+        // Every client of the bench connects from 127.0.0.1.
+        .env("ATELYA_MAX_CONNECTIONS_PER_ADDRESS", "1000000")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(log);
     for (key, value) in env {
         command.env(key, value);
     }
-    let child = command.spawn().unwrap_or_else(|e| {
-        panic!(
-            "start {} ({e}); build it with cargo build --release",
-            binary.display()
-        )
-    });
-    let server = Server {
-        child,
-        addr,
-        _dir: Some(dir),
-    };
+    command
+}
+
+/// Waits until a server answers `/healthz` on `addr`.
+pub async fn wait_until_up(addr: SocketAddr, within: Duration) {
     let client = reqwest::Client::new();
     let started = Instant::now();
     while client
@@ -118,13 +144,9 @@ pub async fn start_atelya(binary: &Path, env: &[(&str, String)]) -> Server {
         .await
         .is_err()
     {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "atelya did not start"
-        );
+        assert!(started.elapsed() < within, "atelya did not start on {addr}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    server
 }
 
 /// Starts this binary's baseline server.

@@ -47,23 +47,10 @@ pub async fn open(target: &Target, n: usize, concurrency: usize) -> Vec<Socket> 
 }
 
 async fn connect(url: &str, protocol: Option<&str>) -> Socket {
-    let mut request = url.into_client_request().unwrap();
-    if let Some(protocol) = protocol {
-        request.headers_mut().insert(
-            "sec-websocket-protocol",
-            HeaderValue::from_str(protocol).unwrap(),
-        );
-    }
-    // Small client buffers: the bench holds thousands of sockets on the same machine.
-    let config = WebSocketConfig::default()
-        .read_buffer_size(16 * 1024)
-        .write_buffer_size(0);
     let mut attempts = 0;
     loop {
-        match tokio_tungstenite::connect_async_with_config(request.clone(), Some(config), false)
-            .await
-        {
-            Ok((socket, _)) => return socket,
+        match try_connect(url, protocol).await {
+            Ok(socket) => return socket,
             Err(err) => {
                 attempts += 1;
                 assert!(attempts < 20, "connecting a watcher failed: {err}");
@@ -71,6 +58,27 @@ async fn connect(url: &str, protocol: Option<&str>) -> Socket {
             }
         }
     }
+}
+
+/// Opens one websocket, once.
+pub async fn try_connect(
+    url: &str,
+    protocol: Option<&str>,
+) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
+    let mut request = url.into_client_request()?;
+    if let Some(protocol) = protocol {
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_str(protocol).expect("a header value"),
+        );
+    }
+    // Small client buffers: the bench holds thousands of sockets on the same machine.
+    let config = WebSocketConfig::default()
+        .read_buffer_size(16 * 1024)
+        .write_buffer_size(0);
+    let (socket, _) =
+        tokio_tungstenite::connect_async_with_config(request, Some(config), false).await?;
+    Ok(socket)
 }
 
 async fn open_one(target: &Target) -> Socket {

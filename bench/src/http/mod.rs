@@ -68,7 +68,7 @@ pub struct HttpSettings {
     pub server_env: Vec<(String, String)>,
 }
 
-fn parse_env(raw: &str) -> Result<(String, String), String> {
+pub(crate) fn parse_env(raw: &str) -> Result<(String, String), String> {
     raw.split_once('=')
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .ok_or_else(|| format!("{raw:?} is not NAME=value"))

@@ -343,6 +343,10 @@ pub struct Limits {
     /// costs its complexity, at least 1); 0 turns cost budgets off.
     #[arg(long, env = "ATELYA_COST_BUDGET_PER_HOUR", default_value_t = 500_000)]
     pub cost_budget_per_hour: u64,
+    /// Most bytes of one answer to a query or mutation, counted as it is
+    /// built; past it the fields still to resolve fail (BAD_USER_INPUT).
+    #[arg(long, env = "ATELYA_MAX_RESPONSE_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_answer_bytes: usize,
     /// Most HTTP connections open at once (each holds up to 96 KiB while
     /// its headers are read); one over it is closed at once.
     #[arg(long, env = "ATELYA_MAX_CONNECTIONS", default_value_t = 4_096)]

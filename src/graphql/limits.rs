@@ -15,10 +15,11 @@ use std::sync::Arc;
 use async_graphql::{
     extensions::{
         Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery,
-        NextPrepareRequest, NextRequest, NextSubscribe, NextValidation,
+        NextPrepareRequest, NextRequest, NextResolve, NextSubscribe, NextValidation, ResolveInfo,
     },
     futures_util::stream::{BoxStream, StreamExt},
-    parser::types::ExecutableDocument,
+    parser::types::{ExecutableDocument, OperationType},
+    registry::MetaTypeName,
     ErrorExtensionValues, Request, Response, ServerError, ServerResult, ValidationResult,
     Variables,
 };
@@ -27,6 +28,7 @@ pub use super::shape::check_shape;
 use super::{
     context::{Registration, RequestId},
     documents::Parsed,
+    response_size::ResponseBytes,
     shape::{refuse_nul_variables, selects_introspection},
     validate::Validator,
 };
@@ -175,6 +177,7 @@ impl ExtensionFactory for DocumentLimits {
             limits: self.limits.clone(),
             introspection: self.introspection,
             validator: self.validator.clone(),
+            response: ResponseBytes::new(self.limits.max_answer_bytes),
             document: Default::default(),
             operation_name: Default::default(),
             request_id: std::sync::Mutex::new(None),
@@ -187,6 +190,8 @@ struct DocumentLimitsExtension {
     limits: Limits,
     introspection: bool,
     validator: Arc<std::sync::OnceLock<Result<Validator, String>>>,
+    /// The bytes of the answer built so far.
+    response: ResponseBytes,
     /// The parsed document, for null propagation and the order of fields.
     document: Arc<std::sync::Mutex<Option<Arc<Parsed>>>>,
     /// The request's `operationName`, for a subscription's events.
@@ -315,6 +320,15 @@ impl Extension for DocumentLimitsExtension {
         }
         let cost = self.cost_of(ctx, &doc, variables);
         self.charge_budget(ctx, cost).await?;
+        let name = self
+            .operation_name
+            .lock()
+            .expect("operation name lock")
+            .clone();
+        let operation = super::variables::chosen(&doc.document, name.as_deref());
+        if operation.is_some_and(|op| op.node.ty != OperationType::Subscription) {
+            self.response.count();
+        }
         *self.document.lock().expect("document") = Some(doc.clone());
         Ok(doc.document.clone())
     }
@@ -329,6 +343,7 @@ impl Extension for DocumentLimitsExtension {
         let document = self.document.lock().expect("document").take();
         if let Some(doc) = document {
             distinct_errors(&mut response.errors);
+            super::response_size::one_refusal(&mut response.errors, &self.response.message());
             if !response.errors.is_empty() {
                 super::nulls::propagate(
                     &mut response,
@@ -340,6 +355,28 @@ impl Extension for DocumentLimitsExtension {
             super::order::order(&mut response.data, &doc.document, operation_name);
         }
         response
+    }
+
+    /// Counts the answer's bytes as each field resolves (see [`ResponseBytes`]).
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<async_graphql::Value>> {
+        self.response.before()?;
+        let named = MetaTypeName::concrete_typename(info.return_type);
+        let leaf = ctx
+            .schema_env
+            .registry
+            .types
+            .get(named)
+            .is_some_and(|ty| ty.is_leaf());
+        let value = next.run(ctx, info).await?;
+        if let Some(value) = &value {
+            self.response.after(value, leaf)?;
+        }
+        Ok(value)
     }
 
     /// The schema's own validation, in its fast mode, only gives the

@@ -21,6 +21,7 @@ pub mod nulls;
 pub mod observe;
 pub mod order;
 pub mod pagination;
+pub mod response_size;
 pub mod rules;
 pub mod shape;
 pub mod subscription_root;

@@ -106,7 +106,9 @@ fn cors(origins: &[String]) -> CorsLayer {
 
 /// The client's address: the socket's, or with a trusted proxy the address
 /// that proxy appended last to X-Forwarded-For (earlier entries are the
-/// client's own claims and can be forged).
+/// client's own claims and can be forged). What the proxy appended must be
+/// an address: anything else (a proxy that passes the header through as
+/// sent) counts as the proxy's own, so no key is ever text a client chose.
 pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trust_proxy: bool) -> String {
     if trust_proxy {
         let forwarded = headers
@@ -115,10 +117,36 @@ pub fn client_ip(peer: SocketAddr, headers: &HeaderMap, trust_proxy: bool) -> St
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
             .map(str::trim)
-            .rfind(|s| !s.is_empty());
+            .rfind(|s| !s.is_empty())
+            .and_then(|s| s.parse::<std::net::IpAddr>().ok());
         if let Some(ip) = forwarded {
-            return ip.to_owned();
+            return ip.to_canonical().to_string();
         }
     }
-    peer.ip().to_string()
+    peer.ip().to_canonical().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_an_address_the_trusted_proxy_appended_is_the_clients() {
+        let peer: SocketAddr = "10.0.0.2:4000".parse().unwrap();
+        let forwarded = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert("x-forwarded-for", value.parse().unwrap());
+            headers
+        };
+        let from = |value: &str| client_ip(peer, &forwarded(value), true);
+        assert_eq!(from("198.51.100.7, 203.0.113.2"), "203.0.113.2");
+        assert_eq!(from("::ffff:203.0.113.2"), "203.0.113.2");
+        assert_eq!(from("2001:db8::1"), "2001:db8::1");
+        assert_eq!(from(&"x".repeat(5000)), "10.0.0.2", "not an address");
+        assert_eq!(from("203.0.113.2, anything"), "10.0.0.2");
+        assert_eq!(
+            client_ip(peer, &forwarded("203.0.113.2"), false),
+            "10.0.0.2"
+        );
+    }
 }

@@ -33,8 +33,15 @@ use crate::{
     error::{AppError, AppResult},
 };
 
-/// Beyond this many keys, spent ones are swept on the next hit.
+/// Beyond this many keys, spent ones are swept on the next hit (and then
+/// only once the map has doubled, so a sweep's cost is spread over the
+/// keys added since the last).
 const SWEEP_ABOVE: usize = 10_000;
+
+/// Most keys kept in this process, live or not (each a hash of 64
+/// characters and a timestamp, so about 20 MB in all): many client
+/// addresses within one window cannot grow the map past it.
+const MOST_KEYS: usize = 200_000;
 
 /// `count` attempts per `per`, in bursts of up to `count`.
 #[derive(Debug, Clone, Copy)]
@@ -91,7 +98,7 @@ impl From<Refused> for AppError {
 pub struct RateLimiter {
     clock: Clock,
     /// Arrival times kept here: every one without Redis, and while it fails.
-    local: Mutex<HashMap<String, i64>>,
+    local: Mutex<Cells>,
     shared: Option<Shared>,
 }
 
@@ -100,7 +107,7 @@ impl RateLimiter {
     pub fn in_memory(clock: Clock) -> RateLimiter {
         RateLimiter {
             clock,
-            local: Mutex::new(HashMap::new()),
+            local: Mutex::new(Cells::default()),
             shared: None,
         }
     }
@@ -178,15 +185,47 @@ impl RateLimiter {
     /// The wait by this process's own arrival times.
     fn here(&self, key: &str, limit: Limit, mode: Mode) -> i64 {
         let now = self.clock.now().timestamp_millis();
+        let key = secret::hash(key);
         let mut cells = self.local.lock().expect("rate limiter poisoned");
-        if cells.len() > SWEEP_ABOVE {
-            cells.retain(|_, tat| *tat > now);
-        }
-        let (wait, tat) = gcra::step(cells.get(key).copied(), now, limit, mode);
+        cells.make_room(now);
+        let (wait, tat) = gcra::step(cells.tats.get(&key).copied(), now, limit, mode);
         if let Some(tat) = tat {
-            cells.insert(key.to_owned(), tat);
+            cells.tats.insert(key, tat);
         }
         wait
+    }
+}
+
+/// The arrival times kept in this process, by key.
+#[derive(Default)]
+struct Cells {
+    tats: HashMap<String, i64>,
+    /// The size at which spent keys are swept next.
+    sweep_at: usize,
+}
+
+impl Cells {
+    /// Sweeps spent keys once the map has grown enough, and keeps it
+    /// within [`MOST_KEYS`].
+    fn make_room(&mut self, now: i64) {
+        if self.tats.len() > self.sweep_at.max(SWEEP_ABOVE) {
+            self.tats.retain(|_, tat| *tat > now);
+            self.sweep_at = self.tats.len() * 2;
+        }
+        if self.tats.len() >= MOST_KEYS {
+            self.drop_lapsing();
+        }
+    }
+
+    /// Drops the tenth of the keys closest to lapsing: those that hold
+    /// back the least (a fresh address's one attempt) go before a lockout
+    /// that has minutes to run, so a flood of new keys cannot free a
+    /// guessed email.
+    fn drop_lapsing(&mut self) {
+        let mut lapsing: Vec<i64> = self.tats.values().copied().collect();
+        let cut = lapsing.len() / 10;
+        let (_, &mut threshold, _) = lapsing.select_nth_unstable(cut);
+        self.tats.retain(|_, tat| *tat > threshold);
     }
 }
 
@@ -249,6 +288,28 @@ mod tests {
         );
         clock.advance(std::time::Duration::from_secs(180));
         limiter.ensure_below("ann", five).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn many_keys_never_grow_the_map_past_its_bound_and_a_lockout_outlives_them() {
+        let clock = Clock::default();
+        let limiter = RateLimiter::in_memory(clock.clone());
+        let five = Limit::new(5, TimeDelta::minutes(15));
+        for _ in 0..6 {
+            limiter.record("ann@example.com", five).await;
+        }
+        let one_a_minute = Limit::new(10, TimeDelta::minutes(1));
+        for i in 0..MOST_KEYS + MOST_KEYS / 2 {
+            limiter
+                .attempt(&format!("10.{i}"), one_a_minute)
+                .await
+                .unwrap();
+        }
+        assert!(limiter.local.lock().unwrap().tats.len() <= MOST_KEYS);
+        assert!(
+            limiter.ensure_below("ann@example.com", five).await.is_err(),
+            "the lockout was dropped for the flood's keys"
+        );
     }
 
     #[test]

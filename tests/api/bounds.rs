@@ -685,3 +685,107 @@ mod a_bus_message_past_the_size_limit_from_redis_is_dropped {
         });
     }
 }
+
+alone_test! {
+    async fn an_answer_past_its_byte_bound_is_refused_without_being_built(app)
+        with |c: &mut atelya::config::Config| c.limits.max_answer_bytes = 2 * 1024 * 1024;
+    {
+        let ann = app.signup("ann@example.com", "Acme").await;
+        let source = |n| json!({ "kind": "NOTES", "content": "s".repeat(n) });
+        let mut created = input("Big");
+        created["sources"] = json!([source(60_000), source(60_000), source(60_000), source(60_000), source(60_000)]);
+        let id = app.create_workroom(&ann.token, created).await;
+        app.wait_for(&ann.token, &id, &["COMPLETED"]).await;
+        // Within the bound the sources come whole; thirty aliases of them
+        // (9 MB) would not fit.
+        let one = app.ok(Some(&ann.token), "query($w: ID!) { workroom(id: $w) { sources { content } } }", json!({ "w": id })).await;
+        assert_eq!(one["workroom"]["sources"].as_array().unwrap().len(), 5);
+        let aliases: String = (0..30).map(|i| format!(" a{i}: workroom(id: $w) {{ sources {{ content }} }}")).collect();
+        let many = format!("query($w: ID!) {{{aliases} }}");
+        let hostile = || async {
+            for _ in 0..TIMES / 4 {
+                let body = app.gql(Some(&ann.token), &many, json!({ "w": id })).await;
+                let errors = body["errors"].as_array().unwrap();
+                assert_eq!(errors.len(), 1, "one error for the lot");
+                assert_eq!(code(&body), "BAD_USER_INPUT", "{}", errors[0]);
+                assert!(errors[0]["message"].as_str().unwrap().contains("2097152 bytes"));
+            }
+        };
+        hostile().await;
+        let before = rss_bytes();
+        let peak = async {
+            let (_, peak) = tokio::join!(hostile(), peak_over(Duration::from_secs(8)));
+            peak
+        };
+        let peak = peak.await;
+        assert!(peak.saturating_sub(before) <= SLACK, "peak grew by {} MiB", peak.saturating_sub(before) >> 20);
+        assert_flat(before, "25 answers past the byte bound");
+    }
+}
+
+alone_test! {
+    async fn documents_that_cannot_run_are_neither_kept_nor_registered(app);
+    {
+        let hash = |d: &str| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(d.as_bytes()));
+        // 16 KiB documents that parse and fail validation, each new, and 1 MB
+        // ones sent for registration as persisted queries.
+        // (What would run is skipped: the bound is on what is kept, and the
+        // test need not wait for thousands of fields to resolve.)
+        let invalid = |i: usize| format!("{{ n{i}: nosuchfield ... @skip(if: true) {{ plans {{ {} }} }} }}", "plan ".repeat(3_000));
+        let huge = |i: usize| format!("{{ plans {{ plan }} }} # {i} {}", "#".repeat(1_000_000));
+        let hostile = |round: usize| {
+            let app = &app;
+            async move {
+                for i in 0..TIMES {
+                    let i = round * TIMES + i;
+                    let body = app.gql(None, &invalid(i), json!({})).await;
+                    assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED");
+                    let document = huge(i);
+                    let body = json!({ "query": document, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash(&document) } } });
+                    let response = app.client.post(&app.url).json(&body).send().await.unwrap();
+                    assert_eq!(response.status(), 200);
+                }
+            }
+        };
+        hostile(0).await;
+        let before = rss_bytes();
+        hostile(1).await;
+        assert_flat(before, "100 invalid documents of 16 KiB (each about 1 MB parsed) and 100 documents of 1 MB");
+        let known = app
+            .client
+            .post(&app.url)
+            .json(&json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash(&huge(150)) } } }))
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap();
+        assert_eq!(code(&known), "PERSISTED_QUERY_NOT_FOUND", "a 1 MB document was registered");
+    }
+}
+
+alone_test! {
+    async fn the_parsed_documents_kept_stay_within_their_budget(app)
+        with |c: &mut atelya::config::Config| c.limits.document_cache_bytes = 8 * 1024 * 1024;
+    {
+        // Valid, distinct, 16 KiB each: every one is kept, within the budget.
+        // (Skipped when run: the bound is on what is kept, and the test need
+        // not wait for thousands of fields to resolve.)
+        let valid = |i: usize| format!("{{ a{i}: __typename ... @skip(if: true) {{ plans {{ {} }} }} }}", "plan ".repeat(3_000));
+        let hostile = |round: usize| {
+            let app = &app;
+            async move {
+                for i in 0..TIMES {
+                    let body = app.gql(None, &valid(round * 10_000 + i), json!({})).await;
+                    assert!(body.get("errors").is_none() || code(&body) != "GRAPHQL_VALIDATION_FAILED", "{body}");
+                }
+            }
+        };
+        hostile(0).await;
+        let before = rss_bytes();
+        hostile(1).await;
+        assert_flat(before, "100 valid documents of 16 KiB (each about 1 MB parsed)");
+        assert!(app.state.documents.bytes() <= 8 * 1024 * 1024);
+    }
+}

@@ -202,6 +202,9 @@ pub fn test_config(database_url: &str) -> Config {
     config.limits.failed_logins_per_15_min = 10_000;
     config.limits.api_keys_per_hour_per_user = 10_000;
     config.limits.api_keys_per_hour_per_address = 10_000;
+    config.webhooks.creates_per_user_per_hour = 10_000;
+    config.webhooks.creates_per_address_per_hour = 10_000;
+    config.webhooks.max_endpoints = 10_000;
     config.limits.cost_budget_per_hour = 1_000_000_000;
     // Every test client connects from 127.0.0.1, many at once.
     config.limits.max_connections_per_address = 100_000;

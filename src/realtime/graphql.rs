@@ -8,7 +8,7 @@ use async_graphql::{Context, Subscription, ID};
 use futures_util::{stream::BoxStream, Stream, StreamExt};
 
 use super::{
-    render::{RenderEvents, Takeover},
+    render::{RenderEvents, Rendering, Takeover},
     watch,
 };
 use crate::{
@@ -31,7 +31,7 @@ pub struct RealtimeSubscription;
 #[Subscription]
 impl RealtimeSubscription {
     /// Replays the history after afterSeq (all of it when null), then streams live, gap-free, in seq order.
-    #[graphql(guard = "Allowed(Action::Read)")]
+    #[graphql(guard = "Rendering.or(Allowed(Action::Read))")]
     async fn workroom_events(
         &self,
         ctx: &Context<'_>,

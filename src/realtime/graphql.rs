@@ -61,7 +61,7 @@ impl RealtimeSubscription {
             .boxed())
     }
 
-    /// The full list of watchers, each time it changes.
+    /// The full list of watchers: first as it is now, then each time it changes.
     #[graphql(guard = "Allowed(Action::Read)")]
     async fn workroom_watchers(
         &self,
@@ -87,7 +87,7 @@ impl RealtimeSubscription {
         Ok(objects(entries, |row| ActivityEvent((*row).clone())))
     }
 
-    /// The workspace's credits, each time they change.
+    /// The workspace's credits: first as they are now, then each time they change.
     #[graphql(guard = "Allowed(Action::Read)")]
     async fn credits(&self, ctx: &Context<'_>) -> async_graphql::Result<Items<Credits>> {
         let app = ctx.data_unchecked::<SharedState>();

@@ -35,6 +35,7 @@ mod key_tokens;
 mod limits;
 mod live;
 mod live_renders;
+mod live_values;
 mod members;
 mod null_propagation;
 mod observability;

@@ -8,7 +8,7 @@ use async_graphql::{Context, Subscription, ID};
 use futures_util::{stream::BoxStream, Stream, StreamExt};
 
 use super::{
-    render::{RenderEvents, Takeover},
+    render::{RenderEvents, Rendering, Takeover},
     watch,
 };
 use crate::{
@@ -31,7 +31,7 @@ pub struct RealtimeSubscription;
 #[Subscription]
 impl RealtimeSubscription {
     /// Replays the history after afterSeq (all of it when null), then streams live, gap-free, in seq order.
-    #[graphql(guard = "Allowed(Action::Read)")]
+    #[graphql(guard = "Rendering.or(Allowed(Action::Read))")]
     async fn workroom_events(
         &self,
         ctx: &Context<'_>,
@@ -61,7 +61,7 @@ impl RealtimeSubscription {
             .boxed())
     }
 
-    /// The full list of watchers, each time it changes.
+    /// The full list of watchers: first as it is now, then each time it changes.
     #[graphql(guard = "Allowed(Action::Read)")]
     async fn workroom_watchers(
         &self,
@@ -87,7 +87,7 @@ impl RealtimeSubscription {
         Ok(objects(entries, |row| ActivityEvent((*row).clone())))
     }
 
-    /// The workspace's credits, each time they change.
+    /// The workspace's credits: first as they are now, then each time they change.
     #[graphql(guard = "Allowed(Action::Read)")]
     async fn credits(&self, ctx: &Context<'_>) -> async_graphql::Result<Items<Credits>> {
         let app = ctx.data_unchecked::<SharedState>();

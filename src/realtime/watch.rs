@@ -51,7 +51,9 @@ impl EventWatch {
     }
 }
 
-/// The workroom's watcher list each time it changes (the subscriber is not a watcher).
+/// The workroom's watcher list as it is now, then each time it changes
+/// (the subscriber is not a watcher): a client that comes while others
+/// already watch sees them at once.
 pub async fn workroom_watchers(
     realtime: &Realtime,
     db: &Db,
@@ -59,23 +61,22 @@ pub async fn workroom_watchers(
     workroom: Uuid,
 ) -> AppResult<impl Stream<Item = Arc<Vec<Uuid>>>> {
     let feed = workroom_feed(realtime, db, session, workroom).await?;
+    // Followed before the list is read: a change after the read is not missed.
     let changes = feed.watchers.subscribe();
     feed.refresh_watchers();
-    let baseline = Arc::new(realtime.presence.watchers(feed.id).await);
-    let state = (feed, changes, baseline);
-    Ok(stream::unfold(
-        state,
-        |(feed, mut changes, mut last)| async move {
-            loop {
-                changes.changed().await.ok()?;
-                let current = changes.borrow_and_update().clone();
-                if current != last {
-                    last = current.clone();
-                    return Some((current, (feed, changes, last)));
-                }
+    let now = Arc::new(realtime.presence.watchers(feed.id).await);
+    let state = (feed, changes, now.clone());
+    let changes = stream::unfold(state, |(feed, mut changes, mut last)| async move {
+        loop {
+            changes.changed().await.ok()?;
+            let current = changes.borrow_and_update().clone();
+            if current != last {
+                last = current.clone();
+                return Some((current, (feed, changes, last)));
             }
-        },
-    ))
+        }
+    });
+    Ok(stream::once(async move { now }).chain(changes))
 }
 
 /// The workspace's new activity entries, gap-free and in order.
@@ -89,7 +90,7 @@ pub async fn activity(
     Ok(batches((feed, follower), |(_, follower)| follower))
 }
 
-/// The workspace each time its credits change.
+/// The workspace as it is now, then each time its credits change.
 pub async fn credits(
     realtime: &Realtime,
     db: &Db,
@@ -97,25 +98,24 @@ pub async fn credits(
 ) -> AppResult<impl Stream<Item = workspace::Model>> {
     policy::require(session, Action::Read)?;
     let feed = realtime.feeds.workspace(session.workspace_id).await?;
+    // Followed before the workspace is read: a change after the read is not missed.
     let changes = feed.credits.subscribe();
     feed.refresh_credits();
-    let baseline = crate::workspace::service::get(db.conn(), session.workspace_id).await?;
-    let state = (feed, changes, baseline);
-    Ok(stream::unfold(
-        state,
-        |(feed, mut changes, mut last)| async move {
-            loop {
-                changes.changed().await.ok()?;
-                let Some(current) = changes.borrow_and_update().clone() else {
-                    continue;
-                };
-                if !same_credits(&current, &last) {
-                    last = current.clone();
-                    return Some((current, (feed, changes, last)));
-                }
+    let now = crate::workspace::service::get(db.conn(), session.workspace_id).await?;
+    let state = (feed, changes, now.clone());
+    let changes = stream::unfold(state, |(feed, mut changes, mut last)| async move {
+        loop {
+            changes.changed().await.ok()?;
+            let Some(current) = changes.borrow_and_update().clone() else {
+                continue;
+            };
+            if !same_credits(&current, &last) {
+                last = current.clone();
+                return Some((current, (feed, changes, last)));
             }
-        },
-    ))
+        }
+    });
+    Ok(stream::once(async move { now }).chain(changes))
 }
 
 /// A workroom of the caller's workspace, and this instance's feed of it.

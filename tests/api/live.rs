@@ -248,6 +248,7 @@ db_test! {
         // The member only follows the watcher list: that does not make them a watcher.
         let mut follower = Client::connect(&app, &member.token).await;
         follower.subscribe("p", WATCHERS, json!({ "w": id })).await;
+        assert_eq!(follower.next_of("p").await["workroomWatchers"], json!([]), "nobody watches yet");
         assert!(follower.quiet("p", Duration::from_millis(200)).await, "nothing changed yet");
 
         let mut owner_client = Client::connect(&app, &owner.token).await;
@@ -327,6 +328,7 @@ db_test! {
         let mut client = Client::connect(&app, &viewer.token).await;
         client.subscribe("a", "subscription { activity { action actor { id } summary metadata } }", json!({})).await;
         client.subscribe("c", "subscription { credits { balance reserved available monthlyAllowance } }", json!({})).await;
+        assert_eq!(client.next_of("c").await["credits"]["balance"], json!(balance), "the balance as it is first");
         assert!(client.quiet("c", Duration::from_millis(200)).await, "nothing changed yet");
 
         app.ok(Some(&owner.token), "mutation { purchaseTopUp(credits: 250, idempotencyKey: \"live-1\") { id } }", json!({})).await;

@@ -34,6 +34,8 @@ mod key_people;
 mod key_tokens;
 mod limits;
 mod live;
+mod live_renders;
+mod live_values;
 mod members;
 mod null_propagation;
 mod observability;

@@ -208,7 +208,8 @@ async fn a_killed_instances_watchers_vanish_within_seconds() {
             json!({ "w": id }),
         )
         .await;
-    // The list follows changes from when the server set the subscription up.
+    // The list as it is first (nobody watches), then its changes.
+    assert_eq!(follower.next_of("p").await["workroomWatchers"], json!([]));
     assert!(follower.quiet("p", Duration::from_millis(300)).await);
     let mut on_a = Client::connect(&cluster.a.app, &viewer.token).await;
     on_a.subscribe("w", WATCH, json!({ "w": id })).await;

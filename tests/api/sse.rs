@@ -224,8 +224,9 @@ db_test! {
     async fn an_idle_stream_ends_when_the_server_shuts_down(app);
     {
         let owner = app.signup("ann@example.com", "Acme").await;
-        // Credits stream only when they change: this one stays quiet.
+        // Credits stream as they are, then only when they change: this one then stays quiet.
         let mut stream = EventStream::post(&app, Some(&owner.token), "subscription { credits { available } }", json!({})).await;
+        assert_eq!(stream.next().await["data"]["credits"]["available"], 500);
         let mut app = app;
         app.shut_down();
         // Without `complete`: the operation did not finish, the client connects again.

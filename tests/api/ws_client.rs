@@ -110,6 +110,29 @@ impl Client {
         }
     }
 
+    /// A client whose socket's upgrade request carries `request_id` (the
+    /// id its INTERNAL errors name).
+    pub async fn connect_as(app: &TestApp, token: &str, request_id: &str) -> Client {
+        let mut request = app
+            .url
+            .replacen("http://", "ws://", 1)
+            .into_client_request()
+            .unwrap();
+        let headers = request.headers_mut();
+        headers.insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        headers.insert("x-request-id", HeaderValue::from_str(request_id).unwrap());
+        let (mut socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        send(&mut socket, init_frame(token)).await;
+        assert_eq!(recv(&mut socket).await["type"], "connection_ack");
+        Client {
+            socket,
+            frames: VecDeque::new(),
+        }
+    }
+
     /// A client whose TCP receive buffer is small, so that once it stops
     /// reading the server soon cannot write to it.
     pub async fn connect_with_small_buffer(app: &TestApp, token: &str) -> Client {

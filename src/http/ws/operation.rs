@@ -18,8 +18,8 @@ use super::{
     writer::{Out, Results},
 };
 use crate::{
-    auth::Authn,
     error::AppError,
+    graphql::context::RequestId,
     http::{graphql::body_of, HttpState},
     realtime::{
         render::{Takeover, Template},
@@ -33,14 +33,17 @@ pub(super) struct Operation {
     pub out: Results,
     pub http: Arc<HttpState>,
     /// What a shared rendering needs; let go once the shape is found.
-    pub template: Option<TemplateParts>,
+    pub template: Option<TemplateSource>,
+    /// The socket's request id, for the INTERNAL errors this task sends itself.
+    pub request_id: RequestId,
     /// A query's or mutation's turn to run, among the socket's few: its
     /// one result may be large, and it holds that result until the queue
     /// takes it, so only a few may be rendered and waiting at once.
     pub turns: Option<Arc<Semaphore>>,
 }
 
-/// The parts of a subscribe payload a shared rendering needs.
+/// The parts of a subscribe payload a shared rendering needs (no
+/// credentials: a shared rendering runs as no one).
 pub(super) struct TemplateSource {
     query: String,
     operation_name: Option<String>,
@@ -58,20 +61,6 @@ impl TemplateSource {
             },
         }
     }
-
-    pub fn with(self, authn: Authn, client_ip: String) -> TemplateParts {
-        TemplateParts {
-            source: self,
-            authn,
-            client_ip,
-        }
-    }
-}
-
-pub(super) struct TemplateParts {
-    source: TemplateSource,
-    authn: Authn,
-    client_ip: String,
 }
 
 /// How an operation's stream ended.
@@ -141,18 +130,16 @@ async fn through_schema(op: &Operation, request: Request, takeover: &Takeover) -
 async fn shared(op: &mut Operation, mut watch: EventWatch) -> Ended {
     // The schema's stream (which counted this subscription) has ended: count it here.
     let _live = crate::telemetry::Live::new(crate::telemetry::SUBSCRIPTIONS_LIVE);
-    let parts = op
+    let source = op
         .template
         .take()
         .expect("a template until the shape is found");
     let template = Template {
         schema: op.http.schema.clone(),
         state: op.http.app.clone(),
-        query: parts.source.query,
-        operation_name: parts.source.operation_name,
-        variables: parts.source.variables,
-        authn: parts.authn,
-        client_ip: parts.client_ip,
+        query: source.query,
+        operation_name: source.operation_name,
+        variables: source.variables,
     };
     let shape = watch.feed.shapes.shape(template);
     loop {
@@ -163,11 +150,7 @@ async fn shared(op: &mut Operation, mut watch: EventWatch) -> Ended {
         };
         let payloads = match shape.payloads(&rows).await {
             Ok(payloads) => payloads,
-            Err(body) => {
-                let frame = protocol::next(op.protocol, &op.id, body);
-                let _ = op.out.send(text(frame)).await;
-                return Ended::Completed;
-            }
+            Err(err) => return failed(op, err).await,
         };
         for payload in payloads {
             let frame = protocol::next_text(op.protocol, &op.id, &payload);
@@ -178,10 +161,10 @@ async fn shared(op: &mut Operation, mut watch: EventWatch) -> Ended {
     }
 }
 
-/// Ends a stream on an error, sent as a result with its code.
+/// Ends a stream on an error, sent as a result with its code (and, for
+/// INTERNAL, the socket's request id, under which the cause is logged).
 async fn failed(op: &Operation, err: AppError) -> Ended {
-    let error: async_graphql::Error = err.into();
-    let body = serde_json::json!({ "data": null, "errors": [error.into_server_error(Default::default())] });
+    let body = serde_json::json!({ "data": null, "errors": [err.client_error(&op.request_id.0)] });
     let _ = op
         .out
         .send(text(protocol::next(op.protocol, &op.id, body)))

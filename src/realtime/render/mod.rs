@@ -5,21 +5,31 @@
 //! the server more than writing the bytes to their sockets, so a transport
 //! that can (the websocket layer) takes a watcher's stream over
 //! ([`Takeover`]) and asks the feed's [`Shapes`] for each event's payload:
-//! the first watcher of a shape renders it through the schema (with the
-//! event as [`RenderEvents`] request data), every other one reuses the bytes.
+//! whichever watcher of a shape first needs an event has it rendered
+//! through the schema (with the event as [`RenderEvents`] request data),
+//! every other one reuses the bytes.
 //!
 //! A shape is the document, its operation and the values of the variables
 //! its selection uses (the root field's own arguments, such as `afterSeq`,
-//! do not change how an event renders). Nothing a watcher's identity could
-//! change is in a rendered event: its fields (and the actor's) read the same
-//! for every member of the workspace.
+//! do not change how an event renders). A render is nobody's request: the
+//! watchers share it, so it runs without a session ([`Rendering`] admits it
+//! to the root field, whose events each watcher's own subscription
+//! authorized) and draws on no one's cost budget (each subscription was
+//! charged when it began). So nothing a watcher's identity could change may
+//! be in a rendered event: its fields (and the actor's) read the same for
+//! every member of the workspace, and one that needed a viewer would fail
+//! the render rather than show one watcher's view to the others.
+//!
+//! A render that fails is tried again a few times; what still fails is
+//! never kept nor sent as an event: its watchers are told INTERNAL (see
+//! [`Shape::payloads`]).
 
 use std::{
     hash::{Hash, Hasher},
     sync::{Arc, Mutex},
 };
 
-use async_graphql::{Request, Variables};
+use async_graphql::{Context, Guard, Request, Variables};
 use entity::workroom_event;
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -29,10 +39,7 @@ use self::variables::used_variables;
 use super::watch::EventWatch;
 use crate::{
     auth::Authn,
-    graphql::{
-        context::{ClientIp, Loaders},
-        AppSchema,
-    },
+    graphql::{context::Loaders, AppSchema},
     http::graphql::body_of,
     state::SharedState,
 };
@@ -45,6 +52,22 @@ pub use shapes::{Shape, Shapes};
 /// Request data: resolve `workroomEvents` as exactly these events, already
 /// authorized by the transport that asks.
 pub struct RenderEvents(pub Vec<Arc<workroom_event::Model>>);
+
+/// The guard that admits a render of events (and nothing else) without a
+/// session: only the server can put [`RenderEvents`] in a request, and it
+/// does so with events each of their watchers was authorized to follow.
+/// Written first in an `or`, so a request that is no render gets the other
+/// guard's error.
+pub struct Rendering;
+
+impl Guard for Rendering {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        match ctx.data_opt::<RenderEvents>() {
+            Some(_) => Ok(()),
+            None => Err("not a render of events".into()),
+        }
+    }
+}
 
 /// Request data: the transport takes over the `workroomEvents` stream the
 /// resolver authorized, to render it once per shape.
@@ -72,16 +95,14 @@ impl Takeover {
     }
 }
 
-/// How to render events the way one subscription asked for them.
+/// How to render events the way one subscription asked for them. It holds
+/// no credentials: see the module's documentation.
 pub struct Template {
     pub schema: AppSchema,
     pub state: SharedState,
     pub query: String,
     pub operation_name: Option<String>,
     pub variables: Value,
-    /// A subscriber's credentials: rendering passes the same field guards.
-    pub authn: Authn,
-    pub client_ip: String,
 }
 
 impl Template {
@@ -107,16 +128,18 @@ impl Template {
         hasher.finish()
     }
 
-    /// Renders `rows` as `next` payloads, one each, in order; or the
-    /// payload of the error that stopped it.
-    async fn render(&self, rows: Vec<Arc<workroom_event::Model>>) -> Result<Vec<Arc<str>>, Value> {
+    /// Renders `rows` as `next` payloads, one each, in order; or why it
+    /// could not (for the log: a client never sees it). A result with any
+    /// error is a failure too: a field that failed once (the database
+    /// erred) may not fail again, and no watcher may keep its error.
+    async fn render(&self, rows: Vec<Arc<workroom_event::Model>>) -> Result<Vec<Arc<str>>, String> {
         let count = rows.len();
+        // No session, no client address: a render is nobody's request.
         let request = Request::new(self.query.clone())
             .variables(Variables::from_json(self.variables.clone()))
             .data(RenderEvents(rows))
-            .data(self.authn.clone())
-            .data(Arc::new(Loaders::new(&self.state)))
-            .data(ClientIp(self.client_ip.clone()));
+            .data(Authn::Anonymous)
+            .data(Arc::new(Loaders::new(&self.state)));
         let request = match &self.operation_name {
             Some(name) => request.operation_name(name),
             None => request,
@@ -124,16 +147,19 @@ impl Template {
         let responses: Vec<_> = self.schema.execute_stream(request).collect().await;
         let mut payloads = Vec::with_capacity(count);
         for response in responses {
-            let (failed, body) = body_of(response);
-            if failed {
-                return Err(body);
+            if let Some(error) = response.errors.first() {
+                return Err(format!(
+                    "{} (code {}, path {:?})",
+                    error.message,
+                    crate::graphql::limits::code_of(error).unwrap_or_default(),
+                    error.path
+                ));
             }
+            let (_, body) = body_of(response);
             payloads.push(Arc::from(body.to_string()));
         }
         if payloads.len() != count {
-            return Err(
-                serde_json::json!({ "errors": [{ "message": "internal error", "extensions": { "code": "INTERNAL" } }] }),
-            );
+            return Err(format!("{} results for {count} events", payloads.len()));
         }
         Ok(payloads)
     }

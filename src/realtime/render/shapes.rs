@@ -1,18 +1,30 @@
 //! The shapes of a workroom's watchers, each keeping the payloads it
-//! rendered so its other watchers reuse them.
+//! rendered so its other watchers reuse them, and only those: a render that
+//! failed is tried again a few times, then its watchers are told it failed.
 
 use std::{
     collections::{BTreeMap, HashMap},
-    sync::{Arc, Mutex, Weak},
+    future::Future,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex, Weak,
+    },
+    time::Duration,
 };
 
 use entity::workroom_event;
-use serde_json::Value;
 
 use super::Template;
+use crate::error::{AppError, AppResult};
 
 /// Rendered payloads a shape keeps, newest first out.
 const KEEP: usize = 512;
+/// Attempts at rendering one batch before its watchers are told it failed:
+/// a database error of a moment (a field that loads the actor) passes.
+const ATTEMPTS: u32 = 3;
+/// The wait after the first failed attempt, doubled after each next one:
+/// short, because every watcher of the shape waits for it.
+const BACKOFF: Duration = Duration::from_millis(50);
 
 /// The shapes of one workroom's live watchers.
 #[derive(Default)]
@@ -32,6 +44,7 @@ impl Shapes {
         let shape = Arc::new(Shape {
             template,
             rendered: Default::default(),
+            failures: AtomicU64::new(0),
         });
         shapes.insert(key, Arc::downgrade(&shape));
         shape
@@ -49,14 +62,17 @@ pub struct Shape {
     template: Template,
     /// Held while rendering, so watchers asking for one event render it once.
     rendered: tokio::sync::Mutex<Rendered>,
+    /// Renders that failed after every attempt, counted under the lock: a
+    /// watcher that waited for the lock while one failed takes that answer
+    /// instead of trying again, so the shape's watchers do not retry it each in turn.
+    failures: AtomicU64,
 }
 
 impl Shape {
-    /// The payloads of `rows`, rendering those no watcher of this shape rendered yet.
-    pub async fn payloads(
-        &self,
-        rows: &[Arc<workroom_event::Model>],
-    ) -> Result<Vec<Arc<str>>, Value> {
+    /// The payloads of `rows`, rendering those no watcher of this shape
+    /// rendered yet; INTERNAL when they could not be rendered.
+    pub async fn payloads(&self, rows: &[Arc<workroom_event::Model>]) -> AppResult<Vec<Arc<str>>> {
+        let failures = self.failures.load(Ordering::Acquire);
         let mut rendered = self.rendered.lock().await;
         let missing: Vec<_> = rows
             .iter()
@@ -64,14 +80,61 @@ impl Shape {
             .cloned()
             .collect();
         let mut fresh = Vec::new();
-        if !missing.is_empty() {
-            let seqs: Vec<i64> = missing.iter().map(|row| row.seq).collect();
+        if let (Some(first), Some(last)) = (missing.first(), missing.last()) {
+            let seqs = (first.seq, last.seq);
+            if self.failures.load(Ordering::Acquire) != failures {
+                if let Some(cause) = rendered.failed(seqs) {
+                    return Err(render_failed(
+                        seqs,
+                        &format!("{cause} (for another watcher, just now)"),
+                    ));
+                }
+            }
             // Boxed: a watcher's future stays small; rendering happens once per event and shape.
-            let payloads = Box::pin(self.template.render(missing)).await?;
-            fresh = seqs.into_iter().zip(payloads).collect();
+            let render = || Box::pin(self.template.render(missing.clone()));
+            match attempts(render, seqs).await {
+                Ok(payloads) => fresh = missing.iter().map(|row| row.seq).zip(payloads).collect(),
+                Err(cause) => {
+                    rendered.last_failure = Some((seqs, cause.clone()));
+                    self.failures.fetch_add(1, Ordering::AcqRel);
+                    return Err(render_failed(seqs, &cause));
+                }
+            }
         }
         let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
         Ok(rendered.answer(&seqs, fresh))
+    }
+}
+
+/// The error a watcher of events that could not be rendered is told (and logs).
+fn render_failed((first, last): (i64, i64), cause: &str) -> AppError {
+    AppError::Internal(format!(
+        "rendering events {first} to {last} failed: {cause}"
+    ))
+}
+
+/// `render`'s result, trying it [`ATTEMPTS`] times with a growing pause
+/// between; the last attempt's cause when none succeeded.
+async fn attempts<T, F>(
+    mut render: impl FnMut() -> F,
+    (first, last): (i64, i64),
+) -> Result<T, String>
+where
+    F: Future<Output = Result<T, String>>,
+{
+    let mut pause = BACKOFF;
+    let mut attempt = 1;
+    loop {
+        match render().await {
+            Ok(done) => return Ok(done),
+            Err(cause) if attempt < ATTEMPTS => {
+                tracing::warn!(%cause, attempt, first, last, "rendering events failed; trying again");
+                tokio::time::sleep(pause).await;
+                pause *= 2;
+                attempt += 1;
+            }
+            Err(cause) => return Err(format!("{cause} ({attempt} attempts)")),
+        }
     }
 }
 
@@ -79,11 +142,19 @@ impl Shape {
 #[derive(Default)]
 struct Rendered {
     payloads: BTreeMap<i64, Arc<str>>,
+    /// The first and last seq of the latest render that failed, and why.
+    last_failure: Option<((i64, i64), String)>,
 }
 
 impl Rendered {
     fn has(&self, seq: i64) -> bool {
         self.payloads.contains_key(&seq)
+    }
+
+    /// Why the latest failed render failed, if it had any of the seqs `first..=last`.
+    fn failed(&self, (first, last): (i64, i64)) -> Option<&str> {
+        let ((from, to), cause) = self.last_failure.as_ref()?;
+        (first <= *to && *from <= last).then_some(cause.as_str())
     }
 
     /// The payloads of `seqs`, once `fresh` ones are added; then keeps the newest [`KEEP`].
@@ -100,7 +171,55 @@ impl Rendered {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::AtomicU32;
+
     use super::*;
+
+    #[tokio::test]
+    async fn a_render_that_fails_for_a_moment_is_tried_again() {
+        let tries = AtomicU32::new(0);
+        let render = || {
+            let attempt = tries.fetch_add(1, Ordering::Relaxed) + 1;
+            async move {
+                if attempt < ATTEMPTS {
+                    Err(format!("attempt {attempt} failed"))
+                } else {
+                    Ok(attempt)
+                }
+            }
+        };
+        assert_eq!(attempts(render, (1, 2)).await, Ok(ATTEMPTS));
+    }
+
+    #[tokio::test]
+    async fn a_render_that_keeps_failing_gives_up_after_a_few_short_pauses() {
+        let tries = AtomicU32::new(0);
+        let started = std::time::Instant::now();
+        let render = || {
+            tries.fetch_add(1, Ordering::Relaxed);
+            async { Err::<(), _>("the database is gone".to_owned()) }
+        };
+        let cause = attempts(render, (1, 2)).await.unwrap_err();
+        assert_eq!(tries.load(Ordering::Relaxed), ATTEMPTS);
+        assert!(cause.starts_with("the database is gone"), "{cause}");
+        let paused = started.elapsed();
+        assert!(
+            paused >= BACKOFF * 3 && paused < Duration::from_secs(2),
+            "{paused:?}"
+        );
+    }
+
+    #[test]
+    fn a_failure_is_shared_only_with_renders_of_its_events() {
+        let rendered = Rendered {
+            last_failure: Some(((10, 20), "gone".into())),
+            ..Default::default()
+        };
+        assert_eq!(rendered.failed((20, 30)), Some("gone"));
+        assert_eq!(rendered.failed((1, 10)), Some("gone"));
+        assert_eq!(rendered.failed((21, 30)), None);
+        assert!(!rendered.has(15), "nothing of a failed render is kept");
+    }
 
     #[test]
     fn a_batch_is_answered_whole_even_when_the_cache_trims_it() {

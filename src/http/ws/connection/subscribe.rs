@@ -78,7 +78,7 @@ impl Connection {
             return Err((close::FORBIDDEN, "Forbidden".into()));
         }
         let request = crate::http::graphql::registered(request, registration)
-            .data(authn.clone())
+            .data(authn)
             .data(Arc::new(Loaders::new(&self.http.app)))
             .data(ClientIp(self.client_ip.clone()))
             .data(self.request_id.clone());
@@ -90,7 +90,8 @@ impl Connection {
             protocol: self.protocol,
             out: self.out.clone(),
             http: self.http.clone(),
-            template: Some(template.with(authn, self.client_ip.clone())),
+            template: Some(template),
+            request_id: self.request_id.clone(),
             turns: single.then(|| self.turns.clone()),
         };
         let run = async move {

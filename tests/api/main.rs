@@ -55,6 +55,7 @@ mod session_cache;
 mod signup_login;
 mod spec_requests;
 mod sse;
+mod sse_rechecks;
 mod style_memory;
 mod webhook_endpoints;
 mod webhook_sending;

@@ -12,9 +12,12 @@
 //! - A signed-in stream is registered like a socket: it ends with an
 //!   UNAUTHENTICATED `next` event, then `complete`, when its token expires
 //!   or its member's access is lost (a removal, an ended sign-in, a revoked
-//!   API key, on any instance). At shutdown it ends without `complete`, so
-//!   the client connects again.
+//!   API key, on any instance), checked as an open websocket is (`watch`),
+//!   however fast its events come. At shutdown it ends without `complete`,
+//!   so the client connects again.
 //! - A comment keeps the connection alive every [`KEEP_ALIVE`].
+
+mod watch;
 
 use std::{convert::Infallible, time::Duration};
 
@@ -25,17 +28,13 @@ use axum::{
         IntoResponse, Response,
     },
 };
-use futures_util::StreamExt;
+use futures_util::{stream::BoxStream, StreamExt};
 use serde_json::json;
 use tokio::sync::mpsc;
 
+use self::watch::{signalled, until, Ended, Watch};
 use super::{graphql::header_str, HttpState};
-use crate::{
-    auth::{session, Authn},
-    error::AppError,
-    graphql::context::RequestId,
-    realtime::sockets::{flag, Registration},
-};
+use crate::{auth::Authn, graphql::context::RequestId, state::SharedState};
 
 /// How often an idle stream sends a comment, well under common proxy timeouts.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -59,54 +58,84 @@ pub async fn stream(
     let authorization = header_str(headers, header::AUTHORIZATION).map(str::to_owned);
     // Open streams get no leeway, as open sockets do: a token is good until its `exp`.
     let authn = Authn::from_header(&app, authorization.as_deref(), 0).await;
-    if let Some(fault) = authn.fault(&request_id_of(&request)) {
+    let request_id = context_of::<RequestId>(&request).map(|id| id.0);
+    if let Some(fault) = authn.fault(&request_id.unwrap_or_default()) {
         // The token could not be checked: the operation does not run at all.
         return one_result(&json!({ "errors": [fault] }));
     }
-    let registration = match &authn {
-        Authn::Signed(session) => Some(app.realtime.sockets.register(
-            session.workspace_id,
-            session.user.id,
-            session.token_expires_at,
-        )),
-        _ => None,
-    };
-    let mut results = state.schema.execute_stream(request.data(authn));
+    let watch = watched(&app, authorization, &authn);
+    let results = state.schema.execute_stream(request.data(authn));
     let (events, received) = mpsc::channel::<Event>(16);
-    tokio::spawn(async move {
-        let watch = Watch {
-            app,
-            authorization,
-            registration,
-        };
-        loop {
-            tokio::select! {
-                result = results.next() => match result {
-                    Some(result) => {
-                        let (_, body) = super::graphql::body_of(result);
-                        if events.send(next(&body)).await.is_err() {
-                            return;
-                        }
-                    }
-                    None => break,
-                },
-                ended = watch.ended() => match ended {
-                    // Ended without `complete`, so the client connects again (to another instance).
-                    Ended::Shutdown => return,
-                    Ended::AccessLost(reason) => {
-                        let body = json!({ "errors": [{ "message": reason, "extensions": { "code": "UNAUTHENTICATED" } }] });
-                        let _ = events.send(next(&body)).await;
-                        break;
-                    }
-                },
-                () = events.closed() => return,
-            }
-        }
-        let _ = events
-            .send(Event::default().event("complete").data(""))
-            .await;
-    });
+    tokio::spawn(forward(results, events, watch));
     respond(received)
+}
+
+/// A signed-in stream's watch, registered like a socket; none for an
+/// anonymous stream.
+fn watched(app: &SharedState, authorization: Option<String>, authn: &Authn) -> Option<Watch> {
+    let Authn::Signed(session) = authn else {
+        return None;
+    };
+    let registration = app.realtime.sockets.register(
+        session.workspace_id,
+        session.user.id,
+        session.token_expires_at,
+    );
+    let authorization = authorization.unwrap_or_default();
+    Some(Watch::new(app.clone(), authorization, registration))
+}
+
+/// Sends each result as a `next` event until the results end (then
+/// `complete`), the client goes, or the watch ends the stream.
+async fn forward(
+    mut results: BoxStream<'static, async_graphql::Response>,
+    events: mpsc::Sender<Event>,
+    mut watch: Option<Watch>,
+) {
+    let ended = loop {
+        let signals = watch.as_ref().map(Watch::signals);
+        let due = watch.as_ref().and_then(Watch::due);
+        let end = tokio::select! {
+            // The watch comes before the results, so that no flood of events
+            // keeps a stream from hearing that its access is gone; and its
+            // checks run here, in the branch, where an event cannot cut them short.
+            biased;
+            () = events.closed() => return,
+            flags = signalled(signals) => match watch.as_mut() {
+                Some(watch) => watch.on_signals(flags).await,
+                None => None,
+            },
+            () = until(due) => match watch.as_mut() {
+                Some(watch) => watch.recheck().await,
+                None => None,
+            },
+            result = results.next() => match result {
+                Some(result) => {
+                    let (_, body) = super::graphql::body_of(result);
+                    if events.send(next(&body)).await.is_err() {
+                        return;
+                    }
+                    None
+                }
+                None => break None,
+            },
+        };
+        if end.is_some() {
+            break end;
+        }
+    };
+    match ended {
+        // Ended without `complete`, so the client connects again (to another instance).
+        Some(Ended::Shutdown) => return,
+        Some(Ended::AccessLost(reason)) => {
+            let body = json!({ "errors": [{ "message": reason, "extensions": { "code": "UNAUTHENTICATED" } }] });
+            let _ = events.send(next(&body)).await;
+        }
+        None => {}
+    }
+    let _ = events
+        .send(Event::default().event("complete").data(""))
+        .await;
 }
 
 /// A refusal found before there was anything to run, as one `next` event.
@@ -122,14 +151,14 @@ fn one_result(body: &serde_json::Value) -> Response {
     respond(received)
 }
 
-/// The request id the request was given (for its INTERNAL errors).
-fn request_id_of(request: &async_graphql::Request) -> String {
+/// What the request was given in its context: its request id (for its
+/// INTERNAL errors).
+fn context_of<T: Clone + Send + Sync + 'static>(request: &async_graphql::Request) -> Option<T> {
     request
         .data
-        .get(&std::any::TypeId::of::<RequestId>())
-        .and_then(|data| data.downcast_ref::<RequestId>())
-        .map(|id| id.0.clone())
-        .unwrap_or_default()
+        .get(&std::any::TypeId::of::<T>())
+        .and_then(|data| data.downcast_ref::<T>())
+        .cloned()
 }
 
 fn next(body: &serde_json::Value) -> Event {
@@ -149,44 +178,4 @@ fn respond(received: mpsc::Receiver<Event>) -> Response {
         .headers_mut()
         .insert("x-accel-buffering", HeaderValue::from_static("no"));
     response
-}
-
-/// Why a signed-in stream ends early.
-enum Ended {
-    Shutdown,
-    /// The token expired, or the member's access or the key is gone.
-    AccessLost(String),
-}
-
-/// What ends a signed-in stream early.
-struct Watch {
-    app: crate::state::SharedState,
-    authorization: Option<String>,
-    registration: Option<Registration>,
-}
-
-impl Watch {
-    /// Resolves when the stream must end; never for an anonymous one.
-    async fn ended(&self) -> Ended {
-        let Some(registration) = &self.registration else {
-            return std::future::pending().await;
-        };
-        loop {
-            let flags = registration.signals.wait().await;
-            if flags & flag::SHUTDOWN != 0 {
-                return Ended::Shutdown;
-            }
-            if flags & flag::EXPIRED != 0 {
-                return Ended::AccessLost("token expired".into());
-            }
-            if flags & (flag::RECHECK | flag::RECHECK_SOON) != 0 {
-                let header = self.authorization.as_deref().unwrap_or_default();
-                match session::check(&self.app, header, 0).await {
-                    Ok(_) => {}
-                    Err(AppError::Unauthenticated(reason)) => return Ended::AccessLost(reason),
-                    Err(err) => tracing::warn!(error = %err, "checking a stream's access failed"),
-                }
-            }
-        }
-    }
 }

@@ -34,6 +34,7 @@ mod key_people;
 mod key_tokens;
 mod limits;
 mod live;
+mod live_caps;
 mod members;
 mod null_propagation;
 mod observability;

@@ -15,6 +15,9 @@
 //!   API key, on any instance), checked as an open websocket is (`watch`),
 //!   however fast its events come. At shutdown it ends without `complete`,
 //!   so the client connects again.
+//! - One client address, and one user, hold at most
+//!   `ATELYA_SSE_MAX_PER_ADDRESS` and `ATELYA_SSE_MAX_PER_USER` streams open
+//!   on an instance (`http::caps`); one more is answered 429 RATE_LIMITED.
 //! - A comment keeps the connection alive every [`KEEP_ALIVE`].
 
 mod watch;
@@ -22,7 +25,7 @@ mod watch;
 use std::{convert::Infallible, time::Duration};
 
 use axum::{
-    http::{header, HeaderMap, HeaderValue},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{
         sse::{Event, KeepAlive, Sse},
         IntoResponse, Response,
@@ -31,10 +34,19 @@ use axum::{
 use futures_util::{stream::BoxStream, StreamExt};
 use serde_json::json;
 use tokio::sync::mpsc;
+use uuid::Uuid;
 
 use self::watch::{signalled, until, Ended, Watch};
-use super::{graphql::header_str, HttpState};
-use crate::{auth::Authn, graphql::context::RequestId, state::SharedState};
+use super::{
+    caps::{Live, Place, Refused},
+    graphql::header_str,
+    HttpState,
+};
+use crate::{
+    auth::Authn,
+    graphql::context::{ClientIp, RequestId},
+    state::SharedState,
+};
 
 /// How often an idle stream sends a comment, well under common proxy timeouts.
 pub const KEEP_ALIVE: Duration = Duration::from_secs(15);
@@ -48,13 +60,22 @@ pub fn wanted(headers: &HeaderMap) -> bool {
     })
 }
 
-/// Runs `request` (already given its context) and streams its results.
+/// Runs `request` (already given its context) and streams its results;
+/// 429 when the client address or the user holds as many streams as it may.
 pub async fn stream(
     state: &HttpState,
     headers: &HeaderMap,
     request: async_graphql::Request,
 ) -> Response {
     let app = state.app.clone();
+    let client_ip = context_of::<ClientIp>(&request).map(|ip| ip.0);
+    let address = match app
+        .live
+        .admit_address(Live::Stream, &client_ip.unwrap_or_default())
+    {
+        Ok(place) => place,
+        Err(refused) => return too_many(&refused),
+    };
     let authorization = header_str(headers, header::AUTHORIZATION).map(str::to_owned);
     // Open streams get no leeway, as open sockets do: a token is good until its `exp`.
     let authn = Authn::from_header(&app, authorization.as_deref(), 0).await;
@@ -63,34 +84,48 @@ pub async fn stream(
         // The token could not be checked: the operation does not run at all.
         return one_result(&json!({ "errors": [fault] }));
     }
-    let watch = watched(&app, authorization, &authn);
+    let (watch, user) = match watched(&app, authorization, &authn) {
+        Ok(watched) => watched,
+        Err(refused) => return too_many(&refused),
+    };
     let results = state.schema.execute_stream(request.data(authn));
     let (events, received) = mpsc::channel::<Event>(16);
-    tokio::spawn(forward(results, events, watch));
+    tokio::spawn(forward(results, events, watch, (address, user)));
     respond(received)
 }
 
-/// A signed-in stream's watch, registered like a socket; none for an
-/// anonymous stream.
-fn watched(app: &SharedState, authorization: Option<String>, authn: &Authn) -> Option<Watch> {
+/// A signed-in stream's watch, registered like a socket, and its place
+/// under its user's cap; neither for an anonymous stream.
+fn watched(
+    app: &SharedState,
+    authorization: Option<String>,
+    authn: &Authn,
+) -> Result<(Option<Watch>, Place<Uuid>), Refused> {
     let Authn::Signed(session) = authn else {
-        return None;
+        return Ok((None, None));
     };
+    let user = app.live.admit_user(Live::Stream, session.principal())?;
     let registration = app.realtime.sockets.register(
         session.workspace_id,
         session.user.id,
         session.token_expires_at,
     );
     let authorization = authorization.unwrap_or_default();
-    Some(Watch::new(app.clone(), authorization, registration))
+    Ok((
+        Some(Watch::new(app.clone(), authorization, registration)),
+        user,
+    ))
 }
 
 /// Sends each result as a `next` event until the results end (then
-/// `complete`), the client goes, or the watch ends the stream.
+/// `complete`), the client goes, or the watch ends the stream. `_places`
+/// are the stream's places under the caps: they go when this task ends,
+/// however it ends.
 async fn forward(
     mut results: BoxStream<'static, async_graphql::Response>,
     events: mpsc::Sender<Event>,
     mut watch: Option<Watch>,
+    _places: (Place<String>, Place<Uuid>),
 ) {
     let ended = loop {
         let signals = watch.as_ref().map(Watch::signals);
@@ -138,6 +173,19 @@ async fn forward(
         .await;
 }
 
+/// 429 with the RATE_LIMITED error, before any stream: a graphql-sse
+/// client reads a refusal from the status, as it does a 401.
+fn too_many(refused: &Refused) -> Response {
+    crate::telemetry::rate_limited(refused.limit());
+    let body = json!({ "errors": [refused.error()] });
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
 /// A refusal found before there was anything to run, as one `next` event.
 pub fn refused(code: &str, message: &str) -> Response {
     one_result(&json!({ "errors": [{ "message": message, "extensions": { "code": code } }] }))
@@ -152,7 +200,7 @@ fn one_result(body: &serde_json::Value) -> Response {
 }
 
 /// What the request was given in its context: its request id (for its
-/// INTERNAL errors).
+/// INTERNAL errors), the client's address (for the caps).
 fn context_of<T: Clone + Send + Sync + 'static>(request: &async_graphql::Request) -> Option<T> {
     request
         .data

@@ -1,9 +1,12 @@
 // GraphiQL on this server: queries and mutations over HTTP, subscriptions
-// over graphql-transport-ws, both with the token pasted in the header bar
-// (kept in this browser's localStorage).
+// over graphql-transport-ws, both with the token pasted in the header bar.
+// The token is kept in sessionStorage, as on the live page: it lasts as long
+// as the tab, and is not left on disk for every later visitor of this origin.
 (function () {
   const input = document.getElementById('token');
-  input.value = localStorage.getItem('atelya.token') || '';
+  // Earlier versions kept it in localStorage: it goes from there.
+  localStorage.removeItem('atelya.token');
+  input.value = sessionStorage.getItem('atelya.token') || '';
   const bearer = () => (input.value.trim() ? 'Bearer ' + input.value.trim() : undefined);
 
   let socket;
@@ -12,7 +15,7 @@
     return graphqlWs.createClient({ url, lazy: true, connectionParams: () => ({ authorization: bearer() }) });
   }
   input.addEventListener('change', () => {
-    localStorage.setItem('atelya.token', input.value.trim());
+    sessionStorage.setItem('atelya.token', input.value.trim());
     // A new token needs a new socket.
     if (socket) socket.dispose();
     socket = wsClient();

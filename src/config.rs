@@ -249,7 +249,8 @@ pub struct LlmSettings {
     pub max_response_bytes: usize,
 }
 
-/// Websockets: liveness, and what one socket may hold.
+/// Websockets: liveness, and what one socket may hold; and how many
+/// websockets and event streams one user and one client address may hold.
 #[derive(Args, Debug, Clone)]
 pub struct SocketSettings {
     /// Seconds between the server's pings on an idle socket.
@@ -277,6 +278,22 @@ pub struct SocketSettings {
     /// Seconds one frame may take to write before the socket is dropped.
     #[arg(long, env = "ATELYA_WS_WRITE_TIMEOUT_SECS", default_value_t = 30)]
     pub write_timeout_secs: u64,
+    /// Most websockets one user (or API key) holds open on this instance;
+    /// one more is closed with 4430 at `connection_init`. 0 turns it off.
+    #[arg(long, env = "ATELYA_WS_MAX_PER_USER", default_value_t = 64)]
+    pub ws_max_per_user: usize,
+    /// Most websockets one client address holds open on this instance; one
+    /// more is closed with 4430 as soon as it opens. 0 turns it off.
+    #[arg(long, env = "ATELYA_WS_MAX_PER_ADDRESS", default_value_t = 256)]
+    pub ws_max_per_address: usize,
+    /// Most event streams (SSE) one user (or API key) holds open on this
+    /// instance; one more is answered 429. 0 turns it off.
+    #[arg(long, env = "ATELYA_SSE_MAX_PER_USER", default_value_t = 64)]
+    pub sse_max_per_user: usize,
+    /// Most event streams (SSE) one client address holds open on this
+    /// instance; one more is answered 429. 0 turns it off.
+    #[arg(long, env = "ATELYA_SSE_MAX_PER_ADDRESS", default_value_t = 256)]
+    pub sse_max_per_address: usize,
 }
 
 /// How workrooms run: the built-in model's pace, pricing, retries, budgets.

@@ -127,6 +127,7 @@ impl App {
             rounds: Default::default(),
             interrupted: Default::default(),
             realtime,
+            live: crate::http::caps::LiveCaps::new(&config.sockets),
             jwt,
             clock,
             config,

@@ -33,6 +33,9 @@ pub struct AppState {
     pub interrupted: std::sync::Arc<tokio::sync::Notify>,
     /// The bus, feeds, presence and open sockets.
     pub realtime: Realtime,
+    /// The websockets and event streams each user and client address holds
+    /// open on this instance, within their caps.
+    pub live: crate::http::caps::LiveCaps,
     /// How many passes each background job has completed.
     pub rounds: Rounds,
 }

@@ -1,8 +1,10 @@
 // The pages in a real browser (Debian's chromium, driven by playwright-core):
 // two tabs sign in on /live, one creates a workroom, the other opens it, and
 // both watch the Composer's text stream in; at the end both show the same
-// text, equal to Workroom.deliverables. Then GraphiQL loads and answers a
-// query. Screenshots go to $SCREENSHOTS (default: a temporary folder).
+// text, equal to Workroom.deliverables. Then GraphiQL loads, answers a
+// query and opens its settings dialog, keeping the token in sessionStorage
+// only. No page may break its Content-Security-Policy on the way.
+// Screenshots go to $SCREENSHOTS (default: a temporary folder).
 //
 // Usage: node pages.mjs http://127.0.0.1:8080
 import { chromium } from 'playwright-core';
@@ -29,6 +31,21 @@ function check(condition, message) {
   if (!condition) throw new Error(message);
 }
 
+// Every Content-Security-Policy violation of every page, as chromium reports
+// it: an event in the page, and an error in its console.
+const violations = [];
+function watchPolicy(page, name) {
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) violations.push(`${name}: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => { throw new Error(`${name}: ${err.message}`); });
+  return page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`Content Security Policy violation: ${e.violatedDirective} blocked ${e.blockedURI || 'inline'}`);
+    });
+  });
+}
+
 const signup = await gql(
   'mutation($i: SignupInput!) { signup(input: $i) { accessToken } }',
   { i: { email, password, name: 'Browser', workspaceName: 'Browser Co' } },
@@ -45,7 +62,7 @@ try {
   for (let i = 0; i < 2; i++) {
     const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
     const page = await context.newPage();
-    page.on('pageerror', (err) => { throw new Error(`tab ${i}: ${err.message}`); });
+    await watchPolicy(page, `tab ${i}`);
     await page.goto(`${base}/live`);
     await page.fill('input[name=email]', email);
     await page.fill('input[name=password]', password);
@@ -96,6 +113,7 @@ try {
   // GraphiQL loads, takes the token, and answers a query.
   const context = await browser.newContext({ viewport: { width: 1300, height: 800 } });
   const page = await context.newPage();
+  await watchPolicy(page, 'graphiql');
   await page.goto(`${base}/graphiql`);
   await page.fill('#token', token);
   await page.dispatchEvent('#token', 'change');
@@ -103,8 +121,17 @@ try {
   await page.click('.graphiql-execute-button');
   await page.waitForFunction(() => document.querySelector('.result-window')?.textContent.includes('FREE_TRIAL'), null, { timeout: 30_000 });
   await page.screenshot({ path: join(shots, 'graphiql.png') });
-  console.log('graphiql: loaded and answered { plans }');
+  const kept = await page.evaluate(() => [sessionStorage.getItem('atelya.token'), localStorage.getItem('atelya.token')]);
+  check(kept[0] === token && kept[1] === null, 'GraphiQL keeps the token elsewhere than sessionStorage');
+  // A dialog: it locks the page's scroll with a style element of its own.
+  await page.click('[aria-label="Open settings dialog"]');
+  await page.waitForSelector('[role=dialog]', { timeout: 10_000 });
+  await page.screenshot({ path: join(shots, 'graphiql-settings.png') });
+  await page.keyboard.press('Escape');
+  console.log('graphiql: loaded, answered { plans } and opened its settings');
 } finally {
   await browser.close();
 }
+check(violations.length === 0, `Content-Security-Policy violations:\n${violations.join('\n')}`);
+console.log('no Content-Security-Policy violation on either page');
 console.log(`screenshots in ${shots}`);

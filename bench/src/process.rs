@@ -123,8 +123,10 @@ pub fn atelya_command(
         .env("JWT_SECRET", "bench-secret-bench-secret-bench-secret")
         .env("ATELYA_ARGON2_MEMORY_KIB", "64")
         .env("ATELYA_AUTH_RATE_PER_MINUTE", "100000")
-        // Every client of the bench connects from 127.0.0.1.
+        // Every client of the bench connects from 127.0.0.1, as one user.
         .env("ATELYA_MAX_CONNECTIONS_PER_ADDRESS", "1000000")
+        .env("ATELYA_WS_MAX_PER_ADDRESS", "0")
+        .env("ATELYA_WS_MAX_PER_USER", "0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(log);

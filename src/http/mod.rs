@@ -2,7 +2,10 @@
 //! (downloads), `/healthz`, `/readyz` and, outside production, `/metrics`
 //! and the pages (`/graphiql`, `/live`),
 //! with CORS, a request id and request metrics on every request.
+//! `serve` accepts connections within bounds; `caps` counts what each
+//! user and client address holds open (connections, websockets, streams).
 
+pub mod caps;
 pub mod download;
 pub mod graphql;
 pub mod health;

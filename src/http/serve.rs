@@ -13,15 +13,10 @@
 //! - graceful shutdown: stop accepting, let requests in flight finish.
 //!
 //! Upgraded websockets leave the HTTP connection (and its count) behind;
-//! their own bounds are the realtime layer's.
+//! their own bounds are per user and per client address (`caps`), and the
+//! realtime layer's per socket.
 
-use std::{
-    collections::HashMap,
-    future::Future,
-    net::IpAddr,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{future::Future, net::IpAddr, sync::Arc, time::Duration};
 
 use axum::{extract::ConnectInfo, Router};
 use hyper_util::{
@@ -31,6 +26,8 @@ use hyper_util::{
 };
 use tokio::{net::TcpListener, sync::Semaphore};
 use tower::ServiceExt;
+
+use super::caps::Counts;
 
 /// Most bytes hyper buffers while reading one connection's requests: a
 /// head larger than this is refused with 431.
@@ -54,7 +51,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
     let open = Arc::new(Semaphore::new(bounds.connections));
-    let per_address = Arc::new(PerAddress::default());
+    let per_address = Arc::new(Counts::<IpAddr>::default());
     let graceful = GracefulShutdown::new();
     let mut builder = Builder::new(TokioExecutor::new());
     builder
@@ -85,7 +82,7 @@ pub async fn serve(
             continue;
         };
         let address = match bounds.per_address {
-            Some(max) => match per_address.clone().admit(peer.ip(), max) {
+            Some(max) => match per_address.admit(peer.ip(), max) {
                 Some(admitted) => Some(admitted),
                 None => {
                     crate::telemetry::rate_limited("connections_per_address");
@@ -124,43 +121,6 @@ pub async fn serve(
     Ok(())
 }
 
-/// Open connections per client address.
-#[derive(Default)]
-struct PerAddress {
-    open: Mutex<HashMap<IpAddr, usize>>,
-}
-
-/// One admitted connection of an address, counted until dropped.
-struct Admitted {
-    of: Arc<PerAddress>,
-    address: IpAddr,
-}
-
-impl PerAddress {
-    fn admit(self: Arc<Self>, address: IpAddr, max: usize) -> Option<Admitted> {
-        let mut open = self.open.lock().expect("connections per address");
-        let count = open.entry(address).or_insert(0);
-        if *count >= max {
-            return None;
-        }
-        *count += 1;
-        drop(open);
-        Some(Admitted { of: self, address })
-    }
-}
-
-impl Drop for Admitted {
-    fn drop(&mut self) {
-        let mut open = self.of.open.lock().expect("connections per address");
-        if let Some(count) = open.get_mut(&self.address) {
-            *count -= 1;
-            if *count == 0 {
-                open.remove(&self.address);
-            }
-        }
-    }
-}
-
 /// The bounds the configuration asks for.
 pub fn bounds_of(config: &crate::config::Config) -> Bounds {
     Bounds {
@@ -168,28 +128,5 @@ pub fn bounds_of(config: &crate::config::Config) -> Bounds {
         per_address: (!config.trust_proxy)
             .then_some(config.limits.max_connections_per_address.max(1)),
         header_read_timeout: Duration::from_secs(config.limits.header_read_timeout_secs.max(1)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_address_holds_at_most_its_share_and_frees_it_when_done() {
-        let per_address = Arc::new(PerAddress::default());
-        let a: IpAddr = "192.0.2.1".parse().unwrap();
-        let b: IpAddr = "192.0.2.2".parse().unwrap();
-        let first = per_address.clone().admit(a, 2).unwrap();
-        let _second = per_address.clone().admit(a, 2).unwrap();
-        assert!(per_address.clone().admit(a, 2).is_none());
-        assert!(per_address.clone().admit(b, 2).is_some());
-        drop(first);
-        assert!(per_address.clone().admit(a, 2).is_some());
-        assert_eq!(
-            per_address.open.lock().unwrap().len(),
-            1,
-            "b's count went with it"
-        );
     }
 }

@@ -208,6 +208,10 @@ pub fn test_config(database_url: &str) -> Config {
     config.limits.cost_budget_per_hour = 1_000_000_000;
     // Every test client connects from 127.0.0.1, many at once.
     config.limits.max_connections_per_address = 100_000;
+    config.sockets.ws_max_per_address = 100_000;
+    config.sockets.sse_max_per_address = 100_000;
+    config.sockets.ws_max_per_user = 100_000;
+    config.sockets.sse_max_per_user = 100_000;
     config.engine.builtin_token_delay_ms = 0;
     config.engine.poll_ms = 100;
     config

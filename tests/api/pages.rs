@@ -108,3 +108,85 @@ async fn production_serves_no_pages_unless_asked() {
     .await;
     assert_eq!(get(&app, "/live").await.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn the_pages_allow_only_this_origin_and_send_no_referrer() {
+    let app = spawn_app(Backend::Sqlite, Box::new(|_| {})).await;
+    let host = app.addr.to_string();
+    for path in ["/graphiql", "/live"] {
+        let response = get(&app, path).await;
+        let headers = response.headers().clone();
+        assert_eq!(headers[header::REFERRER_POLICY], "no-referrer", "{path}");
+        let policy = headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        let directive = |name: &str| {
+            policy
+                .split(';')
+                .map(str::trim)
+                .find_map(|d| d.strip_prefix(name).filter(|rest| rest.starts_with(' ')))
+                .map(str::trim)
+                .unwrap_or_else(|| panic!("{path}: no {name} in {policy}"))
+                .to_owned()
+        };
+        assert_eq!(directive("default-src"), "'self'", "{path}");
+        assert_eq!(
+            directive("script-src"),
+            "'self'",
+            "{path}: no inline script"
+        );
+        assert_eq!(directive("object-src"), "'none'", "{path}");
+        assert_eq!(directive("base-uri"), "'none'", "{path}");
+        assert_eq!(directive("frame-ancestors"), "'none'", "{path}");
+        assert_eq!(
+            directive("connect-src"),
+            format!("'self' ws://{host} wss://{host}"),
+            "{path}"
+        );
+        assert_eq!(
+            directive("style-src"),
+            "'self'",
+            "{path}: no style attribute"
+        );
+        if path == "/live" {
+            assert!(
+                !policy.contains("style-src-elem"),
+                "{path}: no inline style"
+            );
+        }
+
+        // What the policy allows is all the page needs: no inline script or
+        // style, no handler attributes.
+        let html = response.text().await.unwrap();
+        for script in html.split("<script").skip(1) {
+            let (tag, rest) = script.split_once('>').unwrap();
+            assert!(tag.contains("src=\"/assets/"), "{path}: <script{tag}>");
+            assert!(rest.starts_with("</script>"), "{path}: inline script");
+        }
+        assert!(!html.contains("<style"), "{path}: inline style");
+        assert!(!html.contains(" style="), "{path}: style attribute");
+        assert!(!handler_attribute(&html), "{path}: handler attribute");
+    }
+}
+
+/// Whether `html` has an attribute such as `onclick=`.
+fn handler_attribute(html: &str) -> bool {
+    html.match_indices(" on").any(|(at, _)| {
+        let name: String = html[at + 3..]
+            .chars()
+            .take_while(char::is_ascii_alphabetic)
+            .collect();
+        !name.is_empty() && html[at + 3 + name.len()..].starts_with('=')
+    })
+}
+
+#[tokio::test]
+async fn graphiql_keeps_the_token_for_the_tab_only() {
+    let app = spawn_app(Backend::Sqlite, Box::new(|_| {})).await;
+    for path in ["/assets/graphiql-page.js", "/assets/live.js"] {
+        let script = get(&app, path).await.text().await.unwrap();
+        assert!(
+            script.contains("sessionStorage.setItem('atelya.token'"),
+            "{path}"
+        );
+        assert!(!script.contains("localStorage.setItem"), "{path}");
+    }
+}

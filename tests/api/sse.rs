@@ -17,14 +17,14 @@ use crate::{
 };
 
 /// One open event stream, read event by event.
-struct EventStream {
+pub struct EventStream {
     body: futures_util::stream::BoxStream<'static, reqwest::Result<Vec<u8>>>,
     buffer: String,
 }
 
 impl EventStream {
     /// POSTs `query` asking for an event stream; checks the response's headers.
-    async fn post(
+    pub async fn post(
         app: &TestApp,
         token: Option<&str>,
         query: &str,
@@ -41,7 +41,7 @@ impl EventStream {
         EventStream::of(request.send().await.unwrap())
     }
 
-    fn of(response: reqwest::Response) -> EventStream {
+    pub fn of(response: reqwest::Response) -> EventStream {
         assert_eq!(response.status(), 200);
         let content_type = response.headers()[header::CONTENT_TYPE].to_str().unwrap();
         assert!(
@@ -59,7 +59,7 @@ impl EventStream {
 
     /// The next event's name and data (comments, such as keep-alives, skipped);
     /// `None` when the stream ended.
-    async fn event(&mut self) -> Option<(String, String)> {
+    pub async fn event(&mut self) -> Option<(String, String)> {
         loop {
             while let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();
@@ -88,14 +88,14 @@ impl EventStream {
     }
 
     /// The next `next` event's execution result.
-    async fn next(&mut self) -> Value {
+    pub async fn next(&mut self) -> Value {
         let (event, data) = self.event().await.expect("a next event");
         assert_eq!(event, "next", "{data}");
         serde_json::from_str(&data).unwrap()
     }
 
     /// Asserts the `complete` event, then the end of the stream.
-    async fn completes(&mut self) {
+    pub async fn completes(&mut self) {
         assert_eq!(self.event().await, Some(("complete".into(), String::new())));
         assert_eq!(self.event().await, None);
     }
@@ -211,7 +211,7 @@ db_test! {
 }
 
 /// Skips the events still coming (the run goes on) until the stream's error.
-async fn until_error(stream: &mut EventStream) -> Value {
+pub async fn until_error(stream: &mut EventStream) -> Value {
     loop {
         let result = stream.next().await;
         if result.get("errors").is_some() {

@@ -26,7 +26,7 @@ use axum::{
 
 pub use protocol::Protocol;
 
-use super::HttpState;
+use super::{caps::Live, HttpState};
 use crate::graphql::context::RequestId;
 
 /// Read buffer of a socket (tungstenite fills it whole on every read); it
@@ -34,7 +34,9 @@ use crate::graphql::context::RequestId;
 const READ_BUFFER: usize = 1024;
 
 /// Accepts the upgrade, unless the Origin is refused (clients that send no
-/// Origin, such as servers and scripts, are not affected).
+/// Origin, such as servers and scripts, are not affected). A socket over
+/// the client address's cap is accepted only to be closed with 4430 at
+/// once: a browser's client would see nothing of a refused upgrade.
 pub fn upgrade(
     state: Arc<HttpState>,
     headers: &HeaderMap,
@@ -63,8 +65,15 @@ pub fn upgrade(
     // The socket outlives the upgrade request and its span: it gets its own,
     // with the upgrade's request id.
     let span = tracing::error_span!("socket", request_id = %request_id.0);
+    // Counted from the upgrade: a place is held while the socket is open,
+    // and given back with it (or with the upgrade, if it never completes).
+    let place = state
+        .app
+        .live
+        .admit_address(Live::Websocket, &client_ip)
+        .inspect_err(|refused| crate::telemetry::rate_limited(refused.limit()));
     ws.on_upgrade(move |socket| {
-        connection::run(socket, protocol, state, client_ip, request_id).instrument(span)
+        connection::run(socket, protocol, place, state, client_ip, request_id).instrument(span)
     })
 }
 

@@ -35,6 +35,12 @@ pub mod close {
     pub const INIT_TIMEOUT: u16 = 4408;
     pub const SUBSCRIBER_EXISTS: u16 = 4409;
     pub const TOO_MANY_INITS: u16 = 4429;
+    /// One socket more than a cap of open websockets allows (per client
+    /// address, per user): the code HTTP's 429 would be, beside 4429 which
+    /// graphql-transport-ws already gives another meaning. A browser's
+    /// graphql-ws client sees close codes, never an upgrade's status, and
+    /// retries this one with backoff.
+    pub const RATE_LIMITED: u16 = 4430;
     /// graphql-ws's Internal Server Error: the server failed, not the client.
     pub const INTERNAL_ERROR: u16 = 4500;
 }

@@ -1,5 +1,6 @@
 //! A signed-in socket's frames: parsing what the client sends, and
-//! `connection_init` (signing the socket in, or refusing it).
+//! `connection_init` (signing the socket in, within its user's cap of
+//! open sockets, or refusing it).
 
 use serde_json::Value;
 
@@ -7,7 +8,10 @@ use super::{Connection, Step};
 use crate::{
     auth::Authn,
     error::AppError,
-    http::ws::protocol::{self, close, ClientFrame, Protocol},
+    http::{
+        caps::{Live, Refused},
+        ws::protocol::{self, close, ClientFrame, Protocol},
+    },
 };
 
 impl Connection {
@@ -53,6 +57,11 @@ impl Connection {
         // Open sockets get no leeway: a token is good until its `exp` and not a second longer.
         match Authn::from_header(&self.http.app, authorization.as_deref(), 0).await {
             Authn::Signed(session) => {
+                let live = &self.http.app.live;
+                match live.admit_user(Live::Websocket, session.principal()) {
+                    Ok(place) => self.user = place,
+                    Err(refused) => return self.refuse_over_cap(refused),
+                }
                 self.registration = Some(self.http.app.realtime.sockets.register(
                     session.workspace_id,
                     session.user.id,
@@ -83,6 +92,18 @@ impl Connection {
             self.send(serde_json::json!({ "type": "connection_error", "payload": error }));
         }
         Err((close::INTERNAL_ERROR, protocol::close_reason(&error)))
+    }
+
+    /// The user holds as many sockets as they may: RATE_LIMITED as the close
+    /// reason (4430), after a `connection_error` carrying it on the legacy
+    /// protocol.
+    fn refuse_over_cap(&self, refused: Refused) -> Step {
+        crate::telemetry::rate_limited(refused.limit());
+        let error = refused.error();
+        if self.protocol == Protocol::LegacyWs {
+            self.send(serde_json::json!({ "type": "connection_error", "payload": error }));
+        }
+        Err((close::RATE_LIMITED, protocol::close_reason(&error)))
     }
 
     async fn refuse_init(&self, reason: String) -> Step {

@@ -15,6 +15,9 @@
 //! at once ([`TURNS`]), and its inbound message size. A client that sends
 //! nothing (not even a pong to the server's pings) for the idle limit is
 //! gone, and so is one whose frame cannot be written within the write timeout.
+//! How many sockets one client address and one user hold open is capped
+//! (`http::caps`): one over its address's cap is closed with 4430 as it
+//! opens, one over its user's at `connection_init`.
 //!
 //! This module runs the socket's loop; `frames` handles what the client
 //! sends (and signs the socket in), `access` the registry's signals and the
@@ -34,6 +37,7 @@ use tokio::{
     task::JoinHandle,
     time::{interval, sleep_until, timeout, Instant, MissedTickBehavior},
 };
+use uuid::Uuid;
 
 use super::{
     protocol::{self, close, Protocol},
@@ -43,7 +47,10 @@ use super::{
 use crate::{
     config::SocketSettings,
     graphql::context::RequestId,
-    http::HttpState,
+    http::{
+        caps::{Place, Refused},
+        HttpState,
+    },
     realtime::sockets::{Registration, Signals},
 };
 
@@ -76,13 +83,21 @@ struct Connection {
     registration: Option<Registration>,
     /// Running operations by id; finished ones are swept when an id is reused.
     operations: HashMap<String, JoinHandle<()>>,
-    /// When to check access again after a resynchronisation.
+    /// When to check access again after a resynchronisation, or after a
+    /// check that failed.
     recheck_at: Option<Instant>,
+    /// The socket's places under the caps of its client address and, once
+    /// signed in, of its user: given back when the connection is dropped.
+    _address: Place<String>,
+    user: Place<Uuid>,
 }
 
+/// Runs one socket; `address` is its place under its client address's cap,
+/// or why there was none (it is then closed with 4430 at once).
 pub async fn run(
     socket: WebSocket,
     protocol: Option<Protocol>,
+    address: Result<Place<String>, Refused>,
     http: Arc<HttpState>,
     client_ip: String,
     request_id: RequestId,
@@ -94,12 +109,14 @@ pub async fn run(
     let urgent = Arc::new(Urgent::default());
     let write_timeout = Duration::from_secs(settings.write_timeout_secs.max(1));
     let mut writer = tokio::spawn(write(sink, urgent.clone(), results, write_timeout));
-    let Some(protocol) = protocol else {
-        let reason = "Subprotocol not acceptable".into();
-        urgent.push(Out::Close(close::SUBPROTOCOL_NOT_ACCEPTABLE, reason));
-        drop(out);
-        let _ = writer.await;
-        return;
+    let (address, protocol) = match admitted(address, protocol) {
+        Ok(admitted) => admitted,
+        Err((code, reason)) => {
+            urgent.push(Out::Close(code, reason));
+            drop(out);
+            let _ = writer.await;
+            return;
+        }
     };
     let held = Arc::new(Semaphore::new(held_budget(&http)));
     let mut conn = Connection {
@@ -116,6 +133,8 @@ pub async fn run(
         registration: None,
         operations: HashMap::new(),
         recheck_at: None,
+        _address: address,
+        user: None,
     };
     let close = serve(&mut conn, &mut stream).await;
     for (_, task) in conn.operations.drain() {
@@ -137,6 +156,25 @@ pub async fn run(
     }
     if let Some(unreadable) = lingering {
         linger(&mut stream, unreadable).await;
+    }
+}
+
+/// The socket's place and protocol, or the close frame of a socket that
+/// may not go on: over its address's cap, or with no subprotocol of ours.
+fn admitted(
+    address: Result<Place<String>, Refused>,
+    protocol: Option<Protocol>,
+) -> Result<(Place<String>, Protocol), (u16, String)> {
+    match (address, protocol) {
+        (Err(refused), _) => Err((
+            close::RATE_LIMITED,
+            protocol::close_reason(&refused.error()),
+        )),
+        (Ok(_), None) => Err((
+            close::SUBPROTOCOL_NOT_ACCEPTABLE,
+            "Subprotocol not acceptable".into(),
+        )),
+        (Ok(address), Some(protocol)) => Ok((address, protocol)),
     }
 }
 

@@ -179,6 +179,8 @@ db_test! {
         let ann = app.signup("ann@example.com", "Acme").await;
         let mut socket = initialised(&app, &ann.token).await;
         let mut stream = EventStream::of(ask(&app, &ann.token, QUIET).await);
+        let now = stream.next().await;
+        assert!(now["data"]["credits"]["available"].is_number(), "the balance now comes first: {now}");
 
         // The token expires: the server closes both, and their places go with them.
         app.state.clock.advance(Duration::from_secs(901));

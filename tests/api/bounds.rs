@@ -25,9 +25,9 @@ use axum::{
     Router,
 };
 use futures_util::{SinkExt, StreamExt};
-use serde_json::json;
+use serde_json::{json, Value};
 
-use crate::{helpers::*, rooms::*, ws_client::*};
+use crate::{helpers::*, persisted_queries::hash, rooms::*, ws_client::*};
 
 /// How far resident memory may move under a bounded server (see the module's
 /// documentation): a few MiB of arenas and caches, with room to spare.
@@ -726,7 +726,6 @@ alone_test! {
 alone_test! {
     async fn documents_that_cannot_run_are_neither_kept_nor_registered(app);
     {
-        let hash = |d: &str| hex::encode(<sha2::Sha256 as sha2::Digest>::digest(d.as_bytes()));
         // 16 KiB documents that parse and fail validation, each new, and 1 MB
         // ones sent for registration as persisted queries.
         // (What would run is skipped: the bound is on what is kept, and the
@@ -742,8 +741,7 @@ alone_test! {
                     assert_eq!(code(&body), "GRAPHQL_VALIDATION_FAILED");
                     let document = huge(i);
                     let body = json!({ "query": document, "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash(&document) } } });
-                    let response = app.client.post(&app.url).json(&body).send().await.unwrap();
-                    assert_eq!(response.status(), 200);
+                    assert_eq!(app.post(None, &body).await.status(), 200);
                 }
             }
         };
@@ -751,14 +749,10 @@ alone_test! {
         let before = rss_bytes();
         hostile(1).await;
         assert_flat(before, "100 invalid documents of 16 KiB (each about 1 MB parsed) and 100 documents of 1 MB");
-        let known = app
-            .client
-            .post(&app.url)
-            .json(&json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash(&huge(150)) } } }))
-            .send()
+        let known: Value = app
+            .post(None, &json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash(&huge(150)) } } }))
             .await
-            .unwrap()
-            .json::<serde_json::Value>()
+            .json()
             .await
             .unwrap();
         assert_eq!(code(&known), "PERSISTED_QUERY_NOT_FOUND", "a 1 MB document was registered");

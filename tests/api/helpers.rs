@@ -403,15 +403,19 @@ pub const PASSWORD: &str = "correct horse battery";
 impl TestApp {
     /// Sends a GraphQL request (POST, JSON) and returns the response body.
     pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = self
-            .client
-            .post(&self.url)
-            .json(&json!({ "query": query, "variables": variables }));
+        let response = self
+            .post(token, &json!({ "query": query, "variables": variables }))
+            .await;
+        response.json().await.expect("a JSON body")
+    }
+
+    /// POSTs `body` as JSON to the GraphQL endpoint, as it is.
+    pub async fn post(&self, token: Option<&str>, body: &Value) -> reqwest::Response {
+        let mut request = self.client.post(&self.url).json(body);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        let response = request.send().await.expect("request sent");
-        response.json().await.expect("a JSON body")
+        request.send().await.expect("request sent")
     }
 
     /// Like [`TestApp::gql`], asserting there are no errors; returns `data`.

@@ -10,7 +10,7 @@ use crate::{helpers::*, ws_client::*};
 
 const ME: &str = "query PersistedMe { viewer { user { email } } }";
 
-fn hash(document: &str) -> String {
+pub fn hash(document: &str) -> String {
     hex::encode(Sha256::digest(document.as_bytes()))
 }
 

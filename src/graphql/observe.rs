@@ -6,7 +6,8 @@
 //! outermost extension: the error codes it counts are the final ones.
 
 use std::{
-    sync::{Arc, Mutex},
+    collections::HashSet,
+    sync::{Arc, LazyLock, Mutex},
     time::Instant,
 };
 
@@ -28,6 +29,12 @@ use crate::telemetry::{
 /// Longest operation name kept as a label; clients choose names, so a
 /// longer or odd one is counted as `other` to bound the label's values.
 const NAME_MAX: usize = 64;
+/// Distinct operation names kept as labels: each is a counter and a
+/// histogram for the process's life, so names past these are `other`.
+const NAMES_KEPT: usize = 500;
+
+/// The operation names already labelled, process-wide like the recorder.
+static NAMES: LazyLock<Labels> = LazyLock::new(|| Labels::new(NAMES_KEPT));
 
 pub struct Observe;
 
@@ -162,14 +169,41 @@ fn leading_name(query: &str) -> Option<&str> {
 }
 
 fn label(name: Option<&str>) -> String {
-    match name {
-        None => "anonymous".into(),
-        Some(n)
-            if n.len() <= NAME_MAX && n.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') =>
-        {
-            n.to_owned()
+    NAMES.label(name)
+}
+
+/// The operation names in use as labels, at most `kept`: the first ones
+/// seen, which for a real client are its few operations.
+struct Labels {
+    names: Mutex<HashSet<String>>,
+    kept: usize,
+}
+
+impl Labels {
+    fn new(kept: usize) -> Labels {
+        Labels {
+            names: Mutex::new(HashSet::new()),
+            kept,
         }
-        Some(_) => "other".into(),
+    }
+
+    fn label(&self, name: Option<&str>) -> String {
+        let Some(name) = name else {
+            return "anonymous".into();
+        };
+        let plain =
+            name.len() <= NAME_MAX && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+        if !plain {
+            return "other".into();
+        }
+        let mut names = self.names.lock().expect("labels lock");
+        if !names.contains(name) {
+            if names.len() == self.kept {
+                return "other".into();
+            }
+            names.insert(name.to_owned());
+        }
+        name.to_owned()
     }
 }
 
@@ -206,5 +240,17 @@ mod tests {
         );
         assert_eq!(label(Some("has-dash")), "other");
         assert_eq!(label(Some(&"x".repeat(65))), "other");
+    }
+
+    #[test]
+    fn names_past_the_kept_ones_are_other_so_labels_stay_bounded() {
+        let labels = Labels::new(3);
+        for name in ["A", "B", "C"] {
+            assert_eq!(labels.label(Some(name)), name);
+        }
+        assert_eq!(labels.label(Some("D")), "other");
+        assert_eq!(labels.label(Some("B")), "B", "a kept name stays itself");
+        assert_eq!(labels.label(None), "anonymous");
+        assert_eq!(labels.names.lock().unwrap().len(), 3);
     }
 }

@@ -69,6 +69,17 @@ pub enum Message {
 }
 
 impl Message {
+    /// About the bytes the message holds, to bound what waits for receivers.
+    pub fn size(&self) -> usize {
+        use super::sequence::Sequenced;
+        std::mem::size_of::<Self>()
+            + match self {
+                Message::Event(row) => row.size(),
+                Message::Activity(row) => row.size(),
+                _ => 0,
+            }
+    }
+
     pub fn encode(&self) -> Vec<u8> {
         serde_json::to_vec(self).expect("bus messages serialize")
     }

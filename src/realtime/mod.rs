@@ -128,7 +128,7 @@ async fn follow_control(
 ) {
     loop {
         match control.recv().await {
-            Signal::Message(message) => match &*message {
+            Signal::Message(message) => match &**message {
                 Message::AccessChanged {
                     workspace_id,
                     user_id,

@@ -467,5 +467,5 @@ async fn a_flush_with_nothing_queued_returns_at_once_and_publishing_goes_on() {
     let signal = tokio::time::timeout(Duration::from_secs(3), heard.recv())
         .await
         .expect("a publication after the flush still goes out");
-    assert!(matches!(signal, Signal::Message(m) if *m == Message::Credits));
+    assert!(matches!(signal, Signal::Message(m) if **m == Message::Credits));
 }

@@ -1,8 +1,13 @@
-//! This instance's fan-out: one broadcast channel per topic with local subscribers.
+//! This instance's fan-out: one broadcast channel per topic with local
+//! subscribers, bounded by messages and by the bytes they hold.
 
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, OnceLock, Weak},
+    ops::Deref,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex, OnceLock, Weak,
+    },
 };
 
 use tokio::sync::{broadcast, watch};
@@ -13,18 +18,52 @@ use crate::realtime::message::{Message, Topic};
 /// Messages a topic's channel holds for a slow receiver before it lags. A
 /// lagging receiver is told to resynchronise from the database.
 const CAPACITY: usize = 1024;
+/// Bytes of messages a topic's channel holds for its slowest receiver; a
+/// message past them is replaced by [`Signal::Resync`].
+const CAPACITY_BYTES: usize = 8 << 20;
 
 /// What a subscriber receives.
 #[derive(Debug, Clone)]
 pub enum Signal {
-    Message(Arc<Message>),
+    Message(Arc<Carried>),
     /// Messages may have been missed (the bus reconnected, or this receiver
     /// lagged): re-read what matters from the database.
     Resync,
 }
 
+/// A message on its way to a topic's subscribers: its bytes count against
+/// the topic's [`CAPACITY_BYTES`] until the channel and every receiver
+/// dropped it.
+#[derive(Debug)]
+pub struct Carried {
+    message: Arc<Message>,
+    bytes: usize,
+    held: Arc<AtomicUsize>,
+}
+
+impl Carried {
+    pub fn message(&self) -> &Arc<Message> {
+        &self.message
+    }
+}
+
+impl Deref for Carried {
+    type Target = Message;
+    fn deref(&self) -> &Message {
+        &self.message
+    }
+}
+
+impl Drop for Carried {
+    fn drop(&mut self) {
+        self.held.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
 struct Entry {
     tx: broadcast::Sender<Signal>,
+    /// Bytes of the messages sent and not yet dropped by every receiver.
+    held: Arc<AtomicUsize>,
     /// True once the transport delivers every later publication of the topic.
     ready: watch::Receiver<bool>,
 }
@@ -60,6 +99,7 @@ impl Hub {
                         topic,
                         Entry {
                             tx,
+                            held: Arc::default(),
                             ready: ready.clone(),
                         },
                     );
@@ -86,9 +126,27 @@ impl Hub {
     pub fn deliver(&self, topic: Topic, message: Arc<Message>) {
         metrics::counter!(crate::telemetry::BUS_DELIVERED).increment(1);
         let topics = self.topics.lock().expect("hub lock");
-        if let Some(entry) = topics.get(&topic) {
-            let _ = entry.tx.send(Signal::Message(message));
-        }
+        let Some(entry) = topics.get(&topic) else {
+            return;
+        };
+        let bytes = message.size();
+        let held = entry.held.fetch_add(bytes, Ordering::AcqRel);
+        let signal = if held + bytes > CAPACITY_BYTES {
+            entry.held.fetch_sub(bytes, Ordering::AcqRel);
+            tracing::debug!(
+                ?topic,
+                held,
+                "a topic's receivers hold too much; resynchronising them"
+            );
+            Signal::Resync
+        } else {
+            Signal::Message(Arc::new(Carried {
+                message,
+                bytes,
+                held: entry.held.clone(),
+            }))
+        };
+        let _ = entry.tx.send(signal);
     }
 
     /// Tells the subscribers of `topic` to resynchronise (a message of it was lost).
@@ -190,7 +248,7 @@ mod tests {
         let mut other = bus.subscribe(b).await;
         bus.publish(a, Message::Watchers);
         for sub in [&mut first, &mut second] {
-            assert!(matches!(next(sub).await, Signal::Message(m) if *m == Message::Watchers));
+            assert!(matches!(next(sub).await, Signal::Message(m) if **m == Message::Watchers));
         }
         assert!(
             tokio::time::timeout(Duration::from_millis(50), other.recv())
@@ -209,6 +267,54 @@ mod tests {
         }
         assert!(matches!(next(&mut sub).await, Signal::Resync));
         assert!(matches!(next(&mut sub).await, Signal::Message(_)));
+    }
+
+    #[tokio::test]
+    async fn what_waits_for_a_slow_receiver_is_bounded_by_bytes() {
+        let bus = Bus::in_process();
+        let topic = Topic::Workroom(Uuid::now_v7());
+        let mut sub = bus.subscribe(topic).await;
+        let event = |seq: i64| {
+            Arc::new(Message::Event(entity::workroom_event::Model {
+                id: Uuid::now_v7(),
+                workspace_id: Uuid::nil(),
+                workroom_id: Uuid::nil(),
+                seq,
+                kind: "COMPOSER_DELTA".into(),
+                actor_id: None,
+                state: None,
+                task_id: None,
+                deliverable_id: None,
+                text: Some("x".repeat(1 << 20)),
+                data: None,
+                at: chrono::Utc::now(),
+            }))
+        };
+        // Far fewer messages than the channel's count, far more bytes than its bound.
+        for seq in 1..=20 {
+            bus.hub().deliver(topic, event(seq));
+        }
+        let held = || {
+            bus.hub().topics.lock().unwrap()[&topic]
+                .held
+                .load(Ordering::Acquire)
+        };
+        assert!(held() <= CAPACITY_BYTES, "{} bytes held", held());
+        let mut messages = 0;
+        let mut resyncs = 0;
+        for _ in 1..=20 {
+            match next(&mut sub).await {
+                Signal::Message(_) => messages += 1,
+                Signal::Resync => resyncs += 1,
+            }
+        }
+        assert_eq!(
+            messages,
+            (CAPACITY_BYTES >> 20) - 1,
+            "the messages within the bound"
+        );
+        assert_eq!(resyncs, 20 - messages, "then a resync for each past it");
+        assert_eq!(held(), 0, "what was received is no longer counted");
     }
 
     #[tokio::test]

@@ -135,7 +135,7 @@ impl Drop for Task {
 /// database: the bus reconnected or lagged, or a commit's outcome is unknown.
 fn resync_or(signal: Signal) -> Option<Arc<Message>> {
     match signal {
-        Signal::Message(message) if *message != Message::Resync => Some(message),
+        Signal::Message(carried) if **carried != Message::Resync => Some(carried.message().clone()),
         _ => None,
     }
 }

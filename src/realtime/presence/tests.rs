@@ -37,6 +37,6 @@ async fn joining_and_leaving_is_announced_on_the_workroom_topic() {
         let signal = tokio::time::timeout(Duration::from_secs(1), sub.recv())
             .await
             .unwrap();
-        assert!(matches!(signal, super::super::Signal::Message(m) if *m == Message::Watchers));
+        assert!(matches!(signal, super::super::Signal::Message(m) if **m == Message::Watchers));
     }
 }

@@ -17,8 +17,9 @@ use entity::workroom_event;
 use super::Template;
 use crate::error::{AppError, AppResult};
 
-/// Rendered payloads a shape keeps, newest first out.
+/// Rendered payloads a shape keeps, by count and by bytes; the oldest go first.
 const KEEP: usize = 512;
+const KEEP_BYTES: usize = 1 << 20;
 /// Attempts at rendering one batch before its watchers are told it failed:
 /// a database error of a moment (a field that loads the actor) passes.
 const ATTEMPTS: u32 = 3;
@@ -142,6 +143,8 @@ where
 #[derive(Default)]
 struct Rendered {
     payloads: BTreeMap<i64, Arc<str>>,
+    /// The lengths of `payloads` together.
+    bytes: usize,
     /// The first and last seq of the latest render that failed, and why.
     last_failure: Option<((i64, i64), String)>,
 }
@@ -157,13 +160,22 @@ impl Rendered {
         (first <= *to && *from <= last).then_some(cause.as_str())
     }
 
-    /// The payloads of `seqs`, once `fresh` ones are added; then keeps the newest [`KEEP`].
+    /// The payloads of `seqs`, once `fresh` ones are added; then keeps the
+    /// newest within [`KEEP`] and [`KEEP_BYTES`].
     fn answer(&mut self, seqs: &[i64], fresh: Vec<(i64, Arc<str>)>) -> Vec<Arc<str>> {
-        self.payloads.extend(fresh);
+        for (seq, payload) in fresh {
+            self.bytes += payload.len();
+            if let Some(replaced) = self.payloads.insert(seq, payload) {
+                self.bytes -= replaced.len();
+            }
+        }
         // Taken before the trim, which may drop some of them.
         let answer = seqs.iter().map(|seq| self.payloads[seq].clone()).collect();
-        while self.payloads.len() > KEEP {
-            self.payloads.pop_first();
+        while self.payloads.len() > KEEP || self.bytes > KEEP_BYTES {
+            match self.payloads.pop_first() {
+                Some((_, oldest)) => self.bytes -= oldest.len(),
+                None => break,
+            }
         }
         answer
     }
@@ -240,5 +252,18 @@ mod tests {
         );
         assert_eq!(rendered.payloads.len(), KEEP);
         assert!(rendered.has(1100) && rendered.has(550));
+    }
+
+    #[test]
+    fn what_a_shape_keeps_is_bounded_by_bytes() {
+        let large = |seq: i64| -> (i64, Arc<str>) { (seq, Arc::from("x".repeat(100_000))) };
+        let mut rendered = Rendered::default();
+        let answer = rendered.answer(&[1, 2, 3], (1..=3).map(large).collect());
+        assert_eq!(answer.len(), 3);
+        rendered.answer(&[], (4..=40).map(large).collect());
+        assert_eq!(rendered.bytes, KEEP_BYTES / 100_000 * 100_000);
+        assert!(rendered.has(40) && !rendered.has(1));
+        let kept: usize = rendered.payloads.values().map(|p| p.len()).sum();
+        assert_eq!(kept, rendered.bytes);
     }
 }

@@ -1,45 +1,103 @@
-//! A log as this instance follows it ([`Fanout`]), and one subscriber's
-//! gap-free position in it ([`Follower`]).
+//! A log as this instance follows it ([`Fanout`]): its newest rows in one
+//! ring bounded by count and by bytes; and one subscriber's gap-free
+//! position in it ([`Follower`]): a seq and nothing buffered, so a follower
+//! that stops reading holds no memory at all.
 
 use std::{
     collections::VecDeque,
-    sync::{Arc, Mutex},
+    sync::{Arc, RwLock},
 };
 
-use tokio::sync::broadcast;
+use tokio::sync::watch;
 
-use super::{Log, Sequenced, BROADCAST, RECENT};
+use super::{Log, Sequenced, KEPT, KEPT_BYTES};
 use crate::error::AppResult;
 
 struct Head<R> {
-    /// The newest seq broadcast.
+    /// The newest seq pushed.
     seq: i64,
-    tx: broadcast::Sender<Arc<R>>,
-    recent: VecDeque<Arc<R>>,
+    /// The newest rows, oldest first, in seq order (with a gap only where
+    /// reading the database to fill one failed).
+    kept: VecDeque<Arc<R>>,
+    /// The sizes of `kept` together.
+    bytes: usize,
+}
+
+impl<R: Sequenced> Head<R> {
+    /// Adds `row`, then drops the oldest rows past [`KEPT`] or
+    /// [`KEPT_BYTES`]; the newest row always stays.
+    fn keep(&mut self, row: Arc<R>) {
+        self.seq = row.seq();
+        self.bytes += row.size();
+        self.kept.push_back(row);
+        while self.kept.len() > 1 && (self.kept.len() > KEPT || self.bytes > KEPT_BYTES) {
+            if let Some(oldest) = self.kept.pop_front() {
+                self.bytes -= oldest.size();
+            }
+        }
+    }
+
+    /// What a follower that delivered up to `delivered` takes next.
+    fn after(&self, delivered: i64) -> Next<R> {
+        if self.seq <= delivered {
+            return Next::Wait;
+        }
+        let start = self.kept.partition_point(|row| row.seq() <= delivered);
+        let rows: Vec<_> = self
+            .kept
+            .range(start..)
+            .zip(delivered + 1..)
+            .take_while(|(row, expected)| row.seq() == *expected)
+            .map(|(row, _)| row.clone())
+            .collect();
+        if !rows.is_empty() {
+            return Next::Rows(rows);
+        }
+        let next_kept = self.kept.get(start).map_or(self.seq + 1, |row| row.seq());
+        Next::Read(next_kept - 1)
+    }
+}
+
+enum Next<R> {
+    /// The contiguous rows after the follower's seq.
+    Rows(Vec<Arc<R>>),
+    /// Nothing kept follows the follower's seq: read the database up to this one.
+    Read(i64),
+    /// The follower is at the head.
+    Wait,
 }
 
 /// One log as this instance follows it.
 pub struct Fanout<L: Log> {
     log: L,
-    head: Mutex<Head<L::Row>>,
+    head: RwLock<Head<L::Row>>,
+    /// The head's seq, announced to followers after each push.
+    pushed: watch::Sender<i64>,
 }
 
 impl<L: Log> Fanout<L> {
     /// A fanout whose history up to `seq` is in the database.
     pub fn new(log: L, seq: i64) -> Fanout<L> {
-        let (tx, _) = broadcast::channel(BROADCAST);
         Fanout {
             log,
-            head: Mutex::new(Head {
+            head: RwLock::new(Head {
                 seq,
-                tx,
-                recent: VecDeque::with_capacity(RECENT),
+                kept: VecDeque::new(),
+                bytes: 0,
             }),
+            pushed: watch::Sender::new(seq),
         }
     }
 
     pub fn head(&self) -> i64 {
-        self.head.lock().expect("fanout lock").seq
+        self.head.read().expect("fanout lock").seq
+    }
+
+    /// The rows kept and their bytes together.
+    #[cfg(test)]
+    pub(super) fn kept(&self) -> (usize, usize) {
+        let head = self.head.read().expect("fanout lock");
+        (head.kept.len(), head.bytes)
     }
 
     /// Takes a row the bus brought: an old one is dropped, one past a gap
@@ -56,7 +114,7 @@ impl<L: Log> Fanout<L> {
         self.push(Arc::new(row));
     }
 
-    /// Broadcasts what the database holds after the head, up to `until`
+    /// Pushes what the database holds after the head, up to `until`
     /// (after a resync, `i64::MAX`: everything).
     #[tracing::instrument(level = "debug", skip_all, fields(until = until))]
     pub async fn catch_up(&self, until: i64) {
@@ -79,46 +137,24 @@ impl<L: Log> Fanout<L> {
     }
 
     fn push(&self, row: Arc<L::Row>) {
-        let mut head = self.head.lock().expect("fanout lock");
-        if row.seq() <= head.seq {
-            return;
+        let seq = row.seq();
+        {
+            let mut head = self.head.write().expect("fanout lock");
+            if seq <= head.seq {
+                return;
+            }
+            head.keep(row);
         }
-        head.seq = row.seq();
-        if head.recent.len() == RECENT {
-            head.recent.pop_front();
-        }
-        head.recent.push_back(row.clone());
-        let _ = head.tx.send(row);
+        self.pushed.send_replace(seq);
     }
 
     /// A follower that delivers every row after `after`.
     pub fn follow(self: &Arc<Self>, after: i64) -> Follower<L> {
-        let head = self.head.lock().expect("fanout lock");
-        let rx = head.tx.subscribe();
-        let replayed_from_memory = head
-            .recent
-            .front()
-            .is_some_and(|first| first.seq() <= after + 1);
-        let pending = if replayed_from_memory {
-            head.recent
-                .iter()
-                .filter(|row| row.seq() > after)
-                .cloned()
-                .collect()
-        } else {
-            VecDeque::new()
-        };
-        let replay_to = if replayed_from_memory {
-            after
-        } else {
-            head.seq
-        };
         Follower {
             fanout: self.clone(),
-            rx,
+            pushed: self.pushed.subscribe(),
             delivered: after,
-            replay_to,
-            pending,
+            replay_to: after,
         }
     }
 }
@@ -126,13 +162,11 @@ impl<L: Log> Fanout<L> {
 /// One subscriber's gap-free position in a log.
 pub struct Follower<L: Log> {
     fanout: Arc<Fanout<L>>,
-    rx: broadcast::Receiver<Arc<L::Row>>,
+    pushed: watch::Receiver<i64>,
     /// The newest seq delivered.
     delivered: i64,
     /// Rows up to this seq are read from the database before going on.
     replay_to: i64,
-    /// Rows received, not yet delivered.
-    pending: VecDeque<Arc<L::Row>>,
 }
 
 impl<L: Log> Follower<L> {
@@ -141,12 +175,12 @@ impl<L: Log> Follower<L> {
     }
 
     /// The next rows, in order and gap-free: a database page while
-    /// replaying, or what arrived live. `None` when the log ended.
+    /// replaying, or the kept rows that follow. `None` when the log ended.
     pub async fn next_batch(&mut self) -> AppResult<Option<Vec<Arc<L::Row>>>> {
         loop {
             if self.delivered < self.replay_to {
                 let rows = self.fanout.log.read(self.delivered, self.replay_to).await?;
-                if rows.is_empty() {
+                let Some(last) = rows.last().map(Sequenced::seq) else {
                     // Committed rows are never missing; should one be, go on without it.
                     tracing::warn!(
                         from = self.delivered + 1,
@@ -155,56 +189,30 @@ impl<L: Log> Follower<L> {
                     );
                     self.delivered = self.replay_to;
                     continue;
-                }
-                let batch = self.deliver(rows.into_iter().map(Arc::new));
-                if !batch.is_empty() {
-                    return Ok(Some(batch));
-                }
-                continue;
+                };
+                self.delivered = last;
+                return Ok(Some(rows.into_iter().map(Arc::new).collect()));
             }
-            if let Some(first) = self.pending.front() {
-                if first.seq() > self.delivered + 1 {
-                    self.replay_to = first.seq() - 1;
-                    continue;
+            // Seen before looking, so a push after the look wakes the wait below.
+            self.pushed.borrow_and_update();
+            let next = self
+                .fanout
+                .head
+                .read()
+                .expect("fanout lock")
+                .after(self.delivered);
+            match next {
+                Next::Rows(rows) => {
+                    self.delivered = rows.last().map_or(self.delivered, |row| row.seq());
+                    return Ok(Some(rows));
                 }
-                let pending = std::mem::take(&mut self.pending);
-                let batch = self.deliver(pending.into_iter());
-                if !batch.is_empty() {
-                    return Ok(Some(batch));
+                Next::Read(until) => self.replay_to = until,
+                Next::Wait => {
+                    if self.pushed.changed().await.is_err() {
+                        return Ok(None);
+                    }
                 }
-                continue;
-            }
-            match self.rx.recv().await {
-                Ok(row) => self.pending.push_back(row),
-                // The next row received is past a gap, which is then filled from the database.
-                Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                Err(broadcast::error::RecvError::Closed) => return Ok(None),
-            }
-            while let Ok(row) = self.rx.try_recv() {
-                self.pending.push_back(row);
             }
         }
-    }
-
-    /// Takes the contiguous run of `rows` that follows what was delivered;
-    /// rows past a gap go back to `pending`.
-    fn deliver(&mut self, rows: impl Iterator<Item = Arc<L::Row>>) -> Vec<Arc<L::Row>> {
-        let mut batch = Vec::new();
-        let mut rows = rows.peekable();
-        while let Some(row) = rows.next() {
-            if row.seq() <= self.delivered {
-                continue;
-            }
-            if row.seq() > self.delivered + 1 {
-                let rest: Vec<_> = std::iter::once(row).chain(rows).collect();
-                for row in rest.into_iter().rev() {
-                    self.pending.push_front(row);
-                }
-                break;
-            }
-            self.delivered = row.seq();
-            batch.push(row);
-        }
-        batch
     }
 }

@@ -13,11 +13,31 @@ impl Sequenced for workroom_event::Model {
     fn seq(&self) -> i64 {
         self.seq
     }
+
+    fn size(&self) -> usize {
+        let text = |field: &Option<String>| field.as_ref().map_or(0, String::len);
+        std::mem::size_of::<Self>()
+            + self.kind.len()
+            + text(&self.state)
+            + text(&self.text)
+            + text(&self.data)
+    }
 }
 
 impl Sequenced for activity_event::Model {
     fn seq(&self) -> i64 {
         self.seq
+    }
+
+    fn size(&self) -> usize {
+        std::mem::size_of::<Self>()
+            + self.action.len()
+            + self.target_type.len()
+            + self.target_id.as_ref().map_or(0, String::len)
+            + self.summary.len()
+            + self.metadata.len()
+            + self.prev_hash.len()
+            + self.hash.len()
     }
 }
 

@@ -4,16 +4,14 @@
 //!
 //! A [`Fanout`] is this instance's view of one log: the feed that owns it
 //! hands it what the bus brings ([`Fanout::accept`]), fills any gap from the
-//! database, and broadcasts each row once, in order, to its followers. It
-//! keeps the most recent rows so a follower that joins near the head needs no
-//! database read.
+//! database, and keeps the newest rows (at most [`KEPT`] of them and
+//! [`KEPT_BYTES`] together) for its followers, waking them on each row.
 //!
-//! A [`Follower`] is one subscriber: it joins the fanout first (so nothing
-//! published afterwards can pass it by), replays from the database what came
-//! after the seq it asked for, then follows live, dropping any seq it already
-//! delivered and filling any gap from the database. A follower that lags
-//! behind the broadcast catches up from the database: it is never cut off,
-//! and a slow one costs no memory beyond the shared broadcast buffer.
+//! A [`Follower`] is one subscriber, and only a seq: it replays from the
+//! database what came after the seq it asked for, then takes the kept rows
+//! that follow what it delivered. A follower that fell behind what is kept
+//! (it was slow, or joined far back) reads the database up to the oldest
+//! kept row: it is never cut off, and a slow one costs no memory at all.
 
 use futures_util::future::BoxFuture;
 
@@ -29,13 +27,16 @@ pub use logs::{ActivityLog, WorkroomLog};
 
 /// Rows read from the database at a time.
 pub const PAGE: u64 = 500;
-/// Rows a fanout broadcasts before a slow follower lags.
-const BROADCAST: usize = 1024;
-/// Recent rows a fanout keeps for followers that join.
-const RECENT: usize = 512;
+/// The newest rows a fanout keeps for its followers, by count and by bytes:
+/// enough for a run's burst of deltas, while a follower further behind reads
+/// the database.
+const KEPT: usize = 1024;
+const KEPT_BYTES: usize = 4 << 20;
 
 pub trait Sequenced: Send + Sync + 'static {
     fn seq(&self) -> i64;
+    /// About the bytes the row holds, to bound what is kept of a log.
+    fn size(&self) -> usize;
 }
 
 /// Where a log's rows are stored.

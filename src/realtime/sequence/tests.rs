@@ -7,11 +7,29 @@ use std::sync::{
 
 use super::*;
 
+/// A row of a seq, of 1 KiB.
 struct Row(i64);
 
 impl Sequenced for Row {
     fn seq(&self) -> i64 {
         self.0
+    }
+
+    fn size(&self) -> usize {
+        1024
+    }
+}
+
+/// A row of a seq and a size.
+struct Weighed(i64, usize);
+
+impl Sequenced for Weighed {
+    fn seq(&self) -> i64 {
+        self.0
+    }
+
+    fn size(&self) -> usize {
+        self.1
     }
 }
 
@@ -71,12 +89,12 @@ async fn a_follower_that_lags_catches_up_from_the_log() {
     let log = Memory::default();
     let fanout = Arc::new(Fanout::new(log.clone(), 0));
     let mut follower = fanout.follow(0);
-    log.commit_to(3 * BROADCAST as i64);
-    for seq in 1..=3 * BROADCAST as i64 {
+    log.commit_to(3 * KEPT as i64);
+    for seq in 1..=3 * KEPT as i64 {
         fanout.accept(Row(seq)).await;
     }
-    let seqs = take(&mut follower, 3 * BROADCAST as i64).await;
-    assert_eq!(seqs, (1..=3 * BROADCAST as i64).collect::<Vec<_>>());
+    let seqs = take(&mut follower, 3 * KEPT as i64).await;
+    assert_eq!(seqs, (1..=3 * KEPT as i64).collect::<Vec<_>>());
 }
 
 #[tokio::test]
@@ -108,4 +126,71 @@ async fn a_follower_past_the_head_gets_only_what_comes_after_it() {
         fanout.accept(Row(seq)).await;
     }
     assert_eq!(take(&mut follower, 8).await, vec![8]);
+}
+
+#[tokio::test]
+async fn what_a_fanout_keeps_is_bounded_by_count_and_by_bytes() {
+    let log = Memory::default();
+    let fanout = Arc::new(Fanout::new(log.clone(), 0));
+    log.commit_to(3 * KEPT as i64);
+    for seq in 1..=3 * KEPT as i64 {
+        fanout.accept(Row(seq)).await;
+    }
+    assert_eq!(
+        fanout.kept(),
+        (KEPT, KEPT * 1024),
+        "small rows: bounded by count"
+    );
+
+    // Large rows: bounded by bytes, and the newest always stays.
+    struct Large;
+    impl Log for Large {
+        type Row = Weighed;
+        fn read(&self, _: i64, _: i64) -> BoxFuture<'static, AppResult<Vec<Weighed>>> {
+            Box::pin(async { Ok(Vec::new()) })
+        }
+    }
+    let fanout = Arc::new(Fanout::new(Large, 0));
+    for seq in 1..=100 {
+        fanout.accept(Weighed(seq, 1 << 20)).await;
+    }
+    let (rows, bytes) = fanout.kept();
+    assert!(
+        bytes <= KEPT_BYTES && rows == KEPT_BYTES >> 20,
+        "{rows} rows, {bytes} bytes"
+    );
+    fanout.accept(Weighed(101, 2 * KEPT_BYTES)).await;
+    assert_eq!(fanout.kept(), (1, 2 * KEPT_BYTES), "the newest row stays");
+}
+
+#[tokio::test]
+async fn a_follower_that_stopped_reading_holds_nothing_and_resumes_from_the_log() {
+    let log = Memory::default();
+    let fanout = Arc::new(Fanout::new(log.clone(), 0));
+    let mut stalled = fanout.follow(0);
+    log.commit_to(5 * KEPT as i64);
+    for seq in 1..=5 * KEPT as i64 {
+        fanout.accept(Row(seq)).await;
+    }
+    // Nothing waits for the stalled follower: the fanout keeps only its bound.
+    assert_eq!(fanout.kept().0, KEPT);
+    let reads = log.reads.load(Ordering::Relaxed);
+    let seqs = take(&mut stalled, 5 * KEPT as i64).await;
+    assert_eq!(seqs, (1..=5 * KEPT as i64).collect::<Vec<_>>());
+    assert!(
+        log.reads.load(Ordering::Relaxed) > reads,
+        "what is no longer kept is read from the log"
+    );
+}
+
+#[tokio::test]
+async fn a_follower_waiting_at_the_head_wakes_for_the_next_row() {
+    let log = Memory::default();
+    let fanout = Arc::new(Fanout::new(log.clone(), 0));
+    let mut follower = fanout.follow(0);
+    let waiting = tokio::spawn(async move { take(&mut follower, 1).await });
+    tokio::task::yield_now().await;
+    log.commit_to(1);
+    fanout.accept(Row(1)).await;
+    assert_eq!(waiting.await.unwrap(), vec![1]);
 }

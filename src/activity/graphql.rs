@@ -34,11 +34,11 @@ impl ActivityEvent {
     async fn target_id(&self) -> Option<ID> {
         self.0.target_id.clone().map(ID)
     }
-    async fn summary(&self) -> &str {
-        &self.0.summary
+    async fn summary(&self) -> String {
+        super::shown::summary(&self.0).into_owned()
     }
     async fn metadata(&self) -> async_graphql::Json<serde_json::Value> {
-        async_graphql::Json(serde_json::from_str(&self.0.metadata).unwrap_or_default())
+        async_graphql::Json(super::shown::metadata(&self.0))
     }
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at

@@ -9,5 +9,6 @@
 pub mod chain;
 pub mod graphql;
 pub mod service;
+pub mod shown;
 
 pub use service::{record, NewActivity};

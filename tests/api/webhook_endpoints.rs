@@ -289,3 +289,36 @@ async fn a_secret_replaced_before_the_upgrade_signs_after_it_on_postgres() {
         a_secret_replaced_before_the_upgrade_signs_after_it(backend).await;
     }
 }
+
+db_test! {
+    async fn an_entry_written_with_the_whole_url_shows_only_its_origin(app)
+        with allow_private;
+    {
+        use entity::activity_event;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+        let receiver = Receiver::start().await;
+        let (owner, others) = app.team(&["VIEWER"]).await;
+        let url = secret_url(&receiver);
+        let (_, endpoint) = app.endpoint(&owner.token, &url, &["workspace.renamed"]).await;
+        // The entry as earlier versions wrote it: the URL in its summary and metadata.
+        let stored = activity_event::Entity::find()
+            .filter(activity_event::Column::TargetId.eq(endpoint.as_str()))
+            .one(app.state.db.conn()).await.unwrap().expect("the creation's entry");
+        let mut old: activity_event::ActiveModel = stored.into();
+        old.summary = sea_orm::Set(format!("Owner changed the webhook endpoint {url}"));
+        old.metadata = sea_orm::Set(json!({ "url": url, "events": ["workspace.renamed"], "enabled": true }).to_string());
+        activity_event::Entity::update(old).exec(app.state.db.conn()).await.unwrap();
+
+        let read = "{ workspace { activity(filter: { targetType: \"WebhookEndpoint\" }) { nodes { targetId summary metadata } } } }";
+        let activity = app.ok(Some(&others[0].token), read, json!({})).await;
+        let entry = &activity["workspace"]["activity"]["nodes"][0];
+        assert_eq!(entry["targetId"], endpoint.as_str(), "{activity}");
+        assert_eq!((&entry["metadata"]["scheme"], &entry["metadata"]["host"]), (&json!("http"), &json!("127.0.0.1")), "{entry}");
+        assert_eq!(entry["metadata"]["endpointId"], endpoint.as_str());
+        assert!(entry["summary"].as_str().unwrap().ends_with("http://127.0.0.1"), "{entry}");
+        for secret in ["SECRETPATH", "SECRETQUERY", "/services/"] {
+            assert!(!activity.to_string().contains(secret), "{secret} shown in {activity}");
+        }
+    }
+}

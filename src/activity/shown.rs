@@ -1,0 +1,110 @@
+//! An entry as clients see it. Entries of webhook endpoints written by
+//! earlier versions held the endpoint's whole URL (often its credential) in
+//! their summary and metadata; they are shown with its scheme and host only,
+//! as entries are written now. What is stored, and so the hash chain that
+//! `verifyActivityLog` checks, stays as it was.
+
+use std::borrow::Cow;
+
+use entity::activity_event;
+use serde_json::Value;
+
+use crate::outbound;
+
+/// The entry's metadata, without a webhook endpoint's URL.
+pub fn metadata(entry: &activity_event::Model) -> Value {
+    let mut metadata: Value = serde_json::from_str(&entry.metadata).unwrap_or_default();
+    if let Some((fields, url)) = webhook_url(entry, &mut metadata) {
+        let origin = outbound::origin(&url);
+        fields.insert("scheme".into(), origin.scheme.into());
+        fields.insert("host".into(), origin.host.into());
+        if let Some(id) = &entry.target_id {
+            fields
+                .entry("endpointId")
+                .or_insert_with(|| id.clone().into());
+        }
+    }
+    metadata
+}
+
+/// The entry's summary, with a webhook endpoint's URL reduced to its origin.
+pub fn summary(entry: &activity_event::Model) -> Cow<'_, str> {
+    let mut metadata: Value = serde_json::from_str(&entry.metadata).unwrap_or_default();
+    match webhook_url(entry, &mut metadata) {
+        Some((_, url)) if !url.is_empty() && entry.summary.contains(&url) => {
+            let origin = outbound::origin(&url);
+            let shown = format!("{}://{}", origin.scheme, origin.host);
+            Cow::Owned(entry.summary.replace(&url, &shown))
+        }
+        _ => Cow::Borrowed(&entry.summary),
+    }
+}
+
+/// The `url` a webhook endpoint's entry held, taken out of `metadata`.
+fn webhook_url<'a>(
+    entry: &activity_event::Model,
+    metadata: &'a mut Value,
+) -> Option<(&'a mut serde_json::Map<String, Value>, String)> {
+    if entry.target_type != "WebhookEndpoint" {
+        return None;
+    }
+    let fields = metadata.as_object_mut()?;
+    match fields.remove("url")? {
+        Value::String(url) => Some((fields, url)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(target_type: &str, summary: &str, metadata: Value) -> activity_event::Model {
+        activity_event::Model {
+            id: uuid::Uuid::nil(),
+            workspace_id: uuid::Uuid::nil(),
+            seq: 1,
+            actor_id: None,
+            action: "webhook.created".into(),
+            target_type: target_type.into(),
+            target_id: Some("whe_1".into()),
+            summary: summary.into(),
+            metadata: metadata.to_string(),
+            occurred_at: chrono::Utc::now(),
+            prev_hash: String::new(),
+            hash: String::new(),
+        }
+    }
+
+    #[test]
+    fn an_old_webhook_entry_shows_the_origin_and_never_the_url() {
+        let url = "https://hooks.example.com/services/T0/B0/secret-token";
+        let old = entry(
+            "WebhookEndpoint",
+            &format!("Ann changed the webhook endpoint {url}"),
+            serde_json::json!({ "url": url, "enabled": true }),
+        );
+        assert_eq!(
+            summary(&old),
+            "Ann changed the webhook endpoint https://hooks.example.com"
+        );
+        assert_eq!(
+            metadata(&old),
+            serde_json::json!({
+                "scheme": "https", "host": "hooks.example.com",
+                "endpointId": "whe_1", "enabled": true
+            })
+        );
+    }
+
+    #[test]
+    fn other_entries_are_shown_as_stored() {
+        let other = entry(
+            "Workroom",
+            "Ann created https://example.com/x",
+            serde_json::json!({ "url": "https://example.com/x" }),
+        );
+        assert_eq!(summary(&other), other.summary);
+        assert_eq!(metadata(&other)["url"], "https://example.com/x");
+    }
+}

@@ -7,30 +7,29 @@
 use std::borrow::Cow;
 
 use entity::activity_event;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::outbound;
 
 /// The entry's metadata, without a webhook endpoint's URL.
 pub fn metadata(entry: &activity_event::Model) -> Value {
-    let mut metadata: Value = serde_json::from_str(&entry.metadata).unwrap_or_default();
-    if let Some((fields, url)) = webhook_url(entry, &mut metadata) {
-        let origin = outbound::origin(&url);
-        fields.insert("scheme".into(), origin.scheme.into());
-        fields.insert("host".into(), origin.host.into());
-        if let Some(id) = &entry.target_id {
-            fields
-                .entry("endpointId")
-                .or_insert_with(|| id.clone().into());
-        }
+    let Some((mut fields, url)) = webhook_url(entry) else {
+        return serde_json::from_str(&entry.metadata).unwrap_or_default();
+    };
+    let origin = outbound::origin(&url);
+    fields.insert("scheme".into(), origin.scheme.into());
+    fields.insert("host".into(), origin.host.into());
+    if let Some(id) = &entry.target_id {
+        fields
+            .entry("endpointId")
+            .or_insert_with(|| id.clone().into());
     }
-    metadata
+    Value::Object(fields)
 }
 
 /// The entry's summary, with a webhook endpoint's URL reduced to its origin.
 pub fn summary(entry: &activity_event::Model) -> Cow<'_, str> {
-    let mut metadata: Value = serde_json::from_str(&entry.metadata).unwrap_or_default();
-    match webhook_url(entry, &mut metadata) {
+    match webhook_url(entry) {
         Some((_, url)) if !url.is_empty() && entry.summary.contains(&url) => {
             let origin = outbound::origin(&url);
             let shown = format!("{}://{}", origin.scheme, origin.host);
@@ -40,15 +39,15 @@ pub fn summary(entry: &activity_event::Model) -> Cow<'_, str> {
     }
 }
 
-/// The `url` a webhook endpoint's entry held, taken out of `metadata`.
-fn webhook_url<'a>(
-    entry: &activity_event::Model,
-    metadata: &'a mut Value,
-) -> Option<(&'a mut serde_json::Map<String, Value>, String)> {
+/// The metadata of a webhook endpoint's entry that held a `url`, without
+/// it, and the URL. Other entries' metadata is not even parsed.
+fn webhook_url(entry: &activity_event::Model) -> Option<(Map<String, Value>, String)> {
     if entry.target_type != "WebhookEndpoint" {
         return None;
     }
-    let fields = metadata.as_object_mut()?;
+    let Ok(Value::Object(mut fields)) = serde_json::from_str(&entry.metadata) else {
+        return None;
+    };
     match fields.remove("url")? {
         Value::String(url) => Some((fields, url)),
         _ => None,

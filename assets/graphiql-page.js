@@ -55,7 +55,18 @@
   ReactDOM.createRoot(document.getElementById('graphiql')).render(
     React.createElement(GraphiQL, {
       fetcher,
-      defaultQuery: '# Paste a token above, then run a query.\n{\n  plans { plan name monthlyCredits }\n}\n',
+      defaultQuery: [
+        '# Paste a token above, then run a query.',
+        '{',
+        '  plans { plan name monthlyCredits }',
+        '}',
+        '',
+        '# The tools agents may call here, and a workroom\'s tool calls:',
+        '# query Tools { workspace { tools { name source readOnly requiresApproval enabled } } }',
+        '# query ToolCalls($id: ID!) { workroom(id: $id) { tasks { title kind state allowedActions',
+        '#   toolCalls { tool arguments state result isError creditsUsed } } } }',
+        '',
+      ].join('\n'),
       shouldPersistHeaders: false,
     }),
   );

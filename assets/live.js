@@ -2,6 +2,8 @@
 // Everything comes from the API: the workroom's tasks and deliverables once,
 // then its events over graphql-transport-ws (replayed from the start, then
 // live), from which the state, the tasks and the Composer's text follow.
+// Tool calls show under their tasks (arguments and result collapsed), with
+// Approve and Reject where the signed-in member may grant or reject.
 // At the end the text streamed is compared with Workroom.deliverables.
 (function () {
   const $ = (id) => document.getElementById(id);
@@ -57,7 +59,29 @@
   });
 
   const ROOM = `query($id: ID!) { workroom(id: $id) { id title state watchers { name }
-    tasks { id title kind state } deliverables { id label content } } }`;
+    tasks { id title kind state allowedActions rejectionReason
+      toolCalls { id tool arguments state result isError } }
+    deliverables { id label content } } }`;
+  const GRANT = 'mutation($t: ID!) { grantApproval(taskId: $t) { id } }';
+  const REJECT = 'mutation($t: ID!, $r: String!) { rejectApproval(taskId: $t, reason: $r) { id } }';
+
+  function el(tag, props, ...children) {
+    const node = document.createElement(tag);
+    Object.assign(node, props || {});
+    node.append(...children);
+    return node;
+  }
+
+  // A tool call: its tool and state, its arguments and result collapsed.
+  function toolCall(call) {
+    const details = el('details', { className: 'tool-call' },
+      el('summary', {}, el('code', { textContent: call.tool }),
+        el('span', { className: 'task-state', textContent: call.state + (call.isError ? ' · error' : '') })),
+      el('pre', { textContent: 'arguments: ' + JSON.stringify(call.arguments, null, 2) }));
+    if (call.result != null) details.append(el('pre', { className: 'result', textContent: call.result }));
+    details.dataset.testid = 'tool-call';
+    return details;
+  }
   const EVENTS = `subscription($id: ID!) { workroomEvents(workroomId: $id) {
     seq kind state taskId deliverableId text } }`;
 
@@ -82,12 +106,19 @@
     function render() {
       $('room-state').textContent = state;
       $('tasks').replaceChildren(...[...tasks.values()].map((t) => {
-        const li = document.createElement('li');
-        li.textContent = t.title;
-        const badge = document.createElement('span');
-        badge.className = 'task-state';
-        badge.textContent = t.state;
-        li.append(badge);
+        const li = el('li', {}, t.title, el('span', { className: 'task-state', textContent: t.state }));
+        li.dataset.task = t.id;
+        if (t.rejectionReason) li.append(el('p', { className: 'rejected', textContent: 'Rejected: ' + t.rejectionReason }));
+        for (const call of t.toolCalls || []) li.append(toolCall(call));
+        const actions = t.allowedActions || [];
+        if (actions.includes('GRANT_APPROVAL')) {
+          li.append(el('button', { className: 'grant', textContent: 'Approve', onclick: () => act(GRANT, { t: t.id }) }));
+        }
+        if (actions.includes('REJECT_APPROVAL')) {
+          const reason = el('input', { name: 'reason', placeholder: 'Why not?', required: true });
+          li.append(el('form', { className: 'reject', onsubmit: (e) => { e.preventDefault(); act(REJECT, { t: t.id, r: reason.value }); } },
+            reason, el('button', { type: 'submit', textContent: 'Reject' })));
+        }
         return li;
       }));
       $('deliverables').replaceChildren(...[...texts.entries()].map(([id, text]) => {
@@ -102,6 +133,16 @@
         div.append(h, pre);
         return div;
       }));
+    }
+
+    async function act(mutation, variables) {
+      try {
+        await gql(mutation, variables);
+        $('check').textContent = '';
+      } catch (err) {
+        $('check').textContent = err.message;
+      }
+      refreshTasks();
     }
 
     async function refreshTasks() {

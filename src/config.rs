@@ -162,6 +162,29 @@ pub struct Config {
     pub llm: LlmSettings,
     #[command(flatten)]
     pub webhooks: WebhookSettings,
+    #[command(flatten)]
+    pub tools: ToolSettings,
+}
+
+/// Tools: which built-in ones are offered, and bounds on calls and MCP servers.
+#[derive(Args, Debug, Clone)]
+pub struct ToolSettings {
+    /// Offer the built-in `web.fetch` (public URLs only, unless
+    /// ATELYA_WEBHOOK_ALLOW_PRIVATE).
+    #[arg(long = "tools-web", env = "ATELYA_TOOLS_WEB", default_value_t = false)]
+    pub web: bool,
+    /// Most tool calls one AGENT task may make by function calling.
+    #[arg(long, env = "ATELYA_MAX_TOOL_CALLS_PER_TASK", default_value_t = 8)]
+    pub max_tool_calls_per_task: u32,
+    /// How long one tool call may take, in milliseconds.
+    #[arg(long, env = "ATELYA_TOOL_CALL_TIMEOUT_MS", default_value_t = 30_000)]
+    pub call_timeout_ms: u64,
+    /// How long connecting to an MCP server and reading its tools may take, in milliseconds.
+    #[arg(long, env = "ATELYA_MCP_CONNECT_TIMEOUT_MS", default_value_t = 10_000)]
+    pub connect_timeout_ms: u64,
+    /// Most tools one MCP server may offer.
+    #[arg(long, env = "ATELYA_MCP_MAX_TOOLS", default_value_t = 200)]
+    pub max_tools_per_server: usize,
 }
 
 /// Webhooks: how deliveries share the senders, and caps on endpoints.

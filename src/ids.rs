@@ -24,10 +24,11 @@ pub enum Kind {
     ApiKey,
     WebhookEndpoint,
     WebhookDelivery,
+    ToolCall,
 }
 
 impl Kind {
-    const ALL: [Kind; 16] = [
+    const ALL: [Kind; 17] = [
         Kind::User,
         Kind::Workspace,
         Kind::Member,
@@ -44,6 +45,7 @@ impl Kind {
         Kind::ApiKey,
         Kind::WebhookEndpoint,
         Kind::WebhookDelivery,
+        Kind::ToolCall,
     ];
 
     fn prefix(self) -> &'static str {
@@ -64,6 +66,7 @@ impl Kind {
             Kind::ApiKey => "apk",
             Kind::WebhookEndpoint => "whe",
             Kind::WebhookDelivery => "whd",
+            Kind::ToolCall => "tcl",
         }
     }
 }

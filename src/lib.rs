@@ -16,7 +16,8 @@
 //!   usage), `activity` (the hash-chained log), `agent` (system and custom
 //!   agents), `workroom` (workrooms, their state machine and events), `task`
 //!   (plans, tasks, approvals), `export` (branding, and deliverables rendered as Markdown, DOCX and PDF), `integration`
-//!   (outside services, their tokens sealed), `api_key` (machine credentials),
+//!   (outside services, their tokens sealed), `tool` (the tools agents call:
+//!   built-in ones and MCP servers'), `api_key` (machine credentials),
 //!   `webhook` (signed outgoing webhooks), `outbox` (email).
 //! - `engine`: runs workrooms (leases, the Planner, AGENT tasks, the
 //!   Composer); `llm`: the language-model trait, the built-in model and an
@@ -63,6 +64,7 @@ pub mod state;
 pub mod task;
 pub mod telemetry;
 mod text_enum;
+pub mod tool;
 pub mod webhook;
 pub mod workroom;
 pub mod workspace;

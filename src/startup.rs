@@ -128,6 +128,7 @@ impl App {
             interrupted: Default::default(),
             realtime,
             live: crate::http::caps::LiveCaps::new(&config.sockets),
+            mcp: Default::default(),
             jwt,
             clock,
             config,
@@ -169,6 +170,7 @@ impl App {
         let dispatcher = outbox::spawn_dispatcher(state.clone(), self.mailer);
         let webhooks = crate::webhook::dispatch::spawn_dispatcher(state.clone());
         let renewals = billing::period::spawn_renewals(state.clone());
+        let rereads = crate::tool::servers::spawn_rereads(state.clone());
         let resealing = {
             let state = state.clone();
             tokio::spawn(async move {
@@ -220,6 +222,9 @@ impl App {
         renewals.abort();
         webhooks.abort();
         resealing.abort();
+        if let Some(rereads) = rereads {
+            rereads.abort();
+        }
         if let Some(metrics) = metrics {
             metrics.abort();
         }

@@ -38,6 +38,8 @@ pub struct AppState {
     pub live: crate::http::caps::LiveCaps,
     /// How many passes each background job has completed.
     pub rounds: Rounds,
+    /// The sessions this instance holds open with MCP servers.
+    pub mcp: crate::tool::mcp::Sessions,
 }
 
 /// Completed passes of the background jobs: a signal that a job has looked

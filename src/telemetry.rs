@@ -41,6 +41,8 @@ pub const ENGINE_RUNS: &str = "atelya_engine_runs_total";
 pub const ENGINE_STEPS: &str = "atelya_engine_steps_total";
 pub const CREDITS_CHARGED: &str = "atelya_credits_charged_total";
 pub const MODEL_TOKENS: &str = "atelya_model_tokens_total";
+pub const TOOL_CALLS: &str = "atelya_tool_calls_total";
+pub const TOOL_CALL_SECONDS: &str = "atelya_tool_call_duration_seconds";
 pub const DB_CONNECTIONS: &str = "atelya_db_pool_connections";
 pub const DB_STATEMENTS: &str = "atelya_db_statements_total";
 pub const RATE_LIMITED: &str = "atelya_rate_limited_total";
@@ -130,6 +132,15 @@ fn describe() {
     describe_counter!(
         MODEL_TOKENS,
         "Language-model tokens, by direction (prompt, output)"
+    );
+    describe_counter!(
+        TOOL_CALLS,
+        "Tool calls by source (builtin, mcp) and outcome"
+    );
+    describe_histogram!(
+        TOOL_CALL_SECONDS,
+        metrics::Unit::Seconds,
+        "Tool call latency by source"
     );
     describe_gauge!(
         DB_CONNECTIONS,

@@ -26,13 +26,19 @@
 //! - `http`: the HTTP hot-path benchmark and its baseline server.
 //! - `soak`: two instances on PostgreSQL and Redis under steady load for a
 //!   long time, restarted in turn, and what must still hold at the end.
+//! - `mcp_sample`: `atelya-bench mcp-sample`, a small MCP server (an
+//!   agency's CRM) to connect to Atelya when trying tools out.
+//! - `tools`: `atelya-bench tools`, the overhead of a tool call made by the
+//!   engine against the same call made directly with rmcp.
 
 mod api;
 mod baseline;
 mod http;
+mod mcp_sample;
 mod process;
 mod report;
 mod soak;
+mod tools;
 mod watch;
 
 use std::{path::PathBuf, time::Duration};
@@ -59,6 +65,16 @@ enum Command {
     Http(http::HttpSettings),
     /// Two instances on PostgreSQL and Redis under steady load, one restarted now and then; checks what must hold.
     Soak(soak::SoakSettings),
+    /// A sample MCP server (an agency's CRM: `lookup_client`, `send_report`) at `http://<bind>/mcp`.
+    McpSample {
+        #[arg(long, default_value = "127.0.0.1:8091")]
+        bind: std::net::SocketAddr,
+        /// How long each call takes before it answers, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
+    },
+    /// The overhead of a tool call made by the engine, against the same call made directly with rmcp.
+    Tools(tools::ToolSettings),
     /// The HTTP baselines: `GET /plaintext`, and with a database the hand-written workroom page on `POST /page`.
     HttpBaselineServer {
         #[arg(long, default_value = "127.0.0.1:0")]
@@ -135,6 +151,10 @@ fn main() {
         Command::Run(settings) => runtime.block_on(report::run(settings)),
         Command::Http(settings) => runtime.block_on(http::run(settings)),
         Command::Soak(settings) => runtime.block_on(soak::run(settings)),
+        Command::McpSample { bind, delay_ms } => {
+            runtime.block_on(mcp_sample::serve(bind, delay_ms))
+        }
+        Command::Tools(settings) => runtime.block_on(tools::run(settings)),
         Command::HttpBaselineServer { bind, database } => {
             runtime.block_on(http::serve_baseline(bind, database))
         }

@@ -9,6 +9,8 @@ pub struct Model {
     pub workspace_id: Uuid,
     pub task_id: Uuid,
     pub user_id: Uuid,
+    /// Set when the grant is of a tool call of the task rather than of an APPROVAL task.
+    pub tool_call_id: Option<Uuid>,
     pub granted_at: DateTimeUtc,
 }
 

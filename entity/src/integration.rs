@@ -11,11 +11,22 @@ pub struct Model {
     pub provider: String,
     /// JSON array of the granted scopes.
     pub scopes: String,
-    /// The OAuth access token, sealed with `ATELYA_SECRET_KEY` (the row id as
+    /// The access token (OAuth, or an MCP server's bearer token, empty when
+    /// it needs none), sealed with `ATELYA_SECRET_KEY` (the row id as
     /// associated data); never returned by the API.
     pub sealed_access_token: Vec<u8>,
     pub sealed_refresh_token: Option<Vec<u8>>,
     pub connected_by: Option<Uuid>,
+    /// OAUTH or MCP.
+    pub kind: String,
+    /// MCP: the server's Streamable HTTP endpoint.
+    pub url: Option<String>,
+    /// CONNECTED, or FAILING when the last attempt to reach it failed.
+    pub status: String,
+    /// The last failure talking to it, without secrets.
+    pub last_error: Option<String>,
+    /// MCP: when its tools were last read.
+    pub checked_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
@@ -27,6 +38,8 @@ impl std::fmt::Debug for Model {
             .field("id", &self.id)
             .field("workspace_id", &self.workspace_id)
             .field("provider", &self.provider)
+            .field("kind", &self.kind)
+            .field("status", &self.status)
             .field("scopes", &self.scopes)
             .finish_non_exhaustive()
     }

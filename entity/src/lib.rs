@@ -11,7 +11,9 @@
 //! - `credit_hold`: credits reserved for one task or planning attempt.
 //! - `export_profile`: each workspace's branding; `export`: a deliverable rendered
 //!   as a branded file, its bytes in `export_file`.
-//! - `integration`: connections to outside services, their tokens sealed.
+//! - `integration`: connections to outside services (OAuth providers and MCP
+//!   servers), their tokens sealed; `integration_tool`: the tools an MCP server offers.
+//! - `tool_policy`: a workspace's choice for one tool; `tool_call`: every call a task made.
 //! - `email_outbox`: mail waiting to go out.
 //! - `api_key`: machine credentials, their secrets stored only hashed.
 //! - `webhook_endpoint`: integrators' endpoints, their signing secrets sealed
@@ -33,6 +35,7 @@ pub mod export;
 pub mod export_file;
 pub mod export_profile;
 pub mod integration;
+pub mod integration_tool;
 pub mod invitation;
 pub mod member;
 pub mod refresh_token;
@@ -40,6 +43,8 @@ pub mod source;
 pub mod style_memory_version;
 pub mod style_sample;
 pub mod task;
+pub mod tool_call;
+pub mod tool_policy;
 pub mod user;
 pub mod webhook_delivery;
 pub mod webhook_endpoint;

@@ -26,6 +26,12 @@ pub struct Model {
     pub failures: i32,
     pub error: Option<String>,
     pub required_approvals: Option<i32>,
+    /// TOOL tasks: the tool's name in the workspace.
+    pub tool: Option<String>,
+    /// TOOL tasks: the call's arguments, a JSON object.
+    pub tool_arguments: Option<String>,
+    /// Why an approver rejected it (state REJECTED).
+    pub rejection_reason: Option<String>,
     pub started_at: Option<DateTimeUtc>,
     pub finished_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,

@@ -18,6 +18,7 @@ mod m20261130_000010_api_keys;
 mod m20261130_000011_webhooks;
 mod m20261201_000012_webhook_secrets;
 mod m20261201_000013_api_key_member;
+mod m20261207_000014_tools;
 
 pub struct Migrator;
 
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000011_webhooks::Migration),
             Box::new(m20261201_000012_webhook_secrets::Migration),
             Box::new(m20261201_000013_api_key_member::Migration),
+            Box::new(m20261207_000014_tools::Migration),
         ]
     }
 }

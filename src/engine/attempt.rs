@@ -184,7 +184,7 @@ pub async fn conclude(
     Ok(Concluded::NotCompleted)
 }
 
-async fn save_task(txn: &WriteTxn, task: &task::Model) -> AppResult<()> {
+pub(super) async fn save_task(txn: &WriteTxn, task: &task::Model) -> AppResult<()> {
     task.clone()
         .into_active_model()
         .reset_all()

@@ -8,8 +8,12 @@ use super::Engine;
 use crate::{
     error::AppResult,
     ids::{self, Kind},
-    llm::{AgentBrief, ModelContext, ModelRequest, Purpose, SourceBrief, StyleBrief},
+    llm::{
+        AgentBrief, ModelContext, ModelRequest, Purpose, Rejection, SourceBrief, StyleBrief,
+        ToolBrief,
+    },
     task::{TaskKind, TaskState},
+    tool::registry::Tool,
 };
 
 /// The context every call of a workroom shares.
@@ -80,20 +84,58 @@ pub async fn custom_agents(
     Ok(links.into_iter().filter_map(|(_, a)| a).collect())
 }
 
-/// Outputs of completed AGENT tasks: those of `only` when given, else all of the workroom.
+/// Outputs of completed AGENT and TOOL tasks: those of `only` when given,
+/// else all of the workroom. A tool's result is titled with where it came
+/// from, so the model can tell it from an agent's notes.
 pub async fn outputs(
     engine: &Engine,
     room: &workroom::Model,
     only: Option<&[uuid::Uuid]>,
 ) -> AppResult<Vec<(String, String)>> {
     let done = crate::task::plan_of(engine.state.db.conn(), room).await?;
+    let feeds = [TaskKind::Agent.as_str(), TaskKind::Tool.as_str()];
     Ok(done
         .into_iter()
         .filter(|t: &task::Model| {
-            t.kind == TaskKind::Agent.as_str() && t.state == TaskState::Completed.as_str()
+            feeds.contains(&t.kind.as_str()) && t.state == TaskState::Completed.as_str()
         })
         .filter(|t| only.is_none_or(|ids| ids.contains(&t.id)))
-        .filter_map(|t| t.output.map(|o| (t.title, o)))
+        .filter_map(|t| {
+            let title = match &t.tool {
+                Some(tool) => format!("{} (the result of the tool {tool})", t.title),
+                None => t.title,
+            };
+            t.output.map(|o| (title, o))
+        })
+        .collect())
+}
+
+/// A tool as the Planner sees it.
+pub fn tool_brief(tool: &Tool) -> ToolBrief {
+    ToolBrief {
+        name: tool.name.clone(),
+        description: tool.description.clone(),
+        input_schema: tool.input_schema.clone(),
+        read_only: tool.read_only,
+    }
+}
+
+/// Every task an approver rejected in the workroom, oldest first.
+pub async fn rejections(engine: &Engine, room: &workroom::Model) -> AppResult<Vec<Rejection>> {
+    let rows = task::Entity::find()
+        .filter(task::Column::WorkroomId.eq(room.id))
+        .filter(task::Column::State.eq(TaskState::Rejected.as_str()))
+        .order_by_asc(task::Column::FinishedAt)
+        .order_by_asc(task::Column::Id)
+        .all(engine.state.db.conn())
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|t| Rejection {
+            task_title: t.title,
+            tool: t.tool,
+            reason: t.rejection_reason.unwrap_or_default(),
+        })
         .collect())
 }
 
@@ -171,7 +213,27 @@ fn render(purpose: Purpose, c: &ModelContext) -> String {
             if let Some((role, n)) = &c.approval {
                 out.push_str(&format!("\nAn approval by {n} member(s) with role {role} or higher is required before composing.\n"));
             }
-            out.push_str("\nAnswer with the plan as JSON: {\"tasks\":[{\"key\",\"title\",\"kind\",\"agentId\",\"dependsOn\"}]}.");
+            for t in &c.tools {
+                out.push_str(&format!(
+                    "\nTool {}{}: {}\nIts arguments (JSON Schema): {}\n",
+                    t.name,
+                    if t.read_only { " (read-only)" } else { "" },
+                    t.description,
+                    t.input_schema
+                ));
+            }
+            for r in &c.rejections {
+                out.push_str(&format!(
+                    "\nAn approver rejected \"{}\"{}: {}\n",
+                    r.task_title,
+                    r.tool
+                        .as_deref()
+                        .map(|t| format!(" (a call of {t})"))
+                        .unwrap_or_default(),
+                    r.reason
+                ));
+            }
+            out.push_str("\nAnswer with the plan as JSON: {\"tasks\":[{\"key\",\"title\",\"kind\",\"agentId\",\"dependsOn\",\"tool\",\"arguments\"}]}; a TOOL task names one of the tools above and gives arguments its schema accepts.");
         }
         Purpose::Agent => out.push_str(&format!(
             "\nTask: {}\n",

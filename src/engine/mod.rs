@@ -4,7 +4,8 @@
 //!   claimed by conditional update, `FOR UPDATE SKIP LOCKED` on PostgreSQL,
 //!   and renewed while running; an expired lease is taken over).
 //! - `runner`: one workroom's run loop, a step at a time.
-//! - `plan`, `work`, `compose`: the phases (Planner, AGENT tasks, Composer).
+//! - `plan`, `work`, `compose`: the phases (Planner, AGENT tasks, Composer);
+//!   `tool`: TOOL tasks' calls, at most once for side effects.
 //! - `attempt`: a task's attempt, started and settled (its charge and how
 //!   it ended), shared by `work` and `compose`.
 //! - `steps`: what the phases share (the fenced transaction, holds and
@@ -25,6 +26,7 @@ mod plan;
 mod runner;
 mod steps;
 mod stream;
+mod tool;
 mod work;
 
 use std::{

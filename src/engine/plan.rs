@@ -16,6 +16,7 @@ use crate::{
     error::AppResult,
     llm::{PlanSpec, Purpose},
     task::plan,
+    tool::registry::{self, Tool},
     workroom::{
         events::{self, NewEvent, WorkroomEventKind},
         model::{Trigger, WorkroomState},
@@ -32,6 +33,13 @@ pub async fn run(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
     let mut ctx = context::base(engine, &room).await?;
     ctx.custom_agents = agents.iter().map(context::brief).collect();
     ctx.approval = approval.clone().map(|(role, n)| (role, n as u32));
+    let tools = registry::tools_of(db, room.workspace_id, engine.state.config.tools.web).await?;
+    ctx.tools = tools
+        .iter()
+        .filter(|t| t.enabled)
+        .map(context::tool_brief)
+        .collect();
+    ctx.rejections = context::rejections(engine, &room).await?;
     let max = engine.settings.plan_max_tokens;
     let request = context::request(Purpose::Plan, planner.instructions.clone(), ctx, max);
     let prompt_tokens = engine.prompt_tokens(&request);
@@ -67,7 +75,7 @@ pub async fn run(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
     .await?;
     let ours = engine.holds_lease(&room) && room.state == WorkroomState::Planning.as_str();
     let result = match (&outcome.ending, ours) {
-        (Ending::Finished, true) => parse(&outcome.text, &agents, approval.clone()),
+        (Ending::Finished, true) => parse(&outcome.text, &agents, approval.clone(), &tools),
         (Ending::Failed(err), true) => Err(err.clone()),
         _ => {
             txn.commit().await?;
@@ -108,9 +116,15 @@ fn parse(
     text: &str,
     agents: &[entity::agent::Model],
     approval: Option<(String, i32)>,
+    tools: &[Tool],
 ) -> Result<plan::ValidPlan, String> {
     let spec: PlanSpec = serde_json::from_str(text.trim())
         .map_err(|e| format!("the plan is not valid JSON: {e}"))?;
     let ids: Vec<Uuid> = agents.iter().map(|a| a.id).collect();
-    plan::validate(&spec, &ids, approval).map_err(|e| e.0)
+    let checks = plan::Checks {
+        custom_agents: &ids,
+        approval,
+        tools,
+    };
+    plan::validate(&spec, &checks).map_err(|e| e.0)
 }

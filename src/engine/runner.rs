@@ -104,6 +104,7 @@ async fn recover(engine: &Engine, id: Uuid) -> AppResult<()> {
         return Ok(());
     };
     let now = engine.state.clock.now();
+    super::tool::recover_calls(engine, &txn, &mut room, now).await?;
     holds::release_abandoned(&txn, &mut room, now).await?;
     task::Entity::update_many()
         .col_expr(

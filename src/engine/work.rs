@@ -1,6 +1,7 @@
 //! The executing step: under the workroom lock, decide what is next (an
-//! AGENT task whose dependencies are done, an approval to ask for, composing,
-//! or waiting), then run an AGENT task's model call. Starting an attempt and
+//! AGENT or TOOL task whose dependencies are done, an approval to ask for,
+//! composing, or waiting), then run an AGENT task's model call (a TOOL
+//! task's call is in [`super::tool`]). Starting an attempt and
 //! recording how it ended are in [`super::attempt`].
 
 use entity::{task, workroom};
@@ -113,6 +114,9 @@ pub async fn next(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
             // Gather the call's context without holding the lock (a read
             // through the pool inside a transaction can starve the pool).
             drop(txn);
+            if task.kind == TaskKind::Tool.as_str() {
+                return super::tool::run(engine, room, task).await;
+            }
             run_agent(engine, room, task).await
         }
     }

@@ -4,7 +4,7 @@ use std::sync::OnceLock;
 
 use async_graphql::{dataloader::DataLoader, Context};
 
-use entity::{approval_grant, export, source, task, workroom, workroom_agent};
+use entity::{approval_grant, export, source, task, tool_call, workroom, workroom_agent};
 
 use super::loaders::{AgentLoader, DeliverablesLoader, PlanLoader, RowsBy, UserLoader};
 use crate::{
@@ -121,6 +121,7 @@ pub struct Loaders {
     workroom_agents: OnceLock<DataLoader<RowsBy<workroom_agent::Entity>>>,
     approval_grants: OnceLock<DataLoader<RowsBy<approval_grant::Entity>>>,
     exports: OnceLock<DataLoader<RowsBy<export::Entity>>>,
+    tool_calls: OnceLock<DataLoader<RowsBy<tool_call::Entity>>>,
 }
 
 /// The loader in `cell`, made by `make` from the request's database handle on first use.
@@ -149,6 +150,7 @@ impl Loaders {
             workroom_agents: OnceLock::new(),
             approval_grants: OnceLock::new(),
             exports: OnceLock::new(),
+            tool_calls: OnceLock::new(),
         }
     }
 
@@ -219,6 +221,18 @@ impl Loaders {
                 approval_grant::Column::TaskId,
                 |g| g.task_id,
                 approval_grant::Column::GrantedAt,
+            )
+        })
+    }
+
+    /// A task's tool calls, oldest first, by task id.
+    pub fn tool_calls(&self) -> &DataLoader<RowsBy<tool_call::Entity>> {
+        loader(&self.tool_calls, &self.db, |db| {
+            RowsBy::<tool_call::Entity>::new(
+                db,
+                tool_call::Column::TaskId,
+                |c| c.task_id,
+                tool_call::Column::CreatedAt,
             )
         })
     }

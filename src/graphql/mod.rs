@@ -44,6 +44,7 @@ use crate::{
     member::graphql::MemberMutation,
     realtime::graphql::RealtimeSubscription,
     task::graphql::TaskMutation,
+    tool::graphql::ToolMutation,
     webhook::graphql::WebhookMutation,
     workroom::roots::{WorkroomMutation, WorkroomQuery},
     workspace::graphql::{WorkspaceMutation, WorkspaceQuery},
@@ -71,6 +72,7 @@ pub struct Mutation(
     AgentMutation,
     ExportMutation,
     IntegrationMutation,
+    ToolMutation,
     ApiKeyMutation,
     WebhookMutation,
 );

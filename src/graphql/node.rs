@@ -144,6 +144,8 @@ async fn resolve(ctx: &Context<'_>, id: &str) -> AppResult<Option<Node>> {
             scoped::<entity::webhook_delivery::Entity>(db, uuid, ws).await?,
         )?
         .map(|d| Node::WebhookDelivery(WebhookDelivery(d))),
+        // A tool call is not a Node: it is reached through its task.
+        Kind::ToolCall => None,
     })
 }
 

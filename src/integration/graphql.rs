@@ -5,12 +5,13 @@ use async_graphql::{Context, InputObject, Object, ID};
 use chrono::{DateTime, Utc};
 use entity::integration;
 
-use super::service;
+use super::{service, IntegrationKind, IntegrationStatus};
 use crate::{
     auth::{Action, Allowed},
     graphql::context::ContextExt,
     identity::graphql::{load_user, User},
     ids::{self, Kind},
+    tool::{graphql::Tool, registry},
 };
 
 pub struct Integration(pub integration::Model);
@@ -23,8 +24,38 @@ impl Integration {
     async fn provider(&self) -> &str {
         &self.0.provider
     }
+    async fn kind(&self) -> async_graphql::Result<IntegrationKind> {
+        Ok(IntegrationKind::parse(&self.0.kind)?)
+    }
+    /// The MCP server's endpoint (MCP only).
+    async fn url(&self) -> Option<&str> {
+        self.0.url.as_deref()
+    }
     async fn scopes(&self) -> async_graphql::Result<Vec<String>> {
         Ok(service::scopes_of(&self.0)?)
+    }
+    /// The tools it offers (MCP only; empty otherwise).
+    async fn tools(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Tool>> {
+        let db = ctx.app().db.conn();
+        let mut tools = registry::mcp_tools(db, self.0.workspace_id, Some(self.0.id)).await?;
+        let policies = registry::policies_of(db, self.0.workspace_id).await?;
+        for tool in &mut tools {
+            if let Some(policy) = policies.get(&tool.name) {
+                registry::apply(tool, policy);
+            }
+        }
+        Ok(tools.into_iter().map(Tool).collect())
+    }
+    async fn status(&self) -> async_graphql::Result<IntegrationStatus> {
+        Ok(IntegrationStatus::parse(&self.0.status)?)
+    }
+    /// The last failure talking to it, without secrets.
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+    /// When its tools were last read.
+    async fn checked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.checked_at
     }
     async fn connected_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         load_user(ctx, self.0.connected_by).await

@@ -49,11 +49,15 @@ pub async fn connect(
     let now = state.clock.now();
     let txn = state.db.begin().await?;
     policy::require_locked(&txn, session, Action::Administer).await?;
-    let existing = integration::Entity::find()
-        .filter(integration::Column::WorkspaceId.eq(session.workspace_id))
-        .filter(integration::Column::Provider.eq(provider.as_str()))
-        .one(&*txn)
-        .await?;
+    let existing = by_provider(&*txn, session.workspace_id, &provider).await?;
+    if existing
+        .as_ref()
+        .is_some_and(|row| row.kind != super::IntegrationKind::Oauth.as_str())
+    {
+        return Err(AppError::conflict(format!(
+            "an MCP server is connected as {provider}"
+        )));
+    }
     let reconnected = existing.is_some();
     let id = existing.as_ref().map_or_else(Uuid::now_v7, |row| row.id);
     let row = integration::Model {
@@ -66,6 +70,11 @@ pub async fn connect(
             .map(|t| state.sealer.seal(id.as_bytes(), t.as_bytes()))
             .transpose()?,
         connected_by: Some(session.user.id),
+        kind: super::IntegrationKind::Oauth.as_str().to_owned(),
+        url: None,
+        status: super::IntegrationStatus::Connected.as_str().to_owned(),
+        last_error: None,
+        checked_at: None,
         created_at: existing.as_ref().map_or(now, |row| row.created_at),
         updated_at: now,
     };
@@ -112,7 +121,9 @@ pub async fn disconnect(state: &AppState, session: &Session, id: Uuid) -> AppRes
         metadata: json!({ "provider": row.provider }),
     };
     activity::record(&txn, session.workspace_id, entry, now).await?;
-    txn.commit().await
+    txn.commit().await?;
+    state.mcp.forget(id);
+    Ok(())
 }
 
 /// The workspace's integrations, by provider.
@@ -124,6 +135,19 @@ pub async fn list(
         .filter(integration::Column::WorkspaceId.eq(workspace_id))
         .order_by_asc(integration::Column::Provider)
         .all(db)
+        .await?)
+}
+
+/// The workspace's integration connected as `provider`, if any.
+pub async fn by_provider(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    provider: &str,
+) -> AppResult<Option<integration::Model>> {
+    Ok(integration::Entity::find()
+        .filter(integration::Column::WorkspaceId.eq(workspace_id))
+        .filter(integration::Column::Provider.eq(provider))
+        .one(db)
         .await?)
 }
 

@@ -79,6 +79,29 @@ pub struct ModelContext {
     /// Plan: the approval the constraints ask for before composing, as
     /// (required role, required approvals).
     pub approval: Option<(String, u32)>,
+    /// Plan: the enabled tools of the workspace a TOOL task may call.
+    pub tools: Vec<ToolBrief>,
+    /// Plan: what approvers rejected in this workroom so far, oldest first.
+    pub rejections: Vec<Rejection>,
+}
+
+/// A tool as the Planner sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ToolBrief {
+    pub name: String,
+    pub description: String,
+    /// JSON Schema of its arguments.
+    pub input_schema: serde_json::Value,
+    pub read_only: bool,
+}
+
+/// A task an approver rejected, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub task_title: String,
+    /// The tool whose call was rejected (TOOL tasks).
+    pub tool: Option<String>,
+    pub reason: String,
 }
 
 pub struct ModelRequest {
@@ -155,4 +178,10 @@ pub struct PlannedTask {
     pub agent_id: Option<String>,
     #[serde(default)]
     pub depends_on: Vec<String>,
+    /// TOOL tasks: the tool's name in the workspace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool: Option<String>,
+    /// TOOL tasks: the call's arguments, a JSON object matching the tool's input schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub arguments: Option<serde_json::Value>,
 }

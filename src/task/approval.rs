@@ -1,6 +1,7 @@
-//! Granting an APPROVAL task: distinct members whose role is at least the
-//! task's required role (viewers never); once enough have granted, the task
-//! completes and the run goes on.
+//! Granting an APPROVAL task, or a TOOL task's call that waits for approval:
+//! distinct members whose role is at least the task's required role
+//! (viewers never); once enough have granted, an APPROVAL task completes and
+//! a tool call is made, and the run goes on.
 
 use entity::{approval_grant, task};
 use sea_orm::{
@@ -10,7 +11,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{TaskKind, TaskState};
+use super::{TaskAction, TaskKind, TaskState};
 use crate::{
     activity::{self, NewActivity},
     auth::{policy, Action, Session},
@@ -18,6 +19,7 @@ use crate::{
     ids::{self, Kind},
     member::Role,
     state::AppState,
+    tool::calls,
     workroom::events::{self, NewEvent, WorkroomEventKind},
 };
 
@@ -78,9 +80,7 @@ pub async fn grant(state: &AppState, session: &Session, task_id: Uuid) -> AppRes
     let mut room = events::lock(&txn, session.workspace_id, found.workroom_id).await?;
     let me = policy::require_locked(&txn, session, Action::Read).await?;
     let mut row = find(&*txn, session.workspace_id, task_id).await?;
-    if TaskKind::parse(&row.kind)? != TaskKind::Approval {
-        return Err(AppError::conflict("only an APPROVAL task can be granted"));
-    }
+    let kind = TaskKind::parse(&row.kind)?;
     let requirement = Requirement::of(&row)?;
     let required_role = requirement.role;
     if !policy::may_approve(me.role, required_role) {
@@ -92,8 +92,28 @@ pub async fn grant(state: &AppState, session: &Session, task_id: Uuid) -> AppRes
     if TaskState::parse(&row.state)? != TaskState::AwaitingApproval {
         return Err(AppError::conflict("this task is not waiting for approval"));
     }
-    let already = approval_grant::Entity::find()
-        .filter(approval_grant::Column::TaskId.eq(row.id))
+    // A TOOL task's approval is of its waiting call.
+    let call =
+        match kind {
+            TaskKind::Approval => None,
+            _ => Some(calls::waiting_of(&*txn, row.id).await?.ok_or_else(|| {
+                AppError::conflict("no tool call of this task waits for approval")
+            })?),
+        };
+    let call_id = call.as_ref().map(|c| c.id);
+    let counted_from = call.as_ref().and_then(calls::grants_count_from);
+    let of_this = |query: sea_orm::Select<approval_grant::Entity>| {
+        let query = query.filter(approval_grant::Column::TaskId.eq(row.id));
+        let query = match counted_from {
+            Some(from) => query.filter(approval_grant::Column::GrantedAt.gte(from)),
+            None => query,
+        };
+        match call_id {
+            Some(id) => query.filter(approval_grant::Column::ToolCallId.eq(id)),
+            None => query.filter(approval_grant::Column::ToolCallId.is_null()),
+        }
+    };
+    let already = of_this(approval_grant::Entity::find())
         .filter(approval_grant::Column::UserId.eq(session.user.id))
         .count(&*txn)
         .await?;
@@ -105,22 +125,35 @@ pub async fn grant(state: &AppState, session: &Session, task_id: Uuid) -> AppRes
         workspace_id: row.workspace_id,
         task_id: row.id,
         user_id: session.user.id,
+        tool_call_id: call_id,
         granted_at: now,
     };
     approval_grant::Entity::insert(grant.into_active_model().reset_all())
         .exec_without_returning(&*txn)
         .await?;
-    let granted = approval_grant::Entity::find()
-        .filter(approval_grant::Column::TaskId.eq(row.id))
-        .count(&*txn)
-        .await? as i32;
+    let granted = of_this(approval_grant::Entity::find()).count(&*txn).await? as i32;
     let required = requirement.approvals;
+    let mut data = json!({ "granted": granted, "required": required });
+    if let Some(call) = &call {
+        data["callId"] = ids::encode(Kind::ToolCall, call.id).into();
+        data["tool"] = call.tool.clone().into();
+    }
     let event = NewEvent::new(WorkroomEventKind::ApprovalGranted)
         .by(Some(session.user.id))
         .task(row.id)
-        .data(json!({ "granted": granted, "required": required }));
+        .data(data);
     events::append(&txn, &mut room, event, now).await?;
-    if granted >= required {
+    if granted >= required && call.is_some() {
+        // Approved: the engine makes the call (again, after an unknown outcome).
+        row.state = TaskState::Pending.as_str().to_owned();
+        row.clone()
+            .into_active_model()
+            .reset_all()
+            .update(&*txn)
+            .await?;
+        room.needs_run = true;
+        crate::workroom::service::save(&txn, &room).await?;
+    } else if granted >= required {
         row.state = TaskState::Completed.as_str().to_owned();
         row.finished_at = Some(now);
         row.clone()
@@ -148,10 +181,58 @@ pub async fn grant(state: &AppState, session: &Session, task_id: Uuid) -> AppRes
             "{} approved {} ({granted} of {required})",
             session.user.name, row.title
         ),
-        metadata: json!({ "workroomId": ids::encode(Kind::Workroom, room.id), "granted": granted, "required": required }),
+        metadata: json!({
+            "workroomId": ids::encode(Kind::Workroom, room.id),
+            "granted": granted,
+            "required": required,
+            "tool": call.as_ref().map(|c| c.tool.clone()),
+        }),
     };
     activity::record(&txn, session.workspace_id, entry, now).await?;
     txn.commit().await?;
     state.work.notify_waiters();
     Ok(row)
+}
+
+/// What a member with `role` may do to a task waiting for approval that
+/// needs `required`: grant it once, and reject it while the workroom is
+/// EXECUTING (a paused one is resumed first).
+pub fn allowed_actions(
+    required: Role,
+    role: Role,
+    already_granted: bool,
+    executing: bool,
+) -> Vec<TaskAction> {
+    if !policy::may_approve(role, required) {
+        return Vec::new();
+    }
+    let mut actions = Vec::new();
+    if !already_granted {
+        actions.push(TaskAction::GrantApproval);
+    }
+    if executing {
+        actions.push(TaskAction::RejectApproval);
+    }
+    actions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn approvers_may_grant_once_and_reject_while_executing() {
+        use TaskAction::{GrantApproval as G, RejectApproval as R};
+        assert_eq!(
+            allowed_actions(Role::Member, Role::Member, false, true),
+            [G, R]
+        );
+        assert_eq!(allowed_actions(Role::Member, Role::Owner, true, true), [R]);
+        assert_eq!(
+            allowed_actions(Role::Member, Role::Admin, false, false),
+            [G]
+        );
+        assert!(allowed_actions(Role::Admin, Role::Member, false, true).is_empty());
+        assert!(allowed_actions(Role::Viewer, Role::Viewer, false, true).is_empty());
+    }
 }

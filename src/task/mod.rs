@@ -2,11 +2,13 @@
 //!
 //! - `plan`: validating the Planner's plan and storing it as tasks.
 //! - `approval`: granting APPROVAL tasks.
-//! - `graphql`: `Task`, `Approval`, `grantApproval`.
+//! - `rejection`: rejecting an approval, which sends the workroom back to its Planner.
+//! - `graphql`: `Task`, `Approval`, `grantApproval`, `rejectApproval`.
 
 pub mod approval;
 pub mod graphql;
 pub mod plan;
+pub mod rejection;
 
 use async_graphql::Enum;
 
@@ -28,6 +30,14 @@ pub enum TaskState {
     Completed,
     Failed,
     Discarded,
+    Rejected,
+}
+
+/// What a member may do to a task now (`Task.allowedActions`).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskAction {
+    GrantApproval,
+    RejectApproval,
 }
 
 text_enum!(TaskKind { Agent => "AGENT", Tool => "TOOL", Approval => "APPROVAL", Compose => "COMPOSE" });
@@ -38,6 +48,7 @@ text_enum!(TaskState {
     Completed => "COMPLETED",
     Failed => "FAILED",
     Discarded => "DISCARDED",
+    Rejected => "REJECTED",
 });
 
 /// The ids a task depends on (stored as a JSON array).

@@ -38,6 +38,9 @@ pub enum WorkroomEventKind {
     Message,
     RevisionRequested,
     CreditsCharged,
+    ToolCallStarted,
+    ToolCallFinished,
+    ApprovalRejected,
 }
 
 text_enum!(WorkroomEventKind {
@@ -54,6 +57,9 @@ text_enum!(WorkroomEventKind {
     Message => "MESSAGE",
     RevisionRequested => "REVISION_REQUESTED",
     CreditsCharged => "CREDITS_CHARGED",
+    ToolCallStarted => "TOOL_CALL_STARTED",
+    ToolCallFinished => "TOOL_CALL_FINISHED",
+    ApprovalRejected => "APPROVAL_REJECTED",
 });
 
 /// One event to append.

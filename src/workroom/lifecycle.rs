@@ -12,7 +12,9 @@ use super::{
     model::{limits, Trigger},
     service::{begin, save, transition},
 };
-use crate::{auth::Session, error::AppResult, input, state::AppState, task::TaskState};
+use crate::{
+    auth::Session, db::WriteTxn, error::AppResult, input, state::AppState, task::TaskState,
+};
 
 /// The lifecycle mutations that are one transition each.
 #[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, workroom = %id))]
@@ -97,20 +99,7 @@ pub async fn replan(state: &AppState, session: &Session, id: Uuid) -> AppResult<
         change.now,
     )
     .await?;
-    let discarded = task::Entity::update_many()
-        .col_expr(
-            task::Column::State,
-            Expr::value(TaskState::Discarded.as_str()),
-        )
-        .filter(task::Column::WorkroomId.eq(change.room.id))
-        .filter(task::Column::State.ne(TaskState::Completed.as_str()))
-        .filter(task::Column::State.ne(TaskState::Discarded.as_str()))
-        .exec(&*change.txn)
-        .await?
-        .rows_affected;
-    change.room.run_by = Some(session.user.id);
-    change.room.plan_round += 1;
-    save(&change.txn, &change.room).await?;
+    let discarded = new_plan_round(&change.txn, &mut change.room, session.user.id).await?;
     let summary = format!(
         "{} asked for a new plan for {}",
         session.user.name,
@@ -127,6 +116,36 @@ pub async fn replan(state: &AppState, session: &Session, id: Uuid) -> AppResult<
     state.interrupted.notify_waiters();
     state.work.notify_waiters();
     Ok(room)
+}
+
+/// Opens a new plan round after a replan or a rejection, run by `by`: the
+/// tasks that are neither completed nor rejected become DISCARDED (returns
+/// how many) and the Planner runs again. The caller moved the workroom to
+/// PLANNING.
+pub async fn new_plan_round(
+    txn: &WriteTxn,
+    room: &mut workroom::Model,
+    by: Uuid,
+) -> AppResult<u64> {
+    let kept = [
+        TaskState::Completed,
+        TaskState::Discarded,
+        TaskState::Rejected,
+    ];
+    let discarded = task::Entity::update_many()
+        .col_expr(
+            task::Column::State,
+            Expr::value(TaskState::Discarded.as_str()),
+        )
+        .filter(task::Column::WorkroomId.eq(room.id))
+        .filter(task::Column::State.is_not_in(kept.map(TaskState::as_str)))
+        .exec(&**txn)
+        .await?
+        .rows_affected;
+    room.run_by = Some(by);
+    room.plan_round += 1;
+    save(txn, room).await?;
+    Ok(discarded)
 }
 
 #[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, workroom = %id))]

@@ -137,6 +137,17 @@ impl Workspace {
         Ok(ExportProfile::load(ctx.app().db.conn(), self.0.id).await?)
     }
 
+    /// Every role: the tools agents may call here, built-in first, then by name.
+    async fn tools(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<crate::tool::graphql::Tool>> {
+        self.session(ctx)?;
+        let app = ctx.app();
+        let tools =
+            crate::tool::registry::tools_of(app.db.conn(), self.0.id, app.config.tools.web).await?;
+        Ok(tools.into_iter().map(crate::tool::graphql::Tool).collect())
+    }
     /// Owner and admin only.
     #[graphql(guard = "Allowed(Action::Administer)")]
     async fn integrations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Integration>> {

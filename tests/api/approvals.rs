@@ -247,3 +247,98 @@ db_test! {
         assert_eq!(anns["workspace"]["activity"]["nodes"], json!([]));
     }
 }
+
+const REJECT: &str = "mutation($t: ID!, $r: String!) { rejectApproval(taskId: $t, reason: $r) {
+    id kind state rejectionReason allowedActions } }";
+
+const TASK_ACTIONS: &str =
+    "query($id: ID!) { workroom(id: $id) { tasks { id kind state allowedActions } } }";
+
+db_test! {
+    async fn a_rejected_approval_sends_the_workroom_back_to_its_planner_with_the_reason(app);
+    {
+        let (owner, team) = app.team(&["ADMIN", "MEMBER", "VIEWER"]).await;
+        let (admin, member, viewer) = (&team[0], &team[1], &team[2]);
+        let id = app.create_workroom(&owner.token, approval_input("Launch plan", "ADMIN", 1)).await;
+        app.wait_for_event(&owner.token, &id, "APPROVAL_REQUESTED").await;
+        let room = app.assert_quiet(&owner.token, &id).await;
+        let approval_id = task_id(&room, "APPROVAL");
+        let draft_id = task_id(&room, "AGENT");
+
+        // What each role may do, as a frontend would show it.
+        let actions = |body: Value| {
+            body["workroom"]["tasks"].as_array().unwrap().iter()
+                .find(|t| t["kind"] == "APPROVAL").unwrap()["allowedActions"].clone()
+        };
+        let of = |account: &'_ Account| {
+            let token = account.token.clone();
+            let app = &app;
+            let id = id.clone();
+            async move { app.ok(Some(&token), TASK_ACTIONS, json!({ "id": id })).await }
+        };
+        assert_eq!(actions(of(admin).await), json!(["GRANT_APPROVAL", "REJECT_APPROVAL"]));
+        assert_eq!(actions(of(member).await), json!([]), "below the required role");
+        assert_eq!(actions(of(viewer).await), json!([]));
+
+        // Refused: below the role, a viewer, a bad reason, a task that is not waiting.
+        for (account, reason, expected) in [
+            (member, "No.", "FORBIDDEN"),
+            (viewer, "No.", "FORBIDDEN"),
+            (admin, "   ", "BAD_USER_INPUT"),
+        ] {
+            let body = app.gql(Some(&account.token), REJECT, json!({ "t": approval_id, "r": reason })).await;
+            assert_eq!(code(&body), expected, "{body}");
+        }
+        let long = "x".repeat(2_001);
+        let body = app.gql(Some(&admin.token), REJECT, json!({ "t": approval_id, "r": long })).await;
+        assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+        let body = app.gql(Some(&admin.token), REJECT, json!({ "t": draft_id, "r": "No." })).await;
+        assert_eq!(code(&body), "CONFLICT", "{body}");
+        assert_eq!(app.room(&owner.token, &id).await["lastSeq"], room["lastSeq"], "refusals change nothing");
+
+        // A paused workroom is resumed before a rejection.
+        app.ok(Some(&owner.token), "mutation($id: ID!) { pauseWorkroom(id: $id) { state } }", json!({ "id": id })).await;
+        let body = app.gql(Some(&admin.token), REJECT, json!({ "t": approval_id, "r": "No." })).await;
+        assert_eq!(code(&body), "CONFLICT", "{body}");
+        assert_eq!(actions(of(admin).await), json!(["GRANT_APPROVAL"]));
+        app.ok(Some(&owner.token), "mutation($id: ID!) { resumeWorkroom(id: $id) { state } }", json!({ "id": id })).await;
+
+        let reason = "Use the spring prices, not the winter ones.";
+        let body = app.gql(Some(&admin.token), REJECT, json!({ "t": approval_id, "r": reason })).await;
+        let rejected = &body["data"]["rejectApproval"];
+        assert_eq!(rejected["state"], "REJECTED", "{body}");
+        assert_eq!(rejected["rejectionReason"], reason);
+
+        let events = app.wait_for_event(&owner.token, &id, "PLAN_CREATED").await;
+        let rejection = events.iter().position(|e| e["kind"] == "APPROVAL_REJECTED").unwrap();
+        assert_eq!(events[rejection]["text"], reason);
+        assert_eq!(events[rejection]["taskId"], approval_id.as_str());
+        assert_eq!(events[rejection]["actor"]["id"], admin.user_id.as_str());
+        assert_eq!(events[rejection + 1]["kind"], "STATE_CHANGED");
+        assert_eq!(events[rejection + 1]["state"], "PLANNING");
+
+        // The new plan addresses the reason; the drafting task it kept is still completed.
+        let events = loop {
+            let events = app.history(&owner.token, &id).await;
+            let plans = events.iter().filter(|e| e["kind"] == "PLAN_CREATED").count();
+            let asked = events.iter().filter(|e| e["kind"] == "APPROVAL_REQUESTED").count();
+            if plans == 2 && asked == 2 {
+                break events;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        };
+        let replanned = events.iter().filter(|e| e["kind"] == "PLAN_CREATED").nth(1);
+        let titles = replanned.unwrap()["data"]["tasks"].to_string();
+        assert!(titles.contains("addressing a rejection: Use the spring prices, not the winter ones"), "{titles}");
+        let kept = app.ok(Some(&owner.token), "query($id: ID!) { node(id: $id) { ... on Task { state } } }", json!({ "id": draft_id })).await;
+        assert_eq!(kept["node"]["state"], "COMPLETED");
+        let old = app.ok(Some(&owner.token), "query($id: ID!) { node(id: $id) { ... on Task { state rejectionReason } } }", json!({ "id": approval_id })).await;
+        assert_eq!(old["node"], json!({ "state": "REJECTED", "rejectionReason": reason }));
+
+        let logged = app.ok(Some(&owner.token), "{ workspace { activity(filter: { action: \"approval.rejected\" }, first: 10) { nodes { actor { id } targetId metadata } } } }", json!({})).await;
+        let nodes = logged["workspace"]["activity"]["nodes"].as_array().unwrap();
+        assert_eq!(nodes.len(), 1);
+        assert_eq!(nodes[0]["metadata"]["reason"], reason);
+        assert_eq!(nodes[0]["targetId"], approval_id.as_str());
+    }
+}

@@ -82,6 +82,7 @@ enum Group {
     Approvals,
     Agents,
     Queries,
+    Tools,
 }
 
 /// What a row needs besides the team.
@@ -108,6 +109,10 @@ enum Needs {
     WebhookEndpoint,
     /// A delivery to such an endpoint.
     WebhookDelivery,
+    /// A test MCP server running (not connected).
+    McpServer,
+    /// Such a server, connected by the owner as `crm`.
+    McpIntegration,
 }
 
 /// One operation: its root field, its document, and the outcome per role.
@@ -137,6 +142,7 @@ struct Fixture {
     webhook_delivery: Option<String>,
     /// For a key's column: the owner's account, with the key as its token.
     key: Option<Account>,
+    mcp: Option<crate::mcp_fixture::McpServer>,
 }
 
 impl Fixture {
@@ -173,6 +179,9 @@ impl Fixture {
         self.integration
             .as_deref()
             .expect("an integration in the fixture")
+    }
+    fn mcp_url(&self) -> &str {
+        &self.mcp.as_ref().expect("an MCP server in the fixture").url
     }
     fn accept(&self) -> &str {
         self.accept
@@ -464,6 +473,43 @@ const MATRIX: &[Row] = &[
         variables: |f, _| json!({ "t": f.task() }),
         expect: MEMBERS_AND_ABOVE,
     },
+    Row {
+        root: Root::Mutation,
+        field: "rejectApproval",
+        group: Group::Approvals,
+        needs: Needs::AwaitingApproval,
+        document: "mutation($t: ID!) { rejectApproval(taskId: $t, reason: \"Not yet.\") { state } }",
+        variables: |f, _| json!({ "t": f.task() }),
+        expect: MEMBERS_AND_ABOVE,
+    },
+    // Tools and MCP servers: owners and admins set them up.
+    Row {
+        root: Root::Mutation,
+        field: "setToolPolicy",
+        group: Group::Tools,
+        needs: Needs::Team,
+        document: "mutation { setToolPolicy(input: { name: \"workroom.read_source\", enabled: false }) { name } }",
+        variables: none,
+        expect: OWNERS_AND_ADMINS,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "connectMcpServer",
+        group: Group::Tools,
+        needs: Needs::McpServer,
+        document: "mutation($url: String!) { connectMcpServer(input: { name: \"crm\", url: $url }) { id } }",
+        variables: |f, _| json!({ "url": f.mcp_url() }),
+        expect: OWNERS_AND_ADMINS,
+    },
+    Row {
+        root: Root::Mutation,
+        field: "refreshIntegrationTools",
+        group: Group::Tools,
+        needs: Needs::McpIntegration,
+        document: "mutation($id: ID!) { refreshIntegrationTools(id: $id) { id } }",
+        variables: |f, _| json!({ "id": f.integration() }),
+        expect: OWNERS_AND_ADMINS,
+    },
     // Custom agents: members and above.
     Row {
         root: Root::Mutation,
@@ -698,7 +744,8 @@ const WORKSPACE_SNAPSHOT: &str = "{ workspace { name plan credits { balance avai
     workrooms(first: 100) { nodes { id state lastSeq } } \
     agents { id name description instructions clientName styleMemory { version } } \
     exportProfile { letterhead accentColor contactBlock font updatedAt } \
-    integrations { id provider scopes } apiKeys { id revokedAt } } }";
+    integrations { id provider scopes status checkedAt tools { name } } apiKeys { id revokedAt } \
+    tools { name enabled requiresApproval } } }";
 
 const ROOM_SNAPSHOT: &str = "query($id: ID!) { workroom(id: $id) { state stateReason lastSeq \
     creditsSpent creditsReserved revisionRound \
@@ -780,6 +827,7 @@ async fn fixture(app: &TestApp, row: &Row, role: &str) -> Fixture {
         webhook_endpoint: None,
         webhook_delivery: None,
         key: None,
+        mcp: None,
     };
     let owner = fixture.team.owner.token.clone();
     if let Some(key_role) = role.strip_suffix("-KEY") {
@@ -879,6 +927,20 @@ async fn fixture(app: &TestApp, row: &Row, role: &str) -> Fixture {
             fixture.api_key = data["createApiKey"]["apiKey"]["id"]
                 .as_str()
                 .map(str::to_owned);
+        }
+        Needs::McpServer | Needs::McpIntegration => {
+            let server = crate::mcp_fixture::start(crate::mcp_fixture::Access::Open).await;
+            if row.needs == Needs::McpIntegration {
+                let data = app
+                    .ok(
+                        Some(&owner),
+                        "mutation($url: String!) { connectMcpServer(input: { name: \"crm\", url: $url }) { id } }",
+                        json!({ "url": server.url }),
+                    )
+                    .await;
+                fixture.integration = data["connectMcpServer"]["id"].as_str().map(str::to_owned);
+            }
+            fixture.mcp = Some(server);
         }
         Needs::Integration => {
             let data = app
@@ -995,6 +1057,11 @@ db_test! {
 db_test! {
     async fn custom_agents_are_edited_by_members_and_above_and_not_by_viewers(app);
     { assert_group(&app, Group::Agents).await; }
+}
+
+db_test! {
+    async fn tools_and_mcp_servers_are_set_up_by_owners_and_admins_and_refusals_change_nothing(app) with |c| c.webhook_allow_private = true;
+    { assert_group(&app, Group::Tools).await; }
 }
 
 db_test! {

@@ -359,6 +359,12 @@ db_test! {
         let receiver = Receiver::start().await;
         let owner = app.signup("ann@example.com", "Acme").await;
         let (secret, _) = app.endpoint(&owner.token, &receiver.url, &["approval.requested", "credits.low"]).await;
+        // The Planner's prompt lists the enabled tools; without them each
+        // planning hold stays below the 50 credits the threshold leaves.
+        for tool in ["workspace.search_deliverables", "workroom.read_source"] {
+            let off = "mutation($n: String!) { setToolPolicy(input: { name: $n, enabled: false }) { enabled } }";
+            app.ok(Some(&owner.token), off, json!({ "n": tool })).await;
+        }
 
         // A plan that waits for an approval says so, with what to approve.
         let id = app.create_workroom(&owner.token, crate::live::gated("Gated")).await;

@@ -7,7 +7,8 @@
 //! configurable pace. The same request always yields the same tokens and the
 //! same usage, which keeps runs, billing and tests reproducible.
 //!
-//! Here live the model and its pacing. The texts are written by `plan`,
+//! Here live the model and its pacing. The texts are written by `plan`
+//! (with its TOOL tasks from `tools`),
 //! `notes` and `compose`, worded with the helpers of `phrases` and `text`,
 //! and cut into tokens by `tokens`.
 
@@ -19,6 +20,7 @@ mod phrases;
 mod plan;
 mod text;
 mod tokens;
+mod tools;
 mod voice;
 
 use std::time::Duration;

@@ -4,14 +4,30 @@
 use super::{
     phrases::{deliverables_phrase, focus_phrase},
     text::{excerpt, non_empty, strip_end},
+    tools::tool_tasks,
 };
 use crate::llm::{ModelContext, PlanSpec, PlannedTask};
 
-/// One AGENT task per custom agent (or one drafting task), then the approval
-/// when the constraints ask for one, then the single COMPOSE task last.
+/// The TOOL tasks (see [`super::tools`]), then one AGENT task per custom
+/// agent (or one drafting task) drawing on them, then the approval when the
+/// constraints ask for one, then the single COMPOSE task last. After a
+/// rejection, the agents' tasks say they address its reason.
 pub(super) fn plan(ctx: &ModelContext) -> PlanSpec {
-    let mut tasks = agent_tasks(ctx);
-    let agent_keys: Vec<String> = tasks.iter().map(|t| t.key.clone()).collect();
+    let mut tasks = tool_tasks(ctx);
+    let tool_keys: Vec<String> = tasks.iter().map(|t| t.key.clone()).collect();
+    let mut agents = agent_tasks(ctx);
+    for agent in &mut agents {
+        agent.depends_on = tool_keys.clone();
+        if let Some(rejection) = ctx.rejections.last() {
+            agent.title = format!(
+                "{} (addressing a rejection: {})",
+                agent.title,
+                strip_end(&excerpt(&rejection.reason, 12))
+            );
+        }
+    }
+    let agent_keys: Vec<String> = agents.iter().map(|t| t.key.clone()).collect();
+    tasks.extend(agents);
     let mut compose_deps = agent_keys.clone();
     if let Some((role, count)) = &ctx.approval {
         tasks.push(PlannedTask {
@@ -23,6 +39,8 @@ pub(super) fn plan(ctx: &ModelContext) -> PlanSpec {
             kind: "APPROVAL".into(),
             agent_id: None,
             depends_on: agent_keys,
+            tool: None,
+            arguments: None,
         });
         compose_deps = vec!["approval".into()];
     }
@@ -32,6 +50,8 @@ pub(super) fn plan(ctx: &ModelContext) -> PlanSpec {
         kind: "COMPOSE".into(),
         agent_id: None,
         depends_on: compose_deps,
+        tool: None,
+        arguments: None,
     });
     PlanSpec { tasks }
 }
@@ -44,6 +64,8 @@ pub(super) fn agent_tasks(ctx: &ModelContext) -> Vec<PlannedTask> {
             kind: "AGENT".into(),
             agent_id: None,
             depends_on: Vec::new(),
+            tool: None,
+            arguments: None,
         }];
     }
     let goal = strip_end(&excerpt(&ctx.goal, 12)).to_string();
@@ -63,6 +85,8 @@ pub(super) fn agent_tasks(ctx: &ModelContext) -> Vec<PlannedTask> {
             kind: "AGENT".into(),
             agent_id: Some(agent.id.clone()),
             depends_on: Vec::new(),
+            tool: None,
+            arguments: None,
         }
     });
     tasks.collect()
@@ -146,6 +170,37 @@ mod tests {
                 assert!(plan.tasks[..i].iter().any(|t| &t.key == dep), "{dep}");
             }
         }
+    }
+
+    #[test]
+    fn tool_tasks_come_first_and_agents_draw_on_them_and_rejections_show() {
+        let mut ctx = context();
+        ctx.goal = "Proposal like our last one".into();
+        ctx.tools = crate::tool::builtin::catalog(false)
+            .into_iter()
+            .map(|b| crate::llm::ToolBrief {
+                name: b.name.into(),
+                description: b.description.into(),
+                input_schema: b.input_schema,
+                read_only: true,
+            })
+            .collect();
+        ctx.rejections = vec![crate::llm::Rejection {
+            task_title: "Approval".into(),
+            tool: None,
+            reason: "Use the spring prices, not the winter ones.".into(),
+        }];
+        let plan = plan_of(ctx);
+        let kinds: Vec<&str> = plan.tasks.iter().map(|t| t.kind.as_str()).collect();
+        assert_eq!(kinds, ["TOOL", "AGENT", "COMPOSE"]);
+        assert_eq!(plan.tasks[1].depends_on, ["search"]);
+        assert!(
+            plan.tasks[1]
+                .title
+                .ends_with("(addressing a rejection: Use the spring prices, not the winter ones)"),
+            "{}",
+            plan.tasks[1].title
+        );
     }
 
     #[test]

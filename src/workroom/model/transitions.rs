@@ -34,6 +34,8 @@ pub enum Trigger {
     Replan,
     /// `requestRevision`.
     RequestRevision,
+    /// `rejectApproval`: back to the Planner with the reason.
+    RejectApproval,
 }
 
 /// Where a row leads.
@@ -70,6 +72,7 @@ const TRANSITIONS: &[(WorkroomState, Trigger, To)] = &[
     (Executing, Trigger::Replan, To::State(Planning)),
     (Paused, Trigger::Replan, To::State(Planning)),
     (Failed, Trigger::Replan, To::State(Planning)),
+    (Executing, Trigger::RejectApproval, To::State(Planning)),
     (
         Completed,
         Trigger::RequestRevision,
@@ -110,6 +113,7 @@ fn verb(trigger: Trigger) -> &'static str {
         Trigger::Fail => "fail",
         Trigger::Replan => "be replanned",
         Trigger::RequestRevision => "get a revision request",
+        Trigger::RejectApproval => "go back to planning after a rejection",
     }
 }
 
@@ -180,6 +184,7 @@ mod tests {
             (Completed, Trigger::RequestRevision, AwaitingRevision),
             (AwaitingRevision, Trigger::Composed, Completed),
             (Failed, Trigger::Replan, Planning),
+            (Executing, Trigger::RejectApproval, Planning),
         ];
         for (from, trigger, to) in legal {
             assert_eq!(
@@ -202,6 +207,10 @@ mod tests {
         assert!(next_state(Composing, Trigger::Replan, None).is_err());
         assert!(next_state(Cancelled, Trigger::Replan, None).is_err());
         assert!(next_state(Executing, Trigger::Resume, None).is_err());
+        assert!(
+            next_state(Paused, Trigger::RejectApproval, None).is_err(),
+            "a paused workroom is resumed before a rejection"
+        );
     }
 
     #[test]

@@ -1,0 +1,672 @@
+//! TOOL tasks: one call of a workspace tool, at most once for side effects.
+//!
+//! Under the workroom lock the step decides: a tool that is gone, disabled
+//! or whose schema no longer accepts the arguments fails the task; a tool
+//! that requires approval opens a call AWAITING_APPROVAL and waits for
+//! people; an approved call, or a tool that asks no one, reserves its hold,
+//! becomes RUNNING (TASK_STARTED, TOOL_CALL_STARTED) and commits. The call
+//! itself runs outside any transaction and is dropped at once when the
+//! workroom is paused, cancelled or replanned. Its conclusion charges the
+//! hold once, records the result on the call and the task
+//! (TOOL_CALL_FINISHED, then TASK_COMPLETED or TASK_FAILED) and logs
+//! `tool.called`.
+//!
+//! After a crash, [`recover_calls`] finds the calls left RUNNING: a
+//! read-only one failed and is made again; any other is OUTCOME_UNKNOWN and
+//! its task waits for a person (grant: call again; reject: replan).
+
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use entity::{task, tool_call, workroom};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{json, Value};
+
+use super::{
+    attempt::save_task,
+    steps::{self, begin, reserve_or_pause, Failure, Next, BATCH},
+    Engine,
+};
+use crate::{
+    credit::holds::{self, Attribution},
+    db::WriteTxn,
+    error::AppResult,
+    ids::{self, Kind},
+    task::{approval::Requirement, TaskState},
+    tool::{
+        arguments, builtin,
+        calls::{self, new_call},
+        mcp,
+        registry::{self, Tool},
+        servers, ToolCallState, ToolSource,
+    },
+    workroom::{
+        events::{self, NewEvent, WorkroomEventKind},
+        model::WorkroomState,
+    },
+};
+
+/// Longest result text a TOOL_CALL_FINISHED event carries.
+const EVENT_TEXT_BYTES: usize = 4 * 1024;
+
+/// What the locked step decided.
+enum Decision {
+    /// Wait for people (approval asked, or already waiting).
+    Wait,
+    /// Nothing to call: the task failed, or completed from a call that had finished.
+    Settled,
+    /// Make this call, already RUNNING and committed, with its hold.
+    Call(Box<(tool_call::Model, entity::credit_hold::Model)>),
+    /// Paused for credits.
+    Paused,
+}
+
+#[tracing::instrument(level = "debug", skip_all, fields(task = %task.id))]
+pub async fn run(engine: &Engine, room: workroom::Model, task: task::Model) -> AppResult<Next> {
+    let db = engine.state.db.conn();
+    let web = engine.state.config.tools.web;
+    let name = task.tool.clone().unwrap_or_default();
+    let tool = registry::find(db, room.workspace_id, web, &name).await?;
+    let Some((txn, mut room)) = begin(engine, room.id, &[WorkroomState::Executing]).await? else {
+        return Ok(Next::Again);
+    };
+    let mut task = crate::task::approval::find(&*txn, room.workspace_id, task.id).await?;
+    if task.state != TaskState::Pending.as_str() {
+        return Ok(Next::Again);
+    }
+    let decision = decide(engine, &txn, &mut room, &mut task, tool.as_ref()).await?;
+    txn.commit().await?;
+    match decision {
+        Decision::Wait | Decision::Settled => Ok(Next::Again),
+        Decision::Paused => Ok(Next::Stop),
+        Decision::Call(made) => {
+            let (call, hold) = *made;
+            let tool = tool.expect("a call is made only of a tool that exists");
+            let started = Instant::now();
+            let made = make(engine, &room, &tool, &call).await;
+            conclude(engine, room, task, call, hold, &tool, made, started).await
+        }
+    }
+}
+
+async fn decide(
+    engine: &Engine,
+    txn: &WriteTxn,
+    room: &mut workroom::Model,
+    task: &mut task::Model,
+    tool: Option<&Tool>,
+) -> AppResult<Decision> {
+    let now = engine.state.clock.now();
+    let name = task.tool.clone().unwrap_or_default();
+    let arguments: Value = task
+        .tool_arguments
+        .as_deref()
+        .and_then(|a| serde_json::from_str(a).ok())
+        .unwrap_or_else(|| json!({}));
+    let unusable = match tool {
+        None => Some(format!(
+            "the tool {name} is no longer offered in this workspace"
+        )),
+        Some(t) if !t.enabled => Some(format!("the tool {name} is disabled")),
+        Some(t) => arguments::check(&name, &t.input_schema, &arguments).err(),
+    };
+    if let Some(reason) = unusable {
+        fail_task(engine, txn, room, task, &reason, true, now).await?;
+        return Ok(Decision::Settled);
+    }
+    let tool = tool.expect("checked above");
+    let latest = calls::latest_of(&**txn, task.id).await?;
+    // A call that finished while this instance lost the lease: never call twice.
+    if let Some(done) = latest
+        .as_ref()
+        .filter(|c| c.state == ToolCallState::Completed.as_str())
+    {
+        complete_task(
+            txn,
+            room,
+            task,
+            done.result.clone().unwrap_or_default(),
+            now,
+        )
+        .await?;
+        return Ok(Decision::Settled);
+    }
+    let waiting = latest.filter(|c| {
+        c.state == ToolCallState::AwaitingApproval.as_str()
+            || c.state == ToolCallState::OutcomeUnknown.as_str()
+    });
+    let asks = tool.requires_approval || waiting.is_some();
+    if asks && task.assigned_role.is_none() {
+        let (role, approvals) = policy_of(room);
+        task.assigned_role = Some(role);
+        task.required_approvals = Some(approvals);
+    }
+    let approved = match &waiting {
+        Some(call) if asks => {
+            let granted = calls::grants_of(&**txn, call).await?.len();
+            i32::try_from(granted).unwrap_or(i32::MAX) >= Requirement::of(task)?.approvals
+        }
+        _ => !asks,
+    };
+    if !approved {
+        let call = match waiting {
+            Some(call) => call,
+            None => {
+                let call = new_call(
+                    task,
+                    &name,
+                    &arguments,
+                    tool.read_only,
+                    ToolCallState::AwaitingApproval,
+                    now,
+                );
+                calls::insert(txn, &call).await?;
+                call
+            }
+        };
+        ask_approval(txn, room, task, &call, now).await?;
+        return Ok(Decision::Wait);
+    }
+    let credits = i64::from(engine.settings.tool_call_credits);
+    // The approved call is the one made; after an unknown outcome it is a
+    // new call, and the old one stays as it was.
+    let mut call = match waiting {
+        Some(approved) if approved.state == ToolCallState::AwaitingApproval.as_str() => approved,
+        _ => new_call(
+            task,
+            &name,
+            &arguments,
+            tool.read_only,
+            ToolCallState::Running,
+            now,
+        ),
+    };
+    let key = format!("tool:{}", call.id);
+    let Some(hold) = reserve_or_pause(txn, room, Some(task.id), key, credits, now).await? else {
+        return Ok(Decision::Paused);
+    };
+    let fresh = call.state != ToolCallState::AwaitingApproval.as_str();
+    call.state = ToolCallState::Running.as_str().to_owned();
+    call.instance = Some(engine.instance.clone());
+    call.started_at = Some(now);
+    if fresh {
+        calls::insert(txn, &call).await?;
+    } else {
+        calls::save(txn, &call).await?;
+    }
+    task.attempts += 1;
+    task.state = TaskState::Running.as_str().to_owned();
+    task.started_at = Some(now);
+    save_task(txn, task).await?;
+    let started = NewEvent::new(WorkroomEventKind::TaskStarted)
+        .task(task.id)
+        .data(json!({ "attempt": task.attempts }));
+    events::append(txn, room, started, now).await?;
+    let event = NewEvent::new(WorkroomEventKind::ToolCallStarted)
+        .task(task.id)
+        .data(json!({
+            "callId": ids::encode(Kind::ToolCall, call.id),
+            "tool": call.tool,
+            "arguments": arguments,
+        }));
+    events::append(txn, room, event, now).await?;
+    Ok(Decision::Call(Box::new((call, hold))))
+}
+
+/// The approval a workroom asks for: its policy, or MEMBER × 1.
+fn policy_of(room: &workroom::Model) -> (String, i32) {
+    match (&room.approval_role, room.approval_count) {
+        (Some(role), Some(count)) => (role.clone(), count),
+        _ => (
+            Requirement::DEFAULT_ROLE.as_str().to_owned(),
+            Requirement::DEFAULT_APPROVALS,
+        ),
+    }
+}
+
+/// Puts the task in AWAITING_APPROVAL for `call`, with APPROVAL_REQUESTED
+/// showing the tool and its arguments, and the `approval.requested` webhook.
+async fn ask_approval(
+    txn: &WriteTxn,
+    room: &mut workroom::Model,
+    task: &mut task::Model,
+    call: &tool_call::Model,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    task.state = TaskState::AwaitingApproval.as_str().to_owned();
+    task.started_at = task.started_at.or(Some(now));
+    save_task(txn, task).await?;
+    let needed = Requirement::of(task)?;
+    let arguments: Value = serde_json::from_str(&call.arguments).unwrap_or_default();
+    let data = json!({
+        "requiredRole": needed.role.as_str(),
+        "requiredApprovals": needed.approvals,
+        "callId": ids::encode(Kind::ToolCall, call.id),
+        "tool": call.tool,
+        "arguments": arguments,
+        "callState": call.state,
+    });
+    let event = NewEvent::new(WorkroomEventKind::ApprovalRequested)
+        .task(task.id)
+        .data(data.clone());
+    events::append(txn, room, event, now).await?;
+    let mut hook = serde_json::Map::new();
+    hook.insert(
+        "workroomId".into(),
+        ids::encode(Kind::Workroom, room.id).into(),
+    );
+    hook.insert("taskId".into(), ids::encode(Kind::Task, task.id).into());
+    hook.insert("requiredRole".into(), data["requiredRole"].clone());
+    hook.insert(
+        "requiredApprovals".into(),
+        data["requiredApprovals"].clone(),
+    );
+    hook.insert("tool".into(), call.tool.clone().into());
+    crate::webhook::outbox::enqueue(txn, room.workspace_id, "approval.requested", hook, now)
+        .await?;
+    Ok(())
+}
+
+/// How a call went.
+struct Made {
+    /// `None`: abandoned (the workroom was paused, cancelled or replanned).
+    answer: Option<Result<mcp::Answer, String>>,
+    integration: Option<entity::integration::Model>,
+}
+
+/// Makes the call, dropping it at once if the workroom leaves EXECUTING.
+async fn make(
+    engine: &Engine,
+    room: &workroom::Model,
+    tool: &Tool,
+    call: &tool_call::Model,
+) -> Made {
+    let arguments: Value = serde_json::from_str(&call.arguments).unwrap_or_default();
+    let work = async {
+        match tool.source {
+            ToolSource::Builtin => {
+                let caller = builtin::Caller {
+                    db: engine.state.db.conn(),
+                    workspace_id: room.workspace_id,
+                    workroom_id: room.id,
+                    allow_private: engine.state.config.webhook_allow_private,
+                };
+                let answer = match builtin::call(&caller, &tool.name, &arguments).await {
+                    Ok(Ok(text)) => Ok(mcp::Answer {
+                        text,
+                        is_error: false,
+                    }),
+                    Ok(Err(error)) => Ok(mcp::Answer {
+                        text: error,
+                        is_error: true,
+                    }),
+                    Err(err) => Err(format!("the server could not make the call: {err}")),
+                };
+                (answer, None)
+            }
+            ToolSource::Mcp => call_mcp(engine, room, tool, &arguments).await,
+        }
+    };
+    tokio::select! {
+        (answer, integration) = work => Made { answer: Some(answer), integration },
+        _ = abandoned(engine, room.id) => Made { answer: None, integration: None },
+    }
+}
+
+async fn call_mcp(
+    engine: &Engine,
+    room: &workroom::Model,
+    tool: &Tool,
+    arguments: &Value,
+) -> (
+    Result<mcp::Answer, String>,
+    Option<entity::integration::Model>,
+) {
+    let found = match tool.integration_id {
+        Some(id) => {
+            crate::integration::service::find(engine.state.db.conn(), room.workspace_id, id)
+                .await
+                .ok()
+        }
+        None => None,
+    };
+    let Some(server) = found else {
+        return (
+            Err(format!(
+                "the server of {} is no longer connected",
+                tool.name
+            )),
+            None,
+        );
+    };
+    let endpoint = match servers::endpoint_of(&engine.state, &server) {
+        Ok(endpoint) => endpoint,
+        Err(err) => return (Err(err.to_string()), Some(server)),
+    };
+    let timeout = Duration::from_millis(engine.state.config.tools.call_timeout_ms.max(1));
+    let remote = tool.remote_name.as_deref().unwrap_or(&tool.name);
+    let fingerprint = format!("{}|{}", endpoint.url, server.updated_at.timestamp_micros());
+    let answer = engine
+        .state
+        .mcp
+        .call(
+            (server.workspace_id, server.id),
+            fingerprint,
+            &endpoint,
+            remote,
+            arguments,
+            timeout,
+        )
+        .await;
+    (answer, Some(server))
+}
+
+/// Resolves when the workroom is no longer EXECUTING under this instance.
+async fn abandoned(engine: &Engine, id: uuid::Uuid) {
+    let mut tick = tokio::time::interval(BATCH);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = engine.state.interrupted.notified() => {}
+        }
+        if !steps::still(engine, id, WorkroomState::Executing)
+            .await
+            .unwrap_or(true)
+        {
+            return;
+        }
+    }
+}
+
+/// Records how the call went: the charge (once, whatever happened), the
+/// call's state and result, the task's, the events, the activity entry.
+#[allow(clippy::too_many_arguments)]
+async fn conclude(
+    engine: &Engine,
+    room: workroom::Model,
+    task: task::Model,
+    mut call: tool_call::Model,
+    hold: entity::credit_hold::Model,
+    tool: &Tool,
+    made: Made,
+    started: Instant,
+) -> AppResult<Next> {
+    if let Some(server) = &made.integration {
+        let failure = match &made.answer {
+            Some(Err(error)) => Some(error.as_str()),
+            _ => None,
+        };
+        if let Err(err) = servers::mark(&engine.state, server, failure).await {
+            tracing::warn!(error = %err, "could not record the MCP server's status");
+        }
+    }
+    let txn = engine.state.db.begin().await?;
+    let mut room = steps::lock_both(&txn, room.id)
+        .await?
+        .ok_or(crate::error::AppError::NotFound("workroom"))?;
+    let credits = i64::from(engine.settings.tool_call_credits);
+    let who = Attribution {
+        member_user: room.run_by,
+        agent: None,
+        description: format!("Tool call {} in {}", call.tool, room.title),
+    };
+    let now = engine.state.clock.now();
+    let charged = holds::settle(&txn, &mut room, &hold, credits, who, now)
+        .await?
+        .unwrap_or(0);
+    let (state, text, is_error) = match &made.answer {
+        None => (
+            ToolCallState::Failed,
+            "abandoned: the workroom stopped executing".to_owned(),
+            false,
+        ),
+        Some(Ok(answer)) if !answer.is_error => {
+            (ToolCallState::Completed, answer.text.clone(), false)
+        }
+        Some(Ok(answer)) => (ToolCallState::Failed, answer.text.clone(), true),
+        Some(Err(error)) => (ToolCallState::Failed, error.clone(), false),
+    };
+    call.state = state.as_str().to_owned();
+    call.result = Some(text.clone());
+    call.is_error = is_error;
+    call.credits_used = charged;
+    call.instance = None;
+    call.finished_at = Some(now);
+    calls::save(&txn, &call).await?;
+    let outcome = if made.answer.is_none() {
+        "abandoned"
+    } else {
+        state.as_str()
+    };
+    count(tool, outcome, started.elapsed());
+    let event = NewEvent::new(WorkroomEventKind::ToolCallFinished)
+        .task(task.id)
+        .text(crate::tool::bounded(text.clone(), EVENT_TEXT_BYTES))
+        .data(json!({
+            "callId": ids::encode(Kind::ToolCall, call.id),
+            "tool": call.tool,
+            "state": state.as_str(),
+            "isError": is_error,
+        }));
+    events::append(&txn, &mut room, event, now).await?;
+    log_call(&txn, &room, &task, &call, now).await?;
+    if !engine.holds_lease(&room) {
+        // The new owner completes the task from this call, or retries it.
+        txn.commit().await?;
+        return Ok(Next::Stop);
+    }
+    let mut task = crate::task::approval::find(&*txn, room.workspace_id, task.id).await?;
+    let executing = room.state == WorkroomState::Executing.as_str();
+    match (made.answer.is_some() && executing, state) {
+        (true, ToolCallState::Completed) => {
+            complete_task(&txn, &mut room, &mut task, text, now).await?
+        }
+        (true, _) => {
+            // A read-only call may be made again; any other is not, without a person.
+            fail_task(
+                engine,
+                &txn,
+                &mut room,
+                &mut task,
+                &text,
+                !call.read_only,
+                now,
+            )
+            .await?
+        }
+        (false, _) if task.state == TaskState::Running.as_str() => {
+            task.state = TaskState::Pending.as_str().to_owned();
+            save_task(&txn, &task).await?;
+        }
+        (false, _) => {}
+    }
+    txn.commit().await?;
+    Ok(Next::Again)
+}
+
+async fn complete_task(
+    txn: &WriteTxn,
+    room: &mut workroom::Model,
+    task: &mut task::Model,
+    output: String,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    steps::count_step(txn, &task.kind, "completed");
+    task.state = TaskState::Completed.as_str().to_owned();
+    task.output = Some(output);
+    task.error = None;
+    task.finished_at = Some(now);
+    save_task(txn, task).await?;
+    let event = NewEvent::new(WorkroomEventKind::TaskCompleted).task(task.id);
+    events::append(txn, room, event, now).await?;
+    Ok(())
+}
+
+/// Fails an attempt; for good (failing the workroom) when `for_good` or
+/// when the attempts are spent.
+async fn fail_task(
+    engine: &Engine,
+    txn: &WriteTxn,
+    room: &mut workroom::Model,
+    task: &mut task::Model,
+    reason: &str,
+    for_good: bool,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    task.failures += 1;
+    let attempts = i32::try_from(engine.settings.task_attempts.max(1)).unwrap_or(i32::MAX);
+    let final_failure = for_good || task.failures >= attempts;
+    task.state = if final_failure {
+        TaskState::Failed
+    } else {
+        TaskState::Pending
+    }
+    .as_str()
+    .to_owned();
+    task.error = Some(reason.to_owned());
+    if final_failure {
+        task.finished_at = Some(now);
+    }
+    steps::count_step(
+        txn,
+        &task.kind,
+        if final_failure { "failed" } else { "retried" },
+    );
+    save_task(txn, task).await?;
+    let data = json!({ "error": reason, "attempt": task.attempts, "final": final_failure });
+    let event = NewEvent::new(WorkroomEventKind::TaskFailed)
+        .task(task.id)
+        .data(data);
+    events::append(txn, room, event, now).await?;
+    if final_failure {
+        let detail = format!("{}: {reason}", task.title);
+        steps::fail(txn, room, Failure::TaskFailed, &detail, now).await?;
+    }
+    Ok(())
+}
+
+/// The `tool.called` activity entry: tool, workroom, task and state, and
+/// the arguments with anything that looks like a secret left out; never the result.
+async fn log_call(
+    txn: &WriteTxn,
+    room: &workroom::Model,
+    task: &task::Model,
+    call: &tool_call::Model,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let arguments: Value = serde_json::from_str(&call.arguments).unwrap_or_default();
+    let entry = crate::activity::NewActivity {
+        actor_id: None,
+        api_key: None,
+        action: "tool.called",
+        target_type: "Task",
+        target_id: Some(ids::encode(Kind::Task, task.id)),
+        summary: format!(
+            "{} called {} ({})",
+            task.title,
+            call.tool,
+            call.state.to_lowercase()
+        ),
+        metadata: json!({
+            "tool": call.tool,
+            "workroomId": ids::encode(Kind::Workroom, room.id),
+            "taskId": ids::encode(Kind::Task, task.id),
+            "callId": ids::encode(Kind::ToolCall, call.id),
+            "state": call.state,
+            "arguments": crate::tool::secrets::redacted(&arguments),
+        }),
+    };
+    crate::activity::record(txn, room.workspace_id, entry, now).await?;
+    Ok(())
+}
+
+fn count(tool: &Tool, outcome: &str, took: Duration) {
+    let source = tool.source.as_str().to_lowercase();
+    metrics::counter!(crate::telemetry::TOOL_CALLS, "source" => source.clone(), "outcome" => outcome.to_lowercase())
+        .increment(1);
+    metrics::histogram!(crate::telemetry::TOOL_CALL_SECONDS, "source" => source)
+        .record(took.as_secs_f64());
+}
+
+/// After a takeover (or a failed step): the calls left RUNNING in the
+/// workroom. A read-only one failed and its task is made again (its hold is
+/// released with the others, nothing charged); any other call may have had
+/// its effect, so it is OUTCOME_UNKNOWN, charged once, and its task waits
+/// for a person. Runs before the abandoned holds are released.
+pub async fn recover_calls(
+    engine: &Engine,
+    txn: &WriteTxn,
+    room: &mut workroom::Model,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let running = tool_call::Entity::find()
+        .filter(tool_call::Column::WorkroomId.eq(room.id))
+        .filter(tool_call::Column::State.eq(ToolCallState::Running.as_str()))
+        .all(&**txn)
+        .await?;
+    for mut call in running {
+        let state = if call.read_only {
+            ToolCallState::Failed
+        } else {
+            ToolCallState::OutcomeUnknown
+        };
+        call.state = state.as_str().to_owned();
+        call.instance = None;
+        call.finished_at = Some(now);
+        let text = "the instance making the call stopped before its answer";
+        call.result = Some(text.to_owned());
+        if state == ToolCallState::OutcomeUnknown {
+            call.credits_used = charge_unknown(engine, txn, room, &call, now).await?;
+        }
+        calls::save(txn, &call).await?;
+        let event = NewEvent::new(WorkroomEventKind::ToolCallFinished)
+            .task(call.task_id)
+            .text(text)
+            .data(json!({
+                "callId": ids::encode(Kind::ToolCall, call.id),
+                "tool": call.tool,
+                "state": state.as_str(),
+                "isError": false,
+            }));
+        events::append(txn, room, event, now).await?;
+        if state == ToolCallState::OutcomeUnknown {
+            let mut task =
+                crate::task::approval::find(&**txn, room.workspace_id, call.task_id).await?;
+            if task.assigned_role.is_none() {
+                let (role, approvals) = policy_of(room);
+                task.assigned_role = Some(role);
+                task.required_approvals = Some(approvals);
+            }
+            ask_approval(txn, room, &mut task, &call, now).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Charges a call whose outcome is unknown once: it was made.
+async fn charge_unknown(
+    engine: &Engine,
+    txn: &WriteTxn,
+    room: &mut workroom::Model,
+    call: &tool_call::Model,
+    now: DateTime<Utc>,
+) -> AppResult<i64> {
+    let key = format!("tool:{}", call.id);
+    let hold = entity::credit_hold::Entity::find()
+        .filter(entity::credit_hold::Column::WorkroomId.eq(room.id))
+        .filter(entity::credit_hold::Column::AttemptKey.eq(key))
+        .one(&**txn)
+        .await?;
+    let Some(hold) = hold else {
+        return Ok(0);
+    };
+    let who = Attribution {
+        member_user: room.run_by,
+        agent: None,
+        description: format!("Tool call {} in {}", call.tool, room.title),
+    };
+    let credits = i64::from(engine.settings.tool_call_credits);
+    Ok(holds::settle(txn, room, &hold, credits, who, now)
+        .await?
+        .unwrap_or(0))
+}

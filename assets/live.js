@@ -80,6 +80,8 @@
       el('pre', { textContent: 'arguments: ' + JSON.stringify(call.arguments, null, 2) }));
     if (call.result != null) details.append(el('pre', { className: 'result', textContent: call.result }));
     details.dataset.testid = 'tool-call';
+    // A call waiting for a person shows what it would do.
+    details.open = ['AWAITING_APPROVAL', 'OUTCOME_UNKNOWN'].includes(call.state);
     return details;
   }
   const EVENTS = `subscription($id: ID!) { workroomEvents(workroomId: $id) {

@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+use axum::serve::ListenerExt;
+
 use rmcp::{
     model::{
         CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, InitializeResult,
@@ -130,6 +132,10 @@ pub async fn start(
         .await
         .expect("the address is free");
     let address = listener.local_addr().expect("a local address");
+    // Each answer leaves at once (no Nagle delay waiting for the client's ACK).
+    let listener = listener.tap_io(|stream| {
+        let _ = stream.set_nodelay(true);
+    });
     let server = tokio::spawn(async move {
         axum::serve(listener, router)
             .await

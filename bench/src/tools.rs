@@ -88,8 +88,14 @@ pub async fn run(settings: ToolSettings) {
 
 /// Each call's time, in milliseconds, on one open rmcp session.
 async fn directly(url: &str, calls: usize) -> Vec<f64> {
+    // The same client settings as the engine's: no proxy, no redirects.
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("an HTTP client");
     let transport = StreamableHttpClientTransport::with_client(
-        reqwest::Client::new(),
+        http,
         StreamableHttpClientTransportConfig::with_uri(url),
     );
     let client = ().serve(transport).await.expect("the sample server answers");

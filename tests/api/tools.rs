@@ -699,3 +699,68 @@ async fn a_read_only_call_cut_by_a_crash_is_made_again_postgres() {
     };
     a_read_only_call_cut_by_a_crash_is_made_again(backend).await;
 }
+
+fn private_and_paced(c: &mut atelya::config::Config) {
+    c.webhook_allow_private = true;
+    c.engine.builtin_token_delay_ms = 2;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(all(postgres_tests, redis_tests)),
+    ignore = "TEST_DATABASE_URL and TEST_REDIS_URL are not both set"
+)]
+async fn tool_call_events_reach_watchers_on_two_instances_in_order() {
+    use crate::{scale_out::cluster, ws_client::*};
+    let Some(redis) = crate::scale_out::services() else {
+        return;
+    };
+    let cluster = cluster(redis, private_and_paced).await;
+    let (a, b) = (&cluster.a.app, &cluster.b.app);
+    let server = mcp_fixture::start(mcp_fixture::Access::Open).await;
+    let (owner, members) = b.team(&["VIEWER"]).await;
+    connect(b, &owner.token, "crm", &server.url, None).await;
+    keep_only(b, &owner.token, &["send_report"]).await;
+    let id = b
+        .create_workroom(&owner.token, room_input("Across", "Weekly report"))
+        .await;
+    b.wait_for_event(&owner.token, &id, "APPROVAL_REQUESTED")
+        .await;
+
+    let mut on_a = Client::connect(a, &members[0].token).await;
+    on_a.subscribe("w", WATCH, json!({ "w": id })).await;
+    let mut on_b = Client::connect(b, &owner.token).await;
+    on_b.subscribe("w", WATCH, json!({ "w": id })).await;
+    let room = tasks(b, &owner.token, &id).await;
+    let body = a
+        .gql(
+            Some(&owner.token),
+            GRANT,
+            json!({ "t": task_of(&room, "TOOL")["id"] }),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+
+    let seen_on_a = on_a.events_until("w", reached("COMPLETED")).await;
+    let seen_on_b = on_b.events_until("w", reached("COMPLETED")).await;
+    let history = b.history(&owner.token, &id).await;
+    assert_eq!(
+        seen_on_a, history,
+        "A streamed the run B made, gap-free and in order"
+    );
+    assert_eq!(seen_on_b, history);
+    let kinds: Vec<&str> = history
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    let started = kinds
+        .iter()
+        .position(|k| *k == "TOOL_CALL_STARTED")
+        .expect("a call started");
+    let finished = kinds
+        .iter()
+        .position(|k| *k == "TOOL_CALL_FINISHED")
+        .expect("a call finished");
+    assert!(started < finished);
+    assert_eq!(server.shared.sends.load(Ordering::SeqCst), 1);
+}

@@ -54,7 +54,7 @@ pub(super) fn tool_tasks(ctx: &ModelContext) -> Vec<PlannedTask> {
         let Some(label) = shared_label(ctx, tool, &label_words) else {
             continue;
         };
-        let Some(arguments) = fill(&tool.input_schema, label, &ctx.goal) else {
+        let Some(arguments) = fill(&tool.input_schema, label, ctx) else {
             continue;
         };
         if rejected {
@@ -138,9 +138,30 @@ fn shared_label<'a>(
         .map(String::as_str)
 }
 
+/// The client a workroom is for: a custom agent's client, else the name the
+/// brief opens with ("Northwind sells outdoor gear" → "Northwind").
+fn client_of(ctx: &ModelContext) -> Option<String> {
+    if let Some(client) = ctx.custom_agents.iter().find_map(|a| a.client_name.clone()) {
+        return Some(client);
+    }
+    let brief = ctx.sources.iter().find(|s| s.kind == "BRIEF")?;
+    let name: Vec<&str> = brief
+        .content
+        .split_whitespace()
+        .take_while(|w| w.chars().next().is_some_and(char::is_uppercase))
+        .take(4)
+        .collect();
+    (!name.is_empty()).then(|| {
+        name.join(" ")
+            .trim_end_matches(|c: char| !c.is_alphanumeric())
+            .to_owned()
+    })
+}
+
 /// Arguments for every required property of `schema`, or `None` when one
-/// cannot be filled.
-fn fill(schema: &Value, label: &str, goal: &str) -> Option<Value> {
+/// cannot be filled: a label-like property gets the deliverable's label, a
+/// client-like one the workroom's client, any other text an excerpt of the goal.
+fn fill(schema: &Value, label: &str, ctx: &ModelContext) -> Option<Value> {
     let required = schema["required"].as_array().cloned().unwrap_or_default();
     let mut arguments = Map::new();
     for name in required {
@@ -151,13 +172,14 @@ fn fill(schema: &Value, label: &str, goal: &str) -> Option<Value> {
         } else {
             match property["type"].as_str()? {
                 "string" => {
-                    let text = if ["label", "title", "subject", "name"]
-                        .iter()
-                        .any(|w| name.contains(w))
-                    {
-                        label.to_owned()
-                    } else {
-                        excerpt(goal, 20)
+                    let named = |words: &[&str]| words.iter().any(|w| name.contains(w));
+                    let client = named(&["client", "customer", "company", "account"])
+                        .then(|| client_of(ctx))
+                        .flatten();
+                    let text = match client {
+                        Some(client) => client,
+                        None if named(&["label", "title", "subject", "name"]) => label.to_owned(),
+                        None => excerpt(&ctx.goal, 20),
                     };
                     let max = property["maxLength"].as_u64().unwrap_or(200) as usize;
                     Value::String(text.chars().take(max).collect())
@@ -267,10 +289,10 @@ mod tests {
         assert_eq!(tasks[0].title, "Call crm.send_report for Weekly report");
         let args = tasks[0].arguments.clone().unwrap();
         assert_eq!(args["urgent"], false);
-        assert!(args["client"]
-            .as_str()
-            .unwrap()
-            .starts_with("Win the Acme Bakery"));
+        assert_eq!(
+            args["client"], "Acme Bakery",
+            "the name the brief opens with"
+        );
         crate::tool::arguments::check("crm.send_report", &send_report().input_schema, &args)
             .unwrap();
 

@@ -764,3 +764,73 @@ async fn tool_call_events_reach_watchers_on_two_instances_in_order() {
     assert!(started < finished);
     assert_eq!(server.shared.sends.load(Ordering::SeqCst), 1);
 }
+
+fn web_and_private(config: &mut atelya::config::Config) {
+    config.webhook_allow_private = true;
+    config.tools.web = true;
+}
+
+/// A page server on a loopback port: `/page` is HTML, `/binary` is not text.
+async fn page_server() -> (String, tokio::task::JoinHandle<()>) {
+    use axum::{http::header, routing::get, Router};
+    let router = Router::new()
+        .route(
+            "/page",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                    "<html><head><script>alert(1)</script></head><body><h1>Northwind trails</h1><p>Spring sale: <b>30%</b> off tents.</p></body></html>",
+                )
+            }),
+        )
+        .route("/binary", get(|| async { ([(header::CONTENT_TYPE, "image/png")], vec![0u8, 1, 2]) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    (format!("http://{address}"), task)
+}
+
+db_test! {
+    async fn web_fetch_reads_each_url_of_the_sources_as_text_and_search_finds_earlier_work(app) with web_and_private;
+    {
+        let (site, _pages) = page_server().await;
+        let owner = app.signup("ann@example.com", "Acme").await;
+        let tools = app.ok(Some(&owner.token), TOOLS, json!({})).await;
+        assert!(names(&tools["workspace"]["tools"]).contains(&"web.fetch".to_owned()));
+
+        let mut first = room_input("Trails", "Spring campaign");
+        first["sources"] = json!([{ "kind": "BRIEF", "title": "Brief", "content": format!("Northwind sells outdoor gear. See {site}/page and {site}/binary.") }]);
+        let id = app.create_workroom(&owner.token, first).await;
+        let room = app.wait_for(&owner.token, &id, &["COMPLETED", "FAILED"]).await;
+        let room_tasks = tasks(&app, &owner.token, &id).await;
+        let fetches: Vec<&Value> = room_tasks["tasks"].as_array().unwrap().iter().filter(|t| t["kind"] == "TOOL").collect();
+        assert_eq!(fetches.len(), 2, "{room_tasks}");
+        let page = fetches[0]["toolCalls"][0].clone();
+        assert_eq!(page["tool"], "web.fetch");
+        assert_eq!(page["state"], "COMPLETED", "{page}");
+        let text = page["result"].as_str().unwrap();
+        assert!(text.contains("Northwind trails") && text.contains("30%"), "{text}");
+        assert!(!text.contains("<b>") && !text.contains("alert(1)"), "HTML reduced to text: {text}");
+        let binary = fetches[1]["toolCalls"][0].clone();
+        assert!(binary["result"].as_str().unwrap().contains("not text"), "{binary}");
+        // A read-only fetch that keeps failing fails its task after its attempts.
+        assert_eq!(room["state"], "FAILED", "{room}");
+
+        // An earlier completed workroom, then one whose goal refers back to it.
+        let id = app.create_workroom(&owner.token, room_input("Kayaks", "Kayak launch plan")).await;
+        app.wait_for(&owner.token, &id, &["COMPLETED"]).await;
+        let mut again = room_input("Kayaks again", "Proposal");
+        again["goal"] = json!("A kayak launch plan like our last one");
+        let id = app.create_workroom(&owner.token, again).await;
+        let room = app.wait_for(&owner.token, &id, &["COMPLETED", "FAILED"]).await;
+        assert_eq!(room["state"], "COMPLETED", "{room}");
+        let room_tasks = tasks(&app, &owner.token, &id).await;
+        let search = task_of(&room_tasks, "TOOL");
+        assert_eq!(search["toolCalls"][0]["tool"], "workspace.search_deliverables");
+        let found = search["output"].as_str().unwrap();
+        assert!(found.contains("## Kayak launch plan (workroom \"Kayaks\""), "{found}");
+        assert!(!found.contains("Kayaks again"), "never the workroom's own deliverables: {found}");
+    }
+}

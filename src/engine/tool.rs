@@ -363,7 +363,8 @@ async fn call_mcp(
 
 /// Resolves when the workroom is no longer EXECUTING under this instance.
 async fn abandoned(engine: &Engine, id: uuid::Uuid) {
-    let mut tick = tokio::time::interval(BATCH);
+    // The step just checked, under the lock: the first look is one batch later.
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + BATCH, BATCH);
     loop {
         tokio::select! {
             _ = tick.tick() => {}

@@ -34,12 +34,17 @@ impl Tool {
     async fn source(&self) -> ToolSource {
         self.0.source
     }
-    /// The MCP server it comes from (null for built-in tools).
+    /// The MCP server it comes from (null for built-in tools). Integrations
+    /// are for owners and admins (their URLs and errors may hold
+    /// credentials): null for other roles.
     async fn integration(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Integration>> {
+        let session = ctx.session()?;
         let Some(id) = self.0.integration_id else {
             return Ok(None);
         };
-        let session = ctx.session()?;
+        if crate::auth::policy::require(session, Action::Administer).is_err() {
+            return Ok(None);
+        }
         let found =
             crate::integration::service::find(ctx.app().db.conn(), session.workspace_id, id)
                 .await

@@ -30,14 +30,6 @@ pub struct Tool {
     pub enabled: bool,
 }
 
-impl Tool {
-    /// Whether an agent may call it by itself, without anyone asking: enabled,
-    /// read-only and not held for approval.
-    pub fn runs_unasked(&self) -> bool {
-        self.enabled && self.read_only && !self.requires_approval
-    }
-}
-
 /// Every tool of the workspace, built-in first, then by name.
 pub async fn tools_of(
     db: &impl ConnectionTrait,

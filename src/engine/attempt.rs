@@ -3,6 +3,7 @@
 //! charge, then recording whether the task completed, goes back to pending,
 //! or failed for good).
 
+use chrono::{DateTime, Utc};
 use entity::{task, workroom};
 use sea_orm::{ActiveModelTrait, IntoActiveModel};
 use serde_json::json;
@@ -121,58 +122,11 @@ pub async fn conclude(
     let still_expected = room.state == expected.as_str();
     match outcome.ending {
         Ending::Finished if still_expected => {
-            steps::count_step(txn, &task.kind, "completed");
-            task.state = TaskState::Completed.as_str().to_owned();
-            task.output = Some(outcome.text);
-            task.error = None;
-            task.finished_at = Some(now);
-            save_task(txn, &task).await?;
-            events::append(
-                txn,
-                room,
-                NewEvent::new(WorkroomEventKind::TaskCompleted).task(task.id),
-                now,
-            )
-            .await?;
+            complete_attempt(txn, room, &mut task, outcome.text, now).await?;
             return Ok(Concluded::Completed);
         }
         Ending::Failed(reason) if still_expected => {
-            task.failures += 1;
-            let final_failure = task.failures >= engine.settings.task_attempts.max(1) as i32;
-            task.state = if final_failure {
-                TaskState::Failed
-            } else {
-                TaskState::Pending
-            }
-            .as_str()
-            .to_owned();
-            task.error = Some(reason.clone());
-            steps::count_step(
-                txn,
-                &task.kind,
-                if final_failure { "failed" } else { "retried" },
-            );
-            save_task(txn, &task).await?;
-            let data = json!({ "error": reason, "attempt": task.attempts, "final": final_failure });
-            events::append(
-                txn,
-                room,
-                NewEvent::new(WorkroomEventKind::TaskFailed)
-                    .task(task.id)
-                    .data(data),
-                now,
-            )
-            .await?;
-            if final_failure {
-                steps::fail(
-                    txn,
-                    room,
-                    Failure::TaskFailed,
-                    &format!("{}: {reason}", task.title),
-                    now,
-                )
-                .await?;
-            }
+            fail_attempt(engine, txn, room, &mut task, &reason, false, now).await?;
         }
         // Interrupted (paused, cancelled, replanned): it runs again on resume.
         _ if task.state == TaskState::Running.as_str() => {
@@ -182,6 +136,69 @@ pub async fn conclude(
         _ => {}
     }
     Ok(Concluded::NotCompleted)
+}
+
+/// Records a completed attempt: the task's output and TASK_COMPLETED.
+pub(super) async fn complete_attempt(
+    txn: &WriteTxn,
+    room: &mut workroom::Model,
+    task: &mut task::Model,
+    output: String,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    steps::count_step(txn, &task.kind, "completed");
+    task.state = TaskState::Completed.as_str().to_owned();
+    task.output = Some(output);
+    task.error = None;
+    task.finished_at = Some(now);
+    save_task(txn, task).await?;
+    let event = NewEvent::new(WorkroomEventKind::TaskCompleted).task(task.id);
+    events::append(txn, room, event, now).await?;
+    Ok(())
+}
+
+/// Records a failed attempt (TASK_FAILED): the task goes back to pending
+/// to be tried again, or fails for good, failing the workroom, when
+/// `for_good` or when its attempts are spent.
+pub(super) async fn fail_attempt(
+    engine: &Engine,
+    txn: &WriteTxn,
+    room: &mut workroom::Model,
+    task: &mut task::Model,
+    reason: &str,
+    for_good: bool,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    task.failures += 1;
+    let attempts = i32::try_from(engine.settings.task_attempts.max(1)).unwrap_or(i32::MAX);
+    let final_failure = for_good || task.failures >= attempts;
+    task.state = if final_failure {
+        TaskState::Failed
+    } else {
+        TaskState::Pending
+    }
+    .as_str()
+    .to_owned();
+    task.error = Some(reason.to_owned());
+    if final_failure {
+        task.finished_at = Some(now);
+    }
+    steps::count_step(
+        txn,
+        &task.kind,
+        if final_failure { "failed" } else { "retried" },
+    );
+    save_task(txn, task).await?;
+    let data = json!({ "error": reason, "attempt": task.attempts, "final": final_failure });
+    let event = NewEvent::new(WorkroomEventKind::TaskFailed)
+        .task(task.id)
+        .data(data);
+    events::append(txn, room, event, now).await?;
+    if final_failure {
+        let detail = format!("{}: {reason}", task.title);
+        steps::fail(txn, room, Failure::TaskFailed, &detail, now).await?;
+    }
+    Ok(())
 }
 
 pub(super) async fn save_task(txn: &WriteTxn, task: &task::Model) -> AppResult<()> {

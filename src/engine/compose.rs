@@ -19,7 +19,7 @@ use super::{
 use crate::{
     agent::{service::system, AgentKind},
     error::{AppError, AppResult},
-    llm::{Purpose, Usage},
+    llm::Purpose,
     task::TaskKind,
     workroom::{
         events::{self, NewEvent, WorkroomEventKind},
@@ -62,12 +62,7 @@ pub async fn run(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
     };
     txn.commit().await?;
 
-    let mut total = Outcome {
-        text: String::new(),
-        tail: String::new(),
-        usage: Usage::default(),
-        ending: Ending::Finished,
-    };
+    let mut total = Outcome::empty(Ending::Finished);
     for (deliverable, request) in deliverables.iter().zip(requests) {
         let outcome = compose_one(engine, &room, deliverable, expected, request).await?;
         total.usage.prompt_tokens += outcome.usage.prompt_tokens;
@@ -108,12 +103,7 @@ async fn compose_one(
     })
     .await?
     {
-        return Ok(Outcome {
-            text: String::new(),
-            tail: String::new(),
-            usage: Usage::default(),
-            ending: Ending::Interrupted,
-        });
+        return Ok(Outcome::empty(Ending::Interrupted));
     }
     let (id, target) = (room.id, deliverable.id);
     let flush = move |text: String| async move {

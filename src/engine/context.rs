@@ -167,6 +167,8 @@ pub fn request(
         prompt,
         context,
         max_output_tokens,
+        functions: Vec::new(),
+        exchanges: Vec::new(),
     }
 }
 

@@ -5,7 +5,8 @@
 //!   and renewed while running; an expired lease is taken over).
 //! - `runner`: one workroom's run loop, a step at a time.
 //! - `plan`, `work`, `compose`: the phases (Planner, AGENT tasks, Composer);
-//!   `tool`: TOOL tasks' calls, at most once for side effects.
+//!   `tool`: TOOL tasks' calls, at most once for side effects;
+//!   `functions`: AGENT tasks' tool calls by function calling.
 //! - `attempt`: a task's attempt, started and settled (its charge and how
 //!   it ended), shared by `work` and `compose`.
 //! - `steps`: what the phases share (the fenced transaction, holds and
@@ -21,6 +22,7 @@
 mod attempt;
 mod compose;
 mod context;
+mod functions;
 mod lease;
 mod plan;
 mod runner;

@@ -44,8 +44,25 @@ impl Engine {
     }
 
     /// The tokens a request's prompt costs (system and user parts), as its model counts them.
+    /// What a request costs in prompt tokens: its instructions and prompt,
+    /// the functions it offers, and the rounds of calls so far.
     pub fn prompt_tokens(&self, request: &ModelRequest) -> u32 {
-        self.model.count_tokens(&request.system) + self.model.count_tokens(&request.prompt)
+        let count = |text: &str| self.model.count_tokens(text);
+        let functions = request
+            .functions
+            .iter()
+            .map(|f| count(&f.name) + count(&f.description) + count(&f.input_schema.to_string()));
+        let exchanges = request.exchanges.iter().map(|e| {
+            let calls = e
+                .calls
+                .iter()
+                .map(|(call, answer)| count(&call.name) + count(&call.arguments) + count(answer));
+            count(&e.text).saturating_add(calls.fold(0, u32::saturating_add))
+        });
+        functions
+            .chain(exchanges)
+            .fold(count(&request.system), u32::saturating_add)
+            .saturating_add(count(&request.prompt))
     }
 }
 
@@ -220,4 +237,47 @@ pub async fn idle(txn: WriteTxn, mut room: workroom::Model) -> AppResult<Next> {
     crate::workroom::service::save(&txn, &room).await?;
     txn.commit().await?;
     Ok(Next::Stop)
+}
+
+/// Puts `task` in AWAITING_APPROVAL: APPROVAL_REQUESTED with what it needs
+/// (and, for a tool call, the tool, its arguments and the call's state) and
+/// the `approval.requested` webhook.
+pub async fn ask_approval(
+    txn: &WriteTxn,
+    room: &mut workroom::Model,
+    task: &mut entity::task::Model,
+    call: Option<&entity::tool_call::Model>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    task.state = crate::task::TaskState::AwaitingApproval.as_str().to_owned();
+    task.started_at = task.started_at.or(Some(now));
+    super::attempt::save_task(txn, task).await?;
+    let needed = crate::task::approval::Requirement::of(task)?;
+    let mut data = serde_json::Map::new();
+    data.insert("requiredRole".into(), needed.role.as_str().into());
+    data.insert("requiredApprovals".into(), needed.approvals.into());
+    let mut hook = data.clone();
+    if let Some(call) = call {
+        let arguments: serde_json::Value =
+            serde_json::from_str(&call.arguments).unwrap_or_default();
+        data.insert("callId".into(), ids::encode(Kind::ToolCall, call.id).into());
+        data.insert("tool".into(), call.tool.clone().into());
+        data.insert("arguments".into(), arguments);
+        data.insert("callState".into(), call.state.clone().into());
+        hook.insert("tool".into(), call.tool.clone().into());
+    }
+    let event = crate::workroom::events::NewEvent::new(
+        crate::workroom::events::WorkroomEventKind::ApprovalRequested,
+    )
+    .task(task.id)
+    .data(data.into());
+    crate::workroom::events::append(txn, room, event, now).await?;
+    hook.insert(
+        "workroomId".into(),
+        ids::encode(Kind::Workroom, room.id).into(),
+    );
+    hook.insert("taskId".into(), ids::encode(Kind::Task, task.id).into());
+    crate::webhook::outbox::enqueue(txn, room.workspace_id, "approval.requested", hook, now)
+        .await?;
+    Ok(())
 }

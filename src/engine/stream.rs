@@ -8,7 +8,7 @@ use futures_util::StreamExt;
 
 use crate::{
     error::AppResult,
-    llm::{ModelEvent, ModelStream, Usage},
+    llm::{FunctionCall, ModelEvent, ModelStream, Usage},
 };
 
 /// How the call ended.
@@ -27,6 +27,21 @@ pub struct Outcome {
     pub tail: String,
     pub usage: Usage,
     pub ending: Ending,
+    /// Tool calls the model asked for (only when offered functions).
+    pub calls: Vec<FunctionCall>,
+}
+
+impl Outcome {
+    /// A call that produced nothing, ended this way.
+    pub fn empty(ending: Ending) -> Outcome {
+        Outcome {
+            text: String::new(),
+            tail: String::new(),
+            usage: Usage::default(),
+            ending,
+            calls: Vec::new(),
+        }
+    }
 }
 
 /// Runs a call whose output is only kept (not streamed into the history):
@@ -90,6 +105,7 @@ where
     Fut: std::future::Future<Output = AppResult<bool>>,
 {
     let (mut text, mut tail, mut output) = (String::new(), String::new(), 0u32);
+    let mut calls = Vec::new();
     let mut tick = tokio::time::interval(interval);
     tick.tick().await;
     let end = |text, tail, output, ending| Outcome {
@@ -100,6 +116,7 @@ where
             output_tokens: output,
         },
         ending,
+        calls: Vec::new(),
     };
     loop {
         tokio::select! {
@@ -111,8 +128,10 @@ where
                 }
                 // Output past the cap was not paid for: the call ends there.
                 Some(Ok(ModelEvent::Token(_))) => return Ok(end(text, tail, output, Ending::Finished)),
+                Some(Ok(ModelEvent::ToolCall(call))) => calls.push(call),
                 Some(Ok(ModelEvent::Done(usage))) => {
                     let mut outcome = end(text, tail, output, Ending::Finished);
+                    outcome.calls = calls;
                     outcome.usage.prompt_tokens = usage.prompt_tokens;
                     // The model's own count of its output (one chunk may hold
                     // several tokens), never past the cap the hold paid for.

@@ -23,8 +23,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
 
 use super::{
-    attempt::save_task,
-    steps::{self, begin, reserve_or_pause, Failure, Next, BATCH},
+    attempt::{complete_attempt, fail_attempt, save_task},
+    steps::{self, begin, reserve_or_pause, Next, BATCH},
     Engine,
 };
 use crate::{
@@ -111,7 +111,7 @@ async fn decide(
         Some(t) => arguments::check(&name, &t.input_schema, &arguments).err(),
     };
     if let Some(reason) = unusable {
-        fail_task(engine, txn, room, task, &reason, true, now).await?;
+        fail_attempt(engine, txn, room, task, &reason, true, now).await?;
         return Ok(Decision::Settled);
     }
     let tool = tool.expect("checked above");
@@ -121,7 +121,7 @@ async fn decide(
         .as_ref()
         .filter(|c| c.state == ToolCallState::Completed.as_str())
     {
-        complete_task(
+        complete_attempt(
             txn,
             room,
             task,
@@ -164,7 +164,7 @@ async fn decide(
                 call
             }
         };
-        ask_approval(txn, room, task, &call, now).await?;
+        steps::ask_approval(txn, room, task, Some(&call), now).await?;
         return Ok(Decision::Wait);
     }
     let credits = i64::from(engine.settings.tool_call_credits);
@@ -186,14 +186,6 @@ async fn decide(
         return Ok(Decision::Paused);
     };
     let fresh = call.state != ToolCallState::AwaitingApproval.as_str();
-    call.state = ToolCallState::Running.as_str().to_owned();
-    call.instance = Some(engine.instance.clone());
-    call.started_at = Some(now);
-    if fresh {
-        calls::insert(txn, &call).await?;
-    } else {
-        calls::save(txn, &call).await?;
-    }
     task.attempts += 1;
     task.state = TaskState::Running.as_str().to_owned();
     task.started_at = Some(now);
@@ -202,15 +194,38 @@ async fn decide(
         .task(task.id)
         .data(json!({ "attempt": task.attempts }));
     events::append(txn, room, started, now).await?;
+    start_call(engine, txn, room, &mut call, fresh, now).await?;
+    Ok(Decision::Call(Box::new((call, hold))))
+}
+
+/// Marks `call` RUNNING on this instance, stores it (as a new row when
+/// `fresh`) and appends TOOL_CALL_STARTED with its arguments.
+pub(super) async fn start_call(
+    engine: &Engine,
+    txn: &WriteTxn,
+    room: &mut workroom::Model,
+    call: &mut tool_call::Model,
+    fresh: bool,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    call.state = ToolCallState::Running.as_str().to_owned();
+    call.instance = Some(engine.instance.clone());
+    call.started_at = Some(now);
+    if fresh {
+        calls::insert(txn, call).await?;
+    } else {
+        calls::save(txn, call).await?;
+    }
+    let arguments: Value = serde_json::from_str(&call.arguments).unwrap_or_default();
     let event = NewEvent::new(WorkroomEventKind::ToolCallStarted)
-        .task(task.id)
+        .task(call.task_id)
         .data(json!({
             "callId": ids::encode(Kind::ToolCall, call.id),
             "tool": call.tool,
             "arguments": arguments,
         }));
     events::append(txn, room, event, now).await?;
-    Ok(Decision::Call(Box::new((call, hold))))
+    Ok(())
 }
 
 /// The approval a workroom asks for: its policy, or MEMBER × 1.
@@ -224,58 +239,15 @@ fn policy_of(room: &workroom::Model) -> (String, i32) {
     }
 }
 
-/// Puts the task in AWAITING_APPROVAL for `call`, with APPROVAL_REQUESTED
-/// showing the tool and its arguments, and the `approval.requested` webhook.
-async fn ask_approval(
-    txn: &WriteTxn,
-    room: &mut workroom::Model,
-    task: &mut task::Model,
-    call: &tool_call::Model,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    task.state = TaskState::AwaitingApproval.as_str().to_owned();
-    task.started_at = task.started_at.or(Some(now));
-    save_task(txn, task).await?;
-    let needed = Requirement::of(task)?;
-    let arguments: Value = serde_json::from_str(&call.arguments).unwrap_or_default();
-    let data = json!({
-        "requiredRole": needed.role.as_str(),
-        "requiredApprovals": needed.approvals,
-        "callId": ids::encode(Kind::ToolCall, call.id),
-        "tool": call.tool,
-        "arguments": arguments,
-        "callState": call.state,
-    });
-    let event = NewEvent::new(WorkroomEventKind::ApprovalRequested)
-        .task(task.id)
-        .data(data.clone());
-    events::append(txn, room, event, now).await?;
-    let mut hook = serde_json::Map::new();
-    hook.insert(
-        "workroomId".into(),
-        ids::encode(Kind::Workroom, room.id).into(),
-    );
-    hook.insert("taskId".into(), ids::encode(Kind::Task, task.id).into());
-    hook.insert("requiredRole".into(), data["requiredRole"].clone());
-    hook.insert(
-        "requiredApprovals".into(),
-        data["requiredApprovals"].clone(),
-    );
-    hook.insert("tool".into(), call.tool.clone().into());
-    crate::webhook::outbox::enqueue(txn, room.workspace_id, "approval.requested", hook, now)
-        .await?;
-    Ok(())
-}
-
 /// How a call went.
-struct Made {
+pub(super) struct Made {
     /// `None`: abandoned (the workroom was paused, cancelled or replanned).
-    answer: Option<Result<mcp::Answer, String>>,
+    pub answer: Option<Result<mcp::Answer, String>>,
     integration: Option<entity::integration::Model>,
 }
 
 /// Makes the call, dropping it at once if the workroom leaves EXECUTING.
-async fn make(
+pub(super) async fn make(
     engine: &Engine,
     room: &workroom::Model,
     tool: &Tool,
@@ -392,65 +364,15 @@ async fn conclude(
     made: Made,
     started: Instant,
 ) -> AppResult<Next> {
-    if let Some(server) = &made.integration {
-        let failure = match &made.answer {
-            Some(Err(error)) => Some(error.as_str()),
-            _ => None,
-        };
-        if let Err(err) = servers::mark(&engine.state, server, failure).await {
-            tracing::warn!(error = %err, "could not record the MCP server's status");
-        }
-    }
+    note_server(engine, &made).await;
     let txn = engine.state.db.begin().await?;
     let mut room = steps::lock_both(&txn, room.id)
         .await?
         .ok_or(crate::error::AppError::NotFound("workroom"))?;
-    let credits = i64::from(engine.settings.tool_call_credits);
-    let who = Attribution {
-        member_user: room.run_by,
-        agent: None,
-        description: format!("Tool call {} in {}", call.tool, room.title),
-    };
-    let now = engine.state.clock.now();
-    let charged = holds::settle(&txn, &mut room, &hold, credits, who, now)
-        .await?
-        .unwrap_or(0);
-    let (state, text, is_error) = match &made.answer {
-        None => (
-            ToolCallState::Failed,
-            "abandoned: the workroom stopped executing".to_owned(),
-            false,
-        ),
-        Some(Ok(answer)) if !answer.is_error => {
-            (ToolCallState::Completed, answer.text.clone(), false)
-        }
-        Some(Ok(answer)) => (ToolCallState::Failed, answer.text.clone(), true),
-        Some(Err(error)) => (ToolCallState::Failed, error.clone(), false),
-    };
-    call.state = state.as_str().to_owned();
-    call.result = Some(text.clone());
-    call.is_error = is_error;
-    call.credits_used = charged;
-    call.instance = None;
-    call.finished_at = Some(now);
-    calls::save(&txn, &call).await?;
-    let outcome = if made.answer.is_none() {
-        "abandoned"
-    } else {
-        state.as_str()
-    };
-    count(tool, outcome, started.elapsed());
-    let event = NewEvent::new(WorkroomEventKind::ToolCallFinished)
-        .task(task.id)
-        .text(crate::tool::bounded(text.clone(), EVENT_TEXT_BYTES))
-        .data(json!({
-            "callId": ids::encode(Kind::ToolCall, call.id),
-            "tool": call.tool,
-            "state": state.as_str(),
-            "isError": is_error,
-        }));
-    events::append(&txn, &mut room, event, now).await?;
-    log_call(&txn, &room, &task, &call, now).await?;
+    let (state, text) = record(
+        engine, &txn, &mut room, &task, &mut call, &hold, tool, &made, started,
+    )
+    .await?;
     if !engine.holds_lease(&room) {
         // The new owner completes the task from this call, or retries it.
         txn.commit().await?;
@@ -458,13 +380,14 @@ async fn conclude(
     }
     let mut task = crate::task::approval::find(&*txn, room.workspace_id, task.id).await?;
     let executing = room.state == WorkroomState::Executing.as_str();
+    let now = engine.state.clock.now();
     match (made.answer.is_some() && executing, state) {
         (true, ToolCallState::Completed) => {
-            complete_task(&txn, &mut room, &mut task, text, now).await?
+            complete_attempt(&txn, &mut room, &mut task, text, now).await?
         }
         (true, _) => {
             // A read-only call may be made again; any other is not, without a person.
-            fail_task(
+            fail_attempt(
                 engine,
                 &txn,
                 &mut room,
@@ -485,65 +408,83 @@ async fn conclude(
     Ok(Next::Again)
 }
 
-async fn complete_task(
-    txn: &WriteTxn,
-    room: &mut workroom::Model,
-    task: &mut task::Model,
-    output: String,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    steps::count_step(txn, &task.kind, "completed");
-    task.state = TaskState::Completed.as_str().to_owned();
-    task.output = Some(output);
-    task.error = None;
-    task.finished_at = Some(now);
-    save_task(txn, task).await?;
-    let event = NewEvent::new(WorkroomEventKind::TaskCompleted).task(task.id);
-    events::append(txn, room, event, now).await?;
-    Ok(())
+/// Records the MCP server's health as the call found it (outside any transaction).
+pub(super) async fn note_server(engine: &Engine, made: &Made) {
+    let Some(server) = &made.integration else {
+        return;
+    };
+    let failure = match &made.answer {
+        Some(Err(error)) => Some(error.as_str()),
+        _ => None,
+    };
+    if let Err(err) = servers::mark(&engine.state, server, failure).await {
+        tracing::warn!(error = %err, "could not record the MCP server's status");
+    }
 }
 
-/// Fails an attempt; for good (failing the workroom) when `for_good` or
-/// when the attempts are spent.
-async fn fail_task(
+/// Within the caller's transaction (workroom and workspace locked): charges
+/// the call's hold once, whatever happened, saves the call's state and
+/// result, appends TOOL_CALL_FINISHED, logs `tool.called` and counts it.
+/// Returns the state and the result's text (or why there is none).
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn record(
     engine: &Engine,
     txn: &WriteTxn,
     room: &mut workroom::Model,
-    task: &mut task::Model,
-    reason: &str,
-    for_good: bool,
-    now: DateTime<Utc>,
-) -> AppResult<()> {
-    task.failures += 1;
-    let attempts = i32::try_from(engine.settings.task_attempts.max(1)).unwrap_or(i32::MAX);
-    let final_failure = for_good || task.failures >= attempts;
-    task.state = if final_failure {
-        TaskState::Failed
+    task: &task::Model,
+    call: &mut tool_call::Model,
+    hold: &entity::credit_hold::Model,
+    tool: &Tool,
+    made: &Made,
+    started: Instant,
+) -> AppResult<(ToolCallState, String)> {
+    let credits = i64::from(engine.settings.tool_call_credits);
+    let who = Attribution {
+        member_user: room.run_by,
+        agent: None,
+        description: format!("Tool call {} in {}", call.tool, room.title),
+    };
+    let now = engine.state.clock.now();
+    let charged = holds::settle(txn, room, hold, credits, who, now)
+        .await?
+        .unwrap_or(0);
+    let (state, text, is_error) = match &made.answer {
+        None => (
+            ToolCallState::Failed,
+            "abandoned: the workroom stopped executing".to_owned(),
+            false,
+        ),
+        Some(Ok(answer)) if !answer.is_error => {
+            (ToolCallState::Completed, answer.text.clone(), false)
+        }
+        Some(Ok(answer)) => (ToolCallState::Failed, answer.text.clone(), true),
+        Some(Err(error)) => (ToolCallState::Failed, error.clone(), false),
+    };
+    call.state = state.as_str().to_owned();
+    call.result = Some(text.clone());
+    call.is_error = is_error;
+    call.credits_used = charged;
+    call.instance = None;
+    call.finished_at = Some(now);
+    calls::save(txn, call).await?;
+    let outcome = if made.answer.is_none() {
+        "abandoned"
     } else {
-        TaskState::Pending
-    }
-    .as_str()
-    .to_owned();
-    task.error = Some(reason.to_owned());
-    if final_failure {
-        task.finished_at = Some(now);
-    }
-    steps::count_step(
-        txn,
-        &task.kind,
-        if final_failure { "failed" } else { "retried" },
-    );
-    save_task(txn, task).await?;
-    let data = json!({ "error": reason, "attempt": task.attempts, "final": final_failure });
-    let event = NewEvent::new(WorkroomEventKind::TaskFailed)
+        state.as_str()
+    };
+    count(tool, outcome, started.elapsed());
+    let event = NewEvent::new(WorkroomEventKind::ToolCallFinished)
         .task(task.id)
-        .data(data);
+        .text(crate::tool::bounded(text.clone(), EVENT_TEXT_BYTES))
+        .data(json!({
+            "callId": ids::encode(Kind::ToolCall, call.id),
+            "tool": call.tool,
+            "state": state.as_str(),
+            "isError": is_error,
+        }));
     events::append(txn, room, event, now).await?;
-    if final_failure {
-        let detail = format!("{}: {reason}", task.title);
-        steps::fail(txn, room, Failure::TaskFailed, &detail, now).await?;
-    }
-    Ok(())
+    log_call(txn, room, task, call, now).await?;
+    Ok((state, text))
 }
 
 /// The `tool.called` activity entry: tool, workroom, task and state, and
@@ -638,7 +579,7 @@ pub async fn recover_calls(
                 task.assigned_role = Some(role);
                 task.required_approvals = Some(approvals);
             }
-            ask_approval(txn, room, &mut task, &call, now).await?;
+            steps::ask_approval(txn, room, &mut task, Some(&call), now).await?;
         }
     }
     Ok(())

@@ -1,27 +1,25 @@
 //! The executing step: under the workroom lock, decide what is next (an
 //! AGENT or TOOL task whose dependencies are done, an approval to ask for,
-//! composing, or waiting), then run an AGENT task's model call (a TOOL
-//! task's call is in [`super::tool`]). Starting an attempt and
-//! recording how it ended are in [`super::attempt`].
+//! composing, or waiting), then run an AGENT task's model call, with its
+//! rounds of function calling when the model asks for tools (made in
+//! [`super::functions`]; a TOOL task's call is in [`super::tool`]).
+//! Starting an attempt and recording how it ended are in [`super::attempt`].
 
 use entity::{task, workroom};
-use sea_orm::{ActiveModelTrait, IntoActiveModel};
-use serde_json::json;
 
 use super::{
     attempt::{finish, start_attempt},
-    context,
-    steps::{begin, idle, Next},
-    stream, Engine,
+    context, functions,
+    steps::{self, begin, idle, Next},
+    stream::{self, Ending},
+    Engine,
 };
 use crate::{
     agent::{service::system, AgentKind},
     error::AppResult,
-    ids::{self, Kind},
     llm::Purpose,
     task::{depends_on, TaskKind, TaskState},
     workroom::{
-        events::{self, NewEvent, WorkroomEventKind},
         model::{Trigger, WorkroomState},
         service::transition,
     },
@@ -74,39 +72,7 @@ pub async fn next(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
             Ok(Next::Again)
         }
         Due::AskApproval(mut approval) => {
-            approval.state = TaskState::AwaitingApproval.as_str().to_owned();
-            approval.started_at = Some(now);
-            approval
-                .clone()
-                .into_active_model()
-                .reset_all()
-                .update(&*txn)
-                .await?;
-            let needed = crate::task::approval::Requirement::of(&approval)?;
-            let needed = json!({ "requiredRole": needed.role.as_str(), "requiredApprovals": needed.approvals });
-            let event = NewEvent::new(WorkroomEventKind::ApprovalRequested)
-                .task(approval.id)
-                .data(needed.clone());
-            events::append(&txn, &mut room, event, now).await?;
-            let mut hook = serde_json::Map::new();
-            hook.insert(
-                "workroomId".into(),
-                ids::encode(Kind::Workroom, room.id).into(),
-            );
-            hook.insert("taskId".into(), ids::encode(Kind::Task, approval.id).into());
-            hook.insert("requiredRole".into(), needed["requiredRole"].clone());
-            hook.insert(
-                "requiredApprovals".into(),
-                needed["requiredApprovals"].clone(),
-            );
-            crate::webhook::outbox::enqueue(
-                &txn,
-                room.workspace_id,
-                "approval.requested",
-                hook,
-                now,
-            )
-            .await?;
+            steps::ask_approval(&txn, &mut room, &mut approval, None, now).await?;
             txn.commit().await?;
             Ok(Next::Again)
         }
@@ -147,7 +113,9 @@ async fn run_agent(engine: &Engine, room: workroom::Model, task: task::Model) ->
         |a| a.instructions.clone(),
     );
     let max = engine.settings.agent_max_tokens;
-    let request = context::request(Purpose::Agent, system_prompt, ctx, max);
+    let mut request = context::request(Purpose::Agent, system_prompt, ctx, max);
+    let offered = functions::offered(engine, &room).await?;
+    request.functions = offered.iter().map(context::tool_brief).collect();
     let prompt_tokens = engine.prompt_tokens(&request);
     // Under the lock again: start the attempt only if nothing moved meanwhile.
     let Some((txn, mut room)) = begin(engine, room.id, &[WorkroomState::Executing]).await? else {
@@ -170,23 +138,53 @@ async fn run_agent(engine: &Engine, room: workroom::Model, task: task::Model) ->
         return Ok(Next::Stop);
     };
     txn.commit().await?;
+    rounds(engine, room, task, hold, request, offered, billed).await
+}
 
-    let outcome = stream::call(
-        engine,
-        request,
-        prompt_tokens,
-        room.id,
-        WorkroomState::Executing,
-    )
-    .await?;
-    finish(
-        engine,
-        room,
-        task,
-        hold,
-        outcome,
-        billed,
-        WorkroomState::Executing,
-    )
-    .await
+/// The attempt's model calls: one, or, while the model asks for tool calls
+/// it was offered, a round more after each answer (see [`functions`]).
+async fn rounds(
+    engine: &Engine,
+    room: workroom::Model,
+    task: task::Model,
+    mut hold: entity::credit_hold::Model,
+    mut request: crate::llm::ModelRequest,
+    offered: Vec<crate::tool::registry::Tool>,
+    billed: uuid::Uuid,
+) -> AppResult<Next> {
+    let mut calling = functions::Calling::new(offered);
+    loop {
+        let prompt_tokens = engine.prompt_tokens(&request);
+        let mut outcome = stream::call(
+            engine,
+            request.clone(),
+            prompt_tokens,
+            room.id,
+            WorkroomState::Executing,
+        )
+        .await?;
+        let asks = outcome.ending == Ending::Finished && !outcome.calls.is_empty();
+        if asks && !request.functions.is_empty() {
+            let next = calling
+                .answer(engine, &room, &task, &hold, &outcome, &mut request, billed)
+                .await?;
+            match next {
+                Some(next) => {
+                    hold = next;
+                    continue;
+                }
+                None => outcome.ending = Ending::Interrupted,
+            }
+        }
+        return finish(
+            engine,
+            room,
+            task,
+            hold,
+            outcome,
+            billed,
+            WorkroomState::Executing,
+        )
+        .await;
+    }
 }

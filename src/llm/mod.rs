@@ -104,6 +104,7 @@ pub struct Rejection {
     pub reason: String,
 }
 
+#[derive(Clone)]
 pub struct ModelRequest {
     pub purpose: Purpose,
     /// The system instructions (the agent's, or the Planner's / Composer's).
@@ -113,6 +114,31 @@ pub struct ModelRequest {
     pub context: ModelContext,
     /// Output beyond this many tokens must not be produced: it was not paid for.
     pub max_output_tokens: u32,
+    /// Agent: the tools the model may call by function calling (none: it may not).
+    pub functions: Vec<ToolBrief>,
+    /// Agent: the calls the model asked for so far in this task, with their
+    /// answers, oldest first.
+    pub exchanges: Vec<Exchange>,
+}
+
+/// A tool call a model asked for by function calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionCall {
+    /// The model's id for the call, which its answer refers to.
+    pub id: String,
+    /// The tool's name in the workspace.
+    pub name: String,
+    /// The arguments as the model wrote them (JSON, not yet checked).
+    pub arguments: String,
+}
+
+/// One round of function calling: what the model asked for, and the answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    /// Text the model wrote before asking.
+    pub text: String,
+    /// Each call with the text it was answered with.
+    pub calls: Vec<(FunctionCall, String)>,
 }
 
 /// Tokens a call consumed, as the model counts them.
@@ -132,6 +158,9 @@ impl Usage {
 pub enum ModelEvent {
     /// The next piece of output text (a token, with any whitespace before it).
     Token(String),
+    /// The model asks for a tool call (only when the request offered functions);
+    /// every such event comes before `Done`.
+    ToolCall(FunctionCall),
     /// The call finished; nothing follows.
     Done(Usage),
 }
@@ -156,6 +185,12 @@ pub trait LanguageModel: Send + Sync + 'static {
     /// Counts the tokens of `text` the way this model bills them (used to
     /// size holds before a call).
     fn count_tokens(&self, text: &str) -> u32;
+
+    /// Whether it may be offered functions (tools) to call; one that cannot
+    /// is never offered any.
+    fn calls_functions(&self) -> bool {
+        false
+    }
 }
 
 /// The plan the Planner answers with, as JSON:

@@ -10,6 +10,10 @@
 //! - The call runs in a task that stops at the next chunk once the stream is
 //!   dropped, which is how a pause or cancel reaches the provider.
 //! - `max_tokens` is the task's output cap, so the provider stops there too.
+//! - Function calling: the request's `functions` are offered as `tools`
+//!   (named by [`wire_name`]), and earlier rounds are replayed as assistant
+//!   `tool_calls` and `tool` messages; the calls the model asks for are
+//!   assembled from their streamed pieces and handed on before `Done`.
 //! - What the endpoint sends is bounded in bytes: an answer past
 //!   `LLM_MAX_RESPONSE_BYTES` fails (so neither a line without its newline
 //!   nor an event without its end can grow a buffer here), and of an error's
@@ -24,7 +28,10 @@ use serde_json::json;
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use super::{LanguageModel, ModelError, ModelEvent, ModelRequest, ModelStream, Usage};
+use super::{
+    FunctionCall, LanguageModel, ModelError, ModelEvent, ModelRequest, ModelStream, ToolBrief,
+    Usage,
+};
 use crate::config::LlmSettings;
 
 /// The first retry's wait; each further one doubles it.
@@ -86,16 +93,54 @@ impl OpenAiModel {
 
 impl Endpoint {
     fn body(&self, request: &ModelRequest) -> serde_json::Value {
-        json!({
+        let mut messages = vec![
+            json!({ "role": "system", "content": request.system }),
+            json!({ "role": "user", "content": request.prompt }),
+        ];
+        for exchange in &request.exchanges {
+            let calls: Vec<serde_json::Value> = exchange
+                .calls
+                .iter()
+                .map(|(call, _)| {
+                    json!({
+                        "id": call.id,
+                        "type": "function",
+                        "function": { "name": wire_name(&call.name), "arguments": call.arguments },
+                    })
+                })
+                .collect();
+            let text = (!exchange.text.is_empty()).then_some(exchange.text.as_str());
+            messages.push(json!({ "role": "assistant", "content": text, "tool_calls": calls }));
+            for (call, answer) in &exchange.calls {
+                messages
+                    .push(json!({ "role": "tool", "tool_call_id": call.id, "content": answer }));
+            }
+        }
+        let mut body = json!({
             "model": self.model,
-            "messages": [
-                { "role": "system", "content": request.system },
-                { "role": "user", "content": request.prompt },
-            ],
+            "messages": messages,
             "stream": true,
             "stream_options": { "include_usage": true },
             "max_tokens": request.max_output_tokens,
-        })
+        });
+        if !request.functions.is_empty() {
+            let tools: Vec<serde_json::Value> = request
+                .functions
+                .iter()
+                .map(|tool| {
+                    json!({
+                        "type": "function",
+                        "function": {
+                            "name": wire_name(&tool.name),
+                            "description": tool.description,
+                            "parameters": tool.input_schema,
+                        },
+                    })
+                })
+                .collect();
+            body["tools"] = tools.into();
+        }
+        body
     }
 
     /// Sends the request, retrying what may be retried; the response is a stream to read.
@@ -144,6 +189,7 @@ impl Endpoint {
         };
         let mut events = capped(response.bytes_stream(), self.max_response_bytes).eventsource();
         let (mut text, mut usage, mut done) = (String::new(), None, false);
+        let mut calls = PartialCalls::default();
         while let Some(event) = events.next().await {
             let event = match event {
                 Ok(event) => event,
@@ -176,6 +222,7 @@ impl Endpoint {
                 });
             }
             for choice in chunk.choices {
+                calls.add(choice.delta.tool_calls);
                 let Some(content) = choice.delta.content.filter(|c| !c.is_empty()) else {
                     continue;
                 };
@@ -195,11 +242,21 @@ impl Endpoint {
                 .await;
             return;
         }
+        let calls = calls.finish(&request.functions);
         let usage = usage.unwrap_or_else(|| Usage {
             prompt_tokens: approximate_tokens(&request.system)
                 + approximate_tokens(&request.prompt),
-            output_tokens: approximate_tokens(&text),
+            output_tokens: approximate_tokens(&text)
+                + calls
+                    .iter()
+                    .map(|c| approximate_tokens(&c.arguments))
+                    .sum::<u32>(),
         });
+        for call in calls {
+            if out.send(Ok(ModelEvent::ToolCall(call))).await.is_err() {
+                return;
+            }
+        }
         let _ = out.send(Ok(ModelEvent::Done(usage))).await;
     }
 }
@@ -221,6 +278,10 @@ impl LanguageModel for OpenAiModel {
 
     fn count_tokens(&self, text: &str) -> u32 {
         approximate_tokens(text)
+    }
+
+    fn calls_functions(&self) -> bool {
+        true
     }
 }
 
@@ -292,10 +353,138 @@ struct Choice {
 #[derive(Deserialize, Default)]
 struct Delta {
     content: Option<String>,
+    #[serde(default)]
+    tool_calls: Vec<CallDelta>,
+}
+
+/// A piece of a tool call: the first names it, the rest add to its arguments.
+#[derive(Deserialize)]
+struct CallDelta {
+    #[serde(default)]
+    index: u32,
+    id: Option<String>,
+    #[serde(default)]
+    function: FunctionDelta,
+}
+
+#[derive(Deserialize, Default)]
+struct FunctionDelta {
+    name: Option<String>,
+    arguments: Option<String>,
+}
+
+/// Tool calls as their pieces arrive, by the index the provider gives
+/// them (a map: an index is the provider's word, not a length to allocate).
+/// Their size is bounded by the answer's.
+#[derive(Default)]
+struct PartialCalls(std::collections::BTreeMap<u32, FunctionCall>);
+
+impl PartialCalls {
+    fn add(&mut self, pieces: Vec<CallDelta>) {
+        for piece in pieces {
+            let call = self.0.entry(piece.index).or_insert_with(|| FunctionCall {
+                id: String::new(),
+                name: String::new(),
+                arguments: String::new(),
+            });
+            if let Some(id) = piece.id {
+                call.id = id;
+            }
+            if let Some(name) = piece.function.name {
+                call.name.push_str(&name);
+            }
+            if let Some(arguments) = piece.function.arguments {
+                call.arguments.push_str(&arguments);
+            }
+        }
+    }
+
+    /// The calls in order, each named by the workspace's name of the tool
+    /// it was offered as (a name no offered tool has is kept, and refused later).
+    fn finish(self, offered: &[ToolBrief]) -> Vec<FunctionCall> {
+        self.0
+            .into_values()
+            .enumerate()
+            .map(|(n, mut call)| {
+                if let Some(tool) = offered.iter().find(|t| wire_name(&t.name) == call.name) {
+                    call.name = tool.name.clone();
+                }
+                if call.id.is_empty() {
+                    call.id = format!("call_{n}");
+                }
+                call
+            })
+            .collect()
+    }
+}
+
+/// A tool's name as a function name: OpenAI allows `[A-Za-z0-9_-]{1,64}`,
+/// so a dot (`web.fetch`) becomes an underscore.
+pub fn wire_name(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(64)
+        .collect()
 }
 
 #[derive(Deserialize)]
 struct WireUsage {
     prompt_tokens: u32,
     completion_tokens: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn piece(index: u32, id: Option<&str>, name: Option<&str>, arguments: &str) -> CallDelta {
+        CallDelta {
+            index,
+            id: id.map(str::to_owned),
+            function: FunctionDelta {
+                name: name.map(str::to_owned),
+                arguments: Some(arguments.to_owned()),
+            },
+        }
+    }
+
+    #[test]
+    fn function_names_keep_only_what_openai_allows() {
+        assert_eq!(wire_name("web.fetch"), "web_fetch");
+        assert_eq!(wire_name("crm.send-report_2"), "crm_send-report_2");
+        assert_eq!(wire_name("é/x y"), "___x_y");
+        assert_eq!(wire_name(&"a".repeat(100)).len(), 64);
+    }
+
+    #[test]
+    fn calls_are_assembled_from_their_pieces_in_index_order() {
+        let offered = [ToolBrief {
+            name: "web.fetch".into(),
+            description: String::new(),
+            input_schema: json!({}),
+            read_only: true,
+        }];
+        let mut calls = PartialCalls::default();
+        calls.add(vec![
+            piece(7, None, Some("nothing_offered"), "{}"),
+            piece(0, Some("call_a"), Some("web_fetch"), "{\"url\":"),
+        ]);
+        calls.add(vec![piece(0, None, None, "\"https://example.com\"}")]);
+        let calls = calls.finish(&offered);
+        assert_eq!(calls.len(), 2);
+        assert_eq!(calls[0].id, "call_a");
+        assert_eq!(calls[0].name, "web.fetch", "mapped back to the tool's name");
+        assert_eq!(calls[0].arguments, "{\"url\":\"https://example.com\"}");
+        assert_eq!(
+            calls[1].name, "nothing_offered",
+            "kept, to be refused by name"
+        );
+        assert_eq!(calls[1].id, "call_1", "a call without an id gets one");
+    }
 }

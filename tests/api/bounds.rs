@@ -205,6 +205,8 @@ async fn call(model: &OpenAiModel) -> Result<String, String> {
         prompt: "A proposal.".into(),
         context: ModelContext::default(),
         max_output_tokens: 100,
+        functions: Vec::new(),
+        exchanges: Vec::new(),
     };
     let mut stream = model.stream(request);
     let mut text = String::new();
@@ -212,6 +214,9 @@ async fn call(model: &OpenAiModel) -> Result<String, String> {
         match event {
             Ok(ModelEvent::Token(token)) => text.push_str(&token),
             Ok(ModelEvent::Done(_)) => return Ok(text),
+            Ok(ModelEvent::ToolCall(call)) => {
+                return Err(format!("no function was offered: {call:?}"))
+            }
             Err(err) => return Err(err.0),
         }
     }

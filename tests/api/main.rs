@@ -25,6 +25,7 @@ mod export_caps;
 mod export_profile;
 mod exports;
 mod faults;
+mod function_calls;
 mod http_protocol;
 mod integrations;
 mod invitations;

@@ -35,7 +35,7 @@ use crate::{helpers::*, rooms::*};
 
 /// What the fake answers to one request.
 #[derive(Clone)]
-enum Reply {
+pub enum Reply {
     Status(u16),
     /// These content chunks, then usage (when given), then `[DONE]` (unless cut).
     Stream {
@@ -46,9 +46,12 @@ enum Reply {
     },
     /// Headers only after `after`.
     Slow(Duration),
+    /// Asks for these tool calls as (id, function name, arguments), each
+    /// streamed in pieces the way OpenAI does, then usage and `[DONE]`.
+    Calls(Vec<(String, String, String)>),
 }
 
-fn stream(chunks: &[&str], usage: Option<(u32, u32)>) -> Reply {
+pub fn stream(chunks: &[&str], usage: Option<(u32, u32)>) -> Reply {
     Reply::Stream {
         chunks: chunks.iter().map(|c| c.to_string()).collect(),
         usage,
@@ -58,11 +61,11 @@ fn stream(chunks: &[&str], usage: Option<(u32, u32)>) -> Reply {
 }
 
 #[derive(Default)]
-struct Fake {
-    script: Mutex<VecDeque<Reply>>,
+pub struct Fake {
+    pub script: Mutex<VecDeque<Reply>>,
     /// Answers when the script is empty.
-    fallback: Mutex<Option<Reply>>,
-    requests: Mutex<Vec<(HeaderMap, Value)>>,
+    pub fallback: Mutex<Option<Reply>>,
+    pub requests: Mutex<Vec<(HeaderMap, Value)>>,
     calls: AtomicUsize,
     /// Set when a stream's reader went away before the stream ended.
     abandoned: Arc<AtomicBool>,
@@ -88,6 +91,37 @@ async fn completions(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: By
         Reply::Slow(after) => {
             tokio::time::sleep(after).await;
             (StatusCode::OK, "").into_response()
+        }
+        Reply::Calls(calls) => {
+            let chunk = |delta: Value| {
+                format!(
+                    "data: {}\n\n",
+                    json!({ "object": "chat.completion.chunk", "choices": [{ "index": 0, "delta": delta }] })
+                )
+            };
+            let mut body = String::new();
+            for (index, (id, name, arguments)) in calls.iter().enumerate() {
+                let (head, tail) = arguments.split_at(arguments.len() / 2);
+                body += &chunk(
+                    json!({ "tool_calls": [{ "index": index, "id": id, "type": "function", "function": { "name": name, "arguments": head } }] }),
+                );
+                body += &chunk(
+                    json!({ "tool_calls": [{ "index": index, "function": { "arguments": tail } }] }),
+                );
+            }
+            body += &format!(
+                "data: {}\n\n",
+                json!({ "object": "chat.completion.chunk", "choices": [{ "index": 0, "delta": {}, "finish_reason": "tool_calls" }] })
+            );
+            body += &format!(
+                "data: {}\n\n",
+                json!({ "object": "chat.completion.chunk", "choices": [], "usage": { "prompt_tokens": 30, "completion_tokens": 10, "total_tokens": 40 } })
+            );
+            body += "data: [DONE]\n\n";
+            Response::builder()
+                .header("content-type", "text/event-stream")
+                .body(Body::from(body))
+                .unwrap()
         }
         Reply::Stream {
             chunks,
@@ -130,7 +164,7 @@ async fn completions(State(fake): State<Arc<Fake>>, headers: HeaderMap, body: By
 }
 
 /// A fake endpoint on a free port; returns it and its base URL.
-async fn fake(script: Vec<Reply>) -> (Arc<Fake>, String) {
+pub async fn fake(script: Vec<Reply>) -> (Arc<Fake>, String) {
     let fake = Arc::new(Fake {
         script: Mutex::new(script.into()),
         ..Fake::default()
@@ -157,19 +191,21 @@ fn settings(base: &str) -> LlmSettings {
     }
 }
 
-fn model(base: &str) -> OpenAiModel {
+pub fn model(base: &str) -> OpenAiModel {
     OpenAiModel::new(&settings(base))
         .unwrap()
         .with_backoff(Duration::from_millis(10))
 }
 
-fn request(max: u32) -> ModelRequest {
+pub fn request(max: u32) -> ModelRequest {
     ModelRequest {
         purpose: Purpose::Compose,
         system: "Write well.".into(),
         prompt: "Goal: a proposal.".into(),
         context: ModelContext::default(),
         max_output_tokens: max,
+        functions: Vec::new(),
+        exchanges: Vec::new(),
     }
 }
 
@@ -181,6 +217,9 @@ async fn run(model: &OpenAiModel, request: ModelRequest) -> Result<(String, Usag
         match event {
             Ok(ModelEvent::Token(t)) => text.push_str(&t),
             Ok(ModelEvent::Done(usage)) => return Ok((text, usage)),
+            Ok(ModelEvent::ToolCall(call)) => {
+                return Err(format!("no function was offered: {call:?}"))
+            }
             Err(err) => return Err(err.0),
         }
     }

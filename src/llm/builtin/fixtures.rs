@@ -48,6 +48,8 @@ pub(super) fn request(
         prompt: "Write the deliverable.".into(),
         context,
         max_output_tokens,
+        functions: Vec::new(),
+        exchanges: Vec::new(),
     }
 }
 

@@ -134,6 +134,7 @@ mod tests {
             match event.expect("the built-in model does not fail") {
                 ModelEvent::Token(token) => tokens.push(token),
                 ModelEvent::Done(done) => usage = Some(done),
+                ModelEvent::ToolCall(call) => panic!("the built-in model never calls {call:?}"),
             }
         }
         (tokens, usage.expect("the stream ends with Done"))

@@ -149,6 +149,8 @@
 
     async function refreshTasks() {
       const fresh = (await gql(ROOM, { id })).workroom;
+      // The plan as it is now: tasks a replan discarded leave the list.
+      tasks.clear();
       for (const t of fresh.tasks) tasks.set(t.id, t);
       render();
     }

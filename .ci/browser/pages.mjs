@@ -7,10 +7,10 @@
 // Screenshots go to $SCREENSHOTS (default: a temporary folder).
 //
 // Usage: node pages.mjs http://127.0.0.1:8080
-import { chromium } from 'playwright-core';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { check, client, launch, signedIn } from './common.mjs';
 
 const base = process.argv[2];
 if (!base) throw new Error('usage: node pages.mjs <base url>');
@@ -18,18 +18,7 @@ const shots = process.env.SCREENSHOTS || mkdtempSync(join(tmpdir(), 'atelya-page
 const email = `browser-${Date.now()}@example.com`;
 const password = 'a long browser passphrase';
 
-async function gql(query, variables, token) {
-  const headers = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const response = await fetch(`${base}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-  const body = await response.json();
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
+const gql = client(base);
 
 // Every Content-Security-Policy violation of every page, as chromium reports
 // it: an event in the page, and an error in its console.
@@ -52,23 +41,12 @@ const signup = await gql(
 );
 const token = signup.signup.accessToken;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-dev-shm-usage'],
-});
+const browser = await launch();
 try {
   // Two tabs, each signed in on its own.
   const tabs = [];
   for (let i = 0; i < 2; i++) {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 900 } });
-    const page = await context.newPage();
-    await watchPolicy(page, `tab ${i}`);
-    await page.goto(`${base}/live`);
-    await page.fill('input[name=email]', email);
-    await page.fill('input[name=password]', password);
-    await page.click('#signin-form button');
-    await page.waitForSelector('#open:not([hidden])');
-    tabs.push(page);
+    tabs.push(await signedIn(browser, base, email, password, (page) => watchPolicy(page, `tab ${i}`)));
   }
   const [first, second] = tabs;
   await first.fill('#create-form input[name=deliverables]', 'Proposal, Summary');

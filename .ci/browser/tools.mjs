@@ -6,10 +6,10 @@
 // replanned run complete without the call. Screenshots go to $SCREENSHOTS.
 //
 // Usage: node tools.mjs <base url> <MCP server url>
-import { chromium } from 'playwright-core';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { check, client, launch, signedIn } from './common.mjs';
 
 const [base, mcp] = process.argv.slice(2);
 if (!base || !mcp) throw new Error('usage: node tools.mjs <base url> <MCP server url>');
@@ -17,18 +17,7 @@ const shots = process.env.SCREENSHOTS || mkdtempSync(join(tmpdir(), 'atelya-tool
 const email = `tools-${Date.now()}@example.com`;
 const password = 'a long browser passphrase';
 
-async function gql(query, variables, token) {
-  const headers = { 'content-type': 'application/json' };
-  if (token) headers.authorization = `Bearer ${token}`;
-  const response = await fetch(`${base}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
-  const body = await response.json();
-  if (body.errors) throw new Error(JSON.stringify(body.errors));
-  return body.data;
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
+const gql = client(base);
 
 const token = (await gql(
   'mutation($i: SignupInput!) { signup(input: $i) { accessToken } }',
@@ -58,22 +47,12 @@ async function createRoom(title) {
 const ROOM = `query($id: ID!) { workroom(id: $id) { state deliverables { content }
   tasks { kind state rejectionReason toolCalls { tool state result } } } }`;
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-dev-shm-usage'],
-});
+const browser = await launch();
 try {
   const tabs = [];
   for (let i = 0; i < 2; i++) {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 1000 } });
-    const page = await context.newPage();
-    page.on('pageerror', (err) => { throw new Error(`tab ${i}: ${err.message}`); });
-    await page.goto(`${base}/live`);
-    await page.fill('input[name=email]', email);
-    await page.fill('input[name=password]', password);
-    await page.click('#signin-form button');
-    await page.waitForSelector('#open:not([hidden])');
-    tabs.push(page);
+    const failOnError = (page) => page.on('pageerror', (err) => { throw new Error(`tab ${i}: ${err.message}`); });
+    tabs.push(await signedIn(browser, base, email, password, failOnError));
   }
   const [first, second] = tabs;
 
@@ -107,6 +86,7 @@ try {
   const sent = room.tasks.flatMap((t) => t.toolCalls).filter((c) => c.tool === 'crm.send_report');
   check(sent.length === 1 && sent[0].state === 'COMPLETED', `one call, completed: ${JSON.stringify(sent)}`);
   check(sent[0].result.includes('Northwind'), `the call's result: ${sent[0].result}`);
+  check(room.deliverables[0].content.includes(sent[0].result), 'the call\'s result reaches the deliverable');
   await second.click(`${sendReport} summary`);
   await second.screenshot({ path: join(shots, 'tools-approved.png'), fullPage: true });
   console.log(`tools: ${approved} approved in one tab, ran once, completed in both`);
@@ -122,6 +102,11 @@ try {
     await page.waitForSelector('#room-state:text("COMPLETED")', { timeout: 60_000 });
   }
   room = (await gql(ROOM, { id: rejected }, token)).workroom;
+  for (const page of tabs) {
+    // The page lists the plan as the API does: the discarded tasks are gone.
+    const listed = await page.$$eval('#tasks > li', (items) => items.length);
+    check(listed === room.tasks.length, `the page lists ${listed} tasks, the API ${room.tasks.length}`);
+  }
   const refused = room.tasks.filter((t) => t.state === 'REJECTED');
   check(refused.length === 1 && refused[0].rejectionReason === 'Not before the client call on Friday', `one rejected task, with its reason: ${JSON.stringify(room.tasks)}`);
   check(refused[0].toolCalls.every((c) => c.state !== 'COMPLETED'), 'a rejected call never ran');

@@ -151,7 +151,7 @@ pub async fn settle(
     // Take the workspace's strongest lock before writing its row: updating it
     // first and asking for FOR UPDATE later (in the ledger) is a lock upgrade,
     // which deadlocks on PostgreSQL against a transaction queued in between.
-    txn.lock_workspace(room.workspace_id).await?;
+    txn.hold_workspace(room.workspace_id).await?;
     move_reserved(txn, room, -hold.amount).await?;
     let charge = used.clamp(0, hold.amount);
     if charge == 0 {

@@ -79,9 +79,16 @@ impl Db {
         let mut conn = sea_orm::Database::connect(options).await?;
         let statements = Arc::new(AtomicU64::new(0));
         let counter = statements.clone();
-        conn.set_metric_callback(move |_| {
+        conn.set_metric_callback(move |info| {
             counter.fetch_add(1, Ordering::Relaxed);
             metrics::counter!(crate::telemetry::DB_STATEMENTS).increment(1);
+            // Each statement and its time, to profile a step with
+            // `RUST_LOG=atelya::sql=trace`: the SQL text only, never its values.
+            tracing::trace!(
+                target: "atelya::sql",
+                micros = u64::try_from(info.elapsed.as_micros()).unwrap_or(u64::MAX),
+                sql = %info.statement.sql,
+            );
         });
         let write_gate = match conn.get_database_backend() {
             DatabaseBackend::Sqlite => Some(Arc::new(Mutex::new(()))),

@@ -132,6 +132,17 @@ impl WriteTxn {
             .ok_or(AppError::NotFound("workspace"))
     }
 
+    /// Locks a workspace's row until commit without reading it, where its
+    /// values are not needed: `FOR UPDATE` on PostgreSQL (the lock order
+    /// against other writers); nothing on SQLite, whose write gate already
+    /// serializes writers, so no statement is spent there.
+    pub async fn hold_workspace(&self, id: Uuid) -> AppResult<()> {
+        if self.txn().get_database_backend() == DatabaseBackend::Postgres {
+            self.lock_workspace(id).await?;
+        }
+        Ok(())
+    }
+
     /// Reads a row by id and locks it until commit (`FOR UPDATE` on PostgreSQL;
     /// on SQLite the write gate already serializes writers).
     pub async fn lock_by_id<E>(&self, id: Uuid) -> AppResult<Option<E::Model>>

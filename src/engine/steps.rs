@@ -94,7 +94,7 @@ pub async fn lock_both(txn: &WriteTxn, id: Uuid) -> AppResult<Option<workroom::M
     let Some(room) = txn.lock_by_id::<workroom::Entity>(id).await? else {
         return Ok(None);
     };
-    txn.lock_workspace(room.workspace_id).await?;
+    txn.hold_workspace(room.workspace_id).await?;
     Ok(Some(room))
 }
 

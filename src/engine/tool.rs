@@ -276,7 +276,7 @@ pub(super) async fn make(
                 };
                 (answer, None)
             }
-            ToolSource::Mcp => call_mcp(engine, room, tool, &arguments).await,
+            ToolSource::Mcp => call_mcp(engine, tool, &arguments).await,
         }
     };
     tokio::select! {
@@ -287,22 +287,14 @@ pub(super) async fn make(
 
 async fn call_mcp(
     engine: &Engine,
-    room: &workroom::Model,
     tool: &Tool,
     arguments: &Value,
 ) -> (
     Result<mcp::Answer, String>,
     Option<entity::integration::Model>,
 ) {
-    let found = match tool.integration_id {
-        Some(id) => {
-            crate::integration::service::find(engine.state.db.conn(), room.workspace_id, id)
-                .await
-                .ok()
-        }
-        None => None,
-    };
-    let Some(server) = found else {
+    // The server's row as the registry read it before the step.
+    let Some(server) = tool.server.as_deref().cloned() else {
         return (
             Err(format!(
                 "the server of {} is no longer connected",

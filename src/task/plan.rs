@@ -276,6 +276,7 @@ mod tests {
             description: "Looks a client up".into(),
             source: ToolSource::Mcp,
             integration_id: None,
+            server: None,
             remote_name: Some("lookup".into()),
             input_schema: json!({
                 "type": "object",

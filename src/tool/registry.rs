@@ -2,7 +2,7 @@
 //! MCP servers offer (`<server>.<tool>`) by name, each with the workspace's
 //! policy applied (enabled, and whether a call waits for an approval).
 
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
 
 use entity::{integration, integration_tool, tool_policy};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -22,6 +22,9 @@ pub struct Tool {
     pub source: ToolSource,
     /// The MCP server it comes from.
     pub integration_id: Option<Uuid>,
+    /// That server's row as the registry read it (how the engine reaches it,
+    /// without reading it again per call).
+    pub server: Option<Arc<integration::Model>>,
     /// Its name on that server.
     pub remote_name: Option<String>,
     pub input_schema: Value,
@@ -44,6 +47,7 @@ pub async fn tools_of(
             description: b.description.to_owned(),
             source: ToolSource::Builtin,
             integration_id: None,
+            server: None,
             remote_name: None,
             input_schema: b.input_schema,
             read_only: true,
@@ -92,11 +96,11 @@ pub async fn mcp_tools(
         servers = servers.filter(integration::Column::Id.eq(id));
         offered = offered.filter(integration_tool::Column::IntegrationId.eq(id));
     }
-    let servers: HashMap<Uuid, String> = servers
+    let servers: HashMap<Uuid, Arc<integration::Model>> = servers
         .all(db)
         .await?
         .into_iter()
-        .map(|s| (s.id, s.provider))
+        .map(|s| (s.id, Arc::new(s)))
         .collect();
     let rows = offered
         .order_by_asc(integration_tool::Column::IntegrationId)
@@ -111,11 +115,12 @@ pub async fn mcp_tools(
         let input_schema = serde_json::from_str(&row.input_schema)
             .map_err(|e| AppError::Internal(format!("a stored input schema is not JSON: {e}")))?;
         tools.push(Tool {
-            name: format!("{server}.{}", row.name),
+            name: format!("{}.{}", server.provider, row.name),
             title: row.title,
             description: row.description,
             source: ToolSource::Mcp,
             integration_id: Some(row.integration_id),
+            server: Some(server.clone()),
             remote_name: Some(row.name),
             input_schema,
             read_only: row.read_only,

@@ -185,7 +185,7 @@ pub async fn reread(state: &AppState, workspace_id: Uuid, id: Uuid) -> AppResult
     let row = find(state.db.conn(), workspace_id, id).await?;
     let read = read_tools(state, &endpoint_of(state, &row)?).await;
     let txn = state.db.begin().await?;
-    txn.lock_workspace(workspace_id).await?;
+    txn.hold_workspace(workspace_id).await?;
     let Ok(row) = find(&*txn, workspace_id, id).await else {
         return Ok(());
     };

@@ -51,16 +51,22 @@ pub async fn offered(engine: &Engine, room: &workroom::Model) -> AppResult<Vec<T
         .collect())
 }
 
-/// An attempt's function calling: the tools offered, and how many calls
-/// the model asked for so far.
+/// An attempt's function calling: the tools offered, how many calls the
+/// model asked for so far, and what the next round's request costs.
 pub struct Calling {
     offered: Vec<Tool>,
     asked: u32,
+    /// The prompt tokens of the request as it stands (counted once a round).
+    pub prompt_tokens: u32,
 }
 
 impl Calling {
-    pub fn new(offered: Vec<Tool>) -> Calling {
-        Calling { offered, asked: 0 }
+    pub fn new(offered: Vec<Tool>, prompt_tokens: u32) -> Calling {
+        Calling {
+            offered,
+            asked: 0,
+            prompt_tokens,
+        }
     }
 
     /// After a round that asked for calls: answers them, adds the round to
@@ -89,8 +95,8 @@ impl Calling {
         if self.asked >= engine.state.config.tools.max_tool_calls_per_task {
             request.functions.clear();
         }
-        let estimate =
-            engine.credits_for(engine.prompt_tokens(request) + request.max_output_tokens);
+        self.prompt_tokens = engine.prompt_tokens(request);
+        let estimate = engine.credits_for(self.prompt_tokens + request.max_output_tokens);
         let number = request.exchanges.len() + 1;
         next_round(engine, room, task, hold, round, billed, number, estimate).await
     }

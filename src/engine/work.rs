@@ -138,7 +138,8 @@ async fn run_agent(engine: &Engine, room: workroom::Model, task: task::Model) ->
         return Ok(Next::Stop);
     };
     txn.commit().await?;
-    rounds(engine, room, task, hold, request, offered, billed).await
+    let calling = functions::Calling::new(offered, prompt_tokens);
+    rounds(engine, room, task, hold, request, calling, billed).await
 }
 
 /// The attempt's model calls: one, or, while the model asks for tool calls
@@ -149,16 +150,14 @@ async fn rounds(
     task: task::Model,
     mut hold: entity::credit_hold::Model,
     mut request: crate::llm::ModelRequest,
-    offered: Vec<crate::tool::registry::Tool>,
+    mut calling: functions::Calling,
     billed: uuid::Uuid,
 ) -> AppResult<Next> {
-    let mut calling = functions::Calling::new(offered);
     loop {
-        let prompt_tokens = engine.prompt_tokens(&request);
         let mut outcome = stream::call(
             engine,
             request.clone(),
-            prompt_tokens,
+            calling.prompt_tokens,
             room.id,
             WorkroomState::Executing,
         )

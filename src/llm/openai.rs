@@ -402,12 +402,19 @@ impl PartialCalls {
     /// The calls in order, each named by the workspace's name of the tool
     /// it was offered as (a name no offered tool has is kept, and refused later).
     fn finish(self, offered: &[ToolBrief]) -> Vec<FunctionCall> {
+        // Once per answer, so each call's lookup costs the same however many tools there are.
+        let mut names = std::collections::HashMap::with_capacity(offered.len());
+        for tool in offered {
+            names
+                .entry(wire_name(&tool.name))
+                .or_insert(tool.name.as_str());
+        }
         self.0
             .into_values()
             .enumerate()
             .map(|(n, mut call)| {
-                if let Some(tool) = offered.iter().find(|t| wire_name(&t.name) == call.name) {
-                    call.name = tool.name.clone();
+                if let Some(name) = names.get(&call.name) {
+                    call.name = (*name).to_owned();
                 }
                 if call.id.is_empty() {
                     call.id = format!("call_{n}");

@@ -16,6 +16,24 @@ use crate::{
     rooms::*,
 };
 
+/// The SQLite and the PostgreSQL test of a scenario taking its backend.
+macro_rules! on_both_databases {
+    ($scenario:ident, $sqlite:ident, $postgres:ident) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $sqlite() {
+            $scenario(Backend::Sqlite).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        #[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
+        async fn $postgres() {
+            if let Some(backend) = Backend::postgres() {
+                $scenario(backend).await;
+            }
+        }
+    };
+}
+
 const TASKS: &str = "query($id: ID!) { workroom(id: $id) { state creditsSpent
     tasks { id title kind state output toolCalls { tool arguments state result creditsUsed } }
     deliverables { content } } }";
@@ -290,18 +308,11 @@ async fn an_agent_calls_read_only_tools_within_the_limit(backend: Backend) {
     assert!(prompt.contains("wants three posts a week"), "{prompt}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_agent_calls_read_only_tools_within_the_limit_sqlite() {
-    an_agent_calls_read_only_tools_within_the_limit(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
-async fn an_agent_calls_read_only_tools_within_the_limit_postgres() {
-    if let Some(backend) = Backend::postgres() {
-        an_agent_calls_read_only_tools_within_the_limit(backend).await;
-    }
-}
+on_both_databases!(
+    an_agent_calls_read_only_tools_within_the_limit,
+    an_agent_calls_read_only_tools_within_the_limit_sqlite,
+    an_agent_calls_read_only_tools_within_the_limit_postgres
+);
 
 async fn a_planned_source_read_reaches_the_composer(backend: Backend) {
     let (fake, base) = fake(vec![]).await;
@@ -335,15 +346,8 @@ async fn a_planned_source_read_reaches_the_composer(backend: Backend) {
     assert!(prompt.contains("three posts a week"), "{prompt}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_planned_source_read_reaches_the_composer_sqlite() {
-    a_planned_source_read_reaches_the_composer(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[cfg_attr(not(postgres_tests), ignore = "TEST_DATABASE_URL is not set")]
-async fn a_planned_source_read_reaches_the_composer_postgres() {
-    if let Some(backend) = Backend::postgres() {
-        a_planned_source_read_reaches_the_composer(backend).await;
-    }
-}
+on_both_databases!(
+    a_planned_source_read_reaches_the_composer,
+    a_planned_source_read_reaches_the_composer_sqlite,
+    a_planned_source_read_reaches_the_composer_postgres
+);

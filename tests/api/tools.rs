@@ -99,6 +99,18 @@ fn task_of<'a>(room: &'a Value, kind: &str) -> &'a Value {
         .unwrap_or_else(|| panic!("no {kind} task in {room}"))
 }
 
+/// Grants the approval the workroom's TOOL task waits for, as `token`.
+async fn grant_tool(app: &TestApp, token: &str, room: &Value) {
+    let body = app
+        .gql(
+            Some(token),
+            GRANT,
+            json!({ "t": task_of(room, "TOOL")["id"] }),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+}
+
 async fn activity(app: &TestApp, token: &str, action: &str) -> Vec<Value> {
     let query = "query($a: String) { workspace { activity(filter: { action: $a }, first: 100) { nodes { action actor { id } targetId metadata summary } } } }";
     app.ok(Some(token), query, json!({ "a": action })).await["workspace"]["activity"]["nodes"]
@@ -562,15 +574,7 @@ async fn killed_during_a_call(
             .wait_for_event(&owner.token, &id, "APPROVAL_REQUESTED")
             .await;
         let room = tasks(&first.app, &owner.token, &id).await;
-        let body = first
-            .app
-            .gql(
-                Some(&owner.token),
-                GRANT,
-                json!({ "t": task_of(&room, "TOOL")["id"] }),
-            )
-            .await;
-        assert!(body.get("errors").is_none(), "{body}");
+        grant_tool(&first.app, &owner.token, &room).await;
     }
     first
         .app
@@ -634,14 +638,7 @@ async fn a_destructive_call_cut_by_a_crash_waits_for_a_person(backend: Backend) 
     );
 
     // A person decides: call again.
-    let body = app
-        .gql(
-            Some(&owner.token),
-            GRANT,
-            json!({ "t": task_of(&room, "TOOL")["id"] }),
-        )
-        .await;
-    assert!(body.get("errors").is_none(), "{body}");
+    grant_tool(app, &owner.token, &room).await;
     let room = app
         .wait_for(&owner.token, &id, &["COMPLETED", "FAILED"])
         .await;
@@ -732,14 +729,7 @@ async fn tool_call_events_reach_watchers_on_two_instances_in_order() {
     let mut on_b = Client::connect(b, &owner.token).await;
     on_b.subscribe("w", WATCH, json!({ "w": id })).await;
     let room = tasks(b, &owner.token, &id).await;
-    let body = a
-        .gql(
-            Some(&owner.token),
-            GRANT,
-            json!({ "t": task_of(&room, "TOOL")["id"] }),
-        )
-        .await;
-    assert!(body.get("errors").is_none(), "{body}");
+    grant_tool(a, &owner.token, &room).await;
 
     let seen_on_a = on_a.events_until("w", reached("COMPLETED")).await;
     let seen_on_b = on_b.events_until("w", reached("COMPLETED")).await;

@@ -1,8 +1,9 @@
 //! `atelya-bench tools`: what the engine adds to a tool call. The sample MCP
 //! server (answering each call after `--delay-ms`) runs in this process;
-//! each round, alternating, makes `--calls` calls of `lookup_client`
-//! directly with rmcp on one open session (as a client that keeps its
-//! session does), then the same number through Atelya: one workroom each,
+//! each round, alternating, makes `--calls` calls of `--tool` (by default
+//! `lookup_client`, read-only; `send_report` has side effects) directly
+//! with rmcp on one open session (as a client that keeps its session
+//! does), then the same number through Atelya: one workroom each,
 //! whose plan is that TOOL task, timed from the call's `startedAt` to its
 //! `finishedAt` (the engine's whole step around the call: the committed
 //! start, the session, the call, and the settled charge). The figures are
@@ -35,6 +36,16 @@ pub struct ToolSettings {
     /// How long the tool takes to answer, in milliseconds.
     #[arg(long, default_value_t = 5)]
     pub delay_ms: u64,
+    /// The sample tool called: `lookup_client` (read-only) or `send_report`
+    /// (with side effects; its approval is turned off for the bench).
+    #[arg(long, default_value = "lookup_client")]
+    pub tool: String,
+    /// How often the bench reads a workroom while it runs, in milliseconds.
+    /// Each read is a GraphQL request the server answers meanwhile, a load
+    /// the direct calls do not have: at 50 ms a read rarely falls within a
+    /// call; at 10 ms most calls share the server with one.
+    #[arg(long, default_value_t = 50)]
+    pub poll_ms: u64,
     /// The server binary (build it with `cargo build --release`).
     #[arg(long, default_value = "target/release/atelya")]
     pub server: PathBuf,
@@ -62,23 +73,34 @@ pub async fn run(settings: ToolSettings) {
         json!({ "u": mcp_url }),
     )
     .await;
+    let other = if settings.tool == "send_report" {
+        "lookup_client"
+    } else {
+        "send_report"
+    };
     ok(
-        "mutation { setToolPolicy(input: { name: \"crm.send_report\", enabled: false }) { name } }",
-        json!({}),
+        "mutation($n: String!) { setToolPolicy(input: { name: $n, enabled: false }) { name } }",
+        json!({ "n": format!("crm.{other}") }),
+    )
+    .await;
+    ok(
+        "mutation($n: String!) { setToolPolicy(input: { name: $n, enabled: true, requiresApproval: false }) { name } }",
+        json!({ "n": format!("crm.{}", settings.tool) }),
     )
     .await;
 
     let (mut direct, mut engine) = (Vec::new(), Vec::new());
     for round in 1..=settings.rounds {
-        let d = median(directly(&mcp_url, settings.calls).await);
-        let e = median(through_atelya(&url, &token, settings.calls).await);
+        let d = median(directly(&mcp_url, &settings.tool, settings.calls).await);
+        let e = median(through_atelya(&url, &token, &settings, settings.calls).await);
         println!("round {round}: direct p50 {d:.2} ms, through the engine p50 {e:.2} ms");
         direct.push(d);
         engine.push(e);
     }
     let (d, e) = (median(direct), median(engine));
     println!(
-        "tool call, {} ms tool, median of {} rounds of {} calls: direct {d:.2} ms, engine {e:.2} ms, ratio {:.2}x",
+        "tool call {}, {} ms tool, median of {} rounds of {} calls: direct {d:.2} ms, engine {e:.2} ms, ratio {:.2}x",
+        settings.tool,
         settings.delay_ms,
         settings.rounds,
         settings.calls,
@@ -87,7 +109,7 @@ pub async fn run(settings: ToolSettings) {
 }
 
 /// Each call's time, in milliseconds, on one open rmcp session.
-async fn directly(url: &str, calls: usize) -> Vec<f64> {
+async fn directly(url: &str, tool: &str, calls: usize) -> Vec<f64> {
     // The same client settings as the engine's: no proxy, no redirects.
     let http = reqwest::Client::builder()
         .no_proxy()
@@ -100,31 +122,41 @@ async fn directly(url: &str, calls: usize) -> Vec<f64> {
     );
     let client = ().serve(transport).await.expect("the sample server answers");
     // One call first, as the engine's session is already open after its first.
-    let _ = client.call_tool(lookup()).await;
+    let _ = client.call_tool(call_of(tool)).await;
     let mut times = Vec::with_capacity(calls);
     for _ in 0..calls {
         let started = Instant::now();
-        client.call_tool(lookup()).await.expect("the call answers");
+        client
+            .call_tool(call_of(tool))
+            .await
+            .expect("the call answers");
         times.push(started.elapsed().as_secs_f64() * 1e3);
     }
     let _ = client.cancel().await;
     times
 }
 
-fn lookup() -> CallToolRequestParams {
+fn call_of(tool: &str) -> CallToolRequestParams {
     let arguments = json!({ "client": "Northwind" });
-    CallToolRequestParams::new("lookup_client")
+    CallToolRequestParams::new(tool.to_owned())
         .with_arguments(arguments.as_object().cloned().unwrap_or_default())
 }
 
 /// Each call's time in the engine (`startedAt` to `finishedAt`), in milliseconds.
-async fn through_atelya(url: &str, token: &str, calls: usize) -> Vec<f64> {
+async fn through_atelya(url: &str, token: &str, settings: &ToolSettings, calls: usize) -> Vec<f64> {
+    let tool = settings.tool.as_str();
+    // A goal and a deliverable the built-in Planner matches to the tool.
+    let (goal, deliverable) = if tool == "send_report" {
+        ("Send the weekly report to Northwind", "Weekly report")
+    } else {
+        ("Prepare the client record for Northwind", "Client record")
+    };
     let mut times = Vec::with_capacity(calls);
     for i in 0..calls {
         let input = json!({
             "title": format!("Tool {i}"),
-            "goal": "Prepare the client record for Northwind",
-            "deliverables": ["Client record"],
+            "goal": goal,
+            "deliverables": [deliverable],
             "sources": [{ "kind": "BRIEF", "title": "Brief", "content": "Northwind sells outdoor gear." }]
         });
         let created = api::gql(
@@ -159,7 +191,7 @@ async fn through_atelya(url: &str, token: &str, calls: usize) -> Vec<f64> {
                 started.elapsed() < Duration::from_secs(30),
                 "no completed call: {room}"
             );
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            tokio::time::sleep(Duration::from_millis(settings.poll_ms)).await;
         };
         let at = |field: &str| {
             chrono::DateTime::parse_from_rfc3339(call[field].as_str().unwrap()).unwrap()

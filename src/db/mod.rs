@@ -72,9 +72,15 @@ impl Db {
                     .foreign_keys(true)
             });
         if url.starts_with("sqlite") {
-            options.max_connections(8);
+            // An embedded file cannot hang up: a ping before each checkout
+            // would be one more round trip to the connection's thread.
+            options.max_connections(8).test_before_acquire(false);
         } else {
-            options.max_connections(20);
+            // Only a connection idle long enough for a proxy or a firewall
+            // to have dropped it is pinged before it is handed out.
+            options
+                .max_connections(20)
+                .test_before_acquire_if_idle_for(Duration::from_secs(30));
         }
         let mut conn = sea_orm::Database::connect(options).await?;
         let statements = Arc::new(AtomicU64::new(0));

@@ -12,7 +12,7 @@
 //! It then charges the round's tokens and reserves the next round's hold,
 //! and the model is asked again with the answers.
 
-use std::{collections::HashSet, time::Instant};
+use std::collections::HashSet;
 
 use entity::{credit_hold, task, workroom};
 use serde_json::Value;
@@ -176,11 +176,13 @@ async fn make(
         txn.commit().await?;
         return Ok(None);
     };
-    tool::start_call(engine, &txn, &mut room, &mut call, true, now).await?;
-    txn.commit().await?;
-
-    let started = Instant::now();
-    let made = tool::make(engine, &room, tool, &call).await;
+    let place = room.clone();
+    let recorded = async {
+        tool::start_call(engine, &txn, &mut room, &mut call, true, now).await?;
+        txn.commit().await
+    };
+    let (made, started) =
+        tool::make_when_recorded(engine, &place, tool, arguments, recorded).await?;
     tool::note_server(engine, &made).await;
     let txn = engine.state.db.begin().await?;
     let mut room = steps::lock_both(&txn, room.id)

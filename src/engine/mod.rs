@@ -6,7 +6,9 @@
 //! - `runner`: one workroom's run loop, a step at a time.
 //! - `plan`, `work`, `compose`: the phases (Planner, AGENT tasks, Composer);
 //!   `tool`: TOOL tasks' calls, at most once for side effects;
-//!   `functions`: AGENT tasks' tool calls by function calling.
+//!   `functions`: AGENT tasks' tool calls by function calling;
+//!   `call_order`: a call sent after its recorded start, or alongside it
+//!   when read-only.
 //! - `attempt`: a task's attempt, started and settled (its charge and how
 //!   it ended), shared by `work` and `compose`.
 //! - `steps`: what the phases share (the fenced transaction, holds and
@@ -20,6 +22,7 @@
 //! and commits its results, events, charge and transition together.
 
 mod attempt;
+mod call_order;
 mod compose;
 mod context;
 mod functions;

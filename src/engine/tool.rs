@@ -4,9 +4,11 @@
 //! or whose schema no longer accepts the arguments fails the task; a tool
 //! that requires approval opens a call AWAITING_APPROVAL and waits for
 //! people; an approved call, or a tool that asks no one, reserves its hold,
-//! becomes RUNNING (TASK_STARTED, TOOL_CALL_STARTED) and commits. The call
-//! itself runs outside any transaction and is dropped at once when the
-//! workroom is paused, cancelled or replanned. Its conclusion charges the
+//! becomes RUNNING (TASK_STARTED, TOOL_CALL_STARTED) and commits. A call
+//! with side effects is made only once that start is committed; a read-only
+//! one is made while it commits ([`call_order`]). The call is
+//! dropped at once when the workroom is paused, cancelled or replanned, or
+//! when its start fails to commit. Its conclusion charges the
 //! hold once, records the result on the call and the task
 //! (TOOL_CALL_FINISHED, then TASK_COMPLETED or TASK_FAILED) and logs
 //! `tool.called`.
@@ -24,6 +26,7 @@ use serde_json::{json, Value};
 
 use super::{
     attempt::{complete_attempt, fail_attempt, save_task},
+    call_order,
     steps::{self, begin, reserve_or_pause, Next, BATCH},
     Engine,
 };
@@ -49,14 +52,23 @@ use crate::{
 /// Longest result text a TOOL_CALL_FINISHED event carries.
 const EVENT_TEXT_BYTES: usize = 4 * 1024;
 
+/// A call about to be made: its hold is reserved, its start not yet recorded.
+struct Starting {
+    call: tool_call::Model,
+    hold: entity::credit_hold::Model,
+    /// Not stored yet (an approved call waiting for it is).
+    fresh: bool,
+    now: DateTime<Utc>,
+}
+
 /// What the locked step decided.
 enum Decision {
     /// Wait for people (approval asked, or already waiting).
     Wait,
     /// Nothing to call: the task failed, or completed from a call that had finished.
     Settled,
-    /// Make this call, already RUNNING and committed, with its hold.
-    Call(Box<(tool_call::Model, entity::credit_hold::Model)>),
+    /// Make this call with its hold; [`mark_running`] records its start.
+    Call(Box<Starting>),
     /// Paused for credits.
     Paused,
 }
@@ -75,18 +87,28 @@ pub async fn run(engine: &Engine, room: workroom::Model, task: task::Model) -> A
         return Ok(Next::Again);
     }
     let decision = decide(engine, &txn, &mut room, &mut task, tool.as_ref()).await?;
-    txn.commit().await?;
-    match decision {
-        Decision::Wait | Decision::Settled => Ok(Next::Again),
-        Decision::Paused => Ok(Next::Stop),
-        Decision::Call(made) => {
-            let (call, hold) = *made;
-            let tool = tool.expect("a call is made only of a tool that exists");
-            let started = Instant::now();
-            let made = make(engine, &room, &tool, &call).await;
-            conclude(engine, room, task, call, hold, &tool, made, started).await
-        }
-    }
+    let Decision::Call(starting) = decision else {
+        txn.commit().await?;
+        return Ok(match decision {
+            Decision::Paused => Next::Stop,
+            _ => Next::Again,
+        });
+    };
+    let Starting {
+        mut call,
+        hold,
+        fresh,
+        now,
+    } = *starting;
+    let tool = tool.expect("a call is made only of a tool that exists");
+    let arguments = arguments_of(&call);
+    let place = room.clone();
+    let recorded = async {
+        mark_running(engine, &txn, &mut room, &mut task, &mut call, fresh, now).await?;
+        txn.commit().await
+    };
+    let (made, started) = make_when_recorded(engine, &place, &tool, &arguments, recorded).await?;
+    conclude(engine, room, task, call, hold, &tool, made, started).await
 }
 
 async fn decide(
@@ -170,7 +192,7 @@ async fn decide(
     let credits = i64::from(engine.settings.tool_call_credits);
     // The approved call is the one made; after an unknown outcome it is a
     // new call, and the old one stays as it was.
-    let mut call = match waiting {
+    let call = match waiting {
         Some(approved) if approved.state == ToolCallState::AwaitingApproval.as_str() => approved,
         _ => new_call(
             task,
@@ -186,6 +208,24 @@ async fn decide(
         return Ok(Decision::Paused);
     };
     let fresh = call.state != ToolCallState::AwaitingApproval.as_str();
+    Ok(Decision::Call(Box::new(Starting {
+        call,
+        hold,
+        fresh,
+        now,
+    })))
+}
+
+/// Marks the task RUNNING (one more attempt, TASK_STARTED) and its call.
+async fn mark_running(
+    engine: &Engine,
+    txn: &WriteTxn,
+    room: &mut workroom::Model,
+    task: &mut task::Model,
+    call: &mut tool_call::Model,
+    fresh: bool,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     task.attempts += 1;
     task.state = TaskState::Running.as_str().to_owned();
     task.started_at = Some(now);
@@ -194,8 +234,7 @@ async fn decide(
         .task(task.id)
         .data(json!({ "attempt": task.attempts }));
     events::append(txn, room, started, now).await?;
-    start_call(engine, txn, room, &mut call, fresh, now).await?;
-    Ok(Decision::Call(Box::new((call, hold))))
+    start_call(engine, txn, room, call, fresh, now).await
 }
 
 /// Marks `call` RUNNING on this instance, stores it (as a new row when
@@ -216,13 +255,12 @@ pub(super) async fn start_call(
     } else {
         calls::save(txn, call).await?;
     }
-    let arguments: Value = serde_json::from_str(&call.arguments).unwrap_or_default();
     let event = NewEvent::new(WorkroomEventKind::ToolCallStarted)
         .task(call.task_id)
         .data(json!({
             "callId": ids::encode(Kind::ToolCall, call.id),
             "tool": call.tool,
-            "arguments": arguments,
+            "arguments": arguments_of(call),
         }));
     events::append(txn, room, event, now).await?;
     Ok(())
@@ -246,14 +284,31 @@ pub(super) struct Made {
     integration: Option<entity::integration::Model>,
 }
 
-/// Makes the call, dropping it at once if the workroom leaves EXECUTING.
-pub(super) async fn make(
+/// A stored call's arguments.
+fn arguments_of(call: &tool_call::Model) -> Value {
+    serde_json::from_str(&call.arguments).unwrap_or_default()
+}
+
+/// Makes a call whose start `recorded` stores and commits, in the order
+/// [`call_order`] sets; returns how it went and when it was sent.
+pub(super) async fn make_when_recorded(
     engine: &Engine,
     room: &workroom::Model,
     tool: &Tool,
-    call: &tool_call::Model,
-) -> Made {
-    let arguments: Value = serde_json::from_str(&call.arguments).unwrap_or_default();
+    arguments: &Value,
+    recorded: impl std::future::Future<Output = AppResult<()>>,
+) -> AppResult<(Made, Instant)> {
+    let making = async {
+        let started = Instant::now();
+        (make(engine, room, tool, arguments).await, started)
+    };
+    // Both on the heap: a step's future stays small (debug builds poll
+    // these nested futures on a worker's 2 MiB stack).
+    call_order::after_record(tool.read_only, Box::pin(recorded), Box::pin(making)).await
+}
+
+/// Makes the call, dropping it at once if the workroom leaves EXECUTING.
+async fn make(engine: &Engine, room: &workroom::Model, tool: &Tool, arguments: &Value) -> Made {
     let work = async {
         match tool.source {
             ToolSource::Builtin => {
@@ -263,7 +318,7 @@ pub(super) async fn make(
                     workroom_id: room.id,
                     allow_private: engine.state.config.webhook_allow_private,
                 };
-                let answer = match builtin::call(&caller, &tool.name, &arguments).await {
+                let answer = match builtin::call(&caller, &tool.name, arguments).await {
                     Ok(Ok(text)) => Ok(mcp::Answer {
                         text,
                         is_error: false,
@@ -276,7 +331,7 @@ pub(super) async fn make(
                 };
                 (answer, None)
             }
-            ToolSource::Mcp => call_mcp(engine, tool, &arguments).await,
+            ToolSource::Mcp => call_mcp(engine, tool, arguments).await,
         }
     };
     tokio::select! {

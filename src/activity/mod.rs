@@ -6,9 +6,11 @@
 //! describe, with the workspace row locked, so the chain never forks.
 //! `verify` recomputes the chain and reports the first entry that does not fit.
 
+pub mod action;
 pub mod chain;
 pub mod graphql;
 pub mod service;
 pub mod shown;
 
+pub use action::ActivityAction;
 pub use service::{record, NewActivity};

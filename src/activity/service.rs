@@ -10,7 +10,7 @@ use sea_orm::{
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::chain;
+use super::{chain, ActivityAction};
 use crate::{
     db::WriteTxn,
     error::AppResult,
@@ -24,7 +24,7 @@ pub struct NewActivity {
     pub actor_id: Option<Uuid>,
     /// The API key the actor acted through, if any: named in the metadata as `apiKey`.
     pub api_key: Option<Uuid>,
-    pub action: &'static str,
+    pub action: ActivityAction,
     pub target_type: &'static str,
     pub target_id: Option<String>,
     pub summary: String,
@@ -32,7 +32,7 @@ pub struct NewActivity {
 }
 
 /// Appends an entry to the workspace's chain inside the caller's transaction.
-#[tracing::instrument(skip_all, fields(action = entry.action))]
+#[tracing::instrument(skip_all, fields(action = entry.action.as_str()))]
 pub async fn record(
     txn: &WriteTxn,
     workspace_id: Uuid,
@@ -54,7 +54,7 @@ pub async fn record(
             workspace_id,
             seq,
             actor_id: entry.actor_id,
-            action: entry.action,
+            action: entry.action.as_str(),
             target_type: entry.target_type,
             target_id: entry.target_id.as_deref(),
             summary: &entry.summary,
@@ -67,7 +67,7 @@ pub async fn record(
         workspace_id,
         seq,
         actor_id: entry.actor_id,
-        action: entry.action.to_owned(),
+        action: entry.action.as_str().to_owned(),
         target_type: entry.target_type.to_owned(),
         target_id: entry.target_id,
         summary: entry.summary,

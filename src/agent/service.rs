@@ -177,7 +177,12 @@ pub(super) async fn find_custom(
     Ok(row)
 }
 
-fn entry(session: &Session, action: &'static str, row: &agent::Model, verb: &str) -> NewActivity {
+fn entry(
+    session: &Session,
+    action: crate::activity::ActivityAction,
+    row: &agent::Model,
+    verb: &str,
+) -> NewActivity {
     NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
@@ -216,7 +221,12 @@ pub async fn create(
     activity::record(
         &txn,
         session.workspace_id,
-        entry(session, "agent.created", &row, "created"),
+        entry(
+            session,
+            crate::activity::ActivityAction::AgentCreated,
+            &row,
+            "created",
+        ),
         now,
     )
     .await?;
@@ -239,7 +249,14 @@ pub async fn update(
     row.instructions = fields.instructions;
     row.client_name = fields.client_name;
     row.updated_at = now;
-    save(txn, session, &row, "agent.updated", "updated").await?;
+    save(
+        txn,
+        session,
+        &row,
+        crate::activity::ActivityAction::AgentUpdated,
+        "updated",
+    )
+    .await?;
     Ok(row)
 }
 
@@ -248,7 +265,7 @@ async fn save(
     txn: WriteTxn,
     session: &Session,
     row: &agent::Model,
-    action: &'static str,
+    action: crate::activity::ActivityAction,
     verb: &str,
 ) -> AppResult<()> {
     row.clone()
@@ -274,5 +291,12 @@ pub async fn delete(state: &AppState, session: &Session, id: Uuid) -> AppResult<
     let mut row = find_custom(&*txn, session.workspace_id, id).await?;
     row.deleted_at = Some(now);
     row.updated_at = now;
-    save(txn, session, &row, "agent.deleted", "deleted").await
+    save(
+        txn,
+        session,
+        &row,
+        crate::activity::ActivityAction::AgentDeleted,
+        "deleted",
+    )
+    .await
 }

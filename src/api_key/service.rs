@@ -86,7 +86,7 @@ pub async fn create(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: "api_key.created",
+        action: crate::activity::ActivityAction::ApiKeyCreated,
         target_type: "ApiKey",
         target_id: Some(ids::encode(Kind::ApiKey, row.id)),
         summary: format!("{} created the API key {}", session.user.name, row.name),
@@ -124,7 +124,7 @@ pub async fn revoke(state: &AppState, session: &Session, id: Uuid) -> AppResult<
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: "api_key.revoked",
+        action: crate::activity::ActivityAction::ApiKeyRevoked,
         target_type: "ApiKey",
         target_id: Some(ids::encode(Kind::ApiKey, id)),
         summary: format!("{} revoked the API key {}", session.user.name, row.name),

@@ -136,7 +136,7 @@ pub async fn renew(txn: &WriteTxn, workspace_id: Uuid, now: DateTime<Utc>) -> Ap
         let entry = NewActivity {
             actor_id: None,
             api_key: None,
-            action: "billing.period_renewed",
+            action: crate::activity::ActivityAction::BillingPeriodRenewed,
             target_type: "Workspace",
             target_id: Some(ids::encode(Kind::Workspace, workspace_id)),
             summary: format!(

@@ -58,7 +58,7 @@ pub async fn change_plan(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: "billing.plan_changed",
+        action: crate::activity::ActivityAction::BillingPlanChanged,
         target_type: "Workspace",
         target_id: Some(ids::encode(Kind::Workspace, ws.id)),
         summary: format!(
@@ -117,7 +117,7 @@ pub async fn purchase_top_up(
     let activity = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: "billing.top_up",
+        action: crate::activity::ActivityAction::BillingTopUp,
         target_type: "CreditEntry",
         target_id: Some(ids::encode(Kind::CreditEntry, row.id)),
         summary: format!("{} bought {credits} credits", session.user.name),

@@ -47,7 +47,9 @@ pub async fn check(
     let start = period::current(ws)?.start;
     let already = activity_event::Entity::find()
         .filter(activity_event::Column::WorkspaceId.eq(ws.id))
-        .filter(activity_event::Column::Action.eq("credits.low"))
+        .filter(
+            activity_event::Column::Action.eq(crate::activity::ActivityAction::CreditsLow.as_str()),
+        )
         .filter(activity_event::Column::OccurredAt.gte(start))
         .count(&**txn)
         .await?;
@@ -57,7 +59,7 @@ pub async fn check(
     let entry = NewActivity {
         actor_id: None,
         api_key: None,
-        action: "credits.low",
+        action: crate::activity::ActivityAction::CreditsLow,
         target_type: "Workspace",
         target_id: Some(ids::encode(Kind::Workspace, ws.id)),
         summary: format!("Credits are low: {after} available"),

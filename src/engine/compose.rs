@@ -264,7 +264,15 @@ async fn complete(
     steps::count_step(&txn, "compose", "completed");
     let summary = format!("{} is complete", room.title);
     let metadata = json!({ "revisionRound": room.revision_round });
-    steps::record(&txn, &room, "workroom.completed", summary, metadata, now).await?;
+    steps::record(
+        &txn,
+        &room,
+        crate::activity::ActivityAction::WorkroomCompleted,
+        summary,
+        metadata,
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(Next::Stop)
 }

@@ -201,7 +201,7 @@ pub async fn fail(
     record(
         txn,
         room,
-        "workroom.failed",
+        crate::activity::ActivityAction::WorkroomFailed,
         summary,
         json!({ "reason": reason, "detail": detail }),
         now,
@@ -213,7 +213,7 @@ pub async fn fail(
 pub async fn record(
     txn: &WriteTxn,
     room: &workroom::Model,
-    action: &'static str,
+    action: crate::activity::ActivityAction,
     summary: String,
     metadata: serde_json::Value,
     now: DateTime<Utc>,

@@ -547,7 +547,7 @@ async fn log_call(
     let entry = crate::activity::NewActivity {
         actor_id: None,
         api_key: None,
-        action: "tool.called",
+        action: crate::activity::ActivityAction::ToolCalled,
         target_type: "Task",
         target_id: Some(ids::encode(Kind::Task, task.id)),
         summary: format!(

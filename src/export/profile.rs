@@ -99,7 +99,7 @@ pub async fn update(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: "export_profile.updated",
+        action: crate::activity::ActivityAction::ExportProfileUpdated,
         target_type: "Workspace",
         target_id: Some(ids::encode(Kind::Workspace, session.workspace_id)),
         summary: format!("{} updated the export profile", session.user.name),

@@ -98,7 +98,7 @@ pub async fn create(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: "export.created",
+        action: crate::activity::ActivityAction::ExportCreated,
         target_type: "Export",
         target_id: Some(ids::encode(Kind::Export, row.id)),
         summary: format!(
@@ -135,7 +135,7 @@ pub async fn download(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: "export.downloaded",
+        action: crate::activity::ActivityAction::ExportDownloaded,
         target_type: "Export",
         target_id: Some(ids::encode(Kind::Export, row.id)),
         summary: format!("{} downloaded {}", session.user.name, row.filename),

@@ -99,7 +99,7 @@ pub async fn accept(state: &AppState, acceptance: Acceptance<'_>) -> AppResult<I
     let entry = NewActivity {
         actor_id: Some(user.id),
         api_key: None,
-        action: "member.joined",
+        action: crate::activity::ActivityAction::MemberJoined,
         target_type: "Member",
         target_id: Some(ids::encode(Kind::Member, joined.id)),
         summary: format!("{} joined the workspace as {}", user.name, role.as_str()),

@@ -101,7 +101,7 @@ async fn change_role_in(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: "member.role_changed",
+        action: crate::activity::ActivityAction::MemberRoleChanged,
         target_type: "Member",
         target_id: target_of(&target),
         summary: format!(
@@ -140,7 +140,7 @@ async fn remove_in(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: "member.removed",
+        action: crate::activity::ActivityAction::MemberRemoved,
         target_type: "Member",
         target_id: target_of(&target),
         summary: format!("{} removed a member", session.user.name),
@@ -176,7 +176,7 @@ async fn leave_in(txn: &WriteTxn, session: &Session, now: DateTime<Utc>) -> AppR
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: "member.left",
+        action: crate::activity::ActivityAction::MemberLeft,
         target_type: "Member",
         target_id: target_of(&me.member),
         summary: format!("{} left the workspace", session.user.name),
@@ -203,7 +203,7 @@ async fn transfer_ownership_in(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: "ownership.transferred",
+        action: crate::activity::ActivityAction::OwnershipTransferred,
         target_type: "Member",
         target_id: target_of(&target),
         summary: format!(

@@ -174,7 +174,7 @@ pub async fn grant(state: &AppState, session: &Session, task_id: Uuid) -> AppRes
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: "approval.granted",
+        action: crate::activity::ActivityAction::ApprovalGranted,
         target_type: "Task",
         target_id: Some(ids::encode(Kind::Task, row.id)),
         summary: format!(

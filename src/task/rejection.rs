@@ -90,7 +90,7 @@ pub async fn reject(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: "approval.rejected",
+        action: crate::activity::ActivityAction::ApprovalRejected,
         target_type: "Task",
         target_id: Some(ids::encode(Kind::Task, row.id)),
         summary: format!("{} rejected {}", session.user.name, row.title),

@@ -64,7 +64,7 @@ pub async fn set(state: &AppState, session: &Session, change: PolicyChange) -> A
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: "tool.policy_changed",
+        action: crate::activity::ActivityAction::ToolPolicyChanged,
         target_type: "Tool",
         target_id: None,
         summary: format!(

@@ -118,7 +118,7 @@ pub async fn connect(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: "integration.connected",
+        action: crate::activity::ActivityAction::IntegrationConnected,
         target_type: "Integration",
         target_id: Some(ids::encode(Kind::Integration, id)),
         summary: format!(
@@ -161,7 +161,7 @@ pub async fn refresh(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: "integration.tools_refreshed",
+        action: crate::activity::ActivityAction::IntegrationToolsRefreshed,
         target_type: "Integration",
         target_id: Some(ids::encode(Kind::Integration, id)),
         summary: format!(

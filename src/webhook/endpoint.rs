@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::secrets;
 use crate::{
-    activity::{self, NewActivity},
+    activity::{self, ActivityAction, NewActivity},
     auth::{policy, Action, Session},
     db::WriteTxn,
     error::{AppError, AppResult},
@@ -87,7 +87,14 @@ pub async fn create(
     webhook_endpoint::Entity::insert(row.clone().into_active_model().reset_all())
         .exec_without_returning(&*txn)
         .await?;
-    log(&txn, session, &row, "webhook.created", now).await?;
+    log(
+        &txn,
+        session,
+        &row,
+        crate::activity::ActivityAction::WebhookCreated,
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok((secret, row))
 }
@@ -121,7 +128,14 @@ pub async fn update(
         .reset_all()
         .update(&*txn)
         .await?;
-    log(&txn, session, &row, "webhook.updated", now).await?;
+    log(
+        &txn,
+        session,
+        &row,
+        crate::activity::ActivityAction::WebhookUpdated,
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -145,7 +159,14 @@ pub async fn delete(state: &AppState, session: &Session, id: Uuid) -> AppResult<
     webhook_endpoint::Entity::delete_by_id(id)
         .exec(&*txn)
         .await?;
-    log(&txn, session, &row, "webhook.deleted", now).await?;
+    log(
+        &txn,
+        session,
+        &row,
+        crate::activity::ActivityAction::WebhookDeleted,
+        now,
+    )
+    .await?;
     txn.commit().await
 }
 
@@ -185,15 +206,15 @@ pub(super) async fn log(
     txn: &WriteTxn,
     session: &Session,
     row: &webhook_endpoint::Model,
-    action: &'static str,
+    action: crate::activity::ActivityAction,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     let id = ids::encode(Kind::WebhookEndpoint, row.id);
     let origin = outbound::origin(&row.url);
     let done = match action {
-        "webhook.created" => "created",
-        "webhook.deleted" => "deleted",
-        "webhook.secret_rotated" => "rotated the secret of",
+        ActivityAction::WebhookCreated => "created",
+        ActivityAction::WebhookDeleted => "deleted",
+        ActivityAction::WebhookSecretRotated => "rotated the secret of",
         _ => "changed",
     };
     let entry = NewActivity {
@@ -264,7 +285,7 @@ async fn check(state: &AppState, input: EndpointInput) -> AppResult<Checked> {
         let event = event.trim().to_owned();
         if !valid_event(&event) {
             return Err(AppError::bad_input(format!(
-                "{event:?} is not an event type: use workroom.completed, workroom.failed, approval.requested, credits.low or an activity action"
+                "{event:?} is not an event type: use approval.requested, credits.low or an activity action (workroom.completed, member.joined, tool.called, …)"
             )));
         }
         if !events.contains(&event) {
@@ -286,14 +307,10 @@ async fn check(state: &AppState, input: EndpointInput) -> AppResult<Checked> {
     })
 }
 
-/// An activity action (`word.word`, lower case) or one of [`SPECIAL_EVENTS`].
+/// An activity action or one of [`SPECIAL_EVENTS`]: a name nothing sends
+/// is refused, so a misspelled subscription does not wait for nothing.
 fn valid_event(event: &str) -> bool {
-    SPECIAL_EVENTS.contains(&event)
-        || (event.len() <= 100
-            && event.contains('.')
-            && event.split('.').all(|part| {
-                !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
-            }))
+    SPECIAL_EVENTS.contains(&event) || ActivityAction::named(event).is_some()
 }
 
 #[cfg(test)]
@@ -310,7 +327,16 @@ mod tests {
         ] {
             assert!(valid_event(valid), "{valid}");
         }
-        for invalid in ["", "workroom", "Workroom.Completed", "a..b", "a.b-c", ".a"] {
+        for invalid in [
+            "",
+            "workroom",
+            "Workroom.Completed",
+            "a..b",
+            "a.b-c",
+            ".a",
+            "member.joind",
+            "workroom.started",
+        ] {
             assert!(!valid_event(invalid), "{invalid}");
         }
     }

@@ -89,7 +89,14 @@ pub async fn rotate(
         .reset_all()
         .update(&*txn)
         .await?;
-    endpoint::log(&txn, session, &row, "webhook.secret_rotated", now).await?;
+    endpoint::log(
+        &txn,
+        session,
+        &row,
+        crate::activity::ActivityAction::WebhookSecretRotated,
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok((secret, row))
 }

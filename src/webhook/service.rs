@@ -66,7 +66,7 @@ pub async fn redeliver(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: "webhook.redelivered",
+        action: crate::activity::ActivityAction::WebhookRedelivered,
         target_type: "WebhookDelivery",
         target_id: Some(ids::encode(Kind::WebhookDelivery, id)),
         summary: format!("{} asked for a webhook delivery again", session.user.name),

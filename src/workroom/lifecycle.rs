@@ -24,7 +24,7 @@ pub async fn pause(state: &AppState, session: &Session, id: Uuid) -> AppResult<w
         session,
         id,
         Trigger::Pause,
-        "workroom.paused",
+        crate::activity::ActivityAction::WorkroomPaused,
         "paused",
     )
     .await
@@ -37,7 +37,7 @@ pub async fn resume(state: &AppState, session: &Session, id: Uuid) -> AppResult<
         session,
         id,
         Trigger::Resume,
-        "workroom.resumed",
+        crate::activity::ActivityAction::WorkroomResumed,
         "resumed",
     )
     .await?;
@@ -52,7 +52,7 @@ pub async fn cancel(state: &AppState, session: &Session, id: Uuid) -> AppResult<
         session,
         id,
         Trigger::Cancel,
-        "workroom.cancelled",
+        crate::activity::ActivityAction::WorkroomCancelled,
         "cancelled",
     )
     .await
@@ -63,7 +63,7 @@ async fn simple(
     session: &Session,
     id: Uuid,
     trigger: Trigger,
-    action: &'static str,
+    action: crate::activity::ActivityAction,
     verb: &str,
 ) -> AppResult<workroom::Model> {
     let mut change = begin(state, session, id).await?;
@@ -108,7 +108,7 @@ pub async fn replan(state: &AppState, session: &Session, id: Uuid) -> AppResult<
     let room = change
         .finish(
             session,
-            "workroom.replanned",
+            crate::activity::ActivityAction::WorkroomReplanned,
             summary,
             json!({ "from": from, "discardedTasks": discarded }),
         )
@@ -180,7 +180,7 @@ pub async fn request_revision(
     let room = change
         .finish(
             session,
-            "workroom.revision_requested",
+            crate::activity::ActivityAction::WorkroomRevisionRequested,
             summary,
             json!({ "notes": notes }),
         )

@@ -104,7 +104,7 @@ impl Change {
     pub(super) async fn finish(
         self,
         session: &Session,
-        action: &'static str,
+        action: crate::activity::ActivityAction,
         summary: String,
         metadata: Value,
     ) -> AppResult<workroom::Model> {
@@ -144,7 +144,12 @@ pub async fn add_source(
     let summary = format!("{} added a source to {}", session.user.name, change.named());
     let metadata = json!({ "sourceId": ids::encode(Kind::Source, source.id), "kind": source.kind });
     change
-        .finish(session, "workroom.source_added", summary, metadata)
+        .finish(
+            session,
+            crate::activity::ActivityAction::WorkroomSourceAdded,
+            summary,
+            metadata,
+        )
         .await?;
     Ok(source)
 }
@@ -183,7 +188,12 @@ pub async fn update_constraints(
     let metadata =
         json!({ "maxCredits": change.room.max_credits, "deadline": change.room.deadline });
     change
-        .finish(session, "workroom.constraints_updated", summary, metadata)
+        .finish(
+            session,
+            crate::activity::ActivityAction::WorkroomConstraintsUpdated,
+            summary,
+            metadata,
+        )
         .await
 }
 
@@ -209,7 +219,7 @@ pub async fn post_message(
     change
         .finish(
             session,
-            "workroom.message_posted",
+            crate::activity::ActivityAction::WorkroomMessagePosted,
             summary,
             json!({ "seq": event.seq }),
         )

@@ -82,7 +82,7 @@ pub async fn create(
     let entry = NewActivity {
         actor_id: Some(owner.id),
         api_key: None,
-        action: "workspace.created",
+        action: crate::activity::ActivityAction::WorkspaceCreated,
         target_type: "Workspace",
         target_id: Some(ids::encode(Kind::Workspace, ws.id)),
         summary: format!("{} created the workspace {}", owner.name, name),
@@ -126,7 +126,7 @@ async fn rename_in(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: "workspace.renamed",
+        action: crate::activity::ActivityAction::WorkspaceRenamed,
         target_type: "Workspace",
         target_id: Some(ids::encode(Kind::Workspace, ws.id)),
         summary: format!(

@@ -322,3 +322,26 @@ db_test! {
         }
     }
 }
+
+db_test! {
+    async fn an_event_type_nothing_sends_is_refused_and_nothing_is_stored(app)
+        with allow_private;
+    {
+        let receiver = Receiver::start().await;
+        let owner = app.signup("ann@example.com", "Acme").await;
+        let list = "{ workspace { webhookEndpoints { id } } }";
+        for events in [json!(["member.joind"]), json!(["workspace.renamed", "workroom.started"])] {
+            let body = app.gql(Some(&owner.token), CREATE, json!({ "i": { "url": receiver.url, "events": events } })).await;
+            assert_eq!(code(&body), "BAD_USER_INPUT", "{body}");
+            let message = body["errors"][0]["message"].as_str().unwrap();
+            assert!(message.contains("is not an event type"), "{message}");
+        }
+        let listed = app.ok(Some(&owner.token), list, json!({})).await;
+        assert_eq!(listed["workspace"]["webhookEndpoints"], json!([]), "nothing stored");
+
+        // Every name the activity log writes, and the two that are not activity, are accepted.
+        let events: Vec<&str> = ["member.joined", "tool.called", "workroom.completed", "approval.requested", "credits.low"].into();
+        let body = app.gql(Some(&owner.token), CREATE, json!({ "i": { "url": receiver.url, "events": events } })).await;
+        assert!(body.get("errors").is_none(), "{body}");
+    }
+}

@@ -81,7 +81,7 @@ pub async fn add_sample(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: "agent.style_memory_updated",
+        action: crate::activity::ActivityAction::AgentStyleMemoryUpdated,
         target_type: "Agent",
         target_id: Some(ids::encode(Kind::Agent, agent.id)),
         summary: format!(

@@ -161,7 +161,7 @@ async fn disable(
     let entry = NewActivity {
         actor_id: None,
         api_key: None,
-        action: "webhook.disabled",
+        action: crate::activity::ActivityAction::WebhookDisabled,
         target_type: "WebhookEndpoint",
         target_id: Some(id.clone()),
         summary: format!("The webhook endpoint {id} ({origin}) was disabled"),

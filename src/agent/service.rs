@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::AgentKind;
 use crate::{
-    activity::{self, NewActivity},
+    activity::{self, ActivityAction, NewActivity},
     auth::{policy, Action, Session},
     db::WriteTxn,
     error::{AppError, AppResult},
@@ -221,12 +221,7 @@ pub async fn create(
     activity::record(
         &txn,
         session.workspace_id,
-        entry(
-            session,
-            crate::activity::ActivityAction::AgentCreated,
-            &row,
-            "created",
-        ),
+        entry(session, ActivityAction::AgentCreated, &row, "created"),
         now,
     )
     .await?;
@@ -249,14 +244,7 @@ pub async fn update(
     row.instructions = fields.instructions;
     row.client_name = fields.client_name;
     row.updated_at = now;
-    save(
-        txn,
-        session,
-        &row,
-        crate::activity::ActivityAction::AgentUpdated,
-        "updated",
-    )
-    .await?;
+    save(txn, session, &row, ActivityAction::AgentUpdated, "updated").await?;
     Ok(row)
 }
 
@@ -291,12 +279,5 @@ pub async fn delete(state: &AppState, session: &Session, id: Uuid) -> AppResult<
     let mut row = find_custom(&*txn, session.workspace_id, id).await?;
     row.deleted_at = Some(now);
     row.updated_at = now;
-    save(
-        txn,
-        session,
-        &row,
-        crate::activity::ActivityAction::AgentDeleted,
-        "deleted",
-    )
-    .await
+    save(txn, session, &row, ActivityAction::AgentDeleted, "deleted").await
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::{limits, SECRET_PREFIX};
 use crate::{
-    activity::{self, NewActivity},
+    activity::{self, ActivityAction, NewActivity},
     auth::{policy, secret, session::Session, Action},
     error::{AppError, AppResult},
     ids::{self, Kind},
@@ -86,7 +86,7 @@ pub async fn create(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::ApiKeyCreated,
+        action: ActivityAction::ApiKeyCreated,
         target_type: "ApiKey",
         target_id: Some(ids::encode(Kind::ApiKey, row.id)),
         summary: format!("{} created the API key {}", session.user.name, row.name),
@@ -124,7 +124,7 @@ pub async fn revoke(state: &AppState, session: &Session, id: Uuid) -> AppResult<
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::ApiKeyRevoked,
+        action: ActivityAction::ApiKeyRevoked,
         target_type: "ApiKey",
         target_id: Some(ids::encode(Kind::ApiKey, id)),
         summary: format!("{} revoked the API key {}", session.user.name, row.name),

@@ -21,7 +21,7 @@ use uuid::Uuid;
 
 use super::Plan;
 use crate::{
-    activity::{self, NewActivity},
+    activity::{self, ActivityAction, NewActivity},
     credit::{ledger, EntryKind, NewEntry},
     db::WriteTxn,
     error::{AppError, AppResult},
@@ -136,7 +136,7 @@ pub async fn renew(txn: &WriteTxn, workspace_id: Uuid, now: DateTime<Utc>) -> Ap
         let entry = NewActivity {
             actor_id: None,
             api_key: None,
-            action: crate::activity::ActivityAction::BillingPeriodRenewed,
+            action: ActivityAction::BillingPeriodRenewed,
             target_type: "Workspace",
             target_id: Some(ids::encode(Kind::Workspace, workspace_id)),
             summary: format!(

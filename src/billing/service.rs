@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::{period, Plan};
 use crate::{
-    activity::{self, NewActivity},
+    activity::{self, ActivityAction, NewActivity},
     auth::{policy, Action, Session},
     credit::{ledger, EntryKind, NewEntry},
     error::{AppError, AppResult},
@@ -58,7 +58,7 @@ pub async fn change_plan(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::BillingPlanChanged,
+        action: ActivityAction::BillingPlanChanged,
         target_type: "Workspace",
         target_id: Some(ids::encode(Kind::Workspace, ws.id)),
         summary: format!(
@@ -117,7 +117,7 @@ pub async fn purchase_top_up(
     let activity = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::BillingTopUp,
+        action: ActivityAction::BillingTopUp,
         target_type: "CreditEntry",
         target_id: Some(ids::encode(Kind::CreditEntry, row.id)),
         summary: format!("{} bought {credits} credits", session.user.name),

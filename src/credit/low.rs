@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 
 use crate::{
-    activity::{self, NewActivity},
+    activity::{self, ActivityAction, NewActivity},
     billing::{period, Plan},
     db::WriteTxn,
     error::AppResult,
@@ -47,9 +47,7 @@ pub async fn check(
     let start = period::current(ws)?.start;
     let already = activity_event::Entity::find()
         .filter(activity_event::Column::WorkspaceId.eq(ws.id))
-        .filter(
-            activity_event::Column::Action.eq(crate::activity::ActivityAction::CreditsLow.as_str()),
-        )
+        .filter(activity_event::Column::Action.eq(ActivityAction::CreditsLow.as_str()))
         .filter(activity_event::Column::OccurredAt.gte(start))
         .count(&**txn)
         .await?;
@@ -59,7 +57,7 @@ pub async fn check(
     let entry = NewActivity {
         actor_id: None,
         api_key: None,
-        action: crate::activity::ActivityAction::CreditsLow,
+        action: ActivityAction::CreditsLow,
         target_type: "Workspace",
         target_id: Some(ids::encode(Kind::Workspace, ws.id)),
         summary: format!("Credits are low: {after} available"),

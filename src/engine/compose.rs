@@ -17,6 +17,7 @@ use super::{
     Engine,
 };
 use crate::{
+    activity::ActivityAction,
     agent::{service::system, AgentKind},
     error::{AppError, AppResult},
     llm::Purpose,
@@ -267,7 +268,7 @@ async fn complete(
     steps::record(
         &txn,
         &room,
-        crate::activity::ActivityAction::WorkroomCompleted,
+        ActivityAction::WorkroomCompleted,
         summary,
         metadata,
         now,

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::Engine;
 use crate::{
-    activity::{self, NewActivity},
+    activity::{self, ActivityAction, NewActivity},
     credit::holds::{self, Attribution},
     db::WriteTxn,
     error::AppResult,
@@ -201,7 +201,7 @@ pub async fn fail(
     record(
         txn,
         room,
-        crate::activity::ActivityAction::WorkroomFailed,
+        ActivityAction::WorkroomFailed,
         summary,
         json!({ "reason": reason, "detail": detail }),
         now,

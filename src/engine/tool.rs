@@ -31,6 +31,7 @@ use super::{
     Engine,
 };
 use crate::{
+    activity::ActivityAction,
     credit::holds::{self, Attribution},
     db::WriteTxn,
     error::AppResult,
@@ -547,7 +548,7 @@ async fn log_call(
     let entry = crate::activity::NewActivity {
         actor_id: None,
         api_key: None,
-        action: crate::activity::ActivityAction::ToolCalled,
+        action: ActivityAction::ToolCalled,
         target_type: "Task",
         target_id: Some(ids::encode(Kind::Task, task.id)),
         summary: format!(

@@ -6,7 +6,7 @@ use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
 use crate::{
-    activity::{self, NewActivity},
+    activity::{self, ActivityAction, NewActivity},
     auth::{policy, Action, Session},
     error::{AppError, AppResult},
     ids::{self, Kind},
@@ -99,7 +99,7 @@ pub async fn update(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::ExportProfileUpdated,
+        action: ActivityAction::ExportProfileUpdated,
         target_type: "Workspace",
         target_id: Some(ids::encode(Kind::Workspace, session.workspace_id)),
         summary: format!("{} updated the export profile", session.user.name),

@@ -20,7 +20,7 @@ use super::{
     profile,
 };
 use crate::{
-    activity::{self, NewActivity},
+    activity::{self, ActivityAction, NewActivity},
     auth::{policy, Action, Session},
     error::{AppError, AppResult},
     ids::{self, Kind},
@@ -98,7 +98,7 @@ pub async fn create(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::ExportCreated,
+        action: ActivityAction::ExportCreated,
         target_type: "Export",
         target_id: Some(ids::encode(Kind::Export, row.id)),
         summary: format!(
@@ -135,7 +135,7 @@ pub async fn download(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::ExportDownloaded,
+        action: ActivityAction::ExportDownloaded,
         target_type: "Export",
         target_id: Some(ids::encode(Kind::Export, row.id)),
         summary: format!("{} downloaded {}", session.user.name, row.filename),

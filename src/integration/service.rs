@@ -9,7 +9,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    activity::{self, NewActivity},
+    activity::{self, ActivityAction, NewActivity},
     auth::{policy, Action, Session},
     error::{AppError, AppResult},
     ids::{self, Kind},
@@ -89,7 +89,7 @@ pub async fn connect(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::IntegrationConnected,
+        action: ActivityAction::IntegrationConnected,
         target_type: "Integration",
         target_id: Some(ids::encode(Kind::Integration, id)),
         summary: format!("{} connected {provider}", session.user.name),
@@ -114,7 +114,7 @@ pub async fn disconnect(state: &AppState, session: &Session, id: Uuid) -> AppRes
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::IntegrationDisconnected,
+        action: ActivityAction::IntegrationDisconnected,
         target_type: "Integration",
         target_id: Some(ids::encode(Kind::Integration, id)),
         summary: format!("{} disconnected {}", session.user.name, row.provider),

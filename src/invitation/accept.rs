@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{service::find, InvitationState};
 use crate::{
-    activity::{self, NewActivity},
+    activity::{self, ActivityAction, NewActivity},
     auth::{credentials, password, policy, secret, Action, Authn},
     billing::Plan,
     error::{AppError, AppResult},
@@ -99,7 +99,7 @@ pub async fn accept(state: &AppState, acceptance: Acceptance<'_>) -> AppResult<I
     let entry = NewActivity {
         actor_id: Some(user.id),
         api_key: None,
-        action: crate::activity::ActivityAction::MemberJoined,
+        action: ActivityAction::MemberJoined,
         target_type: "Member",
         target_id: Some(ids::encode(Kind::Member, joined.id)),
         summary: format!("{} joined the workspace as {}", user.name, role.as_str()),

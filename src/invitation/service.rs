@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::InvitationState;
 use crate::{
-    activity::{self, NewActivity},
+    activity::{self, ActivityAction, NewActivity},
     auth::{policy, secret, Action, Session},
     billing::Plan,
     error::{AppError, AppResult},
@@ -97,7 +97,7 @@ pub async fn invite(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::MemberInvited,
+        action: ActivityAction::MemberInvited,
         target_type: "Invitation",
         target_id: Some(ids::encode(Kind::Invitation, row.id)),
         summary: format!(
@@ -150,7 +150,7 @@ pub async fn revoke(state: &AppState, session: &Session, id: Uuid) -> AppResult<
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::InvitationRevoked,
+        action: ActivityAction::InvitationRevoked,
         target_type: "Invitation",
         target_id: Some(ids::encode(Kind::Invitation, row.id)),
         summary: format!(

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::Role;
 use crate::{
-    activity::{self, NewActivity},
+    activity::{self, ActivityAction, NewActivity},
     auth::{policy, Action, Session},
     db::WriteTxn,
     error::{AppError, AppResult},
@@ -101,7 +101,7 @@ async fn change_role_in(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::MemberRoleChanged,
+        action: ActivityAction::MemberRoleChanged,
         target_type: "Member",
         target_id: target_of(&target),
         summary: format!(
@@ -140,7 +140,7 @@ async fn remove_in(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::MemberRemoved,
+        action: ActivityAction::MemberRemoved,
         target_type: "Member",
         target_id: target_of(&target),
         summary: format!("{} removed a member", session.user.name),
@@ -176,7 +176,7 @@ async fn leave_in(txn: &WriteTxn, session: &Session, now: DateTime<Utc>) -> AppR
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::MemberLeft,
+        action: ActivityAction::MemberLeft,
         target_type: "Member",
         target_id: target_of(&me.member),
         summary: format!("{} left the workspace", session.user.name),
@@ -203,7 +203,7 @@ async fn transfer_ownership_in(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::OwnershipTransferred,
+        action: ActivityAction::OwnershipTransferred,
         target_type: "Member",
         target_id: target_of(&target),
         summary: format!(

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{TaskAction, TaskKind, TaskState};
 use crate::{
-    activity::{self, NewActivity},
+    activity::{self, ActivityAction, NewActivity},
     auth::{policy, Action, Session},
     error::{AppError, AppResult},
     ids::{self, Kind},
@@ -174,7 +174,7 @@ pub async fn grant(state: &AppState, session: &Session, task_id: Uuid) -> AppRes
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::ApprovalGranted,
+        action: ActivityAction::ApprovalGranted,
         target_type: "Task",
         target_id: Some(ids::encode(Kind::Task, row.id)),
         summary: format!(

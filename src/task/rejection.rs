@@ -15,7 +15,7 @@ use super::{
     TaskState,
 };
 use crate::{
-    activity::{self, NewActivity},
+    activity::{self, ActivityAction, NewActivity},
     auth::{policy, Action, Session},
     error::{AppError, AppResult},
     ids::{self, Kind},
@@ -90,7 +90,7 @@ pub async fn reject(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::ApprovalRejected,
+        action: ActivityAction::ApprovalRejected,
         target_type: "Task",
         target_id: Some(ids::encode(Kind::Task, row.id)),
         summary: format!("{} rejected {}", session.user.name, row.title),

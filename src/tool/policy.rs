@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::registry::{self, Tool};
 use crate::{
-    activity::{self, NewActivity},
+    activity::{self, ActivityAction, NewActivity},
     auth::{policy, Action, Session},
     error::{AppError, AppResult},
     state::AppState,
@@ -64,7 +64,7 @@ pub async fn set(state: &AppState, session: &Session, change: PolicyChange) -> A
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::ToolPolicyChanged,
+        action: ActivityAction::ToolPolicyChanged,
         target_type: "Tool",
         target_id: None,
         summary: format!(

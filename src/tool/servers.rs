@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::mcp::{self, Endpoint, ListedTool};
 use crate::{
-    activity::{self, NewActivity},
+    activity::{self, ActivityAction, NewActivity},
     auth::{policy, Action, Session},
     db::WriteTxn,
     error::{AppError, AppResult},
@@ -118,7 +118,7 @@ pub async fn connect(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::IntegrationConnected,
+        action: ActivityAction::IntegrationConnected,
         target_type: "Integration",
         target_id: Some(ids::encode(Kind::Integration, id)),
         summary: format!(
@@ -161,7 +161,7 @@ pub async fn refresh(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::IntegrationToolsRefreshed,
+        action: ActivityAction::IntegrationToolsRefreshed,
         target_type: "Integration",
         target_id: Some(ids::encode(Kind::Integration, id)),
         summary: format!(

@@ -87,14 +87,7 @@ pub async fn create(
     webhook_endpoint::Entity::insert(row.clone().into_active_model().reset_all())
         .exec_without_returning(&*txn)
         .await?;
-    log(
-        &txn,
-        session,
-        &row,
-        crate::activity::ActivityAction::WebhookCreated,
-        now,
-    )
-    .await?;
+    log(&txn, session, &row, ActivityAction::WebhookCreated, now).await?;
     txn.commit().await?;
     Ok((secret, row))
 }
@@ -128,14 +121,7 @@ pub async fn update(
         .reset_all()
         .update(&*txn)
         .await?;
-    log(
-        &txn,
-        session,
-        &row,
-        crate::activity::ActivityAction::WebhookUpdated,
-        now,
-    )
-    .await?;
+    log(&txn, session, &row, ActivityAction::WebhookUpdated, now).await?;
     txn.commit().await?;
     Ok(row)
 }
@@ -159,14 +145,7 @@ pub async fn delete(state: &AppState, session: &Session, id: Uuid) -> AppResult<
     webhook_endpoint::Entity::delete_by_id(id)
         .exec(&*txn)
         .await?;
-    log(
-        &txn,
-        session,
-        &row,
-        crate::activity::ActivityAction::WebhookDeleted,
-        now,
-    )
-    .await?;
+    log(&txn, session, &row, ActivityAction::WebhookDeleted, now).await?;
     txn.commit().await
 }
 

@@ -19,6 +19,7 @@ use uuid::Uuid;
 
 use super::endpoint;
 use crate::{
+    activity::ActivityAction,
     auth::{policy, Action, Session},
     error::{AppError, AppResult},
     state::AppState,
@@ -93,7 +94,7 @@ pub async fn rotate(
         &txn,
         session,
         &row,
-        crate::activity::ActivityAction::WebhookSecretRotated,
+        ActivityAction::WebhookSecretRotated,
         now,
     )
     .await?;

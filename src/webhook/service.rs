@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::DeliveryState;
 use crate::{
-    activity::{self, NewActivity},
+    activity::{self, ActivityAction, NewActivity},
     auth::{policy, Action, Session},
     error::{AppError, AppResult},
     graphql::pagination::PageArgs,
@@ -66,7 +66,7 @@ pub async fn redeliver(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::WebhookRedelivered,
+        action: ActivityAction::WebhookRedelivered,
         target_type: "WebhookDelivery",
         target_id: Some(ids::encode(Kind::WebhookDelivery, id)),
         summary: format!("{} asked for a webhook delivery again", session.user.name),

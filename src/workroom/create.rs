@@ -11,7 +11,7 @@ use super::{
     model::{limits, SourceKind, WorkroomState},
 };
 use crate::{
-    activity::{self, NewActivity},
+    activity::{self, ActivityAction, NewActivity},
     agent,
     auth::{policy, Action, Session},
     db::WriteTxn,
@@ -204,7 +204,7 @@ pub async fn create(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::WorkroomCreated,
+        action: ActivityAction::WorkroomCreated,
         target_type: "Workroom",
         target_id: Some(ids::encode(Kind::Workroom, room.id)),
         summary: format!("{} created the workroom {}", session.user.name, title),

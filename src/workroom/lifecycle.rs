@@ -13,7 +13,8 @@ use super::{
     service::{begin, save, transition},
 };
 use crate::{
-    auth::Session, db::WriteTxn, error::AppResult, input, state::AppState, task::TaskState,
+    activity::ActivityAction, auth::Session, db::WriteTxn, error::AppResult, input,
+    state::AppState, task::TaskState,
 };
 
 /// The lifecycle mutations that are one transition each.
@@ -24,7 +25,7 @@ pub async fn pause(state: &AppState, session: &Session, id: Uuid) -> AppResult<w
         session,
         id,
         Trigger::Pause,
-        crate::activity::ActivityAction::WorkroomPaused,
+        ActivityAction::WorkroomPaused,
         "paused",
     )
     .await
@@ -37,7 +38,7 @@ pub async fn resume(state: &AppState, session: &Session, id: Uuid) -> AppResult<
         session,
         id,
         Trigger::Resume,
-        crate::activity::ActivityAction::WorkroomResumed,
+        ActivityAction::WorkroomResumed,
         "resumed",
     )
     .await?;
@@ -52,7 +53,7 @@ pub async fn cancel(state: &AppState, session: &Session, id: Uuid) -> AppResult<
         session,
         id,
         Trigger::Cancel,
-        crate::activity::ActivityAction::WorkroomCancelled,
+        ActivityAction::WorkroomCancelled,
         "cancelled",
     )
     .await
@@ -108,7 +109,7 @@ pub async fn replan(state: &AppState, session: &Session, id: Uuid) -> AppResult<
     let room = change
         .finish(
             session,
-            crate::activity::ActivityAction::WorkroomReplanned,
+            ActivityAction::WorkroomReplanned,
             summary,
             json!({ "from": from, "discardedTasks": discarded }),
         )
@@ -180,7 +181,7 @@ pub async fn request_revision(
     let room = change
         .finish(
             session,
-            crate::activity::ActivityAction::WorkroomRevisionRequested,
+            ActivityAction::WorkroomRevisionRequested,
             summary,
             json!({ "notes": notes }),
         )

@@ -17,7 +17,7 @@ use super::{
     model::{accepts_input, limits, next_state, Trigger, WorkroomState},
 };
 use crate::{
-    activity::{self, NewActivity},
+    activity::{self, ActivityAction, NewActivity},
     auth::{policy, Action, Session},
     db::WriteTxn,
     error::{AppError, AppResult},
@@ -146,7 +146,7 @@ pub async fn add_source(
     change
         .finish(
             session,
-            crate::activity::ActivityAction::WorkroomSourceAdded,
+            ActivityAction::WorkroomSourceAdded,
             summary,
             metadata,
         )
@@ -190,7 +190,7 @@ pub async fn update_constraints(
     change
         .finish(
             session,
-            crate::activity::ActivityAction::WorkroomConstraintsUpdated,
+            ActivityAction::WorkroomConstraintsUpdated,
             summary,
             metadata,
         )
@@ -219,7 +219,7 @@ pub async fn post_message(
     change
         .finish(
             session,
-            crate::activity::ActivityAction::WorkroomMessagePosted,
+            ActivityAction::WorkroomMessagePosted,
             summary,
             json!({ "seq": event.seq }),
         )

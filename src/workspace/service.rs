@@ -10,7 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
-    activity::{self, chain, NewActivity},
+    activity::{self, chain, ActivityAction, NewActivity},
     auth::{policy, Action, Session},
     billing::{period::Anchor, plans::TRIAL_CREDITS, Plan},
     credit::{ledger, EntryKind, NewEntry},
@@ -82,7 +82,7 @@ pub async fn create(
     let entry = NewActivity {
         actor_id: Some(owner.id),
         api_key: None,
-        action: crate::activity::ActivityAction::WorkspaceCreated,
+        action: ActivityAction::WorkspaceCreated,
         target_type: "Workspace",
         target_id: Some(ids::encode(Kind::Workspace, ws.id)),
         summary: format!("{} created the workspace {}", owner.name, name),
@@ -126,7 +126,7 @@ async fn rename_in(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::WorkspaceRenamed,
+        action: ActivityAction::WorkspaceRenamed,
         target_type: "Workspace",
         target_id: Some(ids::encode(Kind::Workspace, ws.id)),
         summary: format!(

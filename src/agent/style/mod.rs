@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::service::{begin, find_custom};
 use crate::{
-    activity::{self, NewActivity},
+    activity::{self, ActivityAction, NewActivity},
     auth::Session,
     error::{AppError, AppResult},
     ids::{self, Kind},
@@ -81,7 +81,7 @@ pub async fn add_sample(
     let entry = NewActivity {
         actor_id: Some(session.user.id),
         api_key: session.api_key_id(),
-        action: crate::activity::ActivityAction::AgentStyleMemoryUpdated,
+        action: ActivityAction::AgentStyleMemoryUpdated,
         target_type: "Agent",
         target_id: Some(ids::encode(Kind::Agent, agent.id)),
         summary: format!(

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::send::Outcome;
 use crate::{
-    activity::{self, NewActivity},
+    activity::{self, ActivityAction, NewActivity},
     error::{AppError, AppResult},
     ids::{self, Kind},
     outbound,
@@ -161,7 +161,7 @@ async fn disable(
     let entry = NewActivity {
         actor_id: None,
         api_key: None,
-        action: crate::activity::ActivityAction::WebhookDisabled,
+        action: ActivityAction::WebhookDisabled,
         target_type: "WebhookEndpoint",
         target_id: Some(id.clone()),
         summary: format!("The webhook endpoint {id} ({origin}) was disabled"),

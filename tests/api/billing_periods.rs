@@ -3,7 +3,7 @@
 //! no test waits a month), catch-up after downtime, and one grant per period
 //! with two instances renewing at once.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{DateTime, Months, Utc};
 use serde_json::{json, Value};
@@ -37,19 +37,17 @@ async fn billing(app: &TestApp, token: &str) -> Billing {
 
 /// Waits until the renewal job has moved the period to start at `start`.
 async fn period_starting(app: &TestApp, token: &str, start: DateTime<Utc>) -> Billing {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
+    eventually(Duration::from_secs(15), move || async move {
         let now = billing(app, token).await;
         if now.start == start {
-            return now;
+            return Ok(now);
         }
-        assert!(
-            Instant::now() < deadline,
-            "the period starting {start} never began (current one starts {})",
+        Err(format!(
+            "the period starting {start} has not begun (current one starts {})",
             now.start
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+        ))
+    })
+    .await
 }
 
 /// Moves `app`'s clock forward by `days` and signs ann in again (her

@@ -4,7 +4,7 @@
 
 use std::{
     collections::{BTreeMap, BTreeSet, HashSet},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use futures_util::future::join_all;
@@ -96,8 +96,7 @@ fn spent_in_ledger(entries: &[Value], room: &str) -> i64 {
 /// Polls until the workroom is in one of `states`, checking at every read that
 /// the pool never overdraws and the workroom stays within its budget.
 async fn wait_checking(app: &TestApp, token: &str, id: &str, states: &[&str]) -> Value {
-    let started = Instant::now();
-    loop {
+    eventually(Duration::from_secs(30), move || async move {
         let room = app.room(token, id).await;
         let pool = credits(app, token).await;
         assert_pool_sane(&pool);
@@ -109,15 +108,14 @@ async fn wait_checking(app: &TestApp, token: &str, id: &str, states: &[&str]) ->
             );
         }
         if states.iter().any(|s| room["state"] == *s) {
-            return room;
+            return Ok(room);
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "still {} after 30 s, waiting for {states:?}: {room}",
+        Err(format!(
+            "still {}, waiting for {states:?}: {room}",
             room["state"]
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        ))
+    })
+    .await
 }
 
 fn assert_pool_sane(pool: &Value) {

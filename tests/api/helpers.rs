@@ -540,3 +540,29 @@ pub fn rss_bytes() -> u64 {
         .expect("VmRSS in /proc/self/status");
     kib * 1024
 }
+
+/// How often [`eventually`] probes.
+const PROBE_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// The one way a test waits for something to happen: probes until `probe`
+/// gives `Ok` (returned), or panics with its last `Err` (what is still
+/// missing) once `deadline` has passed.
+pub async fn eventually<T, Probe>(
+    deadline: std::time::Duration,
+    mut probe: impl FnMut() -> Probe,
+) -> T
+where
+    Probe: std::future::Future<Output = Result<T, String>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        match probe().await {
+            Ok(found) => return found,
+            Err(missing) => assert!(
+                started.elapsed() < deadline,
+                "still waiting after {deadline:?}: {missing}"
+            ),
+        }
+        tokio::time::sleep(PROBE_EVERY).await;
+    }
+}

@@ -43,35 +43,29 @@ impl TestApp {
 
     /// Polls until the workroom is in one of `states`; panics after 20 seconds.
     pub async fn wait_for(&self, token: &str, id: &str, states: &[&str]) -> Value {
-        let started = Instant::now();
-        loop {
+        eventually(Duration::from_secs(20), move || async move {
             let room = self.room(token, id).await;
             if states.iter().any(|s| room["state"] == *s) {
-                return room;
+                return Ok(room);
             }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "still {} after 20 s, waiting for {states:?}: {room}",
+            Err(format!(
+                "still {}, waiting for {states:?}: {room}",
                 room["state"]
-            );
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+            ))
+        })
+        .await
     }
 
     /// Polls until the workroom's history has an event of `kind`; returns the history.
     pub async fn wait_for_event(&self, token: &str, id: &str, kind: &str) -> Vec<Value> {
-        let started = Instant::now();
-        loop {
+        eventually(Duration::from_secs(20), move || async move {
             let events = self.history(token, id).await;
             if events.iter().any(|e| e["kind"] == kind) {
-                return events;
+                return Ok(events);
             }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "no {kind} after 20 s"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+            Err(format!("no {kind} yet"))
+        })
+        .await
     }
 
     /// Reads the workroom for a while and asserts that nothing happens to it

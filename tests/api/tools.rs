@@ -506,16 +506,16 @@ db_test! {
         assert!(server.shared.changed.load(Ordering::SeqCst));
 
         // The server announced the change on its open session: the registry follows.
-        let started = std::time::Instant::now();
-        loop {
-            let tools = app.ok(Some(&owner.token), TOOLS, json!({})).await;
+        let (client, token) = (&app, owner.token.as_str());
+        eventually(std::time::Duration::from_secs(10), move || async move {
+            let tools = client.ok(Some(token), TOOLS, json!({})).await;
             let listed = names(&tools["workspace"]["tools"]);
             if listed.contains(&"crm.archive".to_owned()) && !listed.contains(&"crm.send_report".to_owned()) {
-                break;
+                return Ok(());
             }
-            assert!(started.elapsed() < std::time::Duration::from_secs(10), "the change never reached the registry: {listed:?}");
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+            Err(format!("the change has not reached the registry: {listed:?}"))
+        })
+        .await;
         // A refresh reads the same list.
         let body = app.gql(Some(&owner.token), REFRESH, json!({ "id": crm })).await;
         let listed = names(&body["data"]["refreshIntegrationTools"]["tools"]);
@@ -581,14 +581,14 @@ async fn killed_during_a_call(
         .wait_for_event(&owner.token, &id, "TOOL_CALL_STARTED")
         .await;
     // The request reaches the server, then the instance dies mid-call.
-    let reached = std::time::Instant::now();
-    while server.shared.calls_of(tool).is_empty() {
-        assert!(
-            reached.elapsed() < std::time::Duration::from_secs(10),
-            "the call never reached the server"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    let shared = &server.shared;
+    eventually(std::time::Duration::from_secs(10), move || async move {
+        match shared.calls_of(tool).is_empty() {
+            true => Err("the call has not reached the server".to_owned()),
+            false => Ok(()),
+        }
+    })
+    .await;
     first.kill();
     let second = Instance::start(&database.url, config).await;
     (second, database, server, owner, id)
@@ -598,20 +598,18 @@ async fn a_destructive_call_cut_by_a_crash_waits_for_a_person(backend: Backend) 
     let (second, _database, server, owner, id) =
         killed_during_a_call(backend, "send_report", "Weekly report").await;
     let app = &second.app;
-    let waiting = loop {
-        let events = app.history(&owner.token, &id).await;
+    let (token, room_id) = (owner.token.as_str(), id.as_str());
+    let waiting = eventually(std::time::Duration::from_secs(20), move || async move {
+        let events = app.history(token, room_id).await;
         let unknown = events
             .iter()
             .any(|e| e["kind"] == "TOOL_CALL_FINISHED" && e["data"]["state"] == "OUTCOME_UNKNOWN");
-        if unknown
-            && events
-                .last()
-                .is_some_and(|e| e["kind"] == "APPROVAL_REQUESTED")
-        {
-            break events;
+        match events.last() {
+            Some(last) if unknown && last["kind"] == "APPROVAL_REQUESTED" => Ok(events),
+            _ => Err("the cut call is not waiting for a person yet".to_owned()),
         }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    })
+    .await;
     let asked = waiting.last().unwrap();
     assert_eq!(asked["data"]["callState"], "OUTCOME_UNKNOWN");
     assert_eq!(asked["data"]["tool"], "crm.send_report");

@@ -11,7 +11,7 @@ use std::{
     collections::VecDeque,
     net::SocketAddr,
     sync::{Arc, Mutex},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use axum::{
@@ -70,19 +70,14 @@ impl Receiver {
 
     /// Waits until `count` requests came in (20 s at most).
     pub async fn until(&self, count: usize) -> Vec<Received> {
-        let started = Instant::now();
-        loop {
+        eventually(Duration::from_secs(20), move || async move {
             let received = self.received();
             if received.len() >= count {
-                return received;
+                return Ok(received);
             }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "{} of {count} requests came",
-                received.len()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+            Err(format!("{} of {count} requests came", received.len()))
+        })
+        .await
     }
 }
 
@@ -137,15 +132,15 @@ impl TestApp {
         endpoint: &str,
         done: impl Fn(&[Value]) -> bool,
     ) -> Value {
-        let started = Instant::now();
-        loop {
+        let done = &done;
+        eventually(Duration::from_secs(20), move || async move {
             let node = self.deliveries(token, endpoint).await;
             if done(node["deliveries"]["nodes"].as_array().unwrap()) {
-                return node;
+                return Ok(node);
             }
-            assert!(started.elapsed() < Duration::from_secs(20), "{node}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+            Err(node.to_string())
+        })
+        .await
     }
 }
 

@@ -318,15 +318,17 @@ db_test! {
         assert_eq!(events[rejection + 1]["state"], "PLANNING");
 
         // The new plan addresses the reason; the drafting task it kept is still completed.
-        let events = loop {
-            let events = app.history(&owner.token, &id).await;
+        let (client, token, room_id) = (&app, owner.token.as_str(), id.as_str());
+        let events = eventually(std::time::Duration::from_secs(20), move || async move {
+            let events = client.history(token, room_id).await;
             let plans = events.iter().filter(|e| e["kind"] == "PLAN_CREATED").count();
             let asked = events.iter().filter(|e| e["kind"] == "APPROVAL_REQUESTED").count();
-            if plans == 2 && asked == 2 {
-                break events;
+            match (plans, asked) {
+                (2, 2) => Ok(events),
+                _ => Err(format!("{plans} plans and {asked} approvals asked, waiting for 2 of each")),
             }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        };
+        })
+        .await;
         let replanned = events.iter().filter(|e| e["kind"] == "PLAN_CREATED").nth(1);
         let titles = replanned.unwrap()["data"]["tasks"].to_string();
         assert!(titles.contains("addressing a rejection: Use the spring prices, not the winter ones"), "{titles}");

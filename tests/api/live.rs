@@ -20,23 +20,19 @@ pub(crate) fn gated(title: &str) -> Value {
 /// The approval task of a workroom waiting for it.
 pub(crate) async fn approval_task(app: &TestApp, token: &str, id: &str) -> String {
     app.wait_for(token, id, &["EXECUTING"]).await;
-    let started = Instant::now();
-    loop {
+    eventually(Duration::from_secs(20), move || async move {
         let room = app.room(token, id).await;
         let waiting = room["tasks"]
             .as_array()
             .unwrap()
             .iter()
             .find(|t| t["kind"] == "APPROVAL" && t["state"] == "AWAITING_APPROVAL");
-        if let Some(task) = waiting {
-            return task["id"].as_str().unwrap().to_owned();
+        match waiting {
+            Some(task) => Ok(task["id"].as_str().unwrap().to_owned()),
+            None => Err(format!("no approval waits: {room}")),
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "no approval waits: {room}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 pub(crate) async fn approve(app: &TestApp, token: &str, task: &str) {
@@ -306,15 +302,15 @@ db_test! {
         let listed = app.ok(Some(&ann.token), query, json!({ "w": id })).await;
         assert_eq!(listed["workroom"]["watchers"].as_array().unwrap().len(), 1, "one tab is still open");
         tabs.pop();
-        let started = Instant::now();
-        loop {
-            let listed = app.ok(Some(&ann.token), query, json!({ "w": id })).await;
-            if listed["workroom"]["watchers"] == json!([]) {
-                break;
+        let (client, token, room_id) = (&app, ann.token.as_str(), id.as_str());
+        eventually(Duration::from_secs(5), move || async move {
+            let listed = client.ok(Some(token), query, json!({ "w": room_id })).await;
+            match listed["workroom"]["watchers"] == json!([]) {
+                true => Ok(()),
+                false => Err(format!("still watching: {listed}")),
             }
-            assert!(started.elapsed() < Duration::from_secs(5), "still watching: {listed}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await;
     }
 }
 

@@ -2,7 +2,7 @@
 //! credits) send it as it is now first, then each change: a client that
 //! comes late is not left with nothing until something changes.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -13,15 +13,14 @@ const WATCHERS: &str = "subscription($w: ID!) { workroomWatchers(workroomId: $w)
 /// Polls `Workroom.watchers` until it lists `count` users.
 async fn until_watched_by(app: &TestApp, token: &str, id: &str, count: usize) {
     let query = "query($w: ID!) { workroom(id: $w) { watchers { id } } }";
-    let started = Instant::now();
-    loop {
+    eventually(Duration::from_secs(10), move || async move {
         let data = app.ok(Some(token), query, json!({ "w": id })).await;
-        if data["workroom"]["watchers"].as_array().unwrap().len() == count {
-            return;
+        match data["workroom"]["watchers"].as_array().unwrap().len() == count {
+            true => Ok(()),
+            false => Err(format!("still {data}")),
         }
-        assert!(started.elapsed() < Duration::from_secs(10), "still {data}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    })
+    .await
 }
 
 fn sorted(mut users: Vec<Value>) -> Vec<Value> {

@@ -251,8 +251,7 @@ impl TestApp {
     /// Polls until the workroom holds no credits and runs no task: any
     /// attempt a pause or a cancel interrupted has been settled.
     async fn settled(&self, token: &str, id: &str) -> Value {
-        let started = Instant::now();
-        loop {
+        eventually(Duration::from_secs(20), move || async move {
             let room = self.room(token, id).await;
             let running = room["tasks"]
                 .as_array()
@@ -260,14 +259,11 @@ impl TestApp {
                 .iter()
                 .any(|t| t["state"] == "RUNNING");
             if room["creditsReserved"] == 0 && !running {
-                return room;
+                return Ok(room);
             }
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "still holding credits or running a task after 20 s: {room}"
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+            Err(format!("still holding credits or running a task: {room}"))
+        })
+        .await
     }
 
     /// Asserts that the workroom's history does not grow any more: it is the
@@ -481,16 +477,16 @@ db_test! {
         let body = app.request_revision(&ann.token, &id, "Add an owner to every next step").await;
         assert_eq!(body["data"]["requestRevision"]["state"], "AWAITING_REVISION", "{body}");
         // Wait until the revision has streamed part of its text.
-        let started = Instant::now();
-        loop {
-            let events = app.history(&ann.token, &id).await;
+        let (client, token, room_id) = (&app, ann.token.as_str(), id.as_str());
+        eventually(Duration::from_secs(20), move || async move {
+            let events = client.history(token, room_id).await;
             let asked = events.iter().position(|e| e["kind"] == "REVISION_REQUESTED").unwrap();
-            if events[asked..].iter().any(|e| e["kind"] == "COMPOSER_DELTA") {
-                break;
+            match events[asked..].iter().any(|e| e["kind"] == "COMPOSER_DELTA") {
+                true => Ok(()),
+                false => Err("the revision has streamed nothing yet".to_owned()),
             }
-            assert!(started.elapsed() < Duration::from_secs(20), "the revision streams nothing");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        })
+        .await;
 
         let cancelled = app.lifecycle(&ann.token, "cancelWorkroom", &id).await;
 

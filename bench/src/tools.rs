@@ -92,7 +92,7 @@ pub async fn run(settings: ToolSettings) {
     let (mut direct, mut engine) = (Vec::new(), Vec::new());
     for round in 1..=settings.rounds {
         let d = median(directly(&mcp_url, &settings.tool, settings.calls).await);
-        let e = median(through_atelya(&url, &token, &settings, settings.calls).await);
+        let e = median(through_atelya(&url, &token, &settings).await);
         println!("round {round}: direct p50 {d:.2} ms, through the engine p50 {e:.2} ms");
         direct.push(d);
         engine.push(e);
@@ -143,7 +143,7 @@ fn call_of(tool: &str) -> CallToolRequestParams {
 }
 
 /// Each call's time in the engine (`startedAt` to `finishedAt`), in milliseconds.
-async fn through_atelya(url: &str, token: &str, settings: &ToolSettings, calls: usize) -> Vec<f64> {
+async fn through_atelya(url: &str, token: &str, settings: &ToolSettings) -> Vec<f64> {
     let tool = settings.tool.as_str();
     // A goal and a deliverable the built-in Planner matches to the tool.
     let (goal, deliverable) = if tool == "send_report" {
@@ -151,8 +151,8 @@ async fn through_atelya(url: &str, token: &str, settings: &ToolSettings, calls: 
     } else {
         ("Prepare the client record for Northwind", "Client record")
     };
-    let mut times = Vec::with_capacity(calls);
-    for i in 0..calls {
+    let mut times = Vec::with_capacity(settings.calls);
+    for i in 0..settings.calls {
         let input = json!({
             "title": format!("Tool {i}"),
             "goal": goal,

@@ -176,14 +176,14 @@ async fn make(
         txn.commit().await?;
         return Ok(None);
     };
-    let place = room.clone();
+    let place = (room.workspace_id, room.id);
     let recorded = async {
         tool::start_call(engine, &txn, &mut room, &mut call, true, now).await?;
         txn.commit().await
     };
     let (made, started) =
-        tool::make_when_recorded(engine, &place, tool, arguments, recorded).await?;
-    tool::note_server(engine, &made).await;
+        tool::make_when_recorded(engine, place, tool, arguments, recorded).await?;
+    tool::note_server(engine, tool, &made).await;
     let txn = engine.state.db.begin().await?;
     let mut room = steps::lock_both(&txn, room.id)
         .await?

@@ -23,6 +23,7 @@ use chrono::{DateTime, Utc};
 use entity::{task, tool_call, workroom};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
+use uuid::Uuid;
 
 use super::{
     attempt::{complete_attempt, fail_attempt, save_task},
@@ -103,12 +104,12 @@ pub async fn run(engine: &Engine, room: workroom::Model, task: task::Model) -> A
     } = *starting;
     let tool = tool.expect("a call is made only of a tool that exists");
     let arguments = arguments_of(&call);
-    let place = room.clone();
+    let place = (room.workspace_id, room.id);
     let recorded = async {
         mark_running(engine, &txn, &mut room, &mut task, &mut call, fresh, now).await?;
         txn.commit().await
     };
-    let (made, started) = make_when_recorded(engine, &place, &tool, &arguments, recorded).await?;
+    let (made, started) = make_when_recorded(engine, place, &tool, &arguments, recorded).await?;
     conclude(engine, room, task, call, hold, &tool, made, started).await
 }
 
@@ -282,7 +283,6 @@ fn policy_of(room: &workroom::Model) -> (String, i32) {
 pub(super) struct Made {
     /// `None`: abandoned (the workroom was paused, cancelled or replanned).
     pub answer: Option<Result<mcp::Answer, String>>,
-    integration: Option<entity::integration::Model>,
 }
 
 /// A stored call's arguments.
@@ -294,14 +294,15 @@ fn arguments_of(call: &tool_call::Model) -> Value {
 /// [`call_order`] sets; returns how it went and when it was sent.
 pub(super) async fn make_when_recorded(
     engine: &Engine,
-    room: &workroom::Model,
+    (workspace_id, workroom_id): (Uuid, Uuid),
     tool: &Tool,
     arguments: &Value,
     recorded: impl std::future::Future<Output = AppResult<()>>,
 ) -> AppResult<(Made, Instant)> {
     let making = async {
         let started = Instant::now();
-        (make(engine, room, tool, arguments).await, started)
+        let made = make(engine, (workspace_id, workroom_id), tool, arguments).await;
+        (made, started)
     };
     // Both on the heap: a step's future stays small (debug builds poll
     // these nested futures on a worker's 2 MiB stack).
@@ -309,17 +310,22 @@ pub(super) async fn make_when_recorded(
 }
 
 /// Makes the call, dropping it at once if the workroom leaves EXECUTING.
-async fn make(engine: &Engine, room: &workroom::Model, tool: &Tool, arguments: &Value) -> Made {
+async fn make(
+    engine: &Engine,
+    (workspace_id, workroom_id): (Uuid, Uuid),
+    tool: &Tool,
+    arguments: &Value,
+) -> Made {
     let work = async {
         match tool.source {
             ToolSource::Builtin => {
                 let caller = builtin::Caller {
                     db: engine.state.db.conn(),
-                    workspace_id: room.workspace_id,
-                    workroom_id: room.id,
+                    workspace_id,
+                    workroom_id,
                     allow_private: engine.state.config.webhook_allow_private,
                 };
-                let answer = match builtin::call(&caller, &tool.name, arguments).await {
+                match builtin::call(&caller, &tool.name, arguments).await {
                     Ok(Ok(text)) => Ok(mcp::Answer {
                         text,
                         is_error: false,
@@ -329,40 +335,26 @@ async fn make(engine: &Engine, room: &workroom::Model, tool: &Tool, arguments: &
                         is_error: true,
                     }),
                     Err(err) => Err(format!("the server could not make the call: {err}")),
-                };
-                (answer, None)
+                }
             }
             ToolSource::Mcp => call_mcp(engine, tool, arguments).await,
         }
     };
     tokio::select! {
-        (answer, integration) = work => Made { answer: Some(answer), integration },
-        _ = abandoned(engine, room.id) => Made { answer: None, integration: None },
+        answer = work => Made { answer: Some(answer) },
+        _ = abandoned(engine, workroom_id) => Made { answer: None },
     }
 }
 
-async fn call_mcp(
-    engine: &Engine,
-    tool: &Tool,
-    arguments: &Value,
-) -> (
-    Result<mcp::Answer, String>,
-    Option<entity::integration::Model>,
-) {
+async fn call_mcp(engine: &Engine, tool: &Tool, arguments: &Value) -> Result<mcp::Answer, String> {
     // The server's row as the registry read it before the step.
-    let Some(server) = tool.server.as_deref().cloned() else {
-        return (
-            Err(format!(
-                "the server of {} is no longer connected",
-                tool.name
-            )),
-            None,
-        );
+    let Some(server) = tool.server.as_deref() else {
+        return Err(format!(
+            "the server of {} is no longer connected",
+            tool.name
+        ));
     };
-    let endpoint = match servers::endpoint_of(&engine.state, &server) {
-        Ok(endpoint) => endpoint,
-        Err(err) => return (Err(err.to_string()), Some(server)),
-    };
+    let endpoint = servers::endpoint_of(&engine.state, server).map_err(|e| e.to_string())?;
     let timeout = Duration::from_millis(engine.state.config.tools.call_timeout_ms.max(1));
     let remote = tool.remote_name.as_deref().unwrap_or(&tool.name);
     let fingerprint = format!("{}|{}", endpoint.url, server.updated_at.timestamp_micros());
@@ -378,11 +370,11 @@ async fn call_mcp(
             timeout,
         )
         .await;
-    (answer, Some(server))
+    answer
 }
 
 /// Resolves when the workroom is no longer EXECUTING under this instance.
-async fn abandoned(engine: &Engine, id: uuid::Uuid) {
+async fn abandoned(engine: &Engine, id: Uuid) {
     // The step just checked, under the lock: the first look is one batch later.
     let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + BATCH, BATCH);
     loop {
@@ -412,7 +404,7 @@ async fn conclude(
     made: Made,
     started: Instant,
 ) -> AppResult<Next> {
-    note_server(engine, &made).await;
+    note_server(engine, tool, &made).await;
     let txn = engine.state.db.begin().await?;
     let mut room = steps::lock_both(&txn, room.id)
         .await?
@@ -456,15 +448,13 @@ async fn conclude(
     Ok(Next::Again)
 }
 
-/// Records the MCP server's health as the call found it (outside any transaction).
-pub(super) async fn note_server(engine: &Engine, made: &Made) {
-    let Some(server) = &made.integration else {
+/// Records the MCP server's health as the call found it (outside any
+/// transaction); an abandoned call found nothing.
+pub(super) async fn note_server(engine: &Engine, tool: &Tool, made: &Made) {
+    let (Some(server), Some(answer)) = (tool.server.as_deref(), &made.answer) else {
         return;
     };
-    let failure = match &made.answer {
-        Some(Err(error)) => Some(error.as_str()),
-        _ => None,
-    };
+    let failure = answer.as_ref().err().map(String::as_str);
     if let Err(err) = servers::mark(&engine.state, server, failure).await {
         tracing::warn!(error = %err, "could not record the MCP server's status");
     }

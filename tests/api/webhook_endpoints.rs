@@ -339,7 +339,7 @@ db_test! {
         let listed = app.ok(Some(&owner.token), list, json!({})).await;
         assert_eq!(listed["workspace"]["webhookEndpoints"], json!([]), "nothing stored");
 
-        // Every name the activity log writes, and the two that are not activity, are accepted.
+        // Names the activity log writes, and the two that are not activity, are accepted.
         let events: Vec<&str> = ["member.joined", "tool.called", "workroom.completed", "approval.requested", "credits.low"].into();
         let body = app.gql(Some(&owner.token), CREATE, json!({ "i": { "url": receiver.url, "events": events } })).await;
         assert!(body.get("errors").is_none(), "{body}");

@@ -27,7 +27,7 @@
 //! - `outbound`: where requests to user-given URLs may go (the IANA
 //!   special-purpose address registries), and the clients that make them.
 //! - `db`, `error`, `clock`, `ids`, `input`, `ratelimit`, `budget` (cost
-//!   budgets per member), `text_enum`: shared plumbing.
+//!   budgets per member): shared plumbing.
 //!
 //! Every change runs in one database transaction together with its activity
 //! entry; rows that serialize writers (the workspace) are locked inside it.
@@ -63,7 +63,6 @@ pub mod startup;
 pub mod state;
 pub mod task;
 pub mod telemetry;
-mod text_enum;
 pub mod tool;
 pub mod webhook;
 pub mod workroom;

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::action::ActivityAction;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "activity_events")]
 pub struct Model {
@@ -9,7 +11,7 @@ pub struct Model {
     /// Position in the workspace's chain, from 1, gap-free.
     pub seq: i64,
     pub actor_id: Option<Uuid>,
-    pub action: String,
+    pub action: ActivityAction,
     pub target_type: String,
     /// The target's global id.
     pub target_id: Option<String>,

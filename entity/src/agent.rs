@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::AgentKind;
+
 /// An agent of a workspace: the system Planner and Composer, or a custom one.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "agents")]
@@ -8,7 +10,7 @@ pub struct Model {
     pub id: Uuid,
     pub workspace_id: Uuid,
     /// PLANNER, COMPOSER or CUSTOM.
-    pub kind: String,
+    pub kind: AgentKind,
     pub name: String,
     pub description: String,
     pub instructions: String,

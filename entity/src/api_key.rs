@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::Role;
+
 /// A workspace's machine credential, used as a bearer token.
 #[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "api_keys")]
@@ -13,7 +15,7 @@ pub struct Model {
     /// Lower-case hex SHA-256 of the whole secret; the secret itself is never stored.
     pub secret_hash: String,
     /// The role it acts with, at most its creator's and never OWNER.
-    pub role: String,
+    pub role: Role,
     pub created_by: Option<Uuid>,
     /// The creator's membership row the key acts under. It is gone once the
     /// creator leaves or is removed, and a later membership has another id,

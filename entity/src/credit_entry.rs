@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::EntryKind;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "credit_entries")]
 pub struct Model {
@@ -8,7 +10,7 @@ pub struct Model {
     pub workspace_id: Uuid,
     /// Position in the workspace's ledger, from 1, gap-free.
     pub seq: i64,
-    pub kind: String,
+    pub kind: EntryKind,
     /// Signed: grants and top-ups positive, charges negative.
     pub amount: i64,
     pub balance_after: i64,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::HoldState;
+
 /// Credits reserved for one attempt.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "credit_holds")]
@@ -13,7 +15,7 @@ pub struct Model {
     pub attempt_key: String,
     pub amount: i64,
     /// HELD until settled, then SETTLED.
-    pub state: String,
+    pub state: HoldState,
     pub created_at: DateTimeUtc,
     pub settled_at: Option<DateTimeUtc>,
 }

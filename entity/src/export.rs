@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::ExportFormat;
+
 /// A deliverable rendered as a branded file (its bytes are an `export_file`).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "exports")]
@@ -12,7 +14,7 @@ pub struct Model {
     /// The deliverable's version the file was rendered from.
     pub deliverable_version: i32,
     /// `MARKDOWN`, `DOCX` or `PDF`.
-    pub format: String,
+    pub format: ExportFormat,
     pub filename: String,
     pub content_type: String,
     pub byte_size: i64,

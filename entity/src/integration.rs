@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::{IntegrationKind, IntegrationStatus};
+
 /// A workspace's connection to an outside service (one per provider).
 #[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "integrations")]
@@ -18,11 +20,11 @@ pub struct Model {
     pub sealed_refresh_token: Option<Vec<u8>>,
     pub connected_by: Option<Uuid>,
     /// OAUTH or MCP.
-    pub kind: String,
+    pub kind: IntegrationKind,
     /// MCP: the server's Streamable HTTP endpoint.
     pub url: Option<String>,
     /// CONNECTED, or FAILING when the last attempt to reach it failed.
-    pub status: String,
+    pub status: IntegrationStatus,
     /// The last failure talking to it, without secrets.
     pub last_error: Option<String>,
     /// MCP: when its tools were last read.

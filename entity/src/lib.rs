@@ -20,9 +20,11 @@
 //!   (earlier secrets still in their overlap in `webhook_secret`);
 //!   `webhook_delivery`: the outbox of signed events and their delivery log.
 //!
-//! Enumerations (roles, plans, kinds, states) are stored as their GraphQL names in
-//! text columns and parsed by the server's domain types.
+//! Enumerations (roles, plans, kinds, states) are typed columns: `enums` holds
+//! them, stored as their GraphQL names in text columns, and `action` the
+//! activity actions, stored as their dotted names.
 
+pub mod action;
 pub mod activity_event;
 pub mod agent;
 pub mod api_key;
@@ -31,6 +33,7 @@ pub mod credit_entry;
 pub mod credit_hold;
 pub mod deliverable;
 pub mod email_outbox;
+pub mod enums;
 pub mod export;
 pub mod export_file;
 pub mod export_profile;

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::Role;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "members")]
 pub struct Model {
@@ -7,7 +9,7 @@ pub struct Model {
     pub id: Uuid,
     pub workspace_id: Uuid,
     pub user_id: Uuid,
-    pub role: String,
+    pub role: Role,
     pub joined_at: DateTimeUtc,
 }
 

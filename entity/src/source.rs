@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::SourceKind;
+
 /// Material a workroom draws on.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sources")]
@@ -8,7 +10,7 @@ pub struct Model {
     pub id: Uuid,
     pub workspace_id: Uuid,
     pub workroom_id: Uuid,
-    pub kind: String,
+    pub kind: SourceKind,
     pub title: Option<String>,
     pub content: String,
     pub created_at: DateTimeUtc,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::{Role, TaskKind, TaskState};
+
 /// One step of a workroom's plan.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "tasks")]
@@ -11,11 +13,11 @@ pub struct Model {
     pub plan_round: i32,
     pub position: i32,
     pub title: String,
-    pub kind: String,
-    pub state: String,
+    pub kind: TaskKind,
+    pub state: TaskState,
     pub agent_id: Option<Uuid>,
     /// APPROVAL tasks: the role an approver needs at least.
-    pub assigned_role: Option<String>,
+    pub assigned_role: Option<Role>,
     /// JSON array of task ids.
     pub depends_on: String,
     pub output: Option<String>,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::ToolCallState;
+
 /// One call of a tool by a task.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "tool_calls")]
@@ -14,7 +16,7 @@ pub struct Model {
     /// A JSON object.
     pub arguments: String,
     /// AWAITING_APPROVAL, RUNNING, COMPLETED, FAILED, REJECTED or OUTCOME_UNKNOWN.
-    pub state: String,
+    pub state: ToolCallState,
     /// Whether the tool was read-only when called (a read-only call is
     /// retried after a crash; any other becomes OUTCOME_UNKNOWN).
     pub read_only: bool,

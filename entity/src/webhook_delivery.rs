@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::DeliveryState;
+
 /// One event for one endpoint: the outbox row and its delivery log.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "webhook_deliveries")]
@@ -14,7 +16,7 @@ pub struct Model {
     /// The JSON body, as it is signed and sent.
     pub payload: String,
     /// PENDING, SUCCEEDED or FAILED.
-    pub state: String,
+    pub state: DeliveryState,
     pub attempts: i32,
     pub last_status_code: Option<i32>,
     pub last_latency_ms: Option<i32>,

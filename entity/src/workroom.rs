@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::{Role, WorkroomState};
+
 /// A bounded piece of work and its run state.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "workrooms")]
@@ -11,16 +13,16 @@ pub struct Model {
     /// The title lower-cased (fully, not just ASCII), for case-insensitive search.
     pub title_key: String,
     pub goal: String,
-    pub state: String,
+    pub state: WorkroomState,
     /// Why it is paused or failed.
     pub state_reason: Option<String>,
     /// The state a pause left, which resume returns to.
-    pub paused_from: Option<String>,
+    pub paused_from: Option<WorkroomState>,
     pub deadline: Option<DateTimeUtc>,
     pub max_credits: Option<i64>,
     /// JSON array of strings.
     pub paste_flags: String,
-    pub approval_role: Option<String>,
+    pub approval_role: Option<Role>,
     pub approval_count: Option<i32>,
     pub style_override: Option<String>,
     pub revision_round: i32,

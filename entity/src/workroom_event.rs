@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::{WorkroomEventKind, WorkroomState};
+
 /// One entry of a workroom's history.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "workroom_events")]
@@ -10,9 +12,9 @@ pub struct Model {
     pub workroom_id: Uuid,
     /// Gap-free per workroom, from 1.
     pub seq: i64,
-    pub kind: String,
+    pub kind: WorkroomEventKind,
     pub actor_id: Option<Uuid>,
-    pub state: Option<String>,
+    pub state: Option<WorkroomState>,
     pub task_id: Option<Uuid>,
     pub deliverable_id: Option<Uuid>,
     pub text: Option<String>,

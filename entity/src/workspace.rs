@@ -1,12 +1,14 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::Plan;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "workspaces")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub name: String,
-    pub plan: String,
+    pub plan: Plan,
     /// Sum of the credit ledger, kept in step with it inside each ledger write.
     pub credit_balance: i64,
     /// Credits held by running tasks.

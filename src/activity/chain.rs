@@ -4,6 +4,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::ActivityAction;
+
 /// `prev_hash` of a workspace's first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -13,7 +15,7 @@ pub struct Content<'a> {
     pub workspace_id: Uuid,
     pub seq: i64,
     pub actor_id: Option<Uuid>,
-    pub action: &'a str,
+    pub action: ActivityAction,
     pub target_type: &'a str,
     pub target_id: Option<&'a str>,
     pub summary: &'a str,
@@ -48,7 +50,7 @@ pub fn of_row(row: &entity::activity_event::Model) -> String {
             workspace_id: row.workspace_id,
             seq: row.seq,
             actor_id: row.actor_id,
-            action: &row.action,
+            action: row.action,
             target_type: &row.target_type,
             target_id: row.target_id.as_deref(),
             summary: &row.summary,
@@ -68,7 +70,7 @@ mod tests {
             workspace_id: Uuid::nil(),
             seq: 1,
             actor_id: None,
-            action: "workspace.created",
+            action: ActivityAction::WorkspaceCreated,
             target_type: "Workspace",
             target_id: None,
             summary,

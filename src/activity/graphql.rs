@@ -22,8 +22,8 @@ impl ActivityEvent {
         ID(ids::encode(Kind::ActivityEvent, self.0.id))
     }
     /// Dotted verb, e.g. workroom.created, member.invited, billing.plan_changed.
-    async fn action(&self) -> &str {
-        &self.0.action
+    async fn action(&self) -> String {
+        self.0.action.to_string()
     }
     async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         load_user(ctx, self.0.actor_id).await

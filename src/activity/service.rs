@@ -32,7 +32,7 @@ pub struct NewActivity {
 }
 
 /// Appends an entry to the workspace's chain inside the caller's transaction.
-#[tracing::instrument(skip_all, fields(action = entry.action.as_str()))]
+#[tracing::instrument(skip_all, fields(action = %entry.action))]
 pub async fn record(
     txn: &WriteTxn,
     workspace_id: Uuid,
@@ -54,7 +54,7 @@ pub async fn record(
             workspace_id,
             seq,
             actor_id: entry.actor_id,
-            action: entry.action.as_str(),
+            action: entry.action,
             target_type: entry.target_type,
             target_id: entry.target_id.as_deref(),
             summary: &entry.summary,
@@ -67,7 +67,7 @@ pub async fn record(
         workspace_id,
         seq,
         actor_id: entry.actor_id,
-        action: entry.action.as_str().to_owned(),
+        action: entry.action,
         target_type: entry.target_type.to_owned(),
         target_id: entry.target_id,
         summary: entry.summary,

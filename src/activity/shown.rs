@@ -64,7 +64,7 @@ mod tests {
             workspace_id: uuid::Uuid::nil(),
             seq: 1,
             actor_id: None,
-            action: "webhook.created".into(),
+            action: crate::activity::ActivityAction::WebhookCreated,
             target_type: target_type.into(),
             target_id: Some("whe_1".into()),
             summary: summary.into(),

@@ -4,10 +4,10 @@ use async_graphql::{Context, InputObject, Object, ID};
 use chrono::{DateTime, Utc};
 use entity::agent;
 
-use super::{service, style::graphql::StyleMemory, AgentKind};
+use super::{service, style::graphql::StyleMemory};
 use crate::{
     auth::{Action, Allowed},
-    graphql::context::ContextExt,
+    graphql::{context::ContextExt, enums},
     identity::graphql::{load_user, User},
     ids::{self, Kind},
 };
@@ -19,8 +19,8 @@ impl Agent {
     pub async fn id(&self) -> ID {
         ID(ids::encode(Kind::Agent, self.0.id))
     }
-    async fn kind(&self) -> async_graphql::Result<AgentKind> {
-        Ok(AgentKind::parse(&self.0.kind)?)
+    async fn kind(&self) -> enums::AgentKind {
+        self.0.kind.into()
     }
     async fn name(&self) -> &str {
         &self.0.name

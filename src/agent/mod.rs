@@ -6,18 +6,4 @@ pub mod graphql;
 pub mod service;
 pub mod style;
 
-use crate::text_enum::text_enum;
-use async_graphql::Enum;
-
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AgentKind {
-    Planner,
-    Composer,
-    Custom,
-}
-
-text_enum!(AgentKind {
-    Planner => "PLANNER",
-    Composer => "COMPOSER",
-    Custom => "CUSTOM",
-});
+pub use entity::enums::AgentKind;

@@ -43,7 +43,7 @@ pub async fn create_system_agents(
         let row = agent::Model {
             id: Uuid::now_v7(),
             workspace_id,
-            kind: kind.as_str().to_owned(),
+            kind,
             name: name.to_owned(),
             description: description.to_owned(),
             instructions: instructions.to_owned(),
@@ -68,10 +68,10 @@ pub async fn system(
 ) -> AppResult<agent::Model> {
     agent::Entity::find()
         .filter(agent::Column::WorkspaceId.eq(workspace_id))
-        .filter(agent::Column::Kind.eq(kind.as_str()))
+        .filter(agent::Column::Kind.eq(kind))
         .one(db)
         .await?
-        .ok_or_else(|| AppError::Internal(format!("workspace has no {} agent", kind.as_str())))
+        .ok_or_else(|| AppError::Internal(format!("workspace has no {kind} agent")))
 }
 
 /// The workspace's agents that are not deleted, system agents first.
@@ -93,7 +93,7 @@ pub async fn custom_by_ids(
 ) -> AppResult<Vec<agent::Model>> {
     let rows = agent::Entity::find()
         .filter(agent::Column::WorkspaceId.eq(workspace_id))
-        .filter(agent::Column::Kind.eq(AgentKind::Custom.as_str()))
+        .filter(agent::Column::Kind.eq(AgentKind::Custom))
         .filter(agent::Column::DeletedAt.is_null())
         .filter(agent::Column::Id.is_in(ids.iter().copied()))
         .all(db)
@@ -169,7 +169,7 @@ pub(super) async fn find_custom(
         .one(db)
         .await?
         .ok_or(AppError::NotFound("agent"))?;
-    if row.kind != AgentKind::Custom.as_str() {
+    if row.kind != AgentKind::Custom {
         return Err(AppError::conflict(
             "the Planner and the Composer are part of every workspace and cannot be changed",
         ));
@@ -205,7 +205,7 @@ pub async fn create(
     let row = agent::Model {
         id: Uuid::now_v7(),
         workspace_id: session.workspace_id,
-        kind: AgentKind::Custom.as_str().to_owned(),
+        kind: AgentKind::Custom,
         name: fields.name,
         description: fields.description.unwrap_or_default(),
         instructions: fields.instructions,

@@ -13,7 +13,6 @@ use crate::{
         session::{KeyAccess, Session},
     },
     error::{AppError, AppResult},
-    member::Role,
     state::AppState,
 };
 
@@ -51,8 +50,8 @@ pub async fn authenticate(state: &AppState, secret: &str) -> AppResult<Session> 
             "the creator of this API key is no longer a member of its workspace".into(),
         ));
     };
-    let key_role = Role::parse(&key.role)?;
-    let role = Role::parse(&member.role)?.min(key_role);
+    let key_role = key.role;
+    let role = member.role.min(key_role);
     if key
         .last_used_at
         .is_none_or(|at| now - at >= LAST_USED_EVERY)

@@ -8,10 +8,9 @@ use entity::api_key;
 use super::service;
 use crate::{
     auth::{Action, Allowed},
-    graphql::context::ContextExt,
+    graphql::{context::ContextExt, enums::Role},
     identity::graphql::{load_user, User},
     ids::{self, Kind},
-    member::Role,
 };
 
 /// A machine credential of one workspace, used as a bearer token.
@@ -29,8 +28,8 @@ impl ApiKey {
     async fn prefix(&self) -> &str {
         &self.0.prefix
     }
-    async fn role(&self) -> async_graphql::Result<Role> {
-        Ok(Role::parse(&self.0.role)?)
+    async fn role(&self) -> Role {
+        self.0.role.into()
     }
     async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         load_user(ctx, self.0.created_by).await
@@ -80,7 +79,7 @@ impl ApiKeyMutation {
     ) -> async_graphql::Result<ApiKeyPayload> {
         let key = service::NewKey {
             name: input.name,
-            role: input.role,
+            role: input.role.into(),
             expires_at: input.expires_at,
         };
         let (secret, row) =

@@ -35,7 +35,7 @@ pub struct NewKey {
 }
 
 /// Creates a key; returns its secret (shown this once) and its row.
-#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, role = %key.role.as_str()))]
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, role = %key.role))]
 pub async fn create(
     state: &AppState,
     session: &Session,
@@ -61,7 +61,7 @@ pub async fn create(
     if key.role > locked.role {
         return Err(AppError::forbidden(format!(
             "a key's role can be at most yours ({})",
-            locked.role.as_str()
+            locked.role
         )));
     }
     limits::ensure_room(&txn, state, session.workspace_id, now).await?;
@@ -72,7 +72,7 @@ pub async fn create(
         name,
         prefix: secret[..PREFIX_LEN].to_owned(),
         secret_hash: secret::hash(&secret),
-        role: key.role.as_str().to_owned(),
+        role: key.role,
         created_by: Some(session.user.id),
         member_id: Some(locked.member.id),
         created_at: now,

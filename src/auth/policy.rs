@@ -98,7 +98,7 @@ fn check(role: Role, credential: Credential, action: Action) -> AppResult<()> {
     if !allows(role, action) {
         return Err(AppError::forbidden(format!(
             "your role ({}) does not allow this",
-            role.as_str()
+            role
         )));
     }
     Ok(())
@@ -146,7 +146,7 @@ pub async fn require_locked(
         .ok_or_else(|| {
             AppError::Unauthenticated("you are no longer a member of this workspace".into())
         })?;
-    let mut role = Role::parse(&member.role)?;
+    let mut role = member.role;
     if let Some(key) = &session.api_key {
         // A key acts with the lower of its role and its creator's, while it is live.
         crate::api_key::authn::require_live(&**txn, key).await?;

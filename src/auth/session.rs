@@ -186,7 +186,7 @@ async fn read(state: &AppState, claims: &crate::auth::jwt::Claims) -> AppResult<
         ));
     };
     Ok(Session {
-        role: Role::parse(&member.role)?,
+        role: member.role,
         workspace_id: member.workspace_id,
         token_expires_at: DateTime::from_timestamp(claims.exp, 0).unwrap_or_default(),
         sign_in: claims.sid,
@@ -215,7 +215,7 @@ mod tests {
             id: Uuid::now_v7(),
             workspace_id: Uuid::now_v7(),
             user_id: user.id,
-            role: crate::member::Role::Owner.as_str().into(),
+            role: crate::member::Role::Owner,
             joined_at: now,
         };
         let session = Session {

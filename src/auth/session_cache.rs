@@ -120,7 +120,7 @@ mod tests {
             id: Uuid::now_v7(),
             workspace_id: Uuid::now_v7(),
             user_id: user.id,
-            role: "MEMBER".into(),
+            role: crate::member::Role::Member,
             joined_at: now,
         };
         Session {

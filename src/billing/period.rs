@@ -20,6 +20,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::Plan;
+use crate::billing::plans::PlanTable;
 use crate::{
     activity::{self, ActivityAction, NewActivity},
     credit::{ledger, EntryKind, NewEntry},
@@ -109,7 +110,7 @@ pub async fn grant_for_plan_change(
 #[tracing::instrument(level = "debug", skip_all, fields(workspace = %workspace_id))]
 pub async fn renew(txn: &WriteTxn, workspace_id: Uuid, now: DateTime<Utc>) -> AppResult<u32> {
     let mut ws = txn.lock_workspace(workspace_id).await?;
-    let plan = Plan::parse(&ws.plan)?;
+    let plan = ws.plan;
     let mut renewed = 0;
     let mut balance = ws.credit_balance;
     while ws.period_end <= now {
@@ -144,7 +145,7 @@ pub async fn renew(txn: &WriteTxn, workspace_id: Uuid, now: DateTime<Utc>) -> Ap
                 plan.name()
             ),
             metadata: json!({
-                "plan": plan.as_str(),
+                "plan": plan,
                 "periodStart": start,
                 "periodEnd": ws.period_end,
                 "creditsGranted": amount,

@@ -1,35 +1,41 @@
 //! The plan table of DESIGN.md.
 
-use crate::{
-    error::{AppError, AppResult},
-    text_enum::text_enum,
-};
-use async_graphql::{Enum, SimpleObject};
-
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Plan {
-    FreeTrial,
-    Solo,
-    Starter,
-    Pro,
-    Growth,
-    Agency,
-}
+use crate::error::{AppError, AppResult};
+pub use entity::enums::Plan;
 
 /// Credits granted once to a new workspace on the free trial.
 pub const TRIAL_CREDITS: i64 = 500;
 
-text_enum!(Plan {
-    FreeTrial => "FREE_TRIAL",
-    Solo => "SOLO",
-    Starter => "STARTER",
-    Pro => "PRO",
-    Growth => "GROWTH",
-    Agency => "AGENCY",
-});
+/// The plan table: each plan's name, seat cap and monthly credits, and the
+/// seat rule over them.
+pub trait PlanTable: Copy {
+    fn name(self) -> &'static str;
+    /// Seat cap; `None` is unlimited.
+    fn max_users(self) -> Option<i64>;
+    /// Credits granted each month (and on changing to this plan).
+    fn monthly_credits(self) -> i64;
 
-impl Plan {
-    pub fn name(self) -> &'static str {
+    /// Whether `seats` fit under this plan's cap.
+    fn fits(self, seats: i64) -> bool {
+        self.max_users().is_none_or(|cap| seats <= cap)
+    }
+
+    /// The seat rule, for every change that takes seats: SEAT_LIMIT_REACHED
+    /// unless `seats` (those taken once the change is made: members, plus
+    /// pending invitations where they count) fit under the cap.
+    fn ensure_seats(self, seats: i64) -> AppResult<()> {
+        match self.max_users() {
+            Some(cap) if seats > cap => Err(AppError::SeatLimitReached(format!(
+                "the {} plan has {cap} seat(s) and this needs {seats}",
+                self.name()
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+impl PlanTable for Plan {
+    fn name(self) -> &'static str {
         match self {
             Plan::FreeTrial => "Free Trial",
             Plan::Solo => "Solo",
@@ -40,8 +46,7 @@ impl Plan {
         }
     }
 
-    /// Seat cap; `None` is unlimited.
-    pub fn max_users(self) -> Option<i64> {
+    fn max_users(self) -> Option<i64> {
         match self {
             Plan::FreeTrial | Plan::Solo => Some(1),
             Plan::Starter => Some(2),
@@ -51,9 +56,8 @@ impl Plan {
         }
     }
 
-    /// Credits granted each month (and on changing to this plan). The trial's
-    /// credits are a one-time grant, so its allowance is 0.
-    pub fn monthly_credits(self) -> i64 {
+    /// The trial's credits are a one-time grant, so its allowance is 0.
+    fn monthly_credits(self) -> i64 {
         match self {
             Plan::FreeTrial => 0,
             Plan::Solo => 2_000,
@@ -63,42 +67,6 @@ impl Plan {
             Plan::Agency => 150_000,
         }
     }
-
-    /// Whether `seats` fit under this plan's cap.
-    pub fn fits(self, seats: i64) -> bool {
-        self.max_users().is_none_or(|cap| seats <= cap)
-    }
-
-    /// The seat rule, for every change that takes seats: SEAT_LIMIT_REACHED
-    /// unless `seats` (those taken once the change is made: members, plus
-    /// pending invitations where they count) fit under the cap.
-    pub fn ensure_seats(self, seats: i64) -> AppResult<()> {
-        match self.max_users() {
-            Some(cap) if seats > cap => Err(AppError::SeatLimitReached(format!(
-                "the {} plan has {cap} seat(s) and this needs {seats}",
-                self.name()
-            ))),
-            _ => Ok(()),
-        }
-    }
-
-    pub fn info(self) -> PlanInfo {
-        PlanInfo {
-            plan: self,
-            name: self.name().to_owned(),
-            max_users: self.max_users().map(|n| n as i32),
-            monthly_credits: self.monthly_credits() as i32,
-        }
-    }
-}
-
-#[derive(SimpleObject)]
-pub struct PlanInfo {
-    pub plan: Plan,
-    pub name: String,
-    /// Seat cap; null means unlimited.
-    pub max_users: Option<i32>,
-    pub monthly_credits: i32,
 }
 
 #[cfg(test)]
@@ -118,7 +86,6 @@ mod tests {
         for (plan, cap, credits) in table {
             assert_eq!(plan.max_users(), cap);
             assert_eq!(plan.monthly_credits(), credits);
-            assert_eq!(Plan::parse(plan.as_str()).unwrap(), plan);
         }
         assert!(Plan::Starter.fits(2) && !Plan::Starter.fits(3) && Plan::Agency.fits(10_000));
     }

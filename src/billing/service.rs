@@ -5,6 +5,7 @@ use sea_orm::{sea_query::Expr, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
 use super::{period, Plan};
+use crate::billing::plans::PlanTable;
 use crate::{
     activity::{self, ActivityAction, NewActivity},
     auth::{policy, Action, Session},
@@ -22,7 +23,7 @@ pub const MAX_TOP_UP: i32 = 1_000_000;
 /// current billing period (see [`period`]).
 /// A plan whose seat cap is below the member count is SEAT_LIMIT_REACHED;
 /// pending invitations do not block it (they fail at accept instead).
-#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, plan = plan.as_str()))]
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, plan = %plan))]
 pub async fn change_plan(
     state: &AppState,
     session: &Session,
@@ -34,7 +35,7 @@ pub async fn change_plan(
     let ws = policy::require_locked(&txn, session, Action::ManageWorkspace)
         .await?
         .workspace;
-    let current = Plan::parse(&ws.plan)?;
+    let current = ws.plan;
     if plan == current {
         return Err(AppError::conflict(format!(
             "the workspace is already on {}",
@@ -48,7 +49,7 @@ pub async fn change_plan(
     }
     plan.ensure_seats(member_count(&*txn, ws.id).await?)?;
     workspace::Entity::update_many()
-        .col_expr(workspace::Column::Plan, Expr::value(plan.as_str()))
+        .col_expr(workspace::Column::Plan, Expr::value(plan))
         .col_expr(workspace::Column::UpdatedAt, Expr::value(now))
         .filter(workspace::Column::Id.eq(ws.id))
         .exec(&*txn)
@@ -67,7 +68,7 @@ pub async fn change_plan(
             current.name(),
             plan.name()
         ),
-        metadata: json!({ "from": current.as_str(), "to": plan.as_str(), "creditsGranted": granted }),
+        metadata: json!({ "from": current, "to": plan, "creditsGranted": granted }),
     };
     activity::record(&txn, ws.id, entry, now).await?;
     let ws = txn.lock_workspace(ws.id).await?;

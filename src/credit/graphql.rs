@@ -4,10 +4,9 @@ use async_graphql::{Context, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use entity::{credit_entry, workspace};
 
-use super::ledger::EntryKind;
 use crate::{
-    billing::Plan,
-    graphql::context::ContextExt,
+    billing::plans::PlanTable,
+    graphql::{context::ContextExt, enums},
     identity::graphql::{load_user, User},
     ids::{self, Kind},
     task::graphql::Task,
@@ -27,12 +26,12 @@ pub struct Credits {
 }
 
 impl Credits {
-    pub fn of(ws: &workspace::Model, plan: Plan) -> AppResult<Credits> {
+    pub fn of(ws: &workspace::Model) -> AppResult<Credits> {
         Ok(Credits {
             balance: int(ws.credit_balance)?,
             reserved: int(ws.credit_reserved)?,
             available: int(ws.credit_balance - ws.credit_reserved)?,
-            monthly_allowance: int(plan.monthly_credits())?,
+            monthly_allowance: int(ws.plan.monthly_credits())?,
         })
     }
 }
@@ -44,8 +43,8 @@ impl CreditEntry {
     pub async fn id(&self) -> ID {
         ID(ids::encode(Kind::CreditEntry, self.0.id))
     }
-    async fn kind(&self) -> async_graphql::Result<EntryKind> {
-        Ok(EntryKind::parse(&self.0.kind)?)
+    async fn kind(&self) -> enums::EntryKind {
+        self.0.kind.into()
     }
     /// Signed: grants and top-ups are positive, charges negative.
     async fn amount(&self) -> async_graphql::Result<i32> {

@@ -21,21 +21,9 @@ use crate::{
     db::WriteTxn,
     error::AppResult,
     realtime::{Message, Topic},
-    text_enum::text_enum,
     workroom::events::{self, NewEvent, WorkroomEventKind},
 };
-
-/// Where a hold is: reserving credits, or settled (charged or released).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HoldState {
-    Held,
-    Settled,
-}
-
-text_enum!(HoldState {
-    Held => "HELD",
-    Settled => "SETTLED",
-});
+pub use entity::enums::HoldState;
 
 /// Why a hold was not granted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +70,7 @@ pub async fn reserve(
         task_id,
         attempt_key,
         amount,
-        state: HoldState::Held.as_str().into(),
+        state: HoldState::Held,
         created_at: now,
         settled_at: None,
     };
@@ -136,13 +124,10 @@ pub async fn settle(
     now: DateTime<Utc>,
 ) -> AppResult<Option<i64>> {
     let won = credit_hold::Entity::update_many()
-        .col_expr(
-            credit_hold::Column::State,
-            Expr::value(HoldState::Settled.as_str()),
-        )
+        .col_expr(credit_hold::Column::State, Expr::value(HoldState::Settled))
         .col_expr(credit_hold::Column::SettledAt, Expr::value(now))
         .filter(credit_hold::Column::Id.eq(hold.id))
-        .filter(credit_hold::Column::State.eq(HoldState::Held.as_str()))
+        .filter(credit_hold::Column::State.eq(HoldState::Held))
         .exec(&**txn)
         .await?;
     if won.rows_affected == 0 {
@@ -203,7 +188,7 @@ pub async fn release_abandoned(
 ) -> AppResult<()> {
     let held = credit_hold::Entity::find()
         .filter(credit_hold::Column::WorkroomId.eq(room.id))
-        .filter(credit_hold::Column::State.eq(HoldState::Held.as_str()))
+        .filter(credit_hold::Column::State.eq(HoldState::Held))
         .all(&**txn)
         .await?;
     for hold in held {

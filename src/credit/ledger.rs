@@ -1,7 +1,5 @@
 //! Appending to and reading the ledger.
 
-use crate::text_enum::text_enum;
-use async_graphql::Enum;
 use chrono::{DateTime, Utc};
 use entity::{credit_entry, workspace};
 use sea_orm::{
@@ -16,26 +14,7 @@ use crate::{
     graphql::pagination::PageArgs,
     realtime::{Message, Topic},
 };
-
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(name = "CreditEntryKind")]
-pub enum EntryKind {
-    TrialGrant,
-    MonthlyGrant,
-    TopUp,
-    Charge,
-    Refund,
-    Adjustment,
-}
-
-text_enum!(EntryKind {
-    TrialGrant => "TRIAL_GRANT",
-    MonthlyGrant => "MONTHLY_GRANT",
-    TopUp => "TOP_UP",
-    Charge => "CHARGE",
-    Refund => "REFUND",
-    Adjustment => "ADJUSTMENT",
-});
+pub use entity::enums::EntryKind;
 
 /// The largest balance a workspace may hold: credits are GraphQL `Int`s (32-bit).
 pub const MAX_BALANCE: i64 = i32::MAX as i64;
@@ -94,7 +73,7 @@ impl NewEntry {
 }
 
 /// Appends an entry and moves the balance, refusing to go below zero.
-#[tracing::instrument(skip_all, fields(kind = entry.kind.as_str(), amount = entry.amount))]
+#[tracing::instrument(skip_all, fields(kind = %entry.kind, amount = entry.amount))]
 pub async fn append(
     txn: &WriteTxn,
     workspace_id: Uuid,
@@ -118,7 +97,7 @@ pub async fn append(
         id: Uuid::now_v7(),
         workspace_id,
         seq: ws.credit_seq + 1,
-        kind: entry.kind.as_str().to_owned(),
+        kind: entry.kind,
         amount: entry.amount,
         balance_after,
         description: entry.description,

@@ -9,6 +9,7 @@ use entity::{activity_event, workspace};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::json;
 
+use crate::billing::plans::PlanTable;
 use crate::{
     activity::{self, ActivityAction, NewActivity},
     billing::{period, Plan},
@@ -36,7 +37,7 @@ pub async fn check(
     balance_after: i64,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let threshold = threshold(Plan::parse(&ws.plan)?);
+    let threshold = threshold(ws.plan);
     let (before, after) = (
         ws.credit_balance - ws.credit_reserved,
         balance_after - ws.credit_reserved,
@@ -47,7 +48,7 @@ pub async fn check(
     let start = period::current(ws)?.start;
     let already = activity_event::Entity::find()
         .filter(activity_event::Column::WorkspaceId.eq(ws.id))
-        .filter(activity_event::Column::Action.eq(ActivityAction::CreditsLow.as_str()))
+        .filter(activity_event::Column::Action.eq(ActivityAction::CreditsLow))
         .filter(activity_event::Column::OccurredAt.gte(start))
         .count(&**txn)
         .await?;

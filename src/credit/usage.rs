@@ -45,10 +45,7 @@ pub async fn usage(
 ) -> AppResult<Vec<UsageBucket>> {
     let mut query = credit_entry::Entity::find()
         .filter(credit_entry::Column::WorkspaceId.eq(workspace_id))
-        .filter(
-            credit_entry::Column::Kind
-                .is_in([EntryKind::Charge.as_str(), EntryKind::Refund.as_str()]),
-        );
+        .filter(credit_entry::Column::Kind.is_in([EntryKind::Charge, EntryKind::Refund]));
     if let Some(from) = from {
         query = query.filter(credit_entry::Column::CreatedAt.gte(from));
     }
@@ -63,7 +60,7 @@ pub async fn usage(
         };
         let sum = sums.entry(key).or_default();
         sum.0 -= entry.amount;
-        sum.1 += i64::from(entry.kind == EntryKind::Charge.as_str());
+        sum.1 += i64::from(entry.kind == EntryKind::Charge);
     }
     let labels = labels(db, workspace_id, group_by, sums.keys()).await?;
     let mut buckets: Vec<UsageBucket> = sums

@@ -38,7 +38,7 @@ pub async fn start_attempt(
         return Ok(None);
     };
     task.attempts += 1;
-    task.state = TaskState::Running.as_str().to_owned();
+    task.state = TaskState::Running;
     task.started_at = Some(now);
     task.clone()
         .into_active_model()
@@ -119,7 +119,7 @@ pub async fn conclude(
     // Read after charging: the charge moved the task's creditsUsed.
     let mut task = crate::task::approval::find(&**txn, room.workspace_id, task.id).await?;
     let now = engine.state.clock.now();
-    let still_expected = room.state == expected.as_str();
+    let still_expected = room.state == expected;
     match outcome.ending {
         Ending::Finished if still_expected => {
             complete_attempt(txn, room, &mut task, outcome.text, now).await?;
@@ -129,8 +129,8 @@ pub async fn conclude(
             fail_attempt(engine, txn, room, &mut task, &reason, false, now).await?;
         }
         // Interrupted (paused, cancelled, replanned): it runs again on resume.
-        _ if task.state == TaskState::Running.as_str() => {
-            task.state = TaskState::Pending.as_str().to_owned();
+        _ if task.state == TaskState::Running => {
+            task.state = TaskState::Pending;
             save_task(txn, &task).await?;
         }
         _ => {}
@@ -146,8 +146,8 @@ pub(super) async fn complete_attempt(
     output: String,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    steps::count_step(txn, &task.kind, "completed");
-    task.state = TaskState::Completed.as_str().to_owned();
+    steps::count_step(txn, &task.kind.to_string(), "completed");
+    task.state = TaskState::Completed;
     task.output = Some(output);
     task.error = None;
     task.finished_at = Some(now);
@@ -176,16 +176,14 @@ pub(super) async fn fail_attempt(
         TaskState::Failed
     } else {
         TaskState::Pending
-    }
-    .as_str()
-    .to_owned();
+    };
     task.error = Some(reason.to_owned());
     if final_failure {
         task.finished_at = Some(now);
     }
     steps::count_step(
         txn,
-        &task.kind,
+        &task.kind.to_string(),
         if final_failure { "failed" } else { "retried" },
     );
     save_task(txn, task).await?;

@@ -31,7 +31,7 @@ use crate::{
 
 #[tracing::instrument(level = "debug", name = "compose", skip_all)]
 pub async fn run(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
-    let expected = WorkroomState::parse(&room.state)?;
+    let expected = room.state;
     let db = engine.state.db.conn();
     let composer = system(db, room.workspace_id, AgentKind::Composer).await?;
     let deliverables = crate::workroom::service::deliverables_of(db, room.id).await?;
@@ -85,7 +85,7 @@ async fn compose_task(txn: &crate::db::WriteTxn, room: &workroom::Model) -> AppR
     crate::task::plan_of(&**txn, room)
         .await?
         .into_iter()
-        .find(|t| t.kind == TaskKind::Compose.as_str())
+        .find(|t| t.kind == TaskKind::Compose)
         .ok_or_else(|| AppError::Internal("the plan has no COMPOSE task".into()))
 }
 

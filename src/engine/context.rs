@@ -93,12 +93,10 @@ pub async fn outputs(
     only: Option<&[uuid::Uuid]>,
 ) -> AppResult<Vec<(String, String)>> {
     let done = crate::task::plan_of(engine.state.db.conn(), room).await?;
-    let feeds = [TaskKind::Agent.as_str(), TaskKind::Tool.as_str()];
+    let feeds = [TaskKind::Agent, TaskKind::Tool];
     Ok(done
         .into_iter()
-        .filter(|t: &task::Model| {
-            feeds.contains(&t.kind.as_str()) && t.state == TaskState::Completed.as_str()
-        })
+        .filter(|t: &task::Model| feeds.contains(&t.kind) && t.state == TaskState::Completed)
         .filter(|t| only.is_none_or(|ids| ids.contains(&t.id)))
         .filter_map(|t| {
             let title = match &t.tool {
@@ -124,7 +122,7 @@ pub fn tool_brief(tool: &Tool) -> ToolBrief {
 pub async fn rejections(engine: &Engine, room: &workroom::Model) -> AppResult<Vec<Rejection>> {
     let rows = task::Entity::find()
         .filter(task::Column::WorkroomId.eq(room.id))
-        .filter(task::Column::State.eq(TaskState::Rejected.as_str()))
+        .filter(task::Column::State.eq(TaskState::Rejected))
         .order_by_asc(task::Column::FinishedAt)
         .order_by_asc(task::Column::Id)
         .all(engine.state.db.conn())
@@ -145,7 +143,7 @@ pub async fn revision_notes(engine: &Engine, room: &workroom::Model) -> AppResul
         .filter(workroom_event::Column::WorkroomId.eq(room.id))
         .filter(
             workroom_event::Column::Kind
-                .eq(crate::workroom::events::WorkroomEventKind::RevisionRequested.as_str()),
+                .eq(crate::workroom::events::WorkroomEventKind::RevisionRequested),
         )
         .order_by_asc(workroom_event::Column::Seq)
         .all(engine.state.db.conn())

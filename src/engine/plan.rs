@@ -1,6 +1,7 @@
 //! The Planner's step: one model call that answers with the plan, which is
 //! validated and stored as tasks before the workroom moves to EXECUTING.
 
+use entity::enums::Role;
 use entity::workroom;
 use serde_json::json;
 use uuid::Uuid;
@@ -29,10 +30,10 @@ pub async fn run(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
     let db = engine.state.db.conn();
     let planner = system(db, room.workspace_id, AgentKind::Planner).await?;
     let agents = context::custom_agents(engine, &room).await?;
-    let approval = room.approval_role.clone().zip(room.approval_count);
+    let approval = room.approval_role.zip(room.approval_count);
     let mut ctx = context::base(engine, &room).await?;
     ctx.custom_agents = agents.iter().map(context::brief).collect();
-    ctx.approval = approval.clone().map(|(role, n)| (role, n as u32));
+    ctx.approval = approval.map(|(role, n)| (role, n as u32));
     let tools = registry::tools_of(db, room.workspace_id, engine.state.config.tools.web).await?;
     ctx.tools = tools
         .iter()
@@ -73,9 +74,9 @@ pub async fn run(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
         "Planning",
     )
     .await?;
-    let ours = engine.holds_lease(&room) && room.state == WorkroomState::Planning.as_str();
+    let ours = engine.holds_lease(&room) && room.state == WorkroomState::Planning;
     let result = match (&outcome.ending, ours) {
-        (Ending::Finished, true) => parse(&outcome.text, &agents, approval.clone(), &tools),
+        (Ending::Finished, true) => parse(&outcome.text, &agents, approval, &tools),
         (Ending::Failed(err), true) => Err(err.clone()),
         _ => {
             txn.commit().await?;
@@ -115,7 +116,7 @@ pub async fn run(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
 fn parse(
     text: &str,
     agents: &[entity::agent::Model],
-    approval: Option<(String, i32)>,
+    approval: Option<(Role, i32)>,
     tools: &[Tool],
 ) -> Result<plan::ValidPlan, String> {
     let spec: PlanSpec = serde_json::from_str(text.trim())

@@ -86,7 +86,7 @@ async fn step(engine: &Engine, id: Uuid) -> AppResult<Next> {
     if !engine.holds_lease(&room) || !room.needs_run {
         return Ok(Next::Stop);
     }
-    match WorkroomState::parse(&room.state)? {
+    match room.state {
         WorkroomState::Planning => plan::run(engine, room).await,
         WorkroomState::Executing => work::next(engine, room).await,
         WorkroomState::Composing | WorkroomState::AwaitingRevision => {
@@ -107,12 +107,9 @@ async fn recover(engine: &Engine, id: Uuid) -> AppResult<()> {
     super::tool::recover_calls(engine, &txn, &mut room, now).await?;
     holds::release_abandoned(&txn, &mut room, now).await?;
     task::Entity::update_many()
-        .col_expr(
-            task::Column::State,
-            Expr::value(TaskState::Pending.as_str()),
-        )
+        .col_expr(task::Column::State, Expr::value(TaskState::Pending))
         .filter(task::Column::WorkroomId.eq(id))
-        .filter(task::Column::State.eq(TaskState::Running.as_str()))
+        .filter(task::Column::State.eq(TaskState::Running))
         .exec(&*txn)
         .await?;
     txn.commit().await

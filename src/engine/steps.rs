@@ -78,7 +78,7 @@ pub async fn begin(
         return Ok(None);
     };
     let ours = engine.holds_lease(&room);
-    let state = WorkroomState::parse(&room.state)?;
+    let state = room.state;
     if !ours || !(states.is_empty() || states.contains(&state)) {
         return Ok(None);
     }
@@ -103,7 +103,7 @@ pub async fn still(engine: &Engine, id: Uuid, state: WorkroomState) -> AppResult
     let room = workroom::Entity::find_by_id(id)
         .one(engine.state.db.conn())
         .await?;
-    Ok(room.is_some_and(|r| engine.holds_lease(&r) && r.state == state.as_str()))
+    Ok(room.is_some_and(|r| engine.holds_lease(&r) && r.state == state))
 }
 
 /// Reserves a hold for an attempt, or pauses the workroom for credits (the caller commits).
@@ -249,12 +249,12 @@ pub async fn ask_approval(
     call: Option<&entity::tool_call::Model>,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    task.state = crate::task::TaskState::AwaitingApproval.as_str().to_owned();
+    task.state = crate::task::TaskState::AwaitingApproval;
     task.started_at = task.started_at.or(Some(now));
     super::attempt::save_task(txn, task).await?;
-    let needed = crate::task::approval::Requirement::of(task)?;
+    let needed = crate::task::approval::Requirement::of(task);
     let mut data = serde_json::Map::new();
-    data.insert("requiredRole".into(), needed.role.as_str().into());
+    data.insert("requiredRole".into(), needed.role.to_string().into());
     data.insert("requiredApprovals".into(), needed.approvals.into());
     let mut hook = data.clone();
     if let Some(call) = call {
@@ -263,7 +263,7 @@ pub async fn ask_approval(
         data.insert("callId".into(), ids::encode(Kind::ToolCall, call.id).into());
         data.insert("tool".into(), call.tool.clone().into());
         data.insert("arguments".into(), arguments);
-        data.insert("callState".into(), call.state.clone().into());
+        data.insert("callState".into(), call.state.to_string().into());
         hook.insert("tool".into(), call.tool.clone().into());
     }
     let event = crate::workroom::events::NewEvent::new(

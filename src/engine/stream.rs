@@ -46,7 +46,7 @@ impl Outcome {
 
 /// Runs a call whose output is only kept (not streamed into the history):
 /// between batches it checks that the workroom is still in `state` and ours.
-#[tracing::instrument(level = "debug", skip_all, fields(state = state.as_str()))]
+#[tracing::instrument(level = "debug", skip_all, fields(state = %state))]
 pub async fn call(
     engine: &super::Engine,
     request: crate::llm::ModelRequest,

@@ -37,6 +37,7 @@ use crate::{
     db::WriteTxn,
     error::AppResult,
     ids::{self, Kind},
+    member::Role,
     task::{approval::Requirement, TaskState},
     tool::{
         arguments, builtin,
@@ -85,7 +86,7 @@ pub async fn run(engine: &Engine, room: workroom::Model, task: task::Model) -> A
         return Ok(Next::Again);
     };
     let mut task = crate::task::approval::find(&*txn, room.workspace_id, task.id).await?;
-    if task.state != TaskState::Pending.as_str() {
+    if task.state != TaskState::Pending {
         return Ok(Next::Again);
     }
     let decision = decide(engine, &txn, &mut room, &mut task, tool.as_ref()).await?;
@@ -143,7 +144,7 @@ async fn decide(
     // A call that finished while this instance lost the lease: never call twice.
     if let Some(done) = latest
         .as_ref()
-        .filter(|c| c.state == ToolCallState::Completed.as_str())
+        .filter(|c| c.state == ToolCallState::Completed)
     {
         complete_attempt(
             txn,
@@ -156,8 +157,7 @@ async fn decide(
         return Ok(Decision::Settled);
     }
     let waiting = latest.filter(|c| {
-        c.state == ToolCallState::AwaitingApproval.as_str()
-            || c.state == ToolCallState::OutcomeUnknown.as_str()
+        c.state == ToolCallState::AwaitingApproval || c.state == ToolCallState::OutcomeUnknown
     });
     let asks = tool.requires_approval || waiting.is_some();
     if asks && task.assigned_role.is_none() {
@@ -168,7 +168,7 @@ async fn decide(
     let approved = match &waiting {
         Some(call) if asks => {
             let granted = calls::grants_of(&**txn, call).await?.len();
-            i32::try_from(granted).unwrap_or(i32::MAX) >= Requirement::of(task)?.approvals
+            i32::try_from(granted).unwrap_or(i32::MAX) >= Requirement::of(task).approvals
         }
         _ => !asks,
     };
@@ -195,7 +195,7 @@ async fn decide(
     // The approved call is the one made; after an unknown outcome it is a
     // new call, and the old one stays as it was.
     let call = match waiting {
-        Some(approved) if approved.state == ToolCallState::AwaitingApproval.as_str() => approved,
+        Some(approved) if approved.state == ToolCallState::AwaitingApproval => approved,
         _ => new_call(
             task,
             &name,
@@ -209,7 +209,7 @@ async fn decide(
     let Some(hold) = reserve_or_pause(txn, room, Some(task.id), key, credits, now).await? else {
         return Ok(Decision::Paused);
     };
-    let fresh = call.state != ToolCallState::AwaitingApproval.as_str();
+    let fresh = call.state != ToolCallState::AwaitingApproval;
     Ok(Decision::Call(Box::new(Starting {
         call,
         hold,
@@ -229,7 +229,7 @@ async fn mark_running(
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     task.attempts += 1;
-    task.state = TaskState::Running.as_str().to_owned();
+    task.state = TaskState::Running;
     task.started_at = Some(now);
     save_task(txn, task).await?;
     let started = NewEvent::new(WorkroomEventKind::TaskStarted)
@@ -249,7 +249,7 @@ pub(super) async fn start_call(
     fresh: bool,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    call.state = ToolCallState::Running.as_str().to_owned();
+    call.state = ToolCallState::Running;
     call.instance = Some(engine.instance.clone());
     call.started_at = Some(now);
     if fresh {
@@ -269,13 +269,10 @@ pub(super) async fn start_call(
 }
 
 /// The approval a workroom asks for: its policy, or MEMBER × 1.
-fn policy_of(room: &workroom::Model) -> (String, i32) {
-    match (&room.approval_role, room.approval_count) {
-        (Some(role), Some(count)) => (role.clone(), count),
-        _ => (
-            Requirement::DEFAULT_ROLE.as_str().to_owned(),
-            Requirement::DEFAULT_APPROVALS,
-        ),
+fn policy_of(room: &workroom::Model) -> (Role, i32) {
+    match (room.approval_role, room.approval_count) {
+        (Some(role), Some(count)) => (role, count),
+        _ => (Requirement::DEFAULT_ROLE, Requirement::DEFAULT_APPROVALS),
     }
 }
 
@@ -419,7 +416,7 @@ async fn conclude(
         return Ok(Next::Stop);
     }
     let mut task = crate::task::approval::find(&*txn, room.workspace_id, task.id).await?;
-    let executing = room.state == WorkroomState::Executing.as_str();
+    let executing = room.state == WorkroomState::Executing;
     let now = engine.state.clock.now();
     match (made.answer.is_some() && executing, state) {
         (true, ToolCallState::Completed) => {
@@ -438,8 +435,8 @@ async fn conclude(
             )
             .await?
         }
-        (false, _) if task.state == TaskState::Running.as_str() => {
-            task.state = TaskState::Pending.as_str().to_owned();
+        (false, _) if task.state == TaskState::Running => {
+            task.state = TaskState::Pending;
             save_task(&txn, &task).await?;
         }
         (false, _) => {}
@@ -498,26 +495,25 @@ pub(super) async fn record(
         Some(Ok(answer)) => (ToolCallState::Failed, answer.text.clone(), true),
         Some(Err(error)) => (ToolCallState::Failed, error.clone(), false),
     };
-    call.state = state.as_str().to_owned();
+    call.state = state;
     call.result = Some(text.clone());
     call.is_error = is_error;
     call.credits_used = charged;
     call.instance = None;
     call.finished_at = Some(now);
     calls::save(txn, call).await?;
-    let outcome = if made.answer.is_none() {
-        "abandoned"
-    } else {
-        state.as_str()
+    let outcome = match made.answer {
+        None => "abandoned".to_owned(),
+        Some(_) => state.to_string(),
     };
-    count(tool, outcome, started.elapsed());
+    count(tool, &outcome, started.elapsed());
     let event = NewEvent::new(WorkroomEventKind::ToolCallFinished)
         .task(task.id)
         .text(crate::tool::bounded(text.clone(), EVENT_TEXT_BYTES))
         .data(json!({
             "callId": ids::encode(Kind::ToolCall, call.id),
             "tool": call.tool,
-            "state": state.as_str(),
+            "state": state,
             "isError": is_error,
         }));
     events::append(txn, room, event, now).await?;
@@ -545,7 +541,7 @@ async fn log_call(
             "{} called {} ({})",
             task.title,
             call.tool,
-            call.state.to_lowercase()
+            call.state.to_string().to_lowercase()
         ),
         metadata: json!({
             "tool": call.tool,
@@ -561,8 +557,8 @@ async fn log_call(
 }
 
 fn count(tool: &Tool, outcome: &str, took: Duration) {
-    let source = tool.source.as_str().to_lowercase();
-    metrics::counter!(crate::telemetry::TOOL_CALLS, "source" => source.clone(), "outcome" => outcome.to_lowercase())
+    let source = tool.source.name();
+    metrics::counter!(crate::telemetry::TOOL_CALLS, "source" => source, "outcome" => outcome.to_lowercase())
         .increment(1);
     metrics::histogram!(crate::telemetry::TOOL_CALL_SECONDS, "source" => source)
         .record(took.as_secs_f64());
@@ -581,7 +577,7 @@ pub async fn recover_calls(
 ) -> AppResult<()> {
     let running = tool_call::Entity::find()
         .filter(tool_call::Column::WorkroomId.eq(room.id))
-        .filter(tool_call::Column::State.eq(ToolCallState::Running.as_str()))
+        .filter(tool_call::Column::State.eq(ToolCallState::Running))
         .all(&**txn)
         .await?;
     for mut call in running {
@@ -590,7 +586,7 @@ pub async fn recover_calls(
         } else {
             ToolCallState::OutcomeUnknown
         };
-        call.state = state.as_str().to_owned();
+        call.state = state;
         call.instance = None;
         call.finished_at = Some(now);
         let text = "the instance making the call stopped before its answer";
@@ -605,7 +601,7 @@ pub async fn recover_calls(
             .data(json!({
                 "callId": ids::encode(Kind::ToolCall, call.id),
                 "tool": call.tool,
-                "state": state.as_str(),
+                "state": state,
                 "isError": false,
             }));
         events::append(txn, room, event, now).await?;

@@ -37,20 +37,20 @@ fn due(tasks: &[task::Model]) -> Due {
     let done = |id: &uuid::Uuid| {
         tasks
             .iter()
-            .any(|t| t.id == *id && t.state == TaskState::Completed.as_str())
+            .any(|t| t.id == *id && t.state == TaskState::Completed)
     };
     let ready = tasks.iter().find(|t| {
-        t.kind != TaskKind::Compose.as_str()
-            && t.state == TaskState::Pending.as_str()
+        t.kind != TaskKind::Compose
+            && t.state == TaskState::Pending
             && depends_on(t).iter().all(done)
     });
     match ready {
-        Some(t) if t.kind == TaskKind::Approval.as_str() => Due::AskApproval(t.clone()),
+        Some(t) if t.kind == TaskKind::Approval => Due::AskApproval(t.clone()),
         Some(t) => Due::Run(t.clone()),
         None if tasks
             .iter()
-            .filter(|t| t.kind != TaskKind::Compose.as_str())
-            .all(|t| t.state == TaskState::Completed.as_str()) =>
+            .filter(|t| t.kind != TaskKind::Compose)
+            .all(|t| t.state == TaskState::Completed) =>
         {
             Due::Compose
         }
@@ -80,7 +80,7 @@ pub async fn next(engine: &Engine, room: workroom::Model) -> AppResult<Next> {
             // Gather the call's context without holding the lock (a read
             // through the pool inside a transaction can starve the pool).
             drop(txn);
-            if task.kind == TaskKind::Tool.as_str() {
+            if task.kind == TaskKind::Tool {
                 return super::tool::run(engine, room, task).await;
             }
             run_agent(engine, room, task).await
@@ -122,7 +122,7 @@ async fn run_agent(engine: &Engine, room: workroom::Model, task: task::Model) ->
         return Ok(Next::Again);
     };
     let mut task = crate::task::approval::find(&*txn, room.workspace_id, task.id).await?;
-    if task.state != TaskState::Pending.as_str() {
+    if task.state != TaskState::Pending {
         return Ok(Next::Again);
     }
     let Some(hold) = start_attempt(

@@ -1,51 +1,22 @@
 //! The export formats: what each file is called and served as, and the
 //! rendering of each (Markdown here; DOCX and PDF in their own modules).
 
-use async_graphql::Enum;
-
 use super::document::{Branding, Document};
-use crate::{error::AppResult, text_enum::text_enum};
+use crate::error::AppResult;
+pub use entity::enums::ExportFormat;
 
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExportFormat {
-    Markdown,
-    Docx,
-    Pdf,
-}
-
-text_enum!(ExportFormat {
-    Markdown => "MARKDOWN",
-    Docx => "DOCX",
-    Pdf => "PDF",
-});
-
-impl ExportFormat {
-    pub fn content_type(self) -> &'static str {
-        match self {
-            ExportFormat::Markdown => "text/markdown; charset=utf-8",
-            ExportFormat::Docx => {
-                "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-            }
-            ExportFormat::Pdf => "application/pdf",
-        }
-    }
-
-    pub fn extension(self) -> &'static str {
-        match self {
-            ExportFormat::Markdown => "md",
-            ExportFormat::Docx => "docx",
-            ExportFormat::Pdf => "pdf",
-        }
-    }
-
-    /// The file of a deliverable's `content` (Markdown) titled `title`.
-    /// DOCX and PDF take a while for long content: call this off the async runtime.
-    pub fn render(self, title: &str, content: &str, brand: &Branding) -> AppResult<Vec<u8>> {
-        match self {
-            ExportFormat::Markdown => Ok(markdown(content, brand).into_bytes()),
-            ExportFormat::Docx => super::docx::render(&Document::parse(title, content), brand),
-            ExportFormat::Pdf => super::pdf::render(&Document::parse(title, content), brand),
-        }
+/// The file of a deliverable's `content` (Markdown) titled `title`.
+/// DOCX and PDF take a while for long content: call this off the async runtime.
+pub fn render(
+    format: ExportFormat,
+    title: &str,
+    content: &str,
+    brand: &Branding,
+) -> AppResult<Vec<u8>> {
+    match format {
+        ExportFormat::Markdown => Ok(markdown(content, brand).into_bytes()),
+        ExportFormat::Docx => super::docx::render(&Document::parse(title, content), brand),
+        ExportFormat::Pdf => super::pdf::render(&Document::parse(title, content), brand),
     }
 }
 

@@ -7,7 +7,6 @@ use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use super::{
-    format::ExportFormat,
     profile::{self, ProfileChange},
     service,
 };
@@ -16,6 +15,7 @@ use crate::{
     error::AppResult,
     graphql::{
         context::{ContextExt, PublicBase},
+        enums::ExportFormat,
         int,
     },
     identity::graphql::{load_user, User},
@@ -30,8 +30,8 @@ impl Export {
     pub async fn id(&self) -> ID {
         ID(ids::encode(Kind::Export, self.0.id))
     }
-    async fn format(&self) -> async_graphql::Result<ExportFormat> {
-        Ok(ExportFormat::parse(&self.0.format)?)
+    async fn format(&self) -> ExportFormat {
+        self.0.format.into()
     }
     async fn filename(&self) -> &str {
         &self.0.filename
@@ -129,7 +129,14 @@ impl ExportMutation {
     ) -> async_graphql::Result<Export> {
         let id = ids::decode(Kind::Deliverable, &deliverable_id, "deliverable")?;
         Ok(Export(
-            service::create(ctx.app(), ctx.session()?, ctx.client_ip(), id, format).await?,
+            service::create(
+                ctx.app(),
+                ctx.session()?,
+                ctx.client_ip(),
+                id,
+                format.into(),
+            )
+            .await?,
         ))
     }
 }

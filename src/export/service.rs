@@ -29,7 +29,7 @@ use crate::{
 
 /// Renders a deliverable as `format` with the workspace's export profile and
 /// stores the file; RATE_LIMITED (and nothing stored) over an hourly cap.
-#[tracing::instrument(skip_all, fields(deliverable = %deliverable_id, format = format.as_str()))]
+#[tracing::instrument(skip_all, fields(deliverable = %deliverable_id, format = %format))]
 pub async fn create(
     state: &AppState,
     session: &Session,
@@ -58,13 +58,13 @@ pub async fn create(
     let label = deliverable.label.clone();
     let bytes = state
         .renders
-        .run(move || format.render(&label, &content, &brand))
+        .run(move || super::format::render(format, &label, &content, &brand))
         .await??;
     let max = state.config.export_max_bytes;
     if bytes.len() > max {
         return Err(AppError::bad_input(format!(
             "the {} file would be {} bytes, more than the limit of {max} bytes; shorten the deliverable or export it as MARKDOWN",
-            format.as_str(),
+            format,
             bytes.len()
         )));
     }
@@ -75,7 +75,7 @@ pub async fn create(
         workroom_id: deliverable.workroom_id,
         deliverable_id,
         deliverable_version: deliverable.version,
-        format: format.as_str().into(),
+        format,
         filename: format::filename(&room.title, &deliverable.label, deliverable.version, format),
         content_type: format.content_type().into(),
         byte_size: bytes.len() as i64,
@@ -103,9 +103,7 @@ pub async fn create(
         target_id: Some(ids::encode(Kind::Export, row.id)),
         summary: format!(
             "{} exported “{}” as {}",
-            session.user.name,
-            deliverable.label,
-            format.as_str()
+            session.user.name, deliverable.label, format
         ),
         metadata: details(&row),
     };

@@ -77,7 +77,7 @@ impl Loader<Uuid> for PlanLoader {
         use sea_orm::QueryOrder;
         let rows = task::Entity::find()
             .filter(task::Column::WorkroomId.is_in(keys.iter().copied()))
-            .filter(task::Column::State.ne(crate::task::TaskState::Discarded.as_str()))
+            .filter(task::Column::State.ne(crate::task::TaskState::Discarded))
             .order_by_asc(task::Column::PlanRound)
             .order_by_asc(task::Column::Position)
             .all(self.0.conn())

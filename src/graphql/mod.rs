@@ -12,6 +12,7 @@ pub mod admission;
 pub mod context;
 pub mod cost;
 pub mod documents;
+pub mod enums;
 pub mod expansion;
 pub mod lexer;
 pub mod limits;

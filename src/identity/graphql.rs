@@ -10,8 +10,9 @@ use super::{service, tokens::Issued};
 use crate::{
     auth::{policy, Action, Allowed, Open},
     graphql::context::ContextExt,
+    graphql::enums::Role,
     ids::{self, Kind},
-    member::{graphql::Member, Role},
+    member::graphql::Member,
     workspace::graphql::Workspace,
 };
 
@@ -91,7 +92,7 @@ impl AuthPayload {
         ID(ids::encode(Kind::Workspace, self.0.workspace_id))
     }
     async fn role(&self) -> Role {
-        self.0.role
+        self.0.role.into()
     }
 }
 
@@ -140,7 +141,7 @@ impl Viewer {
                 Ok(WorkspaceMembership {
                     workspace_id: ID(ids::encode(Kind::Workspace, ws.id)),
                     workspace_name: ws.name,
-                    role: Role::parse(&m.role)?,
+                    role: m.role.into(),
                     current: ws.id == session.workspace_id,
                 })
             })

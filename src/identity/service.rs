@@ -113,7 +113,7 @@ pub async fn login(
                 "this account belongs to no workspace; accept an invitation to join one",
             )
         })?;
-    let role = Role::parse(&first.role)?;
+    let role = first.role;
     let txn = state.db.begin().await?;
     let issued = tokens::issue(&*txn, state, user, first.workspace_id, role, None).await?;
     txn.commit().await?;
@@ -151,7 +151,7 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AppResult<Issued>
         .one(&*txn)
         .await?
         .ok_or_else(AppError::unauthenticated)?;
-    let role = Role::parse(&member.role)?;
+    let role = member.role;
     let issued = tokens::issue(
         &*txn,
         state,
@@ -212,7 +212,7 @@ pub async fn switch_workspace(
         .one(state.db.conn())
         .await?
         .ok_or(AppError::NotFound("workspace"))?;
-    let role = Role::parse(&member.role)?;
+    let role = member.role;
     let txn = state.db.begin().await?;
     let issued =
         tokens::issue(&*txn, state, session.user.clone(), workspace_id, role, None).await?;

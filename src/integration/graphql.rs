@@ -5,10 +5,10 @@ use async_graphql::{Context, InputObject, Object, ID};
 use chrono::{DateTime, Utc};
 use entity::integration;
 
-use super::{service, IntegrationKind, IntegrationStatus};
+use super::service;
 use crate::{
     auth::{Action, Allowed},
-    graphql::context::ContextExt,
+    graphql::{context::ContextExt, enums},
     identity::graphql::{load_user, User},
     ids::{self, Kind},
     tool::{graphql::Tool, registry},
@@ -24,8 +24,8 @@ impl Integration {
     async fn provider(&self) -> &str {
         &self.0.provider
     }
-    async fn kind(&self) -> async_graphql::Result<IntegrationKind> {
-        Ok(IntegrationKind::parse(&self.0.kind)?)
+    async fn kind(&self) -> enums::IntegrationKind {
+        self.0.kind.into()
     }
     /// The MCP server's endpoint (MCP only).
     async fn url(&self) -> Option<&str> {
@@ -46,8 +46,8 @@ impl Integration {
         }
         Ok(tools.into_iter().map(Tool).collect())
     }
-    async fn status(&self) -> async_graphql::Result<IntegrationStatus> {
-        Ok(IntegrationStatus::parse(&self.0.status)?)
+    async fn status(&self) -> enums::IntegrationStatus {
+        self.0.status.into()
     }
     /// The last failure talking to it, without secrets.
     async fn last_error(&self) -> Option<&str> {

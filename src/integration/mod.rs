@@ -8,24 +8,4 @@
 pub mod graphql;
 pub mod service;
 
-use async_graphql::Enum;
-
-use crate::text_enum::text_enum;
-
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IntegrationKind {
-    /// Stored OAuth tokens for a provider.
-    Oauth,
-    /// A Model Context Protocol server (Streamable HTTP) whose tools agents may call.
-    Mcp,
-}
-
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IntegrationStatus {
-    Connected,
-    /// The last attempt to reach it failed (lastError).
-    Failing,
-}
-
-text_enum!(IntegrationKind { Oauth => "OAUTH", Mcp => "MCP" });
-text_enum!(IntegrationStatus { Connected => "CONNECTED", Failing => "FAILING" });
+pub use entity::enums::{IntegrationKind, IntegrationStatus};

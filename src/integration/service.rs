@@ -52,7 +52,7 @@ pub async fn connect(
     let existing = by_provider(&*txn, session.workspace_id, &provider).await?;
     if existing
         .as_ref()
-        .is_some_and(|row| row.kind != super::IntegrationKind::Oauth.as_str())
+        .is_some_and(|row| row.kind != super::IntegrationKind::Oauth)
     {
         return Err(AppError::conflict(format!(
             "an MCP server is connected as {provider}"
@@ -70,9 +70,9 @@ pub async fn connect(
             .map(|t| state.sealer.seal(id.as_bytes(), t.as_bytes()))
             .transpose()?,
         connected_by: Some(session.user.id),
-        kind: super::IntegrationKind::Oauth.as_str().to_owned(),
+        kind: super::IntegrationKind::Oauth,
         url: None,
-        status: super::IntegrationStatus::Connected.as_str().to_owned(),
+        status: super::IntegrationStatus::Connected,
         last_error: None,
         checked_at: None,
         created_at: existing.as_ref().map_or(now, |row| row.created_at),

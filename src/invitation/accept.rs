@@ -10,10 +10,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{service::find, InvitationState};
+use crate::billing::plans::PlanTable;
 use crate::{
     activity::{self, ActivityAction, NewActivity},
     auth::{credentials, password, policy, secret, Action, Authn},
-    billing::Plan,
     error::{AppError, AppResult},
     identity::{
         self,
@@ -21,7 +21,6 @@ use crate::{
     },
     ids::{self, Kind},
     input::{self, Email},
-    member::Role,
     state::AppState,
     workspace::service::member_count,
 };
@@ -74,14 +73,14 @@ pub async fn accept(state: &AppState, acceptance: Acceptance<'_>) -> AppResult<I
             "you are already a member of this workspace",
         ));
     }
-    let plan = Plan::parse(&ws.plan)?;
+    let plan = ws.plan;
     plan.ensure_seats(member_count(&*txn, ws.id).await? + 1)?;
-    let role = Role::parse(&row.role)?;
+    let role = row.role;
     let joined = member::Model {
         id: Uuid::now_v7(),
         workspace_id: ws.id,
         user_id: user.id,
-        role: row.role.clone(),
+        role: row.role,
         joined_at: now,
     };
     member::Entity::insert(joined.clone().into_active_model().reset_all())
@@ -90,7 +89,7 @@ pub async fn accept(state: &AppState, acceptance: Acceptance<'_>) -> AppResult<I
     invitation::Entity::update_many()
         .col_expr(
             invitation::Column::State,
-            Expr::value(InvitationState::Accepted.as_str()),
+            Expr::value(InvitationState::Accepted),
         )
         .col_expr(invitation::Column::AcceptedAt, Expr::value(now))
         .filter(invitation::Column::Id.eq(row.id))
@@ -102,8 +101,8 @@ pub async fn accept(state: &AppState, acceptance: Acceptance<'_>) -> AppResult<I
         action: ActivityAction::MemberJoined,
         target_type: "Member",
         target_id: Some(ids::encode(Kind::Member, joined.id)),
-        summary: format!("{} joined the workspace as {}", user.name, role.as_str()),
-        metadata: json!({ "invitationId": ids::encode(Kind::Invitation, row.id), "role": role.as_str() }),
+        summary: format!("{} joined the workspace as {role}", user.name),
+        metadata: json!({ "invitationId": ids::encode(Kind::Invitation, row.id), "role": role }),
     };
     activity::record(&txn, ws.id, entry, now).await?;
     let issued = tokens::issue(&*txn, state, user, ws.id, role, None).await?;
@@ -112,7 +111,7 @@ pub async fn accept(state: &AppState, acceptance: Acceptance<'_>) -> AppResult<I
 }
 
 fn ensure_pending(row: &invitation::Model, now: DateTime<Utc>) -> AppResult<()> {
-    match InvitationState::of(row, now)? {
+    match super::state_of(row, now) {
         InvitationState::Pending => Ok(()),
         InvitationState::Accepted => Err(AppError::conflict("this invitation was already used")),
         InvitationState::Revoked => Err(AppError::conflict("this invitation was revoked")),

@@ -4,13 +4,15 @@ use async_graphql::{Context, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use entity::invitation;
 
-use super::{accept, service, InvitationState};
+use super::{accept, service};
 use crate::{
     auth::{Action, Allowed, Open},
-    graphql::context::ContextExt,
+    graphql::{
+        context::ContextExt,
+        enums::{InvitationState, Role},
+    },
     identity::graphql::{load_user, AuthPayload, User},
     ids::{self, Kind},
-    member::Role,
 };
 
 pub struct Invitation(pub invitation::Model);
@@ -23,11 +25,11 @@ impl Invitation {
     async fn email(&self) -> &str {
         &self.0.email
     }
-    async fn role(&self) -> async_graphql::Result<Role> {
-        Ok(Role::parse(&self.0.role)?)
+    async fn role(&self) -> Role {
+        self.0.role.into()
     }
-    async fn state(&self, ctx: &Context<'_>) -> async_graphql::Result<InvitationState> {
-        Ok(InvitationState::of(&self.0, ctx.app().clock.now())?)
+    async fn state(&self, ctx: &Context<'_>) -> InvitationState {
+        super::state_of(&self.0, ctx.app().clock.now()).into()
     }
     async fn invited_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         load_user(ctx, self.0.invited_by).await
@@ -60,7 +62,8 @@ impl InvitationMutation {
         email: String,
         role: Option<Role>,
     ) -> async_graphql::Result<InvitePayload> {
-        let (row, token) = service::invite(ctx.app(), ctx.session()?, &email, role).await?;
+        let (row, token) =
+            service::invite(ctx.app(), ctx.session()?, &email, role.map(Into::into)).await?;
         Ok(InvitePayload {
             invitation: Invitation(row),
             accept_token: token,

@@ -8,49 +8,30 @@ pub mod accept;
 pub mod graphql;
 pub mod service;
 
-use async_graphql::Enum;
 use chrono::{DateTime, Utc};
 use entity::invitation;
 use sea_orm::{ColumnTrait, Condition};
 
-use crate::{error::AppResult, text_enum::text_enum};
+pub use entity::enums::InvitationState;
 
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InvitationState {
-    Pending,
-    Accepted,
-    Revoked,
-    Expired,
+/// The state a stored invitation is in at `now`.
+pub fn state_of(row: &invitation::Model, now: DateTime<Utc>) -> InvitationState {
+    match row.state {
+        InvitationState::Pending if row.expires_at <= now => InvitationState::Expired,
+        state => state,
+    }
 }
 
-// EXPIRED is never stored: a PENDING row past its expiry is expired.
-text_enum!(InvitationState {
-    Pending => "PENDING",
-    Accepted => "ACCEPTED",
-    Revoked => "REVOKED",
-    Expired => "EXPIRED",
-});
-
-impl InvitationState {
-    /// The state a stored invitation is in at `now`.
-    pub fn of(row: &invitation::Model, now: DateTime<Utc>) -> AppResult<InvitationState> {
-        Ok(match InvitationState::parse(&row.state)? {
-            InvitationState::Pending if row.expires_at <= now => InvitationState::Expired,
-            state => state,
-        })
-    }
-
-    /// The rows in this state at `now`, as a query condition (the same rule as [`InvitationState::of`]).
-    pub fn at(self, now: DateTime<Utc>) -> Condition {
-        let stored = invitation::Column::State;
-        match self {
-            InvitationState::Pending => Condition::all()
-                .add(stored.eq(InvitationState::Pending.as_str()))
-                .add(invitation::Column::ExpiresAt.gt(now)),
-            InvitationState::Expired => Condition::all()
-                .add(stored.eq(InvitationState::Pending.as_str()))
-                .add(invitation::Column::ExpiresAt.lte(now)),
-            other => Condition::all().add(stored.eq(other.as_str())),
-        }
+/// The rows in `state` at `now`, as a query condition (the same rule as [`state_of`]).
+pub fn in_state(state: InvitationState, now: DateTime<Utc>) -> Condition {
+    let stored = invitation::Column::State;
+    match state {
+        InvitationState::Pending => Condition::all()
+            .add(stored.eq(InvitationState::Pending))
+            .add(invitation::Column::ExpiresAt.gt(now)),
+        InvitationState::Expired => Condition::all()
+            .add(stored.eq(InvitationState::Pending))
+            .add(invitation::Column::ExpiresAt.lte(now)),
+        other => Condition::all().add(stored.eq(other)),
     }
 }

@@ -10,22 +10,22 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::InvitationState;
+use crate::billing::plans::PlanTable;
 use crate::{
     activity::{self, ActivityAction, NewActivity},
     auth::{policy, secret, Action, Session},
-    billing::Plan,
     error::{AppError, AppResult},
     graphql::pagination::PageArgs,
     ids::{self, Kind},
     input::Email,
-    member::Role,
+    member::{self as members, Role},
     outbox,
     state::AppState,
     workspace::service::seats_used,
 };
 
 /// Invites `email`; returns the invitation and its one-time accept token.
-#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, role = role.map(Role::as_str)))]
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, role = ?role))]
 pub async fn invite(
     state: &AppState,
     session: &Session,
@@ -34,7 +34,7 @@ pub async fn invite(
 ) -> AppResult<(invitation::Model, String)> {
     policy::require(session, Action::ManageMembers)?;
     let email = Email::parse(email)?;
-    let role = role.unwrap_or(Role::Member).assignable()?;
+    let role = members::assignable(role.unwrap_or(Role::Member))?;
     let now = state.clock.now();
     let txn = state.db.begin().await?;
     let ws = policy::require_locked(&txn, session, Action::ManageMembers)
@@ -52,7 +52,7 @@ pub async fn invite(
     let pending = invitation::Entity::find()
         .filter(invitation::Column::WorkspaceId.eq(ws.id))
         .filter(invitation::Column::Email.eq(email.as_str()))
-        .filter(InvitationState::Pending.at(now))
+        .filter(super::in_state(InvitationState::Pending, now))
         .one(&*txn)
         .await?;
     if pending.is_some() {
@@ -60,7 +60,7 @@ pub async fn invite(
             "this email already has a pending invitation; revoke it to send a new one",
         ));
     }
-    let plan = Plan::parse(&ws.plan)?;
+    let plan = ws.plan;
     // The invitation takes a seat as soon as it is sent.
     plan.ensure_seats(seats_used(&*txn, ws.id, now).await? + 1)?;
     let token = secret::generate();
@@ -68,10 +68,10 @@ pub async fn invite(
         id: Uuid::now_v7(),
         workspace_id: ws.id,
         email: email.as_str().to_owned(),
-        role: role.as_str().to_owned(),
+        role,
         token_hash: secret::hash(&token),
         invited_by: Some(session.user.id),
-        state: InvitationState::Pending.as_str().into(),
+        state: InvitationState::Pending,
         created_at: now,
         expires_at: now + TimeDelta::seconds(state.config.invitation_ttl as i64),
         accepted_at: None,
@@ -84,7 +84,7 @@ pub async fn invite(
         "{} invited you to join {} on Atelya as {}.\n\nYour invitation token:\n\n    {SECRET_PLACEHOLDER}\n\nIt can be used once, until {}.\n",
         session.user.name,
         ws.name,
-        role.as_str(),
+        role,
         row.expires_at.to_rfc3339()
     );
     let mail = outbox::Mail {
@@ -104,9 +104,9 @@ pub async fn invite(
             "{} invited {} as {}",
             session.user.name,
             email.as_str(),
-            role.as_str()
+            role
         ),
-        metadata: json!({ "email": email.as_str(), "role": role.as_str() }),
+        metadata: json!({ "email": email.as_str(), "role": role }),
     };
     activity::record(&txn, ws.id, entry, now).await?;
     txn.commit().await?;
@@ -132,7 +132,7 @@ pub async fn revoke(state: &AppState, session: &Session, id: Uuid) -> AppResult<
     let txn = state.db.begin().await?;
     policy::require_locked(&txn, session, Action::ManageMembers).await?;
     let row = find(&*txn, session.workspace_id, id).await?;
-    let current = InvitationState::of(&row, now)?;
+    let current = super::state_of(&row, now);
     if current != InvitationState::Pending {
         return Err(AppError::conflict(format!(
             "only a pending invitation can be revoked; this one is {current:?}"
@@ -141,7 +141,7 @@ pub async fn revoke(state: &AppState, session: &Session, id: Uuid) -> AppResult<
     invitation::Entity::update_many()
         .col_expr(
             invitation::Column::State,
-            Expr::value(InvitationState::Revoked.as_str()),
+            Expr::value(InvitationState::Revoked),
         )
         .col_expr(invitation::Column::RevokedAt, Expr::value(now))
         .filter(invitation::Column::Id.eq(row.id))
@@ -162,7 +162,7 @@ pub async fn revoke(state: &AppState, session: &Session, id: Uuid) -> AppResult<
     activity::record(&txn, session.workspace_id, entry, now).await?;
     txn.commit().await?;
     Ok(invitation::Model {
-        state: InvitationState::Revoked.as_str().into(),
+        state: InvitationState::Revoked,
         revoked_at: Some(now),
         ..row
     })
@@ -179,7 +179,7 @@ pub async fn list(
     let mut query =
         invitation::Entity::find().filter(invitation::Column::WorkspaceId.eq(workspace_id));
     if let Some(state) = filter {
-        query = query.filter(state.at(now));
+        query = query.filter(super::in_state(state, now));
     }
     if let Some(after) = page.after {
         query = query.filter(invitation::Column::Id.lt(after));

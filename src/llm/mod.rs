@@ -37,8 +37,7 @@ pub struct AgentBrief {
 
 #[derive(Debug, Clone)]
 pub struct SourceBrief {
-    /// BRIEF, SAMPLE, NOTES or OTHER.
-    pub kind: String,
+    pub kind: entity::enums::SourceKind,
     pub title: Option<String>,
     pub content: String,
 }
@@ -78,7 +77,7 @@ pub struct ModelContext {
     pub revision_notes: Vec<String>,
     /// Plan: the approval the constraints ask for before composing, as
     /// (required role, required approvals).
-    pub approval: Option<(String, u32)>,
+    pub approval: Option<(entity::enums::Role, u32)>,
     /// Plan: the enabled tools of the workspace a TOOL task may call.
     pub tools: Vec<ToolBrief>,
     /// Plan: what approvers rejected in this workroom so far, oldest first.

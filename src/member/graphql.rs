@@ -4,11 +4,11 @@ use async_graphql::{Context, Object, ID};
 use chrono::{DateTime, Utc};
 use entity::member;
 
-use super::{service, Role};
+use super::service;
 use crate::{
     auth::{Action, Allowed},
     error::AppError,
-    graphql::context::ContextExt,
+    graphql::{context::ContextExt, enums::Role},
     identity::graphql::User,
     ids::{self, Kind},
     workspace::graphql::Workspace,
@@ -25,8 +25,8 @@ impl Member {
         let user = ctx.loaders().users().load_one(self.0.user_id).await?;
         Ok(User(user.ok_or(AppError::NotFound("user"))?))
     }
-    async fn role(&self) -> async_graphql::Result<Role> {
-        Ok(Role::parse(&self.0.role)?)
+    async fn role(&self) -> Role {
+        self.0.role.into()
     }
     async fn joined_at(&self) -> DateTime<Utc> {
         self.0.joined_at
@@ -46,7 +46,7 @@ impl MemberMutation {
         role: Role,
     ) -> async_graphql::Result<Member> {
         let id = ids::decode(Kind::Member, &member_id, "member")?;
-        let member = service::change_role(ctx.app(), ctx.session()?, id, role).await?;
+        let member = service::change_role(ctx.app(), ctx.session()?, id, role.into()).await?;
         Ok(Member(member))
     }
 

@@ -8,4 +8,4 @@ pub mod graphql;
 pub mod model;
 pub mod service;
 
-pub use model::Role;
+pub use model::{assignable, Role};

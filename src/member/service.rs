@@ -53,7 +53,7 @@ pub async fn list(
 
 async fn set_role(txn: &WriteTxn, target: &member::Model, role: Role) -> AppResult<()> {
     member::Entity::update_many()
-        .col_expr(member::Column::Role, Expr::value(role.as_str()))
+        .col_expr(member::Column::Role, Expr::value(role))
         .filter(member::Column::Id.eq(target.id))
         .exec(&**txn)
         .await?;
@@ -85,13 +85,13 @@ async fn change_role_in(
     now: DateTime<Utc>,
 ) -> AppResult<member::Model> {
     policy::require(session, Action::ManageMembers)?;
-    let role = role.assignable()?;
+    let role = super::assignable(role)?;
     policy::require_locked(txn, session, Action::ManageMembers).await?;
     let target = find(&**txn, session.workspace_id, member_id).await?;
     if target.id == session.member.id {
         return Err(AppError::forbidden("you cannot change your own role"));
     }
-    let from = Role::parse(&target.role)?;
+    let from = target.role;
     if from == Role::Owner {
         return Err(AppError::forbidden(
             "the owner's role changes only through transferOwnership",
@@ -106,17 +106,12 @@ async fn change_role_in(
         target_id: target_of(&target),
         summary: format!(
             "{} changed a member's role from {} to {}",
-            session.user.name,
-            from.as_str(),
-            role.as_str()
+            session.user.name, from, role
         ),
-        metadata: json!({ "userId": ids::encode(Kind::User, target.user_id), "from": from.as_str(), "to": role.as_str() }),
+        metadata: json!({ "userId": ids::encode(Kind::User, target.user_id), "from": from, "to": role }),
     };
     activity::record(txn, session.workspace_id, entry, now).await?;
-    Ok(member::Model {
-        role: role.as_str().to_owned(),
-        ..target
-    })
+    Ok(member::Model { role, ..target })
 }
 
 async fn remove_in(
@@ -133,7 +128,7 @@ async fn remove_in(
             "you cannot remove yourself; use leaveWorkspace",
         ));
     }
-    if Role::parse(&target.role)? == Role::Owner {
+    if target.role == Role::Owner {
         return Err(AppError::forbidden("the owner cannot be removed"));
     }
     delete_member(txn, &target, now).await?;
@@ -180,7 +175,7 @@ async fn leave_in(txn: &WriteTxn, session: &Session, now: DateTime<Utc>) -> AppR
         target_type: "Member",
         target_id: target_of(&me.member),
         summary: format!("{} left the workspace", session.user.name),
-        metadata: json!({ "role": me.role.as_str() }),
+        metadata: json!({ "role": me.role }),
     };
     activity::record(txn, session.workspace_id, entry, now).await?;
     Ok(())
@@ -222,7 +217,7 @@ async fn transfer_ownership_in(
 
 // Each change is one transaction, with its activity entry and its events.
 
-#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, member = %member_id, role = role.as_str()))]
+#[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, member = %member_id, role = %role))]
 pub async fn change_role(
     state: &AppState,
     session: &Session,

@@ -14,7 +14,6 @@ use super::{
 use crate::{
     activity::graphql::ActivityEvent,
     auth::{Action, Allowed},
-    billing::Plan,
     credit::graphql::Credits,
     graphql::context::ContextExt,
     identity::graphql::User,
@@ -92,9 +91,7 @@ impl RealtimeSubscription {
     async fn credits(&self, ctx: &Context<'_>) -> async_graphql::Result<Items<Credits>> {
         let app = ctx.data_unchecked::<SharedState>();
         let changes = watch::credits(&app.realtime, &app.db, ctx.session()?).await?;
-        Ok(changes
-            .map(|ws| Ok(Credits::of(&ws, Plan::parse(&ws.plan)?)?))
-            .boxed())
+        Ok(changes.map(|ws| Ok(Credits::of(&ws)?)).boxed())
     }
 }
 

@@ -47,17 +47,13 @@ impl Requirement {
     pub const DEFAULT_ROLE: Role = Role::Member;
     pub const DEFAULT_APPROVALS: i32 = 1;
 
-    pub fn of(task: &task::Model) -> AppResult<Requirement> {
-        let role = match task.assigned_role.as_deref() {
-            Some(role) => Role::parse(role)?,
-            None => Requirement::DEFAULT_ROLE,
-        };
-        Ok(Requirement {
-            role,
+    pub fn of(task: &task::Model) -> Requirement {
+        Requirement {
+            role: task.assigned_role.unwrap_or(Requirement::DEFAULT_ROLE),
             approvals: task
                 .required_approvals
                 .unwrap_or(Requirement::DEFAULT_APPROVALS),
-        })
+        }
     }
 }
 
@@ -80,16 +76,16 @@ pub async fn grant(state: &AppState, session: &Session, task_id: Uuid) -> AppRes
     let mut room = events::lock(&txn, session.workspace_id, found.workroom_id).await?;
     let me = policy::require_locked(&txn, session, Action::Read).await?;
     let mut row = find(&*txn, session.workspace_id, task_id).await?;
-    let kind = TaskKind::parse(&row.kind)?;
-    let requirement = Requirement::of(&row)?;
+    let kind = row.kind;
+    let requirement = Requirement::of(&row);
     let required_role = requirement.role;
     if !policy::may_approve(me.role, required_role) {
         return Err(AppError::forbidden(format!(
             "approving this needs the role {} or higher",
-            required_role.as_str()
+            required_role
         )));
     }
-    if TaskState::parse(&row.state)? != TaskState::AwaitingApproval {
+    if row.state != TaskState::AwaitingApproval {
         return Err(AppError::conflict("this task is not waiting for approval"));
     }
     // A TOOL task's approval is of its waiting call.
@@ -145,7 +141,7 @@ pub async fn grant(state: &AppState, session: &Session, task_id: Uuid) -> AppRes
     events::append(&txn, &mut room, event, now).await?;
     if granted >= required && call.is_some() {
         // Approved: the engine makes the call (again, after an unknown outcome).
-        row.state = TaskState::Pending.as_str().to_owned();
+        row.state = TaskState::Pending;
         row.clone()
             .into_active_model()
             .reset_all()
@@ -154,7 +150,7 @@ pub async fn grant(state: &AppState, session: &Session, task_id: Uuid) -> AppRes
         room.needs_run = true;
         crate::workroom::service::save(&txn, &room).await?;
     } else if granted >= required {
-        row.state = TaskState::Completed.as_str().to_owned();
+        row.state = TaskState::Completed;
         row.finished_at = Some(now);
         row.clone()
             .into_active_model()

@@ -9,10 +9,9 @@ use crate::graphql::int;
 use crate::{
     agent::graphql::Agent,
     auth::{Action, Allowed},
-    graphql::context::ContextExt,
+    graphql::{context::ContextExt, enums},
     identity::graphql::User,
     ids::{self, Kind},
-    member::Role,
     tool::{calls, graphql::ToolCall},
     workroom::model::WorkroomState,
 };
@@ -27,7 +26,7 @@ pub struct ApprovalGrant {
 
 #[derive(SimpleObject)]
 pub struct Approval {
-    required_role: Role,
+    required_role: enums::Role,
     required_approvals: i32,
     grants: Vec<ApprovalGrant>,
 }
@@ -43,11 +42,11 @@ impl Task {
     async fn title(&self) -> &str {
         &self.0.title
     }
-    async fn kind(&self) -> async_graphql::Result<TaskKind> {
-        Ok(TaskKind::parse(&self.0.kind)?)
+    async fn kind(&self) -> enums::TaskKind {
+        self.0.kind.into()
     }
-    async fn state(&self) -> async_graphql::Result<TaskState> {
-        Ok(TaskState::parse(&self.0.state)?)
+    async fn state(&self) -> enums::TaskState {
+        self.0.state.into()
     }
     async fn agent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Agent>> {
         let Some(id) = self.0.agent_id else {
@@ -55,13 +54,8 @@ impl Task {
         };
         Ok(ctx.loaders().agents().load_one(id).await?.map(Agent))
     }
-    async fn assigned_role(&self) -> async_graphql::Result<Option<Role>> {
-        Ok(self
-            .0
-            .assigned_role
-            .as_deref()
-            .map(Role::parse)
-            .transpose()?)
+    async fn assigned_role(&self) -> Option<enums::Role> {
+        self.0.assigned_role.map(Into::into)
     }
     async fn depends_on(&self) -> Vec<ID> {
         depends_on(&self.0)
@@ -76,7 +70,7 @@ impl Task {
         Ok(int(self.0.credits_used)?)
     }
     async fn approval(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Approval>> {
-        let latest = match TaskKind::parse(&self.0.kind)? {
+        let latest = match self.0.kind {
             TaskKind::Approval => None,
             _ => self.tool_calls_of(ctx).await?.pop(),
         };
@@ -98,7 +92,7 @@ impl Task {
     /// What the signed-in member may do to this task now (grant or reject its approval or its tool call).
     async fn allowed_actions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TaskAction>> {
         let session = ctx.session()?;
-        if TaskState::parse(&self.0.state)? != TaskState::AwaitingApproval {
+        if self.0.state != TaskState::AwaitingApproval {
             return Ok(Vec::new());
         }
         let room = ctx
@@ -107,12 +101,12 @@ impl Task {
             .load_one(self.0.workroom_id)
             .await?
             .and_then(|rows| rows.into_iter().next());
-        let executing = room.is_some_and(|r| r.state == WorkroomState::Executing.as_str());
+        let executing = room.is_some_and(|r| r.state == WorkroomState::Executing);
         let call = self.tool_calls_of(ctx).await?.pop();
         let grants = grants_for(ctx, &self.0, call.as_ref()).await?;
         let granted = grants.iter().any(|g| g.user_id == session.user.id);
         Ok(approval::allowed_actions(
-            approval::Requirement::of(&self.0)?.role,
+            approval::Requirement::of(&self.0).role,
             session.role,
             granted,
             executing,
@@ -167,7 +161,7 @@ pub async fn approval_of(
     task: &task::Model,
     call: Option<&tool_call::Model>,
 ) -> async_graphql::Result<Option<Approval>> {
-    let asks = match TaskKind::parse(&task.kind)? {
+    let asks = match task.kind {
         TaskKind::Approval => call.is_none(),
         _ => call.is_some() && task.assigned_role.is_some(),
     };
@@ -190,9 +184,9 @@ pub async fn approval_of(
             })
         })
         .collect();
-    let requirement = approval::Requirement::of(task)?;
+    let requirement = approval::Requirement::of(task);
     Ok(Some(Approval {
-        required_role: requirement.role,
+        required_role: requirement.role.into(),
         required_approvals: requirement.approvals,
         grants: out,
     }))

@@ -12,26 +12,8 @@ pub mod rejection;
 
 use async_graphql::Enum;
 
-use crate::{error::AppResult, text_enum::text_enum};
-
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskKind {
-    Agent,
-    Tool,
-    Approval,
-    Compose,
-}
-
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskState {
-    Pending,
-    Running,
-    AwaitingApproval,
-    Completed,
-    Failed,
-    Discarded,
-    Rejected,
-}
+use crate::error::AppResult;
+pub use entity::enums::{TaskKind, TaskState};
 
 /// What a member may do to a task now (`Task.allowedActions`).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,17 +21,6 @@ pub enum TaskAction {
     GrantApproval,
     RejectApproval,
 }
-
-text_enum!(TaskKind { Agent => "AGENT", Tool => "TOOL", Approval => "APPROVAL", Compose => "COMPOSE" });
-text_enum!(TaskState {
-    Pending => "PENDING",
-    Running => "RUNNING",
-    AwaitingApproval => "AWAITING_APPROVAL",
-    Completed => "COMPLETED",
-    Failed => "FAILED",
-    Discarded => "DISCARDED",
-    Rejected => "REJECTED",
-});
 
 /// The ids a task depends on (stored as a JSON array).
 pub fn depends_on(row: &entity::task::Model) -> Vec<uuid::Uuid> {
@@ -68,7 +39,7 @@ pub async fn plan_of(
     Ok(task::Entity::find()
         .filter(task::Column::WorkroomId.eq(room.id))
         .filter(task::Column::PlanRound.eq(room.plan_round))
-        .filter(task::Column::State.ne(TaskState::Discarded.as_str()))
+        .filter(task::Column::State.ne(TaskState::Discarded))
         .order_by_asc(task::Column::Position)
         .all(db)
         .await?)

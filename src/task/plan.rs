@@ -11,11 +11,12 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::{task, workroom};
-use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
+use sea_orm::{ActiveEnum, ActiveModelTrait, EntityTrait, IntoActiveModel};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::{approval::Requirement, TaskKind, TaskState};
+use crate::member::Role;
 use crate::{
     db::WriteTxn,
     error::AppResult,
@@ -56,7 +57,7 @@ pub struct ValidPlan {
 /// approval policy (required role, approvals) and the workspace's tools.
 pub struct Checks<'a> {
     pub custom_agents: &'a [Uuid],
-    pub approval: Option<(String, i32)>,
+    pub approval: Option<(Role, i32)>,
     pub tools: &'a [Tool],
 }
 
@@ -69,7 +70,7 @@ pub fn validate(spec: &PlanSpec, checks: &Checks<'_>) -> Result<ValidPlan, Inval
     let mut index: HashMap<&str, usize> = HashMap::new();
     let mut tasks = Vec::new();
     for (i, planned) in spec.tasks.iter().enumerate() {
-        let Ok(kind) = TaskKind::parse(&planned.kind) else {
+        let Ok(kind) = TaskKind::try_from_value(&planned.kind) else {
             return bad(format!("unknown task kind {}", planned.kind));
         };
         let call = match kind {
@@ -192,19 +193,17 @@ pub async fn store(
     txn: &WriteTxn,
     room: &workroom::Model,
     plan: ValidPlan,
-    approval: Option<(String, i32)>,
+    approval: Option<(Role, i32)>,
     now: DateTime<Utc>,
 ) -> AppResult<Vec<task::Model>> {
     let ids: Vec<Uuid> = plan.tasks.iter().map(|_| Uuid::now_v7()).collect();
-    let tool_approval = approval.clone().unwrap_or((
-        Requirement::DEFAULT_ROLE.as_str().to_owned(),
-        Requirement::DEFAULT_APPROVALS,
-    ));
+    let tool_approval =
+        approval.unwrap_or((Requirement::DEFAULT_ROLE, Requirement::DEFAULT_APPROVALS));
     let mut stored = Vec::new();
     for (position, row) in plan.tasks.into_iter().enumerate() {
         let asks = match (&row.kind, &row.call) {
-            (TaskKind::Approval, _) => approval.clone(),
-            (_, Some(call)) if call.asks => Some(tool_approval.clone()),
+            (TaskKind::Approval, _) => approval,
+            (_, Some(call)) if call.asks => Some(tool_approval),
             _ => None,
         };
         let row = task::Model {
@@ -214,10 +213,10 @@ pub async fn store(
             plan_round: room.plan_round,
             position: position as i32,
             title: row.title,
-            kind: row.kind.as_str().to_owned(),
-            state: TaskState::Pending.as_str().to_owned(),
+            kind: row.kind,
+            state: TaskState::Pending,
             agent_id: row.agent,
-            assigned_role: asks.as_ref().map(|(role, _)| role.clone()),
+            assigned_role: asks.as_ref().map(|(role, _)| *role),
             depends_on: json!(row.deps.iter().map(|&d| ids[d]).collect::<Vec<_>>()).to_string(),
             output: None,
             credits_used: 0,
@@ -291,7 +290,7 @@ mod tests {
 
     fn check(
         plan: &PlanSpec,
-        approval: Option<(String, i32)>,
+        approval: Option<(Role, i32)>,
         tools: &[Tool],
     ) -> Result<ValidPlan, InvalidPlan> {
         validate(
@@ -311,7 +310,7 @@ mod tests {
             task("ok", "APPROVAL", &["draft"]),
             task("compose", "COMPOSE", &["ok"]),
         ]);
-        assert!(check(&plan, Some(("MEMBER".into(), 2)), &[]).is_ok());
+        assert!(check(&plan, Some((Role::Member, 2)), &[]).is_ok());
         assert!(
             check(&plan, None, &[]).is_err(),
             "an approval nobody asked for"
@@ -349,7 +348,7 @@ mod tests {
             task("c", "COMPOSE", &["a"]),
         ]);
         assert!(
-            check(&skipped, Some(("MEMBER".into(), 1)), &[]).is_err(),
+            check(&skipped, Some((Role::Member, 1)), &[]).is_err(),
             "compose must wait for the approval"
         );
     }

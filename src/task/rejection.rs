@@ -47,18 +47,18 @@ pub async fn reject(
     let mut room = events::lock(&txn, session.workspace_id, found.workroom_id).await?;
     let me = policy::require_locked(&txn, session, Action::Work).await?;
     let mut row = find(&*txn, session.workspace_id, task_id).await?;
-    if TaskState::parse(&row.state)? != TaskState::AwaitingApproval {
+    if row.state != TaskState::AwaitingApproval {
         return Err(AppError::conflict("this task is not waiting for approval"));
     }
-    let required = Requirement::of(&row)?.role;
+    let required = Requirement::of(&row).role;
     if !policy::may_approve(me.role, required) {
         return Err(AppError::forbidden(format!(
             "rejecting this needs the role {} or higher",
-            required.as_str()
+            required
         )));
     }
     let call = calls::waiting_of(&*txn, row.id).await?;
-    row.state = TaskState::Rejected.as_str().to_owned();
+    row.state = TaskState::Rejected;
     row.rejection_reason = Some(reason.clone());
     row.finished_at = Some(now);
     row.clone()

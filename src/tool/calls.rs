@@ -31,7 +31,7 @@ pub fn new_call(
         task_id: task.id,
         tool: tool.to_owned(),
         arguments: arguments.to_string(),
-        state: state.as_str().to_owned(),
+        state,
         read_only,
         result: None,
         is_error: false,
@@ -84,13 +84,13 @@ pub async fn waiting_of(
     ];
     Ok(latest_of(db, task_id)
         .await?
-        .filter(|call| waiting.iter().any(|state| call.state == state.as_str())))
+        .filter(|call| waiting.contains(&call.state)))
 }
 
 /// Since when grants of `call` count: a call whose outcome is unknown needs
 /// a new decision, so the grants that let it run the first time do not.
 pub fn grants_count_from(call: &tool_call::Model) -> Option<DateTime<Utc>> {
-    (call.state == ToolCallState::OutcomeUnknown.as_str())
+    (call.state == ToolCallState::OutcomeUnknown)
         .then_some(call.finished_at)
         .flatten()
 }
@@ -123,7 +123,7 @@ pub async fn reject(
     mut call: tool_call::Model,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    call.state = ToolCallState::Rejected.as_str().to_owned();
+    call.state = ToolCallState::Rejected;
     call.finished_at = Some(now);
     save(txn, &call).await
 }

@@ -7,11 +7,11 @@ use entity::tool_call;
 
 use super::{
     policy::{self, PolicyChange},
-    registry, servers, ToolCallState, ToolSource,
+    registry, servers, ToolSource,
 };
 use crate::{
     auth::{Action, Allowed},
-    graphql::{context::ContextExt, int},
+    graphql::{context::ContextExt, enums, int},
     ids::{self, Kind},
     integration::graphql::Integration,
     task::graphql::{approval_of, Approval},
@@ -81,8 +81,8 @@ impl ToolCall {
     async fn arguments(&self) -> async_graphql::Json<serde_json::Value> {
         async_graphql::Json(serde_json::from_str(&self.0.arguments).unwrap_or_default())
     }
-    async fn state(&self) -> async_graphql::Result<ToolCallState> {
-        Ok(ToolCallState::parse(&self.0.state)?)
+    async fn state(&self) -> enums::ToolCallState {
+        self.0.state.into()
     }
     /// Its text result, at most 64 KiB.
     async fn result(&self) -> Option<&str> {

@@ -26,7 +26,7 @@ pub mod servers;
 
 use async_graphql::Enum;
 
-use crate::text_enum::text_enum;
+pub use entity::enums::ToolCallState;
 
 /// Most bytes of a call's result that are kept (the rest is cut, and says so).
 pub const RESULT_MAX_BYTES: usize = 64 * 1024;
@@ -37,27 +37,15 @@ pub enum ToolSource {
     Mcp,
 }
 
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ToolCallState {
-    AwaitingApproval,
-    Running,
-    Completed,
-    Failed,
-    Rejected,
-    /// The instance making a call that is not read-only stopped before the
-    /// answer: a person decides (grant: call again; reject: replan).
-    OutcomeUnknown,
+impl ToolSource {
+    /// Its name in metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            ToolSource::Builtin => "builtin",
+            ToolSource::Mcp => "mcp",
+        }
+    }
 }
-
-text_enum!(ToolSource { Builtin => "BUILTIN", Mcp => "MCP" });
-text_enum!(ToolCallState {
-    AwaitingApproval => "AWAITING_APPROVAL",
-    Running => "RUNNING",
-    Completed => "COMPLETED",
-    Failed => "FAILED",
-    Rejected => "REJECTED",
-    OutcomeUnknown => "OUTCOME_UNKNOWN",
-});
 
 /// `text` cut to at most `max` bytes at a character boundary, saying so when cut.
 pub fn bounded(text: String, max: usize) -> String {

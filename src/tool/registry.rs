@@ -89,7 +89,7 @@ pub async fn mcp_tools(
 ) -> AppResult<Vec<Tool>> {
     let mut servers = integration::Entity::find()
         .filter(integration::Column::WorkspaceId.eq(workspace_id))
-        .filter(integration::Column::Kind.eq(crate::integration::IntegrationKind::Mcp.as_str()));
+        .filter(integration::Column::Kind.eq(crate::integration::IntegrationKind::Mcp));
     let mut offered = integration_tool::Entity::find()
         .filter(integration_tool::Column::WorkspaceId.eq(workspace_id));
     if let Some(id) = only {

@@ -75,7 +75,7 @@ pub async fn connect(
     let existing = by_provider(&*txn, session.workspace_id, &name).await?;
     if existing
         .as_ref()
-        .is_some_and(|row| row.kind != IntegrationKind::Mcp.as_str())
+        .is_some_and(|row| row.kind != IntegrationKind::Mcp)
     {
         return Err(AppError::conflict(format!(
             "an OAuth integration is connected as {name}"
@@ -98,9 +98,9 @@ pub async fn connect(
             .seal(id.as_bytes(), token.unwrap_or_default().as_bytes())?,
         sealed_refresh_token: None,
         connected_by: Some(session.user.id),
-        kind: IntegrationKind::Mcp.as_str().to_owned(),
+        kind: IntegrationKind::Mcp,
         url: Some(url.clone()),
-        status: IntegrationStatus::Connected.as_str().to_owned(),
+        status: IntegrationStatus::Connected,
         last_error: None,
         checked_at: Some(now),
         created_at: existing.as_ref().map_or(now, |row| row.created_at),
@@ -128,7 +128,7 @@ pub async fn connect(
         ),
         metadata: json!({
             "provider": name,
-            "kind": IntegrationKind::Mcp.as_str(),
+            "kind": IntegrationKind::Mcp,
             "origin": outbound::origin(&url).to_string(),
             "tools": tools.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(),
             "reconnected": existing.is_some(),
@@ -149,7 +149,7 @@ pub async fn refresh(
 ) -> AppResult<integration::Model> {
     policy::require(session, Action::Administer)?;
     let row = find(state.db.conn(), session.workspace_id, id).await?;
-    if row.kind != IntegrationKind::Mcp.as_str() {
+    if row.kind != IntegrationKind::Mcp {
         return Err(AppError::bad_input("only an MCP server has tools to read"));
     }
     let read = read_tools(state, &endpoint_of(state, &row)?).await;
@@ -216,11 +216,11 @@ pub async fn mark(
         Some(_) => IntegrationStatus::Failing,
         None => IntegrationStatus::Connected,
     };
-    if row.status == status.as_str() && row.last_error.as_deref() == failure {
+    if row.status == status && row.last_error.as_deref() == failure {
         return Ok(());
     }
     integration::Entity::update_many()
-        .col_expr(integration::Column::Status, status.as_str().into())
+        .col_expr(integration::Column::Status, status.into())
         .col_expr(
             integration::Column::LastError,
             failure.map(str::to_owned).into(),
@@ -266,13 +266,13 @@ async fn record_read(
     let summary = match read {
         Ok(tools) => {
             store_tools(txn, &row, tools).await?;
-            row.status = IntegrationStatus::Connected.as_str().to_owned();
+            row.status = IntegrationStatus::Connected;
             row.last_error = None;
             row.checked_at = Some(now);
             format!("{} tools", tools.len())
         }
         Err(error) => {
-            row.status = IntegrationStatus::Failing.as_str().to_owned();
+            row.status = IntegrationStatus::Failing;
             row.last_error = Some(error.clone());
             format!("failing ({error})")
         }
@@ -318,7 +318,7 @@ async fn store_tools(
 async fn count_servers(db: &impl ConnectionTrait, workspace_id: Uuid) -> AppResult<u64> {
     Ok(integration::Entity::find()
         .filter(integration::Column::WorkspaceId.eq(workspace_id))
-        .filter(integration::Column::Kind.eq(IntegrationKind::Mcp.as_str()))
+        .filter(integration::Column::Kind.eq(IntegrationKind::Mcp))
         .count(db)
         .await?)
 }

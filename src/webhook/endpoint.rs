@@ -289,7 +289,7 @@ async fn check(state: &AppState, input: EndpointInput) -> AppResult<Checked> {
 /// An activity action or one of [`SPECIAL_EVENTS`]: a name nothing sends
 /// is refused, so a misspelled subscription does not wait for nothing.
 fn valid_event(event: &str) -> bool {
-    SPECIAL_EVENTS.contains(&event) || ActivityAction::parse(event).is_ok()
+    SPECIAL_EVENTS.contains(&event) || activity::action::named(event).is_some()
 }
 
 #[cfg(test)]

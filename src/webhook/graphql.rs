@@ -5,11 +5,12 @@ use async_graphql::{connection::Connection, Context, InputObject, Object, Simple
 use chrono::{DateTime, Utc};
 use entity::{webhook_delivery, webhook_endpoint};
 
-use super::{endpoint, secrets, service, DeliveryState};
+use super::{endpoint, secrets, service};
 use crate::{
     auth::{Action, Allowed},
     graphql::{
         context::ContextExt,
+        enums,
         pagination::{self, PageArgs},
     },
     ids::{self, Kind},
@@ -80,8 +81,8 @@ impl WebhookDelivery {
         })?;
         Ok(async_graphql::Json(payload))
     }
-    async fn state(&self) -> async_graphql::Result<DeliveryState> {
-        Ok(DeliveryState::parse(&self.0.state)?)
+    async fn state(&self) -> enums::DeliveryState {
+        self.0.state.into()
     }
     async fn attempts(&self) -> i32 {
         self.0.attempts

@@ -22,19 +22,4 @@ pub mod outbox;
 pub mod secrets;
 pub mod service;
 
-use crate::text_enum::text_enum;
-
-/// Where a delivery stands.
-#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
-#[graphql(name = "WebhookDeliveryState")]
-pub enum DeliveryState {
-    Pending,
-    Succeeded,
-    Failed,
-}
-
-text_enum!(DeliveryState {
-    Pending => "PENDING",
-    Succeeded => "SUCCEEDED",
-    Failed => "FAILED",
-});
+pub use entity::enums::DeliveryState;

@@ -60,7 +60,7 @@ pub async fn enqueue(
             message_id: message_id.clone(),
             event_type: event_type.to_owned(),
             payload: payload.clone(),
-            state: DeliveryState::Pending.as_str().to_owned(),
+            state: DeliveryState::Pending,
             attempts: 0,
             last_status_code: None,
             last_latency_ms: None,
@@ -85,7 +85,7 @@ pub async fn enqueue_activity(txn: &WriteTxn, entry: &activity_event::Model) -> 
         "activityId".into(),
         ids::encode(Kind::ActivityEvent, entry.id).into(),
     );
-    data.insert("action".into(), entry.action.clone().into());
+    data.insert("action".into(), entry.action.to_string().into());
     data.insert("targetType".into(), entry.target_type.clone().into());
     data.insert("targetId".into(), entry.target_id.clone().into());
     data.insert(
@@ -96,7 +96,7 @@ pub async fn enqueue_activity(txn: &WriteTxn, entry: &activity_event::Model) -> 
     enqueue(
         txn,
         entry.workspace_id,
-        &entry.action,
+        &entry.action.to_string(),
         data,
         entry.occurred_at,
     )

@@ -55,13 +55,13 @@ pub async fn redeliver(
     webhook_delivery::Entity::update_many()
         .col_expr(
             webhook_delivery::Column::State,
-            Expr::value(DeliveryState::Pending.as_str()),
+            Expr::value(DeliveryState::Pending),
         )
         .col_expr(webhook_delivery::Column::NextAttemptAt, Expr::value(now))
         .filter(webhook_delivery::Column::Id.eq(id))
         .exec(&*txn)
         .await?;
-    row.state = DeliveryState::Pending.as_str().to_owned();
+    row.state = DeliveryState::Pending;
     row.next_attempt_at = Some(now);
     let entry = NewActivity {
         actor_id: Some(session.user.id),

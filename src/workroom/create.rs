@@ -88,7 +88,7 @@ impl ConstraintsPatch {
                 json!(flags.iter().map(|f| f.trim()).collect::<Vec<_>>()).to_string();
         }
         if let Some((role, count)) = self.approval {
-            room.approval_role = Some(role.as_str().to_owned());
+            room.approval_role = Some(role);
             room.approval_count = Some(count);
         }
     }
@@ -166,7 +166,7 @@ pub async fn create(
         title: title.clone(),
         title_key: title.to_lowercase(),
         goal,
-        state: WorkroomState::Planning.as_str().to_owned(),
+        state: WorkroomState::Planning,
         state_reason: None,
         paused_from: None,
         deadline: None,
@@ -265,7 +265,7 @@ pub async fn insert_source(
         id: Uuid::now_v7(),
         workspace_id: room.workspace_id,
         workroom_id: room.id,
-        kind: new.kind.as_str().to_owned(),
+        kind: new.kind,
         title: new.title.map(|t| t.trim().to_owned()),
         content: new.content,
         created_at: now,

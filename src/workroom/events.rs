@@ -5,8 +5,6 @@
 //! next seq from the locked row and moves `last_seq` with it, so two writers
 //! can never take the same seq and a rolled-back change leaves no hole.
 
-use crate::text_enum::text_enum;
-use async_graphql::Enum;
 use chrono::{DateTime, Utc};
 use entity::{workroom, workroom_event};
 use sea_orm::{
@@ -22,45 +20,7 @@ use crate::{
     error::{AppError, AppResult},
     realtime::{Message, Topic},
 };
-
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WorkroomEventKind {
-    StateChanged,
-    PlanCreated,
-    TaskStarted,
-    TaskCompleted,
-    TaskFailed,
-    ApprovalRequested,
-    ApprovalGranted,
-    ComposerReset,
-    ComposerDelta,
-    DeliverableUpdated,
-    Message,
-    RevisionRequested,
-    CreditsCharged,
-    ToolCallStarted,
-    ToolCallFinished,
-    ApprovalRejected,
-}
-
-text_enum!(WorkroomEventKind {
-    StateChanged => "STATE_CHANGED",
-    PlanCreated => "PLAN_CREATED",
-    TaskStarted => "TASK_STARTED",
-    TaskCompleted => "TASK_COMPLETED",
-    TaskFailed => "TASK_FAILED",
-    ApprovalRequested => "APPROVAL_REQUESTED",
-    ApprovalGranted => "APPROVAL_GRANTED",
-    ComposerReset => "COMPOSER_RESET",
-    ComposerDelta => "COMPOSER_DELTA",
-    DeliverableUpdated => "DELIVERABLE_UPDATED",
-    Message => "MESSAGE",
-    RevisionRequested => "REVISION_REQUESTED",
-    CreditsCharged => "CREDITS_CHARGED",
-    ToolCallStarted => "TOOL_CALL_STARTED",
-    ToolCallFinished => "TOOL_CALL_FINISHED",
-    ApprovalRejected => "APPROVAL_REJECTED",
-});
+pub use entity::enums::WorkroomEventKind;
 
 /// One event to append.
 pub struct NewEvent {
@@ -141,9 +101,9 @@ pub async fn append(
         workspace_id: room.workspace_id,
         workroom_id: room.id,
         seq,
-        kind: event.kind.as_str().to_owned(),
+        kind: event.kind,
         actor_id: event.actor_id,
-        state: event.state.map(|s| s.as_str().to_owned()),
+        state: event.state,
         task_id: event.task_id,
         deliverable_id: event.deliverable_id,
         text: event.text,

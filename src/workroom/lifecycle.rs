@@ -68,7 +68,7 @@ async fn simple(
     verb: &str,
 ) -> AppResult<workroom::Model> {
     let mut change = begin(state, session, id).await?;
-    let from = change.room.state.clone();
+    let from = change.room.state;
     let to = transition(
         &change.txn,
         &mut change.room,
@@ -79,7 +79,7 @@ async fn simple(
     )
     .await?;
     let summary = format!("{} {verb} {}", session.user.name, change.named());
-    let metadata = json!({ "from": from, "to": to.as_str() });
+    let metadata = json!({ "from": from, "to": to });
     let room = change.finish(session, action, summary, metadata).await?;
     // Running calls of this workroom stop at their next token.
     state.interrupted.notify_waiters();
@@ -90,7 +90,7 @@ async fn simple(
 #[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, workroom = %id))]
 pub async fn replan(state: &AppState, session: &Session, id: Uuid) -> AppResult<workroom::Model> {
     let mut change = begin(state, session, id).await?;
-    let from = change.room.state.clone();
+    let from = change.room.state;
     transition(
         &change.txn,
         &mut change.room,
@@ -134,12 +134,9 @@ pub async fn new_plan_round(
         TaskState::Rejected,
     ];
     let discarded = task::Entity::update_many()
-        .col_expr(
-            task::Column::State,
-            Expr::value(TaskState::Discarded.as_str()),
-        )
+        .col_expr(task::Column::State, Expr::value(TaskState::Discarded))
         .filter(task::Column::WorkroomId.eq(room.id))
-        .filter(task::Column::State.is_not_in(kept.map(TaskState::as_str)))
+        .filter(task::Column::State.is_not_in(kept))
         .exec(&**txn)
         .await?
         .rows_affected;

@@ -1,6 +1,7 @@
 //! `Workspace.workrooms`: a filtered page of workrooms, newest first.
 
 use async_graphql::{InputObject, ID};
+use entity::enums::WorkroomState;
 use entity::workroom;
 use sea_orm::{
     sea_query::{Expr, ExprTrait},
@@ -8,16 +9,15 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use super::model::WorkroomState;
 use crate::{
     error::{AppError, AppResult},
-    graphql::pagination::PageArgs,
+    graphql::{enums, pagination::PageArgs},
     ids::{self, Kind},
 };
 
 #[derive(InputObject, Default)]
 pub struct WorkroomFilter {
-    states: Option<Vec<WorkroomState>>,
+    states: Option<Vec<enums::WorkroomState>>,
     title_contains: Option<String>,
     /// A user id.
     created_by: Option<ID>,
@@ -31,7 +31,8 @@ pub async fn list(
 ) -> AppResult<Vec<workroom::Model>> {
     let mut query = workroom::Entity::find().filter(workroom::Column::WorkspaceId.eq(workspace_id));
     if let Some(states) = filter.states {
-        query = query.filter(workroom::Column::State.is_in(states.into_iter().map(|s| s.as_str())));
+        query = query
+            .filter(workroom::Column::State.is_in(states.into_iter().map(WorkroomState::from)));
     }
     if let Some(text) = filter.title_contains.filter(|t| !t.is_empty()) {
         crate::input::limit(&text, "titleContains", crate::input::NAME_MAX)?;

@@ -6,15 +6,16 @@ use chrono::{DateTime, Utc};
 use super::{
     create::{self, ConstraintsPatch, NewSource, NewWorkroom},
     graphql::{find, Source, Workroom, WorkroomEvent},
-    model::SourceKind,
     service,
 };
 use crate::{
     auth::{Action, Allowed},
     error::AppResult,
-    graphql::context::ContextExt,
+    graphql::{
+        context::ContextExt,
+        enums::{Role, SourceKind},
+    },
     ids::{self, Kind},
-    member::Role,
 };
 
 #[derive(InputObject)]
@@ -39,7 +40,7 @@ impl From<ConstraintsInput> for ConstraintsPatch {
             paste_flags: input.paste_flags,
             approval: input
                 .approval
-                .map(|a| (a.required_role, a.required_approvals)),
+                .map(|a| (a.required_role.into(), a.required_approvals)),
         }
     }
 }
@@ -54,7 +55,7 @@ pub struct SourceInput {
 impl From<SourceInput> for NewSource {
     fn from(input: SourceInput) -> NewSource {
         NewSource {
-            kind: input.kind,
+            kind: input.kind.into(),
             title: input.title,
             content: input.content,
         }

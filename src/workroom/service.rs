@@ -56,33 +56,27 @@ pub async fn transition(
     reason: Option<&str>,
     now: DateTime<Utc>,
 ) -> AppResult<WorkroomState> {
-    let from = WorkroomState::parse(&room.state)?;
-    let paused_from = room
-        .paused_from
-        .as_deref()
-        .map(WorkroomState::parse)
-        .transpose()?;
-    let to = next_state(from, trigger, paused_from)?;
+    let from = room.state;
+    let to = next_state(from, trigger, room.paused_from)?;
     if to == WorkroomState::Planning && from != WorkroomState::Paused {
         // Planning begins anew (a resumed one goes on counting).
         room.plan_failures = 0;
     }
     if to.is_terminal() && !from.is_terminal() {
         txn.count_on_commit(move || {
-            metrics::counter!(crate::telemetry::ENGINE_RUNS, "outcome" => to.as_str()).increment(1)
+            metrics::counter!(crate::telemetry::ENGINE_RUNS, "outcome" => to.to_string())
+                .increment(1)
         });
     }
-    room.state = to.as_str().to_owned();
-    room.paused_from = (to == WorkroomState::Paused).then(|| from.as_str().to_owned());
+    room.state = to;
+    room.paused_from = (to == WorkroomState::Paused).then_some(from);
     room.state_reason = reason.map(str::to_owned);
     room.needs_run = to.is_running();
     save(txn, room).await?;
     events::append(
         txn,
         room,
-        NewEvent::state(to)
-            .by(actor)
-            .data(json!({ "from": from.as_str() })),
+        NewEvent::state(to).by(actor).data(json!({ "from": from })),
         now,
     )
     .await?;
@@ -155,7 +149,7 @@ pub async fn add_source(
 }
 
 fn ensure_accepts_input(room: &workroom::Model) -> AppResult<()> {
-    if accepts_input(WorkroomState::parse(&room.state)?) {
+    if accepts_input(room.state) {
         Ok(())
     } else {
         Err(AppError::conflict(
@@ -173,7 +167,7 @@ pub async fn update_constraints(
 ) -> AppResult<workroom::Model> {
     patch.validate()?;
     let mut change = begin(state, session, id).await?;
-    if WorkroomState::parse(&change.room.state)?.is_terminal() {
+    if change.room.state.is_terminal() {
         return Err(AppError::conflict(
             "constraints of a finished workroom cannot change",
         ));

@@ -12,7 +12,7 @@ use crate::{
     auth::{policy, Action, Allowed, Session},
     billing::{
         period::{self, BillingPeriod},
-        Plan,
+        plans::PlanTable,
     },
     credit::graphql::{CreditEntry, Credits},
     credit::usage::{UsageBucket, UsageGroupBy},
@@ -20,11 +20,12 @@ use crate::{
     export::ExportProfile,
     graphql::{
         context::ContextExt,
+        enums,
         pagination::{self, PageArgs},
     },
     ids::{self, Kind},
     integration::graphql::Integration,
-    invitation::{graphql::Invitation, InvitationState},
+    invitation::graphql::Invitation,
     member::graphql::Member,
     webhook::graphql::WebhookEndpoint,
     workroom::{graphql::Workroom, list::WorkroomFilter},
@@ -50,10 +51,6 @@ impl Workspace {
         }
         Ok(session)
     }
-
-    fn plan_value(&self) -> AppResult<Plan> {
-        Plan::parse(&self.0.plan)
-    }
 }
 
 #[Object]
@@ -66,13 +63,13 @@ impl Workspace {
         &self.0.name
     }
 
-    async fn plan(&self) -> async_graphql::Result<Plan> {
-        Ok(self.plan_value()?)
+    async fn plan(&self) -> enums::Plan {
+        self.0.plan.into()
     }
 
     /// Seat cap of the plan; null means unlimited.
-    async fn max_users(&self) -> async_graphql::Result<Option<i32>> {
-        Ok(self.plan_value()?.max_users().map(|n| n as i32))
+    async fn max_users(&self) -> Option<i32> {
+        self.0.plan.max_users().map(|n| n as i32)
     }
 
     /// Members plus pending, unexpired invitations.
@@ -89,7 +86,7 @@ impl Workspace {
 
     async fn credits(&self, ctx: &Context<'_>) -> async_graphql::Result<Credits> {
         self.session(ctx)?;
-        Ok(Credits::of(&self.0, self.plan_value()?)?)
+        Ok(Credits::of(&self.0)?)
     }
 
     /// The current billing period and the monthly credits granted in it.
@@ -114,7 +111,7 @@ impl Workspace {
     async fn invitations(
         &self,
         ctx: &Context<'_>,
-        state: Option<InvitationState>,
+        state: Option<enums::InvitationState>,
         first: Option<i32>,
         after: Option<String>,
     ) -> async_graphql::Result<Connection<String, Invitation>> {
@@ -124,7 +121,7 @@ impl Workspace {
         let rows = crate::invitation::service::list(
             app.db.conn(),
             self.0.id,
-            state,
+            state.map(Into::into),
             &page,
             app.clock.now(),
         )

@@ -38,7 +38,7 @@ pub async fn create(
     let ws = workspace::Model {
         id: Uuid::now_v7(),
         name: name.clone(),
-        plan: Plan::FreeTrial.as_str().to_owned(),
+        plan: Plan::FreeTrial,
         credit_balance: 0,
         credit_reserved: 0,
         credit_seq: 0,
@@ -58,7 +58,7 @@ pub async fn create(
         id: Uuid::now_v7(),
         workspace_id: ws.id,
         user_id: owner.id,
-        role: Role::Owner.as_str().to_owned(),
+        role: Role::Owner,
         joined_at: now,
     };
     member::Entity::insert(owner_member.clone().into_active_model().reset_all())
@@ -155,7 +155,10 @@ pub async fn seats_used(
     let members = member_count(db, workspace_id).await?;
     let pending = entity::invitation::Entity::find()
         .filter(entity::invitation::Column::WorkspaceId.eq(workspace_id))
-        .filter(crate::invitation::InvitationState::Pending.at(now))
+        .filter(crate::invitation::in_state(
+            crate::invitation::InvitationState::Pending,
+            now,
+        ))
         .count(db)
         .await?;
     Ok(members + pending as i64)

@@ -630,7 +630,7 @@ async fn forged_bus_messages_past_the_size_limit(app: TestApp) {
                 workspace_id,
                 workroom_id,
                 seq: last + 2 + i,
-                kind: "MESSAGE".into(),
+                kind: entity::enums::WorkroomEventKind::Message,
                 actor_id: None,
                 state: None,
                 task_id: None,

@@ -97,7 +97,7 @@ async fn binds_old_keys(backend: Backend) {
         id: Uuid::now_v7(),
         workspace_id: workspace.id,
         user_id: rejoined.id,
-        role: "ADMIN".into(),
+        role: atelya::member::Role::Admin,
         joined_at: t0 + TimeDelta::hours(1),
     };
     entity::member::Entity::insert(later.into_active_model().reset_all())

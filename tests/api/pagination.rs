@@ -38,7 +38,7 @@ async fn add_members(app: &TestApp, account: &Account, count: usize) {
             id: Uuid::now_v7(),
             workspace_id,
             user_id: user.id,
-            role: "MEMBER".into(),
+            role: atelya::member::Role::Member,
             joined_at: now,
         })
         .collect();

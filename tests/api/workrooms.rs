@@ -586,7 +586,7 @@ async fn insert_custom_agent(app: &TestApp, owner: &Account, name: &str) -> Stri
     let row = entity::agent::Model {
         id: uuid::Uuid::now_v7(),
         workspace_id,
-        kind: "CUSTOM".into(),
+        kind: atelya::agent::AgentKind::Custom,
         name: name.into(),
         description: String::new(),
         instructions: "Write punchy copy.".into(),

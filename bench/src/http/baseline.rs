@@ -174,14 +174,14 @@ async fn load(db: &DatabaseConnection, id: Uuid) -> Result<Option<Room>, sea_orm
             })
             .collect(),
         id: format!("wrm_{}", room.id.simple()),
-        state: room.state,
+        state: room.state.to_string(),
         tasks: tasks
             .into_iter()
             .map(|t| Task {
                 id: format!("tsk_{}", t.id.simple()),
-                kind: t.kind,
+                kind: t.kind.to_string(),
                 output: t.output,
-                state: t.state,
+                state: t.state.to_string(),
                 title: t.title,
             })
             .collect(),

@@ -7,6 +7,7 @@
 //! in its SQLite file: copies of its AGENT tasks (new ids, their outputs)
 //! are inserted before its COMPOSE task. The 10-task page is made by the API alone.
 
+use entity::enums::TaskKind;
 use std::{
     path::Path,
     time::{Duration, Instant},
@@ -145,9 +146,16 @@ async fn extend(database: &Path, id: &str, count: usize) {
         return;
     }
     let compose = plan.pop().expect("a COMPOSE task");
-    assert_eq!(compose.kind, "COMPOSE", "the plan ends with COMPOSE");
+    assert_eq!(
+        compose.kind,
+        TaskKind::Compose,
+        "the plan ends with COMPOSE"
+    );
     let last = plan.iter().map(|t| t.position).max().unwrap_or(0);
-    let agent_tasks: Vec<task::Model> = plan.into_iter().filter(|t| t.kind == "AGENT").collect();
+    let agent_tasks: Vec<task::Model> = plan
+        .into_iter()
+        .filter(|t| t.kind == TaskKind::Agent)
+        .collect();
     let missing = count - agent_tasks.len() - 1;
     let mut compose = compose.into_active_model();
     compose.position = Set(last + 1 + missing as i32);

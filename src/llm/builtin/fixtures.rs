@@ -4,10 +4,11 @@ use std::time::Duration;
 
 use super::BuiltinModel;
 use crate::llm::{AgentBrief, ModelContext, ModelRequest, Purpose, SourceBrief};
+use entity::enums::SourceKind;
 
-pub(super) fn source(kind: &str, title: &str, content: &str) -> SourceBrief {
+pub(super) fn source(kind: SourceKind, title: &str, content: &str) -> SourceBrief {
     SourceBrief {
-        kind: kind.into(),
+        kind,
         title: Some(title.into()),
         content: content.into(),
     }
@@ -29,9 +30,9 @@ pub(super) fn context() -> ModelContext {
         deliverables: vec!["Proposal".into(), "Weekly report".into()],
         deliverable: Some("Proposal".into()),
         sources: vec![
-            source("BRIEF", "Client brief", "Acme Bakery wants more weekday foot traffic. Budget is tight and the launch is in March."),
-            source("SAMPLE", "Last year's proposal", "# Proposal\n\nWe grew Acme's newsletter by 40% in one quarter through seasonal offers."),
-            source("NOTES", "Kickoff call", "The owner prefers local radio over social ads; she wants weekly numbers."),
+            source(SourceKind::Brief, "Client brief", "Acme Bakery wants more weekday foot traffic. Budget is tight and the launch is in March."),
+            source(SourceKind::Sample, "Last year's proposal", "# Proposal\n\nWe grew Acme's newsletter by 40% in one quarter through seasonal offers."),
+            source(SourceKind::Notes, "Kickoff call", "The owner prefers local radio over social ads; she wants weekly numbers."),
         ],
         ..ModelContext::default()
     }

@@ -6,6 +6,7 @@ use super::{
     text::{end_sentence, excerpt, gist_of, join_list, lower_first, non_empty, squash, strip_end},
 };
 use crate::llm::ModelContext;
+use entity::enums::SourceKind;
 
 /// The labels of the context bullets of agent notes. The Composer leaves
 /// them out of Key points: the deliverable states the goal, the deliverables
@@ -95,11 +96,11 @@ pub(super) fn recommendations(ctx: &ModelContext) -> Vec<String> {
     }
     for source in &ctx.sources {
         let text = strip_end(&excerpt(&source.content, 15)).to_string();
-        match source.kind.to_uppercase().as_str() {
-            "BRIEF" if !text.is_empty() => {
+        match source.kind {
+            SourceKind::Brief if !text.is_empty() => {
                 lines.push(format!("Answer the brief head-on: “{text}”."))
             }
-            "SAMPLE" => lines.push(format!(
+            SourceKind::Sample => lines.push(format!(
                 "Reuse what worked in the {}.",
                 lower_first(&source_label(source))
             )),

@@ -1,6 +1,7 @@
 //! Phrases drawn from the request context that the plan, the notes and the
 //! deliverable share, so they word the same things the same way.
 
+use entity::enums::SourceKind;
 use std::collections::BTreeMap;
 
 use super::text::{excerpt, join_list, lower_first, squash, strip_end};
@@ -31,11 +32,11 @@ pub(super) fn the_deliverables(ctx: &ModelContext) -> String {
 
 /// "Brief “Client brief”", from the source's kind and title.
 pub(super) fn source_label(source: &SourceBrief) -> String {
-    let kind = match source.kind.to_uppercase().as_str() {
-        "BRIEF" => "Brief",
-        "SAMPLE" => "Sample",
-        "NOTES" => "Notes",
-        _ => "Source",
+    let kind = match source.kind {
+        SourceKind::Brief => "Brief",
+        SourceKind::Sample => "Sample",
+        SourceKind::Notes => "Notes",
+        SourceKind::Other => "Source",
     };
     match source
         .title

@@ -32,10 +32,7 @@ pub(super) fn plan(ctx: &ModelContext) -> PlanSpec {
     if let Some((role, count)) = &ctx.approval {
         tasks.push(PlannedTask {
             key: "approval".into(),
-            title: format!(
-                "Approval before composing ({count} × {})",
-                role.to_uppercase()
-            ),
+            title: format!("Approval before composing ({count} × {role})"),
             kind: "APPROVAL".into(),
             agent_id: None,
             depends_on: agent_keys,
@@ -155,7 +152,7 @@ mod tests {
             agent("a1", "Copywriter", "Write."),
             agent("a2", "Analyst", "Check numbers."),
         ];
-        ctx.approval = Some(("ADMIN".into(), 2));
+        ctx.approval = Some((entity::enums::Role::Admin, 2));
         let plan = plan_of(ctx);
         let kinds: Vec<&str> = plan.tasks.iter().map(|t| t.kind.as_str()).collect();
         assert_eq!(kinds, ["AGENT", "AGENT", "APPROVAL", "COMPOSE"]);

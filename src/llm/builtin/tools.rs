@@ -8,6 +8,7 @@
 //!   only when every required argument is one it can fill (strings, numbers,
 //!   booleans, enumerations).
 
+use entity::enums::SourceKind;
 use serde_json::{json, Map, Value};
 
 use super::text::excerpt;
@@ -144,7 +145,7 @@ fn client_of(ctx: &ModelContext) -> Option<String> {
     if let Some(client) = ctx.custom_agents.iter().find_map(|a| a.client_name.clone()) {
         return Some(client);
     }
-    let brief = ctx.sources.iter().find(|s| s.kind == "BRIEF")?;
+    let brief = ctx.sources.iter().find(|s| s.kind == SourceKind::Brief)?;
     let name: Vec<&str> = brief
         .content
         .split_whitespace()

@@ -280,7 +280,7 @@ mod tests {
                 workspace_id: Uuid::nil(),
                 workroom_id: Uuid::nil(),
                 seq,
-                kind: "COMPOSER_DELTA".into(),
+                kind: entity::enums::WorkroomEventKind::ComposerDelta,
                 actor_id: None,
                 state: None,
                 task_id: None,

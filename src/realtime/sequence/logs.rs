@@ -16,11 +16,7 @@ impl Sequenced for workroom_event::Model {
 
     fn size(&self) -> usize {
         let text = |field: &Option<String>| field.as_ref().map_or(0, String::len);
-        std::mem::size_of::<Self>()
-            + self.kind.len()
-            + text(&self.state)
-            + text(&self.text)
-            + text(&self.data)
+        std::mem::size_of::<Self>() + text(&self.text) + text(&self.data)
     }
 }
 
@@ -31,7 +27,6 @@ impl Sequenced for activity_event::Model {
 
     fn size(&self) -> usize {
         std::mem::size_of::<Self>()
-            + self.action.len()
             + self.target_type.len()
             + self.target_id.as_ref().map_or(0, String::len)
             + self.summary.len()

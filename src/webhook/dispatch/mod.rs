@@ -128,7 +128,7 @@ async fn due_endpoints(state: &SharedState, now: DateTime<Utc>) -> AppResult<Vec
         .column(Column::WorkspaceId)
         .column(Column::EndpointId)
         .column_as(Column::Id.count(), "due")
-        .filter(Column::State.eq(DeliveryState::Pending.as_str()))
+        .filter(Column::State.eq(DeliveryState::Pending))
         .filter(Column::NextAttemptAt.lte(now))
         .group_by(Column::WorkspaceId)
         .group_by(Column::EndpointId)
@@ -158,7 +158,7 @@ async fn claim_next(
     use webhook_delivery::Column;
     let due = webhook_delivery::Entity::find()
         .filter(Column::EndpointId.eq(endpoint))
-        .filter(Column::State.eq(DeliveryState::Pending.as_str()))
+        .filter(Column::State.eq(DeliveryState::Pending))
         .filter(Column::NextAttemptAt.lte(now))
         .order_by_asc(Column::NextAttemptAt)
         .order_by_asc(Column::Id)
@@ -171,7 +171,7 @@ async fn claim_next(
         let claimed = webhook_delivery::Entity::update_many()
             .col_expr(Column::NextAttemptAt, Expr::value(until))
             .filter(Column::Id.eq(delivery.id))
-            .filter(Column::State.eq(DeliveryState::Pending.as_str()))
+            .filter(Column::State.eq(DeliveryState::Pending))
             .filter(Column::NextAttemptAt.eq(delivery.next_attempt_at))
             .exec(&*txn)
             .await?;

@@ -64,7 +64,7 @@ pub async fn record(
     let txn = state.db.begin().await?;
     use webhook_delivery::Column;
     let written = webhook_delivery::Entity::update_many()
-        .col_expr(Column::State, Expr::value(state_after.as_str()))
+        .col_expr(Column::State, Expr::value(state_after))
         .col_expr(Column::Attempts, Expr::value(attempts))
         .col_expr(
             Column::LastStatusCode,
@@ -75,7 +75,7 @@ pub async fn record(
         .col_expr(Column::LastAttemptAt, Expr::value(now))
         .col_expr(Column::NextAttemptAt, Expr::value(next))
         .filter(Column::Id.eq(delivery.id))
-        .filter(Column::State.eq(DeliveryState::Pending.as_str()))
+        .filter(Column::State.eq(DeliveryState::Pending))
         .filter(Column::NextAttemptAt.eq(claimed_until))
         .exec(&*txn)
         .await?;

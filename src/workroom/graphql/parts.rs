@@ -5,15 +5,11 @@ use async_graphql::{Context, Object, ID};
 use chrono::{DateTime, Utc};
 use entity::{deliverable, source, workroom_event};
 
-use crate::graphql::{context::ContextExt, int};
+use crate::graphql::{context::ContextExt, enums, int};
 use crate::{
     export::Export,
     identity::graphql::{load_user, User},
     ids::{self, Kind},
-    workroom::{
-        events::WorkroomEventKind,
-        model::{SourceKind, WorkroomState},
-    },
 };
 
 pub struct Source(pub source::Model);
@@ -23,8 +19,8 @@ impl Source {
     pub async fn id(&self) -> ID {
         ID(ids::encode(Kind::Source, self.0.id))
     }
-    async fn kind(&self) -> async_graphql::Result<SourceKind> {
-        Ok(SourceKind::parse(&self.0.kind)?)
+    async fn kind(&self) -> enums::SourceKind {
+        self.0.kind.into()
     }
     async fn title(&self) -> Option<&str> {
         self.0.title.as_deref()
@@ -75,8 +71,8 @@ impl WorkroomEvent {
     async fn workroom_id(&self) -> ID {
         ID(ids::encode(Kind::Workroom, self.0.workroom_id))
     }
-    async fn kind(&self) -> async_graphql::Result<WorkroomEventKind> {
-        Ok(WorkroomEventKind::parse(&self.0.kind)?)
+    async fn kind(&self) -> enums::WorkroomEventKind {
+        self.0.kind.into()
     }
     async fn at(&self) -> DateTime<Utc> {
         self.0.at
@@ -84,13 +80,8 @@ impl WorkroomEvent {
     async fn actor(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         load_user(ctx, self.0.actor_id).await
     }
-    async fn state(&self) -> async_graphql::Result<Option<WorkroomState>> {
-        Ok(self
-            .0
-            .state
-            .as_deref()
-            .map(WorkroomState::parse)
-            .transpose()?)
+    async fn state(&self) -> Option<enums::WorkroomState> {
+        self.0.state.map(Into::into)
     }
     async fn task_id(&self) -> Option<ID> {
         self.0.task_id.map(|id| ID(ids::encode(Kind::Task, id)))

@@ -12,15 +12,15 @@ use crate::{
     error::AppError,
     graphql::{
         context::ContextExt,
+        enums,
         pagination::{self, PageArgs},
     },
     identity::graphql::{load_user, User},
     ids::{self, Kind},
-    member::Role,
     task::graphql::Task,
     workroom::{
         events,
-        model::{allowed_actions, WorkroomAction, WorkroomState},
+        model::{allowed_actions, WorkroomAction},
     },
 };
 
@@ -28,7 +28,7 @@ pub struct Workroom(pub workroom::Model);
 
 #[derive(SimpleObject)]
 pub struct ApprovalPolicy {
-    required_role: Role,
+    required_role: enums::Role,
     required_approvals: i32,
 }
 
@@ -52,17 +52,17 @@ impl Workroom {
     async fn goal(&self) -> &str {
         &self.0.goal
     }
-    async fn state(&self) -> async_graphql::Result<WorkroomState> {
-        Ok(WorkroomState::parse(&self.0.state)?)
+    async fn state(&self) -> enums::WorkroomState {
+        self.0.state.into()
     }
     /// Why it is paused or failed, e.g. INSUFFICIENT_CREDITS, MAX_CREDITS_REACHED.
     async fn state_reason(&self) -> Option<&str> {
         self.0.state_reason.as_deref()
     }
     async fn constraints(&self) -> async_graphql::Result<Constraints> {
-        let approval = match (&self.0.approval_role, self.0.approval_count) {
+        let approval = match (self.0.approval_role, self.0.approval_count) {
             (Some(role), Some(n)) => Some(ApprovalPolicy {
-                required_role: Role::parse(role)?,
+                required_role: role.into(),
                 required_approvals: n,
             }),
             _ => None,
@@ -184,11 +184,7 @@ impl Workroom {
             .unwrap_or_default()
             .iter()
             .any(|d| d.content.is_some());
-        Ok(allowed_actions(
-            WorkroomState::parse(&self.0.state)?,
-            ctx.session()?.role,
-            composed,
-        ))
+        Ok(allowed_actions(self.0.state, ctx.session()?.role, composed))
     }
     async fn created_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         load_user(ctx, self.0.created_by).await

@@ -10,70 +10,9 @@
 
 mod transitions;
 
-use crate::text_enum::text_enum;
-use async_graphql::Enum;
+pub use entity::enums::{SourceKind, WorkroomState};
 
 pub use transitions::{accepts_input, allowed_actions, next_state, Trigger, WorkroomAction};
-
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum WorkroomState {
-    Planning,
-    Executing,
-    Paused,
-    Composing,
-    AwaitingRevision,
-    Completed,
-    Failed,
-    Cancelled,
-}
-
-text_enum!(WorkroomState {
-    Planning => "PLANNING",
-    Executing => "EXECUTING",
-    Paused => "PAUSED",
-    Composing => "COMPOSING",
-    AwaitingRevision => "AWAITING_REVISION",
-    Completed => "COMPLETED",
-    Failed => "FAILED",
-    Cancelled => "CANCELLED",
-});
-
-impl WorkroomState {
-    /// States in which the engine has model work to do.
-    pub fn is_running(self) -> bool {
-        matches!(
-            self,
-            WorkroomState::Planning
-                | WorkroomState::Executing
-                | WorkroomState::Composing
-                | WorkroomState::AwaitingRevision
-        )
-    }
-
-    /// COMPLETED (until a revision), FAILED (until a replan) and CANCELLED.
-    pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            WorkroomState::Completed | WorkroomState::Failed | WorkroomState::Cancelled
-        )
-    }
-}
-
-/// The kind of a source.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SourceKind {
-    Brief,
-    Sample,
-    Notes,
-    Other,
-}
-
-text_enum!(SourceKind {
-    Brief => "BRIEF",
-    Sample => "SAMPLE",
-    Notes => "NOTES",
-    Other => "OTHER",
-});
 
 /// Limits on workroom input (DESIGN.md's string limits, and sane counts).
 pub mod limits {

@@ -95,7 +95,7 @@ pub fn next_state(
             .ok_or_else(|| AppError::Internal("paused workroom without paused_from".into())),
         None => Err(AppError::conflict(format!(
             "a {} workroom cannot {}",
-            from.as_str().to_lowercase().replace('_', " "),
+            from.to_string().to_lowercase().replace('_', " "),
             verb(trigger)
         ))),
     }

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::json_text::JsonText;
+
 use crate::enums::{IntegrationKind, IntegrationStatus};
 
 /// A workspace's connection to an outside service (one per provider).
@@ -11,8 +13,8 @@ pub struct Model {
     pub workspace_id: Uuid,
     /// Lower-case name of the service, e.g. `google-drive`.
     pub provider: String,
-    /// JSON array of the granted scopes.
-    pub scopes: String,
+    /// The granted scopes.
+    pub scopes: JsonText<Vec<String>>,
     /// The access token (OAuth, or an MCP server's bearer token, empty when
     /// it needs none), sealed with `ATELYA_SECRET_KEY` (the row id as
     /// associated data); never returned by the API.

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::json_text::JsonText;
+
 /// One tool an MCP server listed (read at connect and on refresh).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "integration_tools")]
@@ -15,7 +17,7 @@ pub struct Model {
     pub title: Option<String>,
     pub description: String,
     /// JSON Schema of its arguments.
-    pub input_schema: String,
+    pub input_schema: JsonText<Json>,
     /// The server's `readOnlyHint`.
     pub read_only: bool,
 }

@@ -22,7 +22,10 @@
 //!
 //! Enumerations (roles, plans, kinds, states) are typed columns: `enums` holds
 //! them, stored as their GraphQL names in text columns, and `action` the
-//! activity actions, stored as their dotted names.
+//! activity actions, stored as their dotted names. JSON columns are
+//! `json_text::JsonText<T>`: typed values kept as the text they were written
+//! as (the activity log's metadata and webhook payloads stay plain text, since
+//! they are hashed and signed byte for byte).
 
 pub mod action;
 pub mod activity_event;
@@ -40,6 +43,7 @@ pub mod export_profile;
 pub mod integration;
 pub mod integration_tool;
 pub mod invitation;
+pub mod json_text;
 pub mod member;
 pub mod refresh_token;
 pub mod source;

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::json_text::JsonText;
+
 /// One version of an agent's style profile; the highest is the current one.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "style_memory_versions")]
@@ -11,8 +13,8 @@ pub struct Model {
     /// From 1, gap-free per agent.
     pub version: i32,
     pub summary: String,
-    /// JSON object of the derived traits.
-    pub traits: String,
+    /// The derived traits, an object.
+    pub traits: JsonText<Json>,
     pub sample_count: i32,
     /// Why it changed, e.g. "sample added".
     pub reason: String,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::json_text::JsonText;
+
 use crate::enums::{Role, TaskKind, TaskState};
 
 /// One step of a workroom's plan.
@@ -18,8 +20,8 @@ pub struct Model {
     pub agent_id: Option<Uuid>,
     /// APPROVAL tasks: the role an approver needs at least.
     pub assigned_role: Option<Role>,
-    /// JSON array of task ids.
-    pub depends_on: String,
+    /// The ids of the tasks it waits for.
+    pub depends_on: JsonText<Vec<Uuid>>,
     pub output: Option<String>,
     pub credits_used: i64,
     /// Times the task was started (each start is one attempt, charged once).
@@ -30,8 +32,8 @@ pub struct Model {
     pub required_approvals: Option<i32>,
     /// TOOL tasks: the tool's name in the workspace.
     pub tool: Option<String>,
-    /// TOOL tasks: the call's arguments, a JSON object.
-    pub tool_arguments: Option<String>,
+    /// TOOL tasks: the call's arguments, an object.
+    pub tool_arguments: Option<JsonText<Json>>,
     /// Why an approver rejected it (state REJECTED).
     pub rejection_reason: Option<String>,
     pub started_at: Option<DateTimeUtc>,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::json_text::JsonText;
+
 use crate::enums::ToolCallState;
 
 /// One call of a tool by a task.
@@ -13,8 +15,8 @@ pub struct Model {
     pub task_id: Uuid,
     /// The tool's name in the workspace.
     pub tool: String,
-    /// A JSON object.
-    pub arguments: String,
+    /// An object.
+    pub arguments: JsonText<Json>,
     /// AWAITING_APPROVAL, RUNNING, COMPLETED, FAILED, REJECTED or OUTCOME_UNKNOWN.
     pub state: ToolCallState,
     /// Whether the tool was read-only when called (a read-only call is

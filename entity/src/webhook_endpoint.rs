@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::json_text::JsonText;
+
 /// An integrator's endpoint receiving a workspace's signed events.
 #[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "webhook_endpoints")]
@@ -9,8 +11,8 @@ pub struct Model {
     pub workspace_id: Uuid,
     pub url: String,
     pub description: Option<String>,
-    /// JSON array of the event types it receives.
-    pub events: String,
+    /// The event types it receives.
+    pub events: JsonText<Vec<String>>,
     /// The current `whsec_` signing secret, sealed with `ATELYA_SECRET_KEY`
     /// (the row id as associated data); earlier ones are `webhook_secret`s.
     pub sealed_secret: Vec<u8>,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::json_text::JsonText;
+
 use crate::enums::{Role, WorkroomState};
 
 /// A bounded piece of work and its run state.
@@ -20,8 +22,7 @@ pub struct Model {
     pub paused_from: Option<WorkroomState>,
     pub deadline: Option<DateTimeUtc>,
     pub max_credits: Option<i64>,
-    /// JSON array of strings.
-    pub paste_flags: String,
+    pub paste_flags: JsonText<Vec<String>>,
     pub approval_role: Option<Role>,
     pub approval_count: Option<i32>,
     pub style_override: Option<String>,

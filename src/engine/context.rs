@@ -57,9 +57,7 @@ pub async fn voice(engine: &Engine, agents: &[agent::Model]) -> AppResult<Option
         if let Some(current) =
             crate::agent::style::current(db, agent.workspace_id, agent.id).await?
         {
-            let traits = serde_json::from_str(&current.traits).map_err(|e| {
-                crate::error::AppError::Internal(format!("stored traits are not JSON: {e}"))
-            })?;
+            let traits = current.traits.0;
             return Ok(Some(StyleBrief {
                 agent: agent.name.clone(),
                 summary: current.summary,

@@ -258,11 +258,9 @@ pub async fn ask_approval(
     data.insert("requiredApprovals".into(), needed.approvals.into());
     let mut hook = data.clone();
     if let Some(call) = call {
-        let arguments: serde_json::Value =
-            serde_json::from_str(&call.arguments).unwrap_or_default();
         data.insert("callId".into(), ids::encode(Kind::ToolCall, call.id).into());
         data.insert("tool".into(), call.tool.clone().into());
-        data.insert("arguments".into(), arguments);
+        data.insert("arguments".into(), call.arguments.0.clone());
         data.insert("callState".into(), call.state.to_string().into());
         hook.insert("tool".into(), call.tool.clone().into());
     }

@@ -104,7 +104,7 @@ pub async fn run(engine: &Engine, room: workroom::Model, task: task::Model) -> A
         now,
     } = *starting;
     let tool = tool.expect("a call is made only of a tool that exists");
-    let arguments = arguments_of(&call);
+    let arguments = call.arguments.0.clone();
     let place = (room.workspace_id, room.id);
     let recorded = async {
         mark_running(engine, &txn, &mut room, &mut task, &mut call, fresh, now).await?;
@@ -125,9 +125,8 @@ async fn decide(
     let name = task.tool.clone().unwrap_or_default();
     let arguments: Value = task
         .tool_arguments
-        .as_deref()
-        .and_then(|a| serde_json::from_str(a).ok())
-        .unwrap_or_else(|| json!({}));
+        .clone()
+        .map_or_else(|| json!({}), |a| a.0);
     let unusable = match tool {
         None => Some(format!(
             "the tool {name} is no longer offered in this workspace"
@@ -262,7 +261,7 @@ pub(super) async fn start_call(
         .data(json!({
             "callId": ids::encode(Kind::ToolCall, call.id),
             "tool": call.tool,
-            "arguments": arguments_of(call),
+            "arguments": &*call.arguments,
         }));
     events::append(txn, room, event, now).await?;
     Ok(())
@@ -280,11 +279,6 @@ fn policy_of(room: &workroom::Model) -> (Role, i32) {
 pub(super) struct Made {
     /// `None`: abandoned (the workroom was paused, cancelled or replanned).
     pub answer: Option<Result<mcp::Answer, String>>,
-}
-
-/// A stored call's arguments.
-fn arguments_of(call: &tool_call::Model) -> Value {
-    serde_json::from_str(&call.arguments).unwrap_or_default()
 }
 
 /// Makes a call whose start `recorded` stores and commits, in the order
@@ -530,7 +524,6 @@ async fn log_call(
     call: &tool_call::Model,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let arguments: Value = serde_json::from_str(&call.arguments).unwrap_or_default();
     let entry = crate::activity::NewActivity {
         actor_id: None,
         api_key: None,
@@ -549,7 +542,7 @@ async fn log_call(
             "taskId": ids::encode(Kind::Task, task.id),
             "callId": ids::encode(Kind::ToolCall, call.id),
             "state": call.state,
-            "arguments": crate::tool::secrets::redacted(&arguments),
+            "arguments": crate::tool::secrets::redacted(&call.arguments),
         }),
     };
     crate::activity::record(txn, room.workspace_id, entry, now).await?;

@@ -18,7 +18,7 @@ use crate::{
     agent::{service::system, AgentKind},
     error::AppResult,
     llm::Purpose,
-    task::{depends_on, TaskKind, TaskState},
+    task::{TaskKind, TaskState},
     workroom::{
         model::{Trigger, WorkroomState},
         service::transition,
@@ -42,7 +42,7 @@ fn due(tasks: &[task::Model]) -> Due {
     let ready = tasks.iter().find(|t| {
         t.kind != TaskKind::Compose
             && t.state == TaskState::Pending
-            && depends_on(t).iter().all(done)
+            && t.depends_on.iter().all(done)
     });
     match ready {
         Some(t) if t.kind == TaskKind::Approval => Due::AskApproval(t.clone()),
@@ -107,7 +107,7 @@ async fn run_agent(engine: &Engine, room: workroom::Model, task: task::Model) ->
     ctx.agent = agent.as_ref().map(context::brief);
     ctx.voice = context::voice(engine, agent.as_slice()).await?;
     ctx.task_title = Some(task.title.clone());
-    ctx.dependency_outputs = context::outputs(engine, &room, Some(&depends_on(&task))).await?;
+    ctx.dependency_outputs = context::outputs(engine, &room, Some(&task.depends_on)).await?;
     let system_prompt = agent.as_ref().map_or(
         "Draft the key points for the deliverables.".to_owned(),
         |a| a.instructions.clone(),

@@ -31,8 +31,8 @@ impl Integration {
     async fn url(&self) -> Option<&str> {
         self.0.url.as_deref()
     }
-    async fn scopes(&self) -> async_graphql::Result<Vec<String>> {
-        Ok(service::scopes_of(&self.0)?)
+    async fn scopes(&self) -> &[String] {
+        &self.0.scopes
     }
     /// The tools it offers (MCP only; empty otherwise).
     async fn tools(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Tool>> {

@@ -1,6 +1,7 @@
 //! Connecting, disconnecting and listing integrations (owner and admin).
 
 use entity::integration;
+use entity::json_text::JsonText;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder,
@@ -64,7 +65,7 @@ pub async fn connect(
         id,
         workspace_id: session.workspace_id,
         provider: provider.clone(),
-        scopes: json!(scopes).to_string(),
+        scopes: JsonText(scopes),
         sealed_access_token: state.sealer.seal(id.as_bytes(), access.as_bytes())?,
         sealed_refresh_token: refresh
             .map(|t| state.sealer.seal(id.as_bytes(), t.as_bytes()))
@@ -93,7 +94,7 @@ pub async fn connect(
         target_type: "Integration",
         target_id: Some(ids::encode(Kind::Integration, id)),
         summary: format!("{} connected {provider}", session.user.name),
-        metadata: json!({ "provider": provider, "scopes": scopes, "reconnected": reconnected }),
+        metadata: json!({ "provider": provider, "scopes": &*row.scopes, "reconnected": reconnected }),
     };
     activity::record(&txn, session.workspace_id, entry, now).await?;
     txn.commit().await?;
@@ -162,12 +163,6 @@ pub async fn find(
         .one(db)
         .await?
         .ok_or(AppError::NotFound("integration"))
-}
-
-/// The stored scopes (a JSON array of strings).
-pub fn scopes_of(row: &integration::Model) -> AppResult<Vec<String>> {
-    serde_json::from_str(&row.scopes)
-        .map_err(|e| AppError::Internal(format!("integration scopes are not a list: {e}")))
 }
 
 /// A provider is a lower-case slug: letters, digits, `-` and `_`, up to 64.

@@ -4,7 +4,7 @@ use async_graphql::{Context, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 use entity::{approval_grant, task, tool_call};
 
-use super::{approval, depends_on, rejection, TaskAction, TaskKind, TaskState};
+use super::{approval, rejection, TaskAction, TaskKind, TaskState};
 use crate::graphql::int;
 use crate::{
     agent::graphql::Agent,
@@ -58,9 +58,10 @@ impl Task {
         self.0.assigned_role.map(Into::into)
     }
     async fn depends_on(&self) -> Vec<ID> {
-        depends_on(&self.0)
-            .into_iter()
-            .map(|id| ID(ids::encode(Kind::Task, id)))
+        self.0
+            .depends_on
+            .iter()
+            .map(|&id| ID(ids::encode(Kind::Task, id)))
             .collect()
     }
     async fn output(&self) -> Option<&str> {

@@ -22,11 +22,6 @@ pub enum TaskAction {
     RejectApproval,
 }
 
-/// The ids a task depends on (stored as a JSON array).
-pub fn depends_on(row: &entity::task::Model) -> Vec<uuid::Uuid> {
-    serde_json::from_str(&row.depends_on).unwrap_or_default()
-}
-
 /// The current plan of a workroom: the tasks of its latest plan round, in
 /// order. A replan opens a new round; earlier rounds' tasks stay reachable by
 /// id and in the history.

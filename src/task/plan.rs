@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use entity::json_text::JsonText;
 use entity::{task, workroom};
 use sea_orm::{ActiveEnum, ActiveModelTrait, EntityTrait, IntoActiveModel};
 use serde_json::{json, Value};
@@ -217,7 +218,7 @@ pub async fn store(
             state: TaskState::Pending,
             agent_id: row.agent,
             assigned_role: asks.as_ref().map(|(role, _)| *role),
-            depends_on: json!(row.deps.iter().map(|&d| ids[d]).collect::<Vec<_>>()).to_string(),
+            depends_on: JsonText(row.deps.iter().map(|&d| ids[d]).collect()),
             output: None,
             credits_used: 0,
             attempts: 0,
@@ -225,7 +226,7 @@ pub async fn store(
             error: None,
             required_approvals: asks.as_ref().map(|(_, n)| *n),
             tool: row.call.as_ref().map(|c| c.tool.clone()),
-            tool_arguments: row.call.as_ref().map(|c| c.arguments.to_string()),
+            tool_arguments: row.call.as_ref().map(|c| JsonText(c.arguments.clone())),
             rejection_reason: None,
             started_at: None,
             finished_at: None,

@@ -4,6 +4,7 @@
 //! is followed, once a person grants it, by a new call.
 
 use chrono::{DateTime, Utc};
+use entity::json_text::JsonText;
 use entity::{approval_grant, task, tool_call};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
@@ -30,7 +31,7 @@ pub fn new_call(
         workroom_id: task.workroom_id,
         task_id: task.id,
         tool: tool.to_owned(),
-        arguments: arguments.to_string(),
+        arguments: JsonText(arguments.clone()),
         state,
         read_only,
         result: None,

@@ -78,8 +78,8 @@ impl ToolCall {
     async fn tool(&self) -> &str {
         &self.0.tool
     }
-    async fn arguments(&self) -> async_graphql::Json<serde_json::Value> {
-        async_graphql::Json(serde_json::from_str(&self.0.arguments).unwrap_or_default())
+    async fn arguments(&self) -> async_graphql::Json<&serde_json::Value> {
+        async_graphql::Json(&self.0.arguments)
     }
     async fn state(&self) -> enums::ToolCallState {
         self.0.state.into()

@@ -10,7 +10,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::{builtin, ToolSource};
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 
 /// One tool of a workspace, as agents and members see it.
 #[derive(Debug, Clone, PartialEq)]
@@ -112,8 +112,7 @@ pub async fn mcp_tools(
         let Some(server) = servers.get(&row.integration_id) else {
             continue;
         };
-        let input_schema = serde_json::from_str(&row.input_schema)
-            .map_err(|e| AppError::Internal(format!("a stored input schema is not JSON: {e}")))?;
+        let input_schema = row.input_schema.0.clone();
         tools.push(Tool {
             name: format!("{}.{}", server.provider, row.name),
             title: row.title,

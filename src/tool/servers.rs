@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use entity::json_text::JsonText;
 use entity::{integration, integration_tool};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
@@ -91,7 +92,7 @@ pub async fn connect(
         id,
         workspace_id: session.workspace_id,
         provider: name.clone(),
-        scopes: "[]".into(),
+        scopes: JsonText::default(),
         // No token is a sealed empty one: the column holds a sealed value either way.
         sealed_access_token: state
             .sealer
@@ -305,7 +306,7 @@ async fn store_tools(
             name: tool.name.clone(),
             title: tool.title.clone(),
             description: tool.description.clone(),
-            input_schema: tool.input_schema.to_string(),
+            input_schema: JsonText(tool.input_schema.clone()),
             read_only: tool.read_only,
         };
         integration_tool::Entity::insert(stored.into_active_model().reset_all())

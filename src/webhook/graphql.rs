@@ -31,8 +31,8 @@ impl WebhookEndpoint {
         self.0.description.as_deref()
     }
     /// Event types delivered: workroom.completed, workroom.failed, approval.requested, credits.low, or any activity action.
-    async fn events(&self) -> async_graphql::Result<Vec<String>> {
-        Ok(endpoint::events_of(&self.0)?)
+    async fn events(&self) -> &[String] {
+        &self.0.events
     }
     async fn enabled(&self) -> bool {
         self.0.enabled

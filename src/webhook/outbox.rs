@@ -8,7 +8,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, Query
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::{endpoint::events_of, DeliveryState};
+use super::DeliveryState;
 use crate::{
     db::WriteTxn,
     error::AppResult,
@@ -32,7 +32,7 @@ pub async fn enqueue(
         .await?;
     let mut wanted = Vec::new();
     for endpoint in endpoints {
-        if events_of(&endpoint)?.iter().any(|e| e == event_type) {
+        if endpoint.events.iter().any(|e| e == event_type) {
             wanted.push(endpoint.id);
         }
     }

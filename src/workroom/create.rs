@@ -1,6 +1,7 @@
 //! Creating a workroom: validated input, the first event, and work for the engine.
 
 use chrono::{DateTime, Utc};
+use entity::json_text::JsonText;
 use entity::{deliverable, source, workroom, workroom_agent};
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
 use serde_json::json;
@@ -84,8 +85,7 @@ impl ConstraintsPatch {
             room.max_credits = Some(max);
         }
         if let Some(flags) = self.paste_flags {
-            room.paste_flags =
-                json!(flags.iter().map(|f| f.trim()).collect::<Vec<_>>()).to_string();
+            room.paste_flags = JsonText(flags.iter().map(|f| f.trim().to_owned()).collect());
         }
         if let Some((role, count)) = self.approval {
             room.approval_role = Some(role);
@@ -171,7 +171,7 @@ pub async fn create(
         paused_from: None,
         deadline: None,
         max_credits: None,
-        paste_flags: "[]".into(),
+        paste_flags: JsonText::default(),
         approval_role: None,
         approval_count: None,
         style_override: new.style_override.filter(|s| !s.trim().is_empty()),

@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use entity::style_memory_version;
 
 use crate::{
-    error::AppError,
     graphql::context::ContextExt,
     identity::graphql::{load_user, User},
 };
@@ -21,10 +20,8 @@ impl StyleMemory {
     async fn summary(&self) -> &str {
         &self.0.summary
     }
-    async fn traits(&self) -> async_graphql::Result<Json<serde_json::Value>> {
-        let traits = serde_json::from_str(&self.0.traits)
-            .map_err(|e| AppError::Internal(format!("stored traits are not JSON: {e}")))?;
-        Ok(Json(traits))
+    async fn traits(&self) -> Json<&serde_json::Value> {
+        Json(&self.0.traits)
     }
     async fn sample_count(&self) -> i32 {
         self.0.sample_count

@@ -10,6 +10,7 @@
 pub mod graphql;
 pub mod traits;
 
+use entity::json_text::JsonText;
 use entity::{style_memory_version, style_sample};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
@@ -68,8 +69,10 @@ pub async fn add_sample(
         agent_id: agent.id,
         version,
         summary: traits::summarize(&derived, samples.len()),
-        traits: serde_json::to_string(&derived)
-            .map_err(|e| AppError::Internal(format!("traits do not serialize: {e}")))?,
+        traits: JsonText(
+            serde_json::to_value(&derived)
+                .map_err(|e| AppError::Internal(format!("traits do not serialize: {e}")))?,
+        ),
         sample_count: crate::graphql::int(samples.len())?,
         reason: SAMPLE_ADDED.to_owned(),
         actor_id: Some(session.user.id),

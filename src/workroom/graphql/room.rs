@@ -70,7 +70,7 @@ impl Workroom {
         Ok(Constraints {
             deadline: self.0.deadline,
             max_credits: self.0.max_credits.map(int).transpose()?,
-            paste_flags: serde_json::from_str(&self.0.paste_flags).unwrap_or_default(),
+            paste_flags: self.0.paste_flags.0.clone(),
             approval,
         })
     }

@@ -49,8 +49,14 @@ pub struct AppState {
 pub struct Rounds {
     /// The engine looking for work to claim.
     pub engine: std::sync::atomic::AtomicU64,
+    /// The engine looking for work, finding none, with no run going on this
+    /// instance: nothing here is moving a workroom.
+    pub engine_idle: std::sync::atomic::AtomicU64,
     /// The billing job looking for periods that ended.
     pub renewals: std::sync::atomic::AtomicU64,
+    /// The webhook dispatcher looking for due deliveries and finding none,
+    /// with none being sent: every delivery due by then has been made.
+    pub webhooks_idle: std::sync::atomic::AtomicU64,
 }
 
 impl Rounds {

@@ -89,6 +89,9 @@ impl Engine {
                     tracing::warn!(error = %err, "engine could not claim work; will retry");
                 }
                 crate::state::Rounds::completed(&self.state.rounds.engine);
+                if self.running.lock().await.is_empty() {
+                    crate::state::Rounds::completed(&self.state.rounds.engine_idle);
+                }
                 tokio::select! {
                     _ = woken => {}
                     _ = tokio::time::sleep(poll) => {}

@@ -67,19 +67,15 @@ impl SmtpSink {
     }
 
     async fn wait_for(&self, needle: &str) -> String {
-        for _ in 0..100 {
-            if let Some(m) = self
-                .messages
-                .lock()
-                .await
-                .iter()
-                .find(|m| m.contains(needle))
-            {
-                return m.clone();
+        let messages = &self.messages;
+        eventually(Duration::from_secs(10), move || async move {
+            let messages = messages.lock().await;
+            match messages.iter().find(|m| m.contains(needle)) {
+                Some(m) => Ok(m.clone()),
+                None => Err(format!("no email containing {needle:?} arrived")),
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("no email containing {needle:?} arrived");
+        })
+        .await
     }
 }
 

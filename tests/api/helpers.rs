@@ -86,15 +86,16 @@ impl TestApp {
         passes: u64,
     ) {
         use std::sync::atomic::Ordering;
-        let target = counter(&self.state.rounds).load(Ordering::Acquire) + passes;
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-        while counter(&self.state.rounds).load(Ordering::Acquire) < target {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the job stopped making passes"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
+        let rounds = &self.state.rounds;
+        let target = counter(rounds).load(Ordering::Acquire) + passes;
+        let counter = &counter;
+        eventually(std::time::Duration::from_secs(20), move || async move {
+            match counter(rounds).load(Ordering::Acquire) {
+                done if done >= target => Ok(()),
+                done => Err(format!("the job made {done} of {target} passes")),
+            }
+        })
+        .await;
     }
 
     /// Shuts the server down as SIGTERM would.

@@ -3,7 +3,7 @@
 //! with RATE_LIMITED (a websocket closed with 4430, a stream answered 429),
 //! and a place comes back as soon as a connection ends, however it ends.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use atelya::http::caps::Live;
 use futures_util::{SinkExt, StreamExt};
@@ -51,11 +51,14 @@ async fn close(mut socket: Socket) {
 
 /// Waits until `open()` counts `expected`, for at most five seconds.
 async fn until_open(expected: usize, open: impl Fn() -> usize) {
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while open() != expected {
-        assert!(Instant::now() < deadline, "{} open, not {expected}", open());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let open = &open;
+    eventually(Duration::from_secs(5), move || async move {
+        match open() {
+            now if now == expected => Ok(()),
+            now => Err(format!("{now} open, not {expected}")),
+        }
+    })
+    .await;
 }
 
 /// Asks for an event stream of `query`; the answer as it comes.

@@ -65,9 +65,15 @@ db_test! {
         // A socket with a live subscription, open while the metrics are read.
         let mut watcher = crate::ws_client::Client::connect(&app, &ann.token).await;
         watcher.subscribe("1", "subscription { activity { id } }", json!({})).await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
-
-        let after = scrape(&app, &base).await;
+        let (client, base) = (&app, base.as_str());
+        let after = eventually(Duration::from_secs(10), move || async move {
+            let metrics = scrape(client, base).await;
+            match sample(&metrics, "atelya_subscriptions_live") >= 1.0 {
+                true => Ok(metrics),
+                false => Err("the subscription is not live yet".to_owned()),
+            }
+        })
+        .await;
         assert!(sample(&after, probe) >= sample(&before, probe) + 3.0, "{after}");
         let unauthenticated = r#"atelya_graphql_errors_total{code="UNAUTHENTICATED"}"#;
         assert!(sample(&after, unauthenticated) > sample(&before, unauthenticated));

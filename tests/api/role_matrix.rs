@@ -787,18 +787,15 @@ const TASKS: &str = "query($id: ID!) { workroom(id: $id) { state creditsReserved
 
 /// Polls the workroom until `done` holds; panics after 20 seconds.
 async fn wait_until(app: &TestApp, token: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let started = Instant::now();
-    loop {
+    let done = &done;
+    eventually(Duration::from_secs(20), move || async move {
         let room = app.ok(Some(token), TASKS, json!({ "id": id })).await["workroom"].clone();
-        if done(&room) {
-            return room;
+        match done(&room) {
+            true => Ok(room),
+            false => Err(format!("the workroom did not get there: {room}")),
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the workroom did not get there in 20 s: {room}"
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    })
+    .await
 }
 
 /// The APPROVAL task, once it awaits approval with nothing else running.

@@ -1,7 +1,7 @@
 //! Helpers for workroom tests: creating, waiting, reading the history, and
 //! checking the history's invariants.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 
@@ -68,20 +68,18 @@ impl TestApp {
         .await
     }
 
-    /// Reads the workroom for a while and asserts that nothing happens to it
-    /// (same state, same lastSeq): the engine is not running anything more.
+    /// Asserts that nothing happens to the workroom (same state, same
+    /// lastSeq) while the engine looks for work twice and finds none, with
+    /// no run going: the engine is not running anything more.
     pub async fn assert_quiet(&self, token: &str, id: &str) -> Value {
         let before = self.room(token, id).await;
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_millis(600) {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-            let now = self.room(token, id).await;
-            assert_eq!(
-                now["lastSeq"], before["lastSeq"],
-                "the workroom moved on: {now}"
-            );
-            assert_eq!(now["state"], before["state"], "{now}");
-        }
+        self.after_passes(|r| &r.engine_idle, 2).await;
+        let now = self.room(token, id).await;
+        assert_eq!(
+            now["lastSeq"], before["lastSeq"],
+            "the workroom moved on: {now}"
+        );
+        assert_eq!(now["state"], before["state"], "{now}");
         before
     }
 

@@ -614,7 +614,14 @@ async fn a_destructive_call_cut_by_a_crash_waits_for_a_person(backend: Backend) 
     assert_eq!(asked["data"]["callState"], "OUTCOME_UNKNOWN");
     assert_eq!(asked["data"]["tool"], "crm.send_report");
     // The cut request finishes on the server; nothing calls it again.
-    tokio::time::sleep(std::time::Duration::from_millis(1_800)).await;
+    let shared = &server.shared;
+    eventually(std::time::Duration::from_secs(10), move || async move {
+        match shared.sends.load(std::sync::atomic::Ordering::SeqCst) {
+            0 => Err("the cut request has not finished on the server".to_owned()),
+            _ => Ok(()),
+        }
+    })
+    .await;
     app.assert_quiet(&owner.token, &id).await;
     assert_eq!(
         server.shared.calls_of("send_report").len(),

@@ -69,15 +69,13 @@ impl SlowReceiver {
     }
 
     async fn until(&self, count: usize, within: Duration) {
-        let started = Instant::now();
-        while self.received().len() < count {
-            assert!(
-                started.elapsed() < within,
-                "{} of {count} came",
-                self.received().len()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        eventually(within, move || async move {
+            match self.received().len() {
+                came if came >= count => Ok(()),
+                came => Err(format!("{came} of {count} came")),
+            }
+        })
+        .await;
     }
 }
 
@@ -100,9 +98,11 @@ const SLOW_ENDPOINTS: usize = 3;
 const FLOOD: usize = 10;
 
 /// A flooded workspace with three slow endpoints, and a quiet one whose
-/// event (emitted on `app` while the flood is being sent) must arrive
-/// within 2 s; returns the slow receiver once the whole flood came.
-async fn a_flood_and_a_quiet_event(app: &TestApp, dispatchers: usize) -> SlowReceiver {
+/// event (emitted on the first of `apps`, the instances dispatching, while
+/// the flood is being sent) must arrive within 2 s; returns the slow
+/// receiver once the whole flood came.
+async fn a_flood_and_a_quiet_event(apps: &[&TestApp]) -> SlowReceiver {
+    let (app, dispatchers) = (apps[0], apps.len());
     let slow = SlowReceiver::start(Duration::from_millis(800)).await;
     let fast = Receiver::start().await;
     let flooded = app.signup("flood@example.com", "Floodco").await;
@@ -140,8 +140,11 @@ async fn a_flood_and_a_quiet_event(app: &TestApp, dispatchers: usize) -> SlowRec
     );
 
     slow.until(total, Duration::from_secs(30)).await;
-    // Whatever might come twice has had time to.
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // Whatever might come twice has come: every instance has looked twice
+    // and found nothing due and nothing being sent.
+    for app in apps {
+        app.after_passes(|r| &r.webhooks_idle, 2).await;
+    }
     let received = slow.received();
     let mut distinct = received.clone();
     distinct.sort();
@@ -183,7 +186,7 @@ db_test! {
     async fn a_slow_flooded_workspace_holds_up_no_other(app)
         with allow_private;
     {
-        a_flood_and_a_quiet_event(&app, 1).await;
+        a_flood_and_a_quiet_event(&[&app]).await;
         all_sent_once(&app).await;
     }
 }
@@ -194,7 +197,7 @@ async fn with_two_instances_a_slow_flooded_workspace_holds_up_no_other_and_nothi
         return;
     };
     let cluster = crate::scale_out::cluster(redis, allow_private).await;
-    a_flood_and_a_quiet_event(&cluster.a.app, 2).await;
+    a_flood_and_a_quiet_event(&[&cluster.a.app, &cluster.b.app]).await;
     all_sent_once(&cluster.b.app).await;
 }
 
@@ -229,22 +232,18 @@ fn resident() -> u64 {
 }
 
 async fn succeeded(app: &TestApp, count: u64) {
-    let started = Instant::now();
-    let done = || async {
-        webhook_delivery::Entity::find()
-            .filter(webhook_delivery::Column::State.eq("SUCCEEDED"))
+    eventually(Duration::from_secs(60), move || async move {
+        let done = webhook_delivery::Entity::find()
+            .filter(webhook_delivery::Column::State.eq(atelya::webhook::DeliveryState::Succeeded))
             .count(app.state.db.conn())
             .await
-            .unwrap()
-    };
-    while done().await < count {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "{} of {count} deliveries",
-            done().await
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+            .unwrap();
+        match done >= count {
+            true => Ok(()),
+            false => Err(format!("{done} of {count} deliveries")),
+        }
+    })
+    .await;
 }
 
 db_test! {

@@ -185,7 +185,7 @@ db_test! {
         assert_eq!((delivery["attempts"].as_i64(), delivery["lastStatusCode"].as_i64()), (Some(1), Some(200)));
         assert_eq!(delivery["messageId"], request.headers["webhook-id"].to_str().unwrap());
         assert_eq!(delivery["payload"], payload);
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        app.after_passes(|r| &r.webhooks_idle, 2).await;
         assert_eq!(receiver.received().len(), 1, "one delivery per event");
     }
 }
@@ -326,7 +326,8 @@ async fn each_event_is_delivered_once_with_two_instances() {
         .await;
     }
     let received = receiver.until(20).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    a.after_passes(|r| &r.webhooks_idle, 2).await;
+    b.after_passes(|r| &r.webhooks_idle, 2).await;
     let received_after = receiver.received();
     assert_eq!(
         received_after.len(),
@@ -389,7 +390,7 @@ db_test! {
         // Spending on below the threshold says nothing more in this period.
         let id = app.create_workroom(&owner.token, input("Below")).await;
         app.wait_for(&owner.token, &id, &["COMPLETED", "PAUSED", "FAILED"]).await;
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        app.after_passes(|r| &r.webhooks_idle, 2).await;
         let types: Vec<String> = receiver.received().iter().map(|r| serde_json::from_str::<Value>(&r.body).unwrap()["type"].as_str().unwrap().to_owned()).collect();
         assert_eq!(types, ["approval.requested", "credits.low"]);
     }

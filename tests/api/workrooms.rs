@@ -9,7 +9,7 @@ use std::{
         atomic::{AtomicBool, Ordering},
         Arc,
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use atelya::{
@@ -1294,11 +1294,14 @@ db_test! {
             assert_eq!(all_after[0], *entry);
             if name == "replanWorkroom" {
                 // Wait for the new plan to reach its approval again before cancelling.
-                let started = Instant::now();
-                while count(&app.history(&ann.token, &id).await, "APPROVAL_REQUESTED") < 2 {
-                    assert!(started.elapsed() < Duration::from_secs(20), "no second approval request");
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                }
+                let (client, token, room) = (&app, ann.token.as_str(), id.as_str());
+                eventually(Duration::from_secs(20), move || async move {
+                    match count(&client.history(token, room).await, "APPROVAL_REQUESTED") {
+                        0 | 1 => Err("no second approval request".to_owned()),
+                        _ => Ok(()),
+                    }
+                })
+                .await;
             }
         }
 
@@ -1380,14 +1383,14 @@ async fn an_instance_taking_over_planning_goes_on_counting_its_failures(backend:
     let id = first
         .create_workroom(&ann.token, input("Q3 proposal"))
         .await;
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while first_calls.load(Ordering::SeqCst) < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "the Planner was not called twice"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let calls = &first_calls;
+    eventually(Duration::from_secs(15), move || async move {
+        match calls.load(Ordering::SeqCst) {
+            0 | 1 => Err("the Planner was not called twice".to_owned()),
+            _ => Ok(()),
+        }
+    })
+    .await;
     first.shut_down();
 
     let (model, second_calls) = no_plans(u32::MAX);

@@ -78,8 +78,12 @@ pub fn spawn_dispatcher(state: SharedState) -> tokio::task::JoinHandle<()> {
             tokio::time::sleep_until(last_look + MIN_GAP).await;
             last_look = tokio::time::Instant::now();
             while sending.try_join_next().is_some() {}
-            if let Err(err) = fill(&state, &slots, &mut sending).await {
-                tracing::warn!(error = %err, "webhook dispatch failed; will retry");
+            match fill(&state, &slots, &mut sending).await {
+                Ok(()) if sending.is_empty() => {
+                    crate::state::Rounds::completed(&state.rounds.webhooks_idle)
+                }
+                Ok(()) => {}
+                Err(err) => tracing::warn!(error = %err, "webhook dispatch failed; will retry"),
             }
         }
     })

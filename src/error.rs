@@ -153,6 +153,17 @@ impl From<AppError> for async_graphql::Error {
 
 pub type AppResult<T> = Result<T, AppError>;
 
+/// A stored number as a 32-bit Int (GraphQL's): one that does not fit is an
+/// error of the field, never a silently truncated figure.
+pub fn int<T>(value: T) -> AppResult<i32>
+where
+    T: TryInto<i32> + Copy + std::fmt::Display,
+{
+    value
+        .try_into()
+        .map_err(|_| AppError::Internal(format!("{value} does not fit a GraphQL Int")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,8 +26,8 @@
 //!   gap-free feeds, presence, and the control of open sockets.
 //! - `outbound`: where requests to user-given URLs may go (the IANA
 //!   special-purpose address registries), and the clients that make them.
-//! - `db`, `error`, `clock`, `ids`, `input`, `ratelimit`, `budget` (cost
-//!   budgets per member): shared plumbing.
+//! - `db`, `error`, `clock`, `ids`, `input`, `page` (paging arguments and
+//!   cursors), `ratelimit`, `budget` (cost budgets per member): shared plumbing.
 //!
 //! Every change runs in one database transaction together with its activity
 //! entry; rows that serialize writers (the workspace) are locked inside it.
@@ -57,6 +57,7 @@ pub mod logging;
 pub mod member;
 pub mod outbound;
 pub mod outbox;
+pub mod page;
 pub mod ratelimit;
 pub mod realtime;
 pub mod startup;

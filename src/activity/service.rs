@@ -14,8 +14,8 @@ use super::{chain, ActivityAction};
 use crate::{
     db::WriteTxn,
     error::AppResult,
-    graphql::pagination::PageArgs,
     ids::{self, Kind},
+    page::PageArgs,
     realtime::{Message, Topic},
 };
 

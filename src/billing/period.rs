@@ -66,7 +66,7 @@ pub fn current(ws: &workspace::Model) -> AppResult<BillingPeriod> {
     Ok(BillingPeriod {
         start: month_after(ws.billing_anchor, number)?,
         end: ws.period_end,
-        granted: crate::graphql::int(ws.period_granted)?,
+        granted: crate::error::int(ws.period_granted)?,
     })
 }
 

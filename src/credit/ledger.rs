@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::{
     db::WriteTxn,
     error::{AppError, AppResult},
-    graphql::pagination::PageArgs,
+    page::PageArgs,
     realtime::{Message, Topic},
 };
 pub use entity::enums::EntryKind;

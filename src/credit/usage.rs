@@ -10,7 +10,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::EntryKind;
-use crate::graphql::int;
+use crate::error::int;
 use crate::{
     error::AppResult,
     ids::{self, Kind},

@@ -22,5 +22,4 @@ pub mod profile;
 pub mod renders;
 pub mod service;
 
-pub use graphql::{Export, ExportProfile};
 pub use renders::Renders;

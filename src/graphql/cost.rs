@@ -26,7 +26,7 @@ use async_graphql::{
 };
 use async_graphql_value::{ConstValue, Value};
 
-use super::pagination;
+use crate::page;
 use crate::workroom::graphql::{EVENTS_DEFAULT, EVENTS_MAX};
 
 /// The cost of the costliest operation of `doc`.
@@ -181,9 +181,7 @@ impl<'a> Walker<'a> {
             })
             .and_then(|n| i32::try_from(n).ok());
         let (default, max) = match named {
-            Some(name) if name.ends_with("Connection") => {
-                (pagination::DEFAULT_FIRST, pagination::MAX_FIRST)
-            }
+            Some(name) if name.ends_with("Connection") => (page::DEFAULT_FIRST, page::MAX_FIRST),
             _ => (EVENTS_DEFAULT, EVENTS_MAX),
         };
         let size = first.unwrap_or(default).clamp(1, max) as usize;

@@ -7,6 +7,8 @@
 //!   `documents`: parsed documents kept by their text; `order`: response
 //!   fields in the order they were selected.
 //! - `observe`: each operation's name on its span, its metrics and its errors' codes.
+//! - `enums`: the GraphQL faces of the stored enumerations; `pagination`:
+//!   Relay connections built from a page of rows (`crate::page`).
 
 pub mod admission;
 pub mod context;
@@ -83,16 +85,7 @@ pub struct Subscription(RealtimeSubscription);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
-/// A stored number as a GraphQL Int (32 bits): one that does not fit is an
-/// error of the field, never a silently truncated figure.
-pub fn int<T>(value: T) -> crate::error::AppResult<i32>
-where
-    T: TryInto<i32> + Copy + std::fmt::Display,
-{
-    value.try_into().map_err(|_| {
-        crate::error::AppError::Internal(format!("{value} does not fit a GraphQL Int"))
-    })
-}
+pub use crate::error::int;
 
 /// The schema with its limits; the caller adds the shared state and finishes it.
 pub fn schema_builder(

@@ -17,7 +17,7 @@ use crate::{
     auth::{policy, Action},
     credit::graphql::CreditEntry,
     error::{AppError, AppResult},
-    export::Export,
+    export::graphql::Export,
     identity::graphql::User,
     ids::{self, Kind},
     integration::graphql::Integration,

@@ -15,11 +15,11 @@ use crate::{
     activity::{self, ActivityAction, NewActivity},
     auth::{policy, secret, Action, Session},
     error::{AppError, AppResult},
-    graphql::pagination::PageArgs,
     ids::{self, Kind},
     input::Email,
     member::{self as members, Role},
     outbox,
+    page::PageArgs,
     state::AppState,
     workspace::service::seats_used,
 };

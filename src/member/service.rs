@@ -15,9 +15,9 @@ use crate::{
     auth::{policy, Action, Session},
     db::WriteTxn,
     error::{AppError, AppResult},
-    graphql::pagination::PageArgs,
     identity::tokens,
     ids::{self, Kind},
+    page::PageArgs,
     realtime::{Message, Topic},
     state::AppState,
 };

@@ -126,7 +126,7 @@ async fn workroom_feed(
     workroom: Uuid,
 ) -> AppResult<Arc<WorkroomFeed>> {
     policy::require(session, Action::Read)?;
-    let room = crate::workroom::graphql::find(db.conn(), session.workspace_id, workroom).await?;
+    let room = crate::workroom::service::find(db.conn(), session.workspace_id, workroom).await?;
     realtime.feeds.workroom(room.id).await
 }
 

@@ -13,8 +13,8 @@ use crate::{
     activity::{self, ActivityAction, NewActivity},
     auth::{policy, Action, Session},
     error::{AppError, AppResult},
-    graphql::pagination::PageArgs,
     ids::{self, Kind},
+    page::PageArgs,
     state::AppState,
 };
 

@@ -11,8 +11,9 @@ use uuid::Uuid;
 
 use crate::{
     error::{AppError, AppResult},
-    graphql::{enums, pagination::PageArgs},
+    graphql::enums,
     ids::{self, Kind},
+    page::PageArgs,
 };
 
 #[derive(InputObject, Default)]

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     create::{self, ConstraintsPatch, NewSource, NewWorkroom},
-    graphql::{find, Source, Workroom, WorkroomEvent},
+    graphql::{Source, Workroom, WorkroomEvent},
     service,
 };
 use crate::{
@@ -108,7 +108,7 @@ impl WorkroomQuery {
         let Ok(id) = ids::decode(Kind::Workroom, &id, "workroom") else {
             return Ok(None);
         };
-        match find(ctx.app().db.conn(), session.workspace_id, id).await {
+        match service::find(ctx.app().db.conn(), session.workspace_id, id).await {
             Ok(room) => Ok(Some(Workroom(room))),
             Err(crate::error::AppError::NotFound(_)) => Ok(None),
             Err(e) => Err(e.into()),

@@ -6,7 +6,9 @@
 
 use chrono::{DateTime, Utc};
 use entity::{source, workroom, workroom_event};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -25,6 +27,19 @@ use crate::{
     input,
     state::AppState,
 };
+
+/// Finds a workroom of the caller's workspace; another workspace's is NOT_FOUND.
+pub async fn find(
+    db: &impl ConnectionTrait,
+    workspace_id: Uuid,
+    id: Uuid,
+) -> AppResult<workroom::Model> {
+    workroom::Entity::find_by_id(id)
+        .filter(workroom::Column::WorkspaceId.eq(workspace_id))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound("workroom"))
+}
 
 /// An open change: the transaction and the locked workroom.
 pub struct Change {

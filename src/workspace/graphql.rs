@@ -17,7 +17,7 @@ use crate::{
     credit::graphql::{CreditEntry, Credits},
     credit::usage::{UsageBucket, UsageGroupBy},
     error::{AppError, AppResult},
-    export::ExportProfile,
+    export::graphql::ExportProfile,
     graphql::{
         context::ContextExt,
         enums,

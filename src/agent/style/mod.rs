@@ -73,7 +73,7 @@ pub async fn add_sample(
             serde_json::to_value(&derived)
                 .map_err(|e| AppError::Internal(format!("traits do not serialize: {e}")))?,
         ),
-        sample_count: crate::graphql::int(samples.len())?,
+        sample_count: crate::error::int(samples.len())?,
         reason: SAMPLE_ADDED.to_owned(),
         actor_id: Some(session.user.id),
         created_at: now,

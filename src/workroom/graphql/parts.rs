@@ -7,7 +7,7 @@ use entity::{deliverable, source, workroom_event};
 
 use crate::graphql::{context::ContextExt, enums, int};
 use crate::{
-    export::Export,
+    export::graphql::Export,
     identity::graphql::{load_user, User},
     ids::{self, Kind},
 };

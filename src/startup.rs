@@ -218,18 +218,16 @@ impl App {
         engine.stop().await;
         state.realtime.presence.flush(BUS_FLUSH_WITHIN).await;
         state.realtime.bus.flush(BUS_FLUSH_WITHIN).await;
-        dispatcher.abort();
-        renewals.abort();
-        webhooks.abort();
-        resealing.abort();
-        if let Some(rereads) = rereads {
-            rereads.abort();
-        }
-        if let Some(metrics) = metrics {
-            metrics.abort();
-        }
-        for task in background {
-            task.abort();
+        // The background jobs stop at their next await; returning only once
+        // they have means nothing of this instance runs after it.
+        let jobs = [dispatcher, renewals, webhooks, resealing]
+            .into_iter()
+            .chain(rereads)
+            .chain(metrics)
+            .chain(background);
+        for job in jobs {
+            job.abort();
+            let _ = job.await;
         }
         served
     }

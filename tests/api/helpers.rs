@@ -73,6 +73,8 @@ pub struct TestApp {
     pub state: SharedState,
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
+    /// The server, until it has stopped.
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     /// The database, when this app owns it (dropped with the app).
     _database: Option<TestDatabase>,
 }
@@ -102,6 +104,16 @@ impl TestApp {
     pub fn shut_down(&mut self) {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
+        }
+    }
+
+    /// Shuts the server down and waits until it has stopped, its background
+    /// jobs included.
+    pub async fn stop(&mut self) {
+        self.shut_down();
+        if let Some(server) = self.server.take() {
+            let stopped = tokio::time::timeout(std::time::Duration::from_secs(20), server).await;
+            assert!(stopped.is_ok(), "the server did not stop");
         }
     }
 }
@@ -254,7 +266,7 @@ pub async fn serve(
     let metrics_addr = app.metrics_addr();
     let state = app.state.clone();
     let (tx, rx) = oneshot::channel();
-    tokio::spawn(app.run_until(async {
+    let server = tokio::spawn(app.run_until(async {
         let _ = rx.await;
     }));
     TestApp {
@@ -264,6 +276,7 @@ pub async fn serve(
         state,
         client: reqwest::Client::new(),
         shutdown: Some(tx),
+        server: Some(server),
         _database: None,
     }
 }
@@ -336,6 +349,7 @@ impl Instance {
             state,
             client: reqwest::Client::new(),
             shutdown: None,
+            server: None,
             _database: None,
         };
         Instance {

@@ -242,9 +242,7 @@ async fn a_secret_replaced_before_the_upgrade_signs_after_it(backend: Backend) {
     let (current, endpoint) = first
         .endpoint(&token, &receiver.url, &["workspace.renamed"])
         .await;
-    first.shut_down();
-    // Its background jobs stop within moments.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    first.stop().await;
 
     // As the previous release stored a rotation: the replaced secret beside the current one.
     before_secrets_had_their_own_table(&database.url).await;

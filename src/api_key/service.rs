@@ -161,7 +161,5 @@ pub async fn find(
     workspace_id: Uuid,
     id: Uuid,
 ) -> AppResult<api_key::Model> {
-    crate::db::scoped::<api_key::Entity>(db, id, workspace_id)
-        .await?
-        .ok_or(AppError::NotFound("API key"))
+    crate::db::found::<api_key::Entity>(db, workspace_id, id, "API key").await
 }

@@ -18,7 +18,7 @@ pub mod scoped;
 mod sql;
 mod txn;
 
-pub use scoped::scoped;
+pub use scoped::{found, scoped};
 
 use std::{
     sync::{

@@ -3,7 +3,7 @@
 
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 
 /// A row by id, provided it belongs to the workspace.
 pub async fn scoped<E>(
@@ -20,6 +20,24 @@ where
         .filter(E::Column::workspace_column().eq(workspace))
         .one(db)
         .await?)
+}
+
+/// A row by id of the workspace, or NOT_FOUND naming `what`: another
+/// workspace's row is answered exactly as a missing one.
+pub async fn found<E>(
+    db: &impl sea_orm::ConnectionTrait,
+    workspace: uuid::Uuid,
+    id: uuid::Uuid,
+    what: &'static str,
+) -> AppResult<E::Model>
+where
+    E: EntityTrait,
+    <E::PrimaryKey as sea_orm::PrimaryKeyTrait>::ValueType: From<uuid::Uuid>,
+    E::Column: WorkspaceScoped,
+{
+    scoped::<E>(db, id, workspace)
+        .await?
+        .ok_or(AppError::NotFound(what))
 }
 
 /// Tables whose rows carry their workspace.
@@ -47,5 +65,7 @@ workspace_scoped!(
     export,
     api_key,
     webhook_endpoint,
-    webhook_delivery
+    webhook_delivery,
+    member,
+    invitation
 );

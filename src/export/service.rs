@@ -150,11 +150,7 @@ pub async fn find(
     workspace_id: Uuid,
     id: Uuid,
 ) -> AppResult<export::Model> {
-    export::Entity::find_by_id(id)
-        .filter(export::Column::WorkspaceId.eq(workspace_id))
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("export"))
+    crate::db::found::<export::Entity>(db, workspace_id, id, "export").await
 }
 
 /// What an activity entry says of an export (with the workroom, so the

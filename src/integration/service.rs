@@ -158,11 +158,7 @@ pub async fn find(
     workspace_id: Uuid,
     id: Uuid,
 ) -> AppResult<integration::Model> {
-    integration::Entity::find_by_id(id)
-        .filter(integration::Column::WorkspaceId.eq(workspace_id))
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("integration"))
+    crate::db::found::<integration::Entity>(db, workspace_id, id, "integration").await
 }
 
 /// A provider is a lower-case slug: letters, digits, `-` and `_`, up to 64.

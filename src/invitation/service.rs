@@ -118,11 +118,7 @@ pub async fn find(
     workspace_id: Uuid,
     id: Uuid,
 ) -> AppResult<invitation::Model> {
-    invitation::Entity::find_by_id(id)
-        .filter(invitation::Column::WorkspaceId.eq(workspace_id))
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("invitation"))
+    crate::db::found::<invitation::Entity>(db, workspace_id, id, "invitation").await
 }
 
 #[tracing::instrument(skip_all, fields(workspace = %session.workspace_id, invitation = %id))]

@@ -27,11 +27,7 @@ pub async fn find(
     workspace_id: Uuid,
     id: Uuid,
 ) -> AppResult<member::Model> {
-    member::Entity::find_by_id(id)
-        .filter(member::Column::WorkspaceId.eq(workspace_id))
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("member"))
+    crate::db::found::<member::Entity>(db, workspace_id, id, "member").await
 }
 
 /// A page of members in the order they joined; the cursor is the member id (time-ordered).

@@ -28,11 +28,7 @@ pub async fn find(
     workspace_id: Uuid,
     id: Uuid,
 ) -> AppResult<task::Model> {
-    task::Entity::find_by_id(id)
-        .filter(task::Column::WorkspaceId.eq(workspace_id))
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("task"))
+    crate::db::found::<task::Entity>(db, workspace_id, id, "task").await
 }
 
 /// What an APPROVAL task needs: a role (MEMBER unless the workroom's

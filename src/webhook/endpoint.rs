@@ -169,9 +169,7 @@ pub async fn find(
     workspace_id: Uuid,
     id: Uuid,
 ) -> AppResult<webhook_endpoint::Model> {
-    crate::db::scoped::<webhook_endpoint::Entity>(db, id, workspace_id)
-        .await?
-        .ok_or(AppError::NotFound("webhook endpoint"))
+    crate::db::found::<webhook_endpoint::Entity>(db, workspace_id, id, "webhook endpoint").await
 }
 
 /// Appends the endpoint's activity entry: its id and its URL's scheme and

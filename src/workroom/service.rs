@@ -34,11 +34,7 @@ pub async fn find(
     workspace_id: Uuid,
     id: Uuid,
 ) -> AppResult<workroom::Model> {
-    workroom::Entity::find_by_id(id)
-        .filter(workroom::Column::WorkspaceId.eq(workspace_id))
-        .one(db)
-        .await?
-        .ok_or(AppError::NotFound("workroom"))
+    crate::db::found::<workroom::Entity>(db, workspace_id, id, "workroom").await
 }
 
 /// An open change: the transaction and the locked workroom.

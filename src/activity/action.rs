@@ -3,15 +3,17 @@
 //! refused) and which the stored `action` column holds as text.
 
 pub use entity::action::ActivityAction;
-use sea_orm::{ActiveEnum, Iterable};
+use sea_orm::ActiveEnum;
 
 /// The action a dotted name (`member.joined`) stands for, if any.
 pub fn named(name: &str) -> Option<ActivityAction> {
-    ActivityAction::iter().find(|action| action.to_value() == name)
+    ActivityAction::try_from_value(&name.to_owned()).ok()
 }
 
 #[cfg(test)]
 mod tests {
+    use sea_orm::Iterable;
+
     use super::*;
 
     #[test]
